@@ -1,0 +1,108 @@
+"""End-to-end harvest benchmark, side by side with plain rdflib parsing of the same file.
+
+    python benchmarks/bench_harvest.py [--datasets 10000] [--format rdfxml] [--dataportal]
+
+1. generates a synthetic DCAT-AP-SE catalogue (``benchmarks/generate.py``);
+2. serves it from a loopback HTTP server (Python's, which answers conditional GETs with 304);
+3. times, as separate processes, from process start to exit:
+   - ``dcatwatch harvest`` into a fresh SQLite store,
+   - ``dcatwatch harvest`` again (unchanged: the server answers 304),
+   - ``rdflib.Graph().parse`` of the same file;
+4. prints wall time, peak RSS of each process tree (largest process, as ``/usr/bin/time``
+   reports it) and the ratios. The parser child's own peak is measured separately so the
+   sum of both dcatwatch processes is known too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402
+
+RDFLIB_FORMATS = {"rdfxml": "xml", "turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld"}
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall time and peak RSS (MB) of ``command`` via GNU time's wait4 accounting."""
+    wrapper = ["/usr/bin/time", "-f", "__PEAK_KB=%M"] if Path("/usr/bin/time").exists() else []
+    started = time.perf_counter()
+    result = subprocess.run(wrapper + command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} failed:\n{result.stderr[-2000:]}")
+    peak = next((int(line.split("=")[1]) / 1024 for line in result.stderr.splitlines()
+                 if line.startswith("__PEAK_KB=")), float("nan"))
+    return wall, peak, result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="End-to-end harvest vs plain rdflib parsing.")
+    parser.add_argument("--datasets", type=int, default=10_000)
+    parser.add_argument("--format", choices=sorted(RDFLIB_FORMATS), default="rdfxml")
+    parser.add_argument("--dataportal", action="store_true",
+                        help="dump-shaped: publishers are dataportal.se organisation IRIs")
+    parser.add_argument("--skip-rdflib", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dcatwatch-bench-") as tmp:
+        root = Path(tmp)
+        suffix = {"rdfxml": ".rdf", "turtle": ".ttl", "ntriples": ".nt", "jsonld": ".jsonld"}
+        catalogue = root / f"catalog{suffix[args.format]}"
+        generate.write(args.datasets, catalogue, args.format, dataportal=args.dataportal)
+        size_mb = catalogue.stat().st_size / 1e6
+        server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                     functools.partial(QuietHandler, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{catalogue.name}"
+        config = root / "dcatwatch.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{root}/bench.db"\n'
+            f"[http]\nallow_private_networks = true\nmin_delay = 0\n"
+            f'[[sources]]\nname = "bench"\ntype = "dcat"\nurl = "{url}"\n', encoding="utf-8")
+        dcatwatch = [sys.executable, "-m", "dcatwatch", "--config", str(config), "harvest",
+                     "--json"]
+        print(f"catalogue: {args.datasets} datasets, {args.format}, {size_mb:.1f} MB")
+
+        first = timed(dcatwatch)
+        again = timed(dcatwatch)
+        child = timed([sys.executable, "-m", "dcatwatch.dcat._worker", args.format, url,
+                       str(catalogue)])
+        print(_row("dcatwatch harvest (fresh store)", first))
+        print(f"  {first[2].strip().splitlines()[2:6]}")
+        print(_row("dcatwatch harvest (unchanged, 304)", again))
+        print(_row("  of which: parser child alone", child))
+        if not args.skip_rdflib:
+            script = (f"import rdflib, sys; g = rdflib.Graph(); "
+                      f"g.parse(sys.argv[1], format={RDFLIB_FORMATS[args.format]!r}); "
+                      f"print(len(g))")
+            rdflib_run = timed([sys.executable, "-c", script, str(catalogue)])
+            print(_row(f"rdflib Graph().parse ({rdflib_run[2].strip()} triples)", rdflib_run))
+            print(f"speed-up, end-to-end harvest vs rdflib parse: "
+                  f"{rdflib_run[0] / first[0]:.1f}x")
+            print(f"peak RSS: harvest {first[1]:.0f} MB (+ parser child {child[1]:.0f} MB) "
+                  f"vs rdflib {rdflib_run[1]:.0f} MB")
+        server.shutdown()
+
+
+def _row(label: str, result: tuple[float, float, str]) -> str:
+    wall, peak, _ = result
+    return f"{label:<45} {wall:7.2f} s  {peak:7.0f} MB peak RSS"
+
+
+if __name__ == "__main__":
+    main()

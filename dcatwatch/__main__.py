@@ -1,0 +1,5 @@
+"""Allow ``python -m dcatwatch``."""
+
+from dcatwatch.cli import main
+
+raise SystemExit(main())

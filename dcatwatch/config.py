@@ -1,0 +1,217 @@
+"""Settings: one declarative table (pydantic models), read from TOML, then the environment.
+
+Precedence: built-in defaults < the TOML file < ``DCATWATCH_<SECTION>_<KEY>`` environment
+variables (e.g. ``DCATWATCH_DATABASE_URL``, ``DCATWATCH_HTTP_ALLOW_PRIVATE_NETWORKS``) <
+command-line flags. The file is ``--config``, else ``$DCATWATCH_CONFIG``, else
+``./dcatwatch.toml``. Any problem raises :class:`~dcatwatch.errors.ConfigError` naming the key.
+Field descriptions are the reference documentation (``dcatwatch config docs``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dcatwatch.errors import ConfigError
+
+DEFAULT_FILE = "dcatwatch.toml"
+ENV_FILE = "DCATWATCH_CONFIG"
+ENV_PREFIX = "DCATWATCH_"
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Section):
+    url: str = Field("sqlite:///dcatwatch.db",
+                     description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.")
+
+
+class ServerSettings(Section):
+    host: str = Field("127.0.0.1", description="Address the daemon's HTTP endpoints listen on.")
+    port: int = Field(9108, ge=0, le=65535, description="Port of /metrics, /healthz and /readyz.")
+
+
+class HttpSettingsConfig(Section):
+    allow_private_networks: bool = Field(
+        False, description="Allow loopback and private addresses (tests and demos only).")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(60.0, gt=0, description="Seconds to wait between bytes.")
+    total_timeout: float = Field(900.0, gt=0, description="Seconds one fetch may take in all.")
+    max_bytes: int = Field(1 << 30, gt=0, description="Largest response body accepted, in bytes.")
+    max_redirects: int = Field(10, ge=0, description="Redirects followed per fetch.")
+    retries: int = Field(3, ge=0, description="Retries on connection errors, 429 and 5xx.")
+    min_delay: float = Field(1.0, ge=0, description="Seconds between two requests to one host.")
+    user_agent: str | None = Field(None, description="User-Agent header (default identifies dcatwatch).")
+
+
+class HarvestSettings(Section):
+    removal_threshold: float = Field(
+        0.3, ge=0, le=1,
+        description="A run removing more than this share of a source's datasets is held.")
+    max_pages: int = Field(1000, ge=1, description="Most pages read from one paged source.")
+    workdir: str | None = Field(None, description="Where downloads are kept while parsed "
+                                "(default: the system's temporary directory).")
+
+
+class SourceAuth(Section):
+    username: str
+    password_env: str = Field(description="Environment variable holding the password.")
+
+
+class SourceSettings(Section):
+    name: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=64,
+                      description="Unique source name, [a-z0-9_-]; used as a metric label.")
+    type: Literal["dcat", "dataportal"] = Field(description="dcat (a DCAT-AP endpoint) or dataportal.")
+    url: str = Field(description="The catalogue URL (or the EntryStore base in search mode).")
+    schedule: str = Field("0 5 * * *", description="Cron (5 fields), Europe/Stockholm time.")
+    enabled: bool = Field(True, description="Disabled sources are neither scheduled nor harvested.")
+    mode: Literal["dump", "search"] = Field("dump", description="dataportal: dump or search API.")
+    organisations: list[str] = Field(default_factory=list,
+                                     description="dataportal search mode: orgnrs to harvest.")
+    syntax: Literal["rdfxml", "turtle", "ntriples", "nquads", "trig", "jsonld"] | None = Field(
+        None, description="Force the RDF syntax instead of detecting it.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    auth: SourceAuth | None = Field(None, description="HTTP basic authentication.")
+    timeout: float | None = Field(None, gt=0, description="Overrides [http] read_timeout.")
+    min_delay: float | None = Field(None, ge=0, description="Overrides [http] min_delay.")
+    max_pages: int | None = Field(None, ge=1, description="Overrides [harvest] max_pages.")
+    removal_threshold: float | None = Field(None, ge=0, le=1,
+                                            description="Overrides [harvest] removal_threshold.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"must be an http(s) URL, got {url!r}")
+        return url
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str) -> str:
+        fields = schedule.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"must be a 5-field cron expression like '0 5 * * *', got {schedule!r}")
+        return schedule
+
+
+class SmtpSettings(Section):
+    host: str = Field("localhost", description="SMTP server.")
+    port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    security: Literal["none", "starttls", "ssl"] = Field("none", description="Transport security.")
+    sender: str = Field("dcatwatch@example.se", description="From address of reports.")
+    username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    password_env: str | None = Field(None, description="Environment variable holding the password.")
+    timeout: float = Field(30.0, gt=0, description="Seconds per SMTP operation.")
+
+
+class AgencySettings(Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64,
+                    description="Organisation number (or another stable id).")
+    name: str = Field(description="The agency's name (Swedish).")
+    email: str | None = Field(None, description="Where its quality report goes.")
+    aliases: list[str] = Field(default_factory=list,
+                               description="Publisher IRIs that also mean this agency.")
+    language: Literal["sv", "en"] | None = Field(None, description="Report language override.")
+    reports: bool = Field(True, description="False opts the agency out of e-mailed reports.")
+
+
+class Settings(Section):
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    http: HttpSettingsConfig = HttpSettingsConfig()
+    harvest: HarvestSettings = HarvestSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    sources: list[SourceSettings] = Field(default_factory=list)
+    agencies: list[AgencySettings] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        _unique([s.name for s in sources], "name")
+        return sources
+
+    @field_validator("agencies")
+    @classmethod
+    def _unique_agencies(cls, agencies: list[AgencySettings]) -> list[AgencySettings]:
+        _unique([a.id for a in agencies], "id")
+        return agencies
+
+    def source(self, name: str) -> SourceSettings:
+        """The source called ``name`` (ConfigError if none is)."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError("sources", f"no source named {name!r} (known: {known})")
+
+
+def _unique(values: list[str], key: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def config_path(explicit: str | None = None) -> Path:
+    """The configuration file to read: ``explicit``, else $DCATWATCH_CONFIG, else ./dcatwatch.toml."""
+    return Path(explicit or os.environ.get(ENV_FILE) or DEFAULT_FILE)
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (None: no file) and the environment."""
+    raw: dict[str, Any] = {}
+    file = str(path) if path else None
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("--config", f"file {path} not found (pass --config FILE or set "
+                              f"{ENV_FILE})") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError("(file)", f"not valid TOML: {exc}", file) from None
+    _apply_environment(raw, os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = _key_path(raw, error["loc"])
+        problem = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key (check the spelling against the configuration reference)"
+        raise ConfigError(key, problem, file) from None
+
+
+def _apply_environment(raw: dict[str, Any], environ: Any) -> None:
+    for section, model in Settings.model_fields.items():
+        annotation = model.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, Section)):
+            continue
+        for key in annotation.model_fields:
+            name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if name in environ:
+                raw.setdefault(section, {})[key] = environ[name]
+
+
+def _key_path(raw: dict[str, Any], location: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    node: Any = raw
+    for part in location:
+        if isinstance(part, int):
+            label = ""
+            if isinstance(node, list) and part < len(node) and isinstance(node[part], dict):
+                label = node[part].get("name") or node[part].get("id") or ""
+            parts[-1] += f"[{part}]" + (f" ({label})" if label else "")
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+        else:
+            parts.append(str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts) or "(file)"

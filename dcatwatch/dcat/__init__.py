@@ -1,0 +1,1 @@
+"""DCAT-AP(-SE): parsing, the model, vocabularies, agency identity and classification."""

@@ -1,0 +1,443 @@
+"""Mapping triples grouped by subject (:class:`~dcatwatch.dcat.parse.Graph`) to the model.
+
+A record is a subject typed with its class (dcat:Dataset …) or, leniently, a described
+subject linked by the class's property (dcat:dataset, dcat:distribution, dcat:accessService).
+Blank-node records get stable skolem IRIs and a ``record.no_iri`` problem. Each dataset's
+description (its own triples, nested blank nodes and its distributions) is hashed
+canonically, so a re-harvest can tell updated from unchanged datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat.model import (
+    Agent,
+    Catalog,
+    ContactPoint,
+    DataService,
+    Dataset,
+    Distribution,
+    DatasetEntry,
+    DistributionLink,
+    ParsedCatalog,
+    Problem,
+    best_text,
+)
+from dcatwatch.dcat.parse import Graph
+from dcatwatch.dcat.terms import iri, is_blank, literal, value
+
+TEXT, LIST, ONE = "text", "list", "one"
+FieldTable = dict[str, tuple[str, str]]
+
+DCT, DCAT, FOAF, VCARD = ns.DCT, ns.DCAT, ns.FOAF, ns.VCARD
+
+DATASET_FIELDS: FieldTable = {
+    iri(DCT, "title"): ("title", TEXT),
+    iri(DCT, "description"): ("description", TEXT),
+    iri(DCAT, "keyword"): ("keywords", LIST),
+    iri(DCAT, "theme"): ("themes", LIST),
+    iri(DCT, "identifier"): ("identifiers", LIST),
+    iri(DCAT, "landingPage"): ("landing_pages", LIST),
+    iri(DCT, "accessRights"): ("access_rights", LIST),
+    iri(DCT, "conformsTo"): ("conforms_to", LIST),
+    iri(DCT, "spatial"): ("spatial", LIST),
+    iri(DCT, "temporal"): ("temporal", LIST),
+    iri(DCT, "language"): ("languages", LIST),
+    iri(DCT, "accrualPeriodicity"): ("accrual_periodicity", LIST),
+    iri(ns.DCATAP, "hvdCategory"): ("hvd_categories", LIST),
+    iri(ns.DCATAP, "applicableLegislation"): ("applicable_legislation", LIST),
+    iri(DCAT, "inSeries"): ("in_series", LIST),
+    iri(DCT, "issued"): ("issued", ONE),
+    iri(DCT, "modified"): ("modified", ONE),
+}
+DISTRIBUTION_FIELDS: FieldTable = {
+    iri(DCT, "title"): ("title", TEXT),
+    iri(DCT, "description"): ("description", TEXT),
+    iri(DCAT, "accessURL"): ("access_urls", LIST),
+    iri(DCAT, "downloadURL"): ("download_urls", LIST),
+    iri(DCT, "format"): ("formats", LIST),
+    iri(DCAT, "mediaType"): ("media_types", LIST),
+    iri(DCAT, "compressFormat"): ("compress_formats", LIST),
+    iri(DCAT, "packageFormat"): ("package_formats", LIST),
+    iri(DCT, "license"): ("licenses", LIST),
+    iri(DCT, "rights"): ("rights", LIST),
+    iri(DCAT, "accessService"): ("access_services", LIST),
+    iri(DCT, "conformsTo"): ("conforms_to", LIST),
+    iri(ns.DCATAP, "availability"): ("availability", LIST),
+    iri(ns.ADMS, "status"): ("status", LIST),
+    iri(DCAT, "byteSize"): ("byte_size", ONE),
+    iri(DCT, "issued"): ("issued", ONE),
+    iri(DCT, "modified"): ("modified", ONE),
+}
+SERVICE_FIELDS: FieldTable = {
+    iri(DCT, "title"): ("title", TEXT),
+    iri(DCT, "description"): ("description", TEXT),
+    iri(DCAT, "endpointURL"): ("endpoint_urls", LIST),
+    iri(DCAT, "endpointDescription"): ("endpoint_descriptions", LIST),
+    iri(DCAT, "servesDataset"): ("serves_datasets", LIST),
+    iri(DCT, "conformsTo"): ("conforms_to", LIST),
+    iri(DCT, "format"): ("formats", LIST),
+    iri(DCT, "license"): ("licenses", LIST),
+    iri(DCT, "accessRights"): ("access_rights", LIST),
+    iri(DCT, "type"): ("service_type", LIST),
+    iri(DCAT, "keyword"): ("keywords", LIST),
+    iri(DCAT, "theme"): ("themes", LIST),
+    iri(DCAT, "landingPage"): ("landing_pages", LIST),
+}
+CATALOG_FIELDS: FieldTable = {
+    iri(DCT, "title"): ("title", TEXT),
+    iri(DCT, "description"): ("description", TEXT),
+    iri(DCT, "license"): ("licenses", LIST),
+    iri(FOAF, "homepage"): ("homepage", LIST),
+    iri(DCT, "language"): ("languages", LIST),
+    iri(DCAT, "themeTaxonomy"): ("theme_taxonomies", LIST),
+    iri(DCAT, "dataset"): ("datasets", LIST),
+    iri(DCAT, "service"): ("services", LIST),
+    iri(DCT, "hasPart"): ("has_part", LIST),
+    iri(DCAT, "catalog"): ("has_part", LIST),
+    iri(DCT, "issued"): ("issued", ONE),
+    iri(DCT, "modified"): ("modified", ONE),
+}
+AGENT_FIELDS: FieldTable = {
+    iri(FOAF, "name"): ("name", TEXT),
+    iri(ns.VCARD, "fn"): ("name", TEXT),
+    iri(ns.SKOS, "prefLabel"): ("name", TEXT),
+    iri(ns.RDFS, "label"): ("name", TEXT),
+    iri(DCT, "identifier"): ("identifiers", LIST),
+    iri(ns.OWL, "sameAs"): ("same_as", LIST),
+    iri(DCT, "type"): ("types", LIST),
+    iri(FOAF, "homepage"): ("homepage", LIST),
+    iri(FOAF, "mbox"): ("mbox", LIST),
+}
+CONTACT_FIELDS: FieldTable = {
+    iri(VCARD, "fn"): ("name", TEXT),
+    iri(VCARD, "organization-name"): ("name", TEXT),
+    iri(VCARD, "hasEmail"): ("emails", LIST),
+    iri(VCARD, "email"): ("emails", LIST),
+    iri(VCARD, "hasURL"): ("urls", LIST),
+    iri(VCARD, "hasTelephone"): ("telephones", LIST),
+}
+
+PUBLISHER = iri(DCT, "publisher")
+TITLE = iri(DCT, "title")
+LINK_FIELDS = {iri(DCAT, "accessURL"): "access_url", iri(DCAT, "downloadURL"): "download_url",
+               iri(DCT, "format"): "format", iri(DCAT, "mediaType"): "format"}
+CONTACT_POINTS = (iri(DCAT, "contactPoint"), iri(ns.ADMS, "contactPoint"))
+DISTRIBUTION = iri(DCAT, "distribution")
+ACCESS_SERVICE = iri(DCAT, "accessService")
+DATASET_LINKS = (iri(DCAT, "dataset"),)
+SERVICE_LINKS = (iri(DCAT, "accessService"), iri(DCAT, "service"))
+CATALOG_LINKS = (iri(DCT, "hasPart"), iri(DCAT, "catalog"))
+ALL_LINKS = frozenset((*DATASET_LINKS, *SERVICE_LINKS, *CATALOG_LINKS))
+DESCRIBED_WITH_DATASET = frozenset((DISTRIBUTION, PUBLISHER, *CONTACT_POINTS))
+VALUE_OF_NODE = (iri(ns.RDF, "value"), iri(ns.RDFS, "label"), iri(ns.SKOS, "prefLabel"),
+                 iri(VCARD, "hasValue"), iri(DCT, "identifier"))
+DATASET_TYPES = {iri(ns.DATASET), iri(ns.DATASET_SERIES)}
+SERVICE_TYPES = {iri(ns.DATA_SERVICE)}
+CATALOG_TYPES = {iri(ns.CATALOG)}
+DISTRIBUTION_TYPES = {iri(ns.DISTRIBUTION)}
+
+
+class Mapper:
+    """Maps one :class:`Graph` to a :class:`ParsedCatalog`; ``source`` names skolem IRIs."""
+
+    def __init__(self, graph: Graph, url: str, source: str = "source") -> None:
+        self.graph = graph
+        self.subjects = graph.subjects
+        self.url = url
+        self.source = source
+        self.problems: list[Problem] = []
+        self._digests: dict[str, str] = {}
+        self._links: dict[str, list[str]] | None = None
+        self._agents: dict[str, Agent] = {}
+
+    def map(self, full: bool = True) -> ParsedCatalog:
+        """Map every catalogue, dataset and data service of the graph.
+
+        With ``full=False`` datasets come as :class:`DatasetEntry` (description text, hash,
+        title, publisher, distribution links) instead of model objects: what a harvest
+        stores, at a fraction of the cost.
+        """
+        result = ParsedCatalog(triples=self.graph.triples, problems=self.problems)
+        listed_in: dict[str, list[str]] = {}
+        for node in self._record_nodes(CATALOG_TYPES, CATALOG_LINKS, keep_undescribed=True):
+            catalog = self._isolated(node, self._catalog)
+            if catalog is not None:
+                result.catalogs.append(catalog)
+                for p, obj in self.subjects.get(node, ()):
+                    if p in DATASET_LINKS:
+                        listed_in.setdefault(obj, []).append(catalog.iri)
+        publishers = {c.iri: c.publisher for c in result.catalogs}
+        for node in self._record_nodes(DATASET_TYPES, DATASET_LINKS):
+            catalogs = listed_in.get(node, [])
+            if full:
+                dataset = self._isolated(node, self._dataset)
+                if dataset is not None:
+                    dataset.catalogs = catalogs
+                    self._inherit_publisher(dataset, publishers)
+                    result.datasets.append(dataset)
+                    result.hashes[dataset.iri] = self._dataset_hash(node)
+            else:
+                entry = self._isolated(node, self._entry)
+                if entry is not None:
+                    self._inherit_publisher(entry, publishers, catalogs)
+                    result.entries.append(entry)
+        for node in self._record_nodes(SERVICE_TYPES, SERVICE_LINKS):
+            service = self._isolated(node, self._service)
+            if service is not None:
+                result.services.append(service)
+        return result
+
+    def dataset(self, node: str) -> Dataset:
+        """Map the dataset described at ``node`` (the first subject of a stored description)."""
+        return self._dataset(node)
+
+    # -- discovery ----------------------------------------------------------------------
+
+    def _record_nodes(self, types: set[str], links: Iterable[str],
+                      keep_undescribed: bool = False) -> list[str]:
+        nodes = [s for s, ts in self.graph.types.items() if not types.isdisjoint(ts)]
+        seen = set(nodes)
+        linked = self._linked()
+        for predicate in links:
+            for obj in linked.get(predicate, ()):
+                if obj not in seen and obj[0] != '"' and (keep_undescribed or obj in self.subjects):
+                    seen.add(obj)
+                    nodes.append(obj)
+        return nodes
+
+    def _linked(self) -> dict[str, list[str]]:
+        """Objects of the record-linking predicates, found in one pass over the graph."""
+        if self._links is None:
+            self._links = {p: [] for p in ALL_LINKS}
+            links = self._links
+            for props in self.subjects.values():
+                for predicate, obj in props:
+                    if predicate in links:
+                        links[predicate].append(obj)
+        return self._links
+
+    def _isolated(self, node: str, build: Callable[[str], Any]) -> Any:
+        try:
+            return build(node)
+        except Exception as exc:  # noqa: BLE001 - one bad record never aborts a run
+            self.problems.append(Problem("record.invalid", f"{type(exc).__name__}: {exc}",
+                                         self.url, value(node)))
+            return None
+
+    # -- records ------------------------------------------------------------------------
+
+    def _catalog(self, node: str) -> Catalog:
+        props = self.subjects.get(node, [])
+        catalog = Catalog(iri=self._identity(node, "catalog"), blank=is_blank(node))
+        _fill(catalog, props, CATALOG_FIELDS, self._node_value)
+        catalog.publisher = self._agent(props)
+        catalog.described = any(p != iri(ns.RDF_TYPE) for p, _ in props)
+        return catalog
+
+    def _dataset(self, node: str) -> Dataset:
+        props = self.subjects[node]
+        dataset = Dataset(iri=self._identity(node, "dataset", props), blank=is_blank(node),
+                          types=[value(t) for t in self.graph.types.get(node, [])])
+        _fill(dataset, props, DATASET_FIELDS, self._node_value)
+        dataset.publisher = self._agent(props)
+        dataset.contact_points = self._contacts(props)
+        dataset.distributions = [self._distribution(obj, dataset.iri) for p, obj in props
+                                 if p == DISTRIBUTION and obj in self.subjects]
+        return dataset
+
+    def _entry(self, node: str) -> DatasetEntry:
+        props = self.subjects[node]
+        name = self._identity(node, "dataset", props)
+        titles = {}
+        distributions = []
+        for predicate, obj in props:
+            if predicate == TITLE and obj[0] == '"':
+                text, lang = literal(obj)
+                titles.setdefault(lang, text)
+            elif predicate == DISTRIBUTION and obj in self.subjects:
+                distributions.append(self._link(obj, name))
+        return DatasetEntry(iri=name, digest=self._dataset_hash(node),
+                            description=self.description(node), title=best_text(titles),
+                            publisher=self._agent(props), distributions=distributions)
+
+    def _link(self, node: str, dataset_iri: str) -> DistributionLink:
+        found: dict[str, str] = {}
+        for predicate, obj in self.subjects[node]:
+            name = LINK_FIELDS.get(predicate)
+            if name is not None and name not in found:
+                found[name] = self._node_value(obj) if obj[0] == "_" else value(obj)
+        iri_ = f"{dataset_iri}#distribution-{self._digest(node)[:12]}" if is_blank(node) \
+            else value(node)
+        return DistributionLink(iri_, found.get("access_url"), found.get("download_url"),
+                                found.get("format"))
+
+    def description(self, node: str) -> str:
+        """N-Triples of a dataset: its triples, its distributions', publisher's and contact
+        points', and every blank node they reach. The first line's subject is ``node``."""
+        lines: list[str] = []
+        seen = {node}
+        todo = [node]
+        while todo:
+            subject = todo.pop()
+            for predicate, obj in self.subjects.get(subject, ()):
+                lines.append(f"{subject} {predicate} {obj} .\n")
+                if obj not in seen and obj in self.subjects and (
+                        obj[0] == "_" or predicate in DESCRIBED_WITH_DATASET):
+                    seen.add(obj)
+                    todo.append(obj)
+        return "".join(lines)
+
+    def _distribution(self, node: str, dataset_iri: str) -> Distribution:
+        props = self.subjects[node]
+        if is_blank(node):
+            name = f"{dataset_iri}#distribution-{self._digest(node)[:12]}"
+        else:
+            name = value(node)
+        distribution = Distribution(iri=name, blank=is_blank(node),
+                                    types=[value(t) for t in self.graph.types.get(node, [])])
+        _fill(distribution, props, DISTRIBUTION_FIELDS, self._node_value)
+        return distribution
+
+    def _service(self, node: str) -> DataService:
+        props = self.subjects.get(node, [])
+        service = DataService(iri=self._identity(node, "service", props), blank=is_blank(node),
+                              types=[value(t) for t in self.graph.types.get(node, [])])
+        _fill(service, props, SERVICE_FIELDS, self._node_value)
+        service.publisher = self._agent(props)
+        service.contact_points = self._contacts(props)
+        return service
+
+    def _agent(self, props: list[tuple[str, str]]) -> Agent | None:
+        node = next((obj for p, obj in props if p == PUBLISHER), None)
+        if node is None:
+            return None
+        known = self._agents.get(node)
+        if known is None:
+            known = self._agents[node] = self._build_agent(node)
+        return known
+
+    def _build_agent(self, node: str) -> Agent:
+        agent_props = self.subjects.get(node, [])
+        agent = Agent(iri=value(node), blank=is_blank(node))
+        if node[0] == '"':  # a publisher given as a plain name
+            agent.name = {"": value(node)}
+            agent.blank = True
+        _fill(agent, agent_props, AGENT_FIELDS, self._node_value)
+        if agent.blank:
+            label = next(iter(agent.name.values()), None) or self._digest(node)[:12]
+            agent.iri = f"urn:dcatwatch:agent:{label}"
+        return agent
+
+    def _contacts(self, props: list[tuple[str, str]]) -> list[ContactPoint]:
+        contacts = []
+        for predicate, node in props:
+            if predicate in CONTACT_POINTS:
+                name = f"_:{self._digest(node)[:16]}" if is_blank(node) else value(node)
+                contact = ContactPoint(iri=name, blank=is_blank(node))
+                _fill(contact, self.subjects.get(node, []), CONTACT_FIELDS, self._node_value)
+                contacts.append(contact)
+        return contacts
+
+    def _inherit_publisher(self, record: Dataset | DatasetEntry,
+                           publishers: dict[str, Agent | None],
+                           catalogs: list[str] | None = None) -> None:
+        if record.publisher is not None:
+            return
+        listed = record.catalogs if isinstance(record, Dataset) else catalogs or []
+        inherited = next((publishers[c] for c in listed if publishers.get(c)), None)
+        record.publisher = inherited
+        note = " (the catalogue's publisher is used)" if inherited else ""
+        self.problems.append(Problem("record.no_publisher", f"dataset has no dct:publisher{note}",
+                                     self.url, record.iri))
+
+    # -- identity and values --------------------------------------------------------------
+
+    def _identity(self, node: str, kind: str, props: list[tuple[str, str]] | None = None) -> str:
+        if not is_blank(node):
+            return value(node)
+        identifier = next((value(o) for p, o in props or [] if p == iri(DCT, "identifier")), None)
+        key = identifier or self._digest(node)
+        name = f"urn:dcatwatch:{self.source}:{kind}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+        self.problems.append(Problem("record.no_iri", f"a {kind} is a blank node; "
+                                     f"identified as {name}", self.url, name))
+        return name
+
+    def _node_value(self, node: str) -> str:
+        """A blank node used as a value (format, telephone …): its value or label, else a summary."""
+        props = self.subjects.get(node, [])
+        for predicate in VALUE_OF_NODE:
+            for p, obj in props:
+                if p == predicate:
+                    return value(obj)
+        summary = "; ".join(f"{value(p).rsplit('/', 1)[-1].rsplit('#', 1)[-1]}={value(o)}"
+                            for p, o in sorted(props) if o[0] != "_")
+        return "[" + summary + "]"
+
+    def _digest(self, node: str, depth: int = 0) -> str:
+        """Canonical digest of a blank node's description (labels do not matter)."""
+        known = self._digests.get(node)
+        if known is not None:
+            return known
+        if depth > 6:
+            return "deep"
+        digest = hashlib.sha1("\n".join(self._lines(node, depth + 1)).encode()).hexdigest()
+        self._digests[node] = digest
+        return digest
+
+    def _lines(self, node: str, depth: int = 0) -> list[str]:
+        lines = []
+        for predicate, obj in self.subjects.get(node, ()):
+            if obj[0] == "_":
+                obj = "[" + self._digest(obj, depth) + "]"
+            lines.append(predicate + " " + obj)
+        lines.sort()
+        return lines
+
+    def _dataset_hash(self, node: str) -> str:
+        lines = self._lines(node)
+        for predicate, obj in self.subjects[node]:
+            if predicate == DISTRIBUTION and obj in self.subjects:
+                prefix = "D " if obj[0] == "_" else "D " + obj + " "
+                lines.extend(prefix + line for line in self._lines(obj))
+        lines.sort()
+        return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _fill(record: Any, props: list[tuple[str, str]], table: FieldTable,
+          node_value: Callable[[str], str]) -> None:
+    """Set ``record``'s fields from ``props`` following ``table`` (lists keep first-seen order)."""
+    grown = set()
+    for predicate, obj in props:
+        entry = table.get(predicate)
+        if entry is None:
+            continue
+        name, kind = entry
+        if kind == TEXT:
+            if obj[0] == '"':
+                text, lang = literal(obj)
+                getattr(record, name).setdefault(lang, text)
+            continue
+        item = node_value(obj) if obj[0] == "_" else value(obj)
+        if kind == ONE:
+            if getattr(record, name) is None:
+                setattr(record, name, item)
+        else:
+            getattr(record, name).append(item)
+            grown.add(name)
+    for name in grown:
+        items = getattr(record, name)
+        if len(items) > 1:
+            setattr(record, name, list(dict.fromkeys(items)))
+
+
+def map_graph(graph: Graph, url: str, source: str = "source", full: bool = True) -> ParsedCatalog:
+    """Map a parsed document (see :meth:`Mapper.map`)."""
+    parsed = Mapper(graph, url, source).map(full)
+    if graph.recovered:
+        parsed.problems.append(Problem("parse.recovered", graph.recovered, url))
+    return parsed

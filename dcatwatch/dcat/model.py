@@ -1,0 +1,207 @@
+"""The DCAT-AP(-SE) model dcatwatch works with: plain dataclasses, no RDF library types.
+
+Multilingual literals are kept as ``{language: text}`` dicts (``""`` for no language tag).
+IRI-or-literal values (formats, licences, themes …) are kept as strings; blank nodes that
+carry no meaning of their own are folded into their parent. Every record keeps ``iri`` (a
+stable skolem IRI for blank nodes, see :mod:`dcatwatch.dcat.mapper`) and ``blank``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LangText = dict[str, str]
+
+PREFERRED_LANGUAGES = ("sv", "", "en")
+
+
+def best_text(text: LangText, prefer: tuple[str, ...] = PREFERRED_LANGUAGES) -> str | None:
+    """The text in the first preferred language present (Swedish first), else any."""
+    for lang in prefer:
+        if lang in text:
+            return text[lang]
+    for lang, value in text.items():
+        if lang.split("-")[0] in prefer:
+            return value
+    return next(iter(text.values()), None)
+
+
+@dataclass(slots=True)
+class Agent:
+    """A publisher or creator (foaf:Agent / Organization / Person)."""
+
+    iri: str
+    blank: bool = False
+    name: LangText = field(default_factory=dict)
+    identifiers: list[str] = field(default_factory=list)
+    same_as: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)  # dct:type (ADMS publisher type)
+    homepage: list[str] = field(default_factory=list)
+    mbox: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ContactPoint:
+    """A vcard contact point."""
+
+    iri: str
+    blank: bool = False
+    name: LangText = field(default_factory=dict)
+    emails: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    telephones: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Distribution:
+    """A dcat:Distribution: one way to get a dataset's data."""
+
+    iri: str
+    blank: bool = False
+    types: list[str] = field(default_factory=list)  # rdf:type (e.g. esterms:ServiceDistribution)
+    title: LangText = field(default_factory=dict)
+    description: LangText = field(default_factory=dict)
+    access_urls: list[str] = field(default_factory=list)
+    download_urls: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)  # dct:format, IRI or literal
+    media_types: list[str] = field(default_factory=list)  # dcat:mediaType
+    compress_formats: list[str] = field(default_factory=list)
+    package_formats: list[str] = field(default_factory=list)
+    licenses: list[str] = field(default_factory=list)
+    rights: list[str] = field(default_factory=list)
+    access_services: list[str] = field(default_factory=list)
+    conforms_to: list[str] = field(default_factory=list)
+    availability: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    byte_size: str | None = None
+    issued: str | None = None
+    modified: str | None = None
+
+
+@dataclass(slots=True)
+class DataService:
+    """A dcat:DataService: an API or other service endpoint."""
+
+    iri: str
+    blank: bool = False
+    types: list[str] = field(default_factory=list)  # rdf:type
+    title: LangText = field(default_factory=dict)
+    description: LangText = field(default_factory=dict)
+    endpoint_urls: list[str] = field(default_factory=list)
+    endpoint_descriptions: list[str] = field(default_factory=list)
+    serves_datasets: list[str] = field(default_factory=list)
+    conforms_to: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
+    licenses: list[str] = field(default_factory=list)
+    access_rights: list[str] = field(default_factory=list)
+    service_type: list[str] = field(default_factory=list)  # dct:type (REST / RPC)
+    keywords: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    landing_pages: list[str] = field(default_factory=list)
+    publisher: Agent | None = None
+    contact_points: list[ContactPoint] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Dataset:
+    """A dcat:Dataset (or dcat:DatasetSeries) with its distributions inlined."""
+
+    iri: str
+    blank: bool = False
+    types: list[str] = field(default_factory=list)  # rdf:type (e.g. esterms:ServedByDataService)
+    title: LangText = field(default_factory=dict)
+    description: LangText = field(default_factory=dict)
+    publisher: Agent | None = None
+    contact_points: list[ContactPoint] = field(default_factory=list)
+    distributions: list[Distribution] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    landing_pages: list[str] = field(default_factory=list)
+    access_rights: list[str] = field(default_factory=list)
+    conforms_to: list[str] = field(default_factory=list)
+    spatial: list[str] = field(default_factory=list)
+    temporal: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    accrual_periodicity: list[str] = field(default_factory=list)
+    hvd_categories: list[str] = field(default_factory=list)
+    applicable_legislation: list[str] = field(default_factory=list)
+    issued: str | None = None
+    modified: str | None = None
+    in_series: list[str] = field(default_factory=list)
+    catalogs: list[str] = field(default_factory=list)  # catalogues that list it
+
+
+@dataclass(slots=True)
+class Catalog:
+    """A dcat:Catalog."""
+
+    iri: str
+    blank: bool = False
+    title: LangText = field(default_factory=dict)
+    description: LangText = field(default_factory=dict)
+    publisher: Agent | None = None
+    licenses: list[str] = field(default_factory=list)
+    homepage: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    theme_taxonomies: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    has_part: list[str] = field(default_factory=list)
+    issued: str | None = None
+    modified: str | None = None
+    described: bool = True  # False when the document only names it (no triples but its type)
+
+
+@dataclass(slots=True)
+class Problem:
+    """Something wrong with one record or one document; ``code`` is from the error catalogue."""
+
+    code: str
+    message: str
+    url: str | None = None
+    subject: str | None = None
+
+
+@dataclass(slots=True)
+class DistributionLink:
+    """What the store indexes of a distribution (the rest is in the dataset's description)."""
+
+    iri: str
+    access_url: str | None = None
+    download_url: str | None = None
+    format: str | None = None
+
+
+@dataclass(slots=True)
+class DatasetEntry:
+    """A dataset as a harvest stores it: its description as N-Triples, not yet mapped."""
+
+    iri: str
+    digest: str  # canonical hash of the dataset and its distributions
+    description: str  # N-Triples; the first line's subject is the dataset
+    title: str | None = None
+    publisher: Agent | None = None
+    distributions: list[DistributionLink] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedCatalog:
+    """Everything mapped from one or more documents of a source."""
+
+    catalogs: list[Catalog] = field(default_factory=list)
+    datasets: list[Dataset] = field(default_factory=list)
+    entries: list[DatasetEntry] = field(default_factory=list)
+    services: list[DataService] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    triples: int = 0
+    next_pages: list[str] = field(default_factory=list)  # Hydra / paging links found
+    hashes: dict[str, str] = field(default_factory=dict)  # dataset iri -> description hash
+
+    def agents(self) -> dict[str, Agent]:
+        """Distinct publishers of datasets and services, by IRI."""
+        found: dict[str, Agent] = {}
+        for record in (*self.datasets, *self.entries, *self.services):
+            if record.publisher is not None:
+                found.setdefault(record.publisher.iri, record.publisher)
+        return found

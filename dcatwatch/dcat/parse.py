@@ -1,0 +1,217 @@
+"""Streaming, safe RDF parsing into triples grouped by subject.
+
+The document is parsed by pyoxigraph in a child process (:mod:`dcatwatch.dcat._worker`)
+that writes N-Triples; this process groups the lines by subject while the child parses.
+Terms are kept in their N-Triples form (``<iri>``, ``_:b0``, ``"text"@sv``) and decoded
+only where the mapper reads them. Before any parsing, RDF/XML with a DTD (the door to
+entity-expansion bombs, which abort the Rust parser) is refused, web pages are recognised,
+and the syntax is chosen (:mod:`dcatwatch.dcat.syntax`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dcatwatch.dcat import syntax as syntaxes
+from dcatwatch.errors import ParseError
+
+HEAD_BYTES = 64 * 1024
+SYNTAX_NAMES = {
+    "rdfxml": "RDF/XML", "turtle": "Turtle", "ntriples": "N-Triples", "nquads": "N-Quads",
+    "trig": "TriG", "jsonld": "JSON-LD",
+}
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+@dataclass(slots=True)
+class Graph:
+    """Triples grouped by subject, terms in N-Triples form."""
+
+    subjects: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    types: dict[str, list[str]] = field(default_factory=dict)
+    triples: int = 0
+    syntax: str = ""
+    recovered: str | None = None  # the strict parser's error when the lenient one was used
+
+
+def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
+    """The syntax of the document at ``path`` or a :class:`ParseError` naming why not."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head.strip():
+        raise ParseError("parse.not_rdf", "the document is empty", url)
+    chosen = syntaxes.choose(content_type, url, head)
+    if chosen == "html":
+        raise ParseError("parse.not_rdf",
+                         f"got a web page (Content-Type {content_type or 'unknown'}), not RDF", url)
+    if chosen is None:
+        raise ParseError("parse.not_rdf",
+                         f"cannot tell the RDF syntax (Content-Type {content_type or 'unknown'}; "
+                         f"the content looks like neither RDF/XML, Turtle, N-Triples nor JSON-LD)",
+                         url)
+    return chosen
+
+
+def refuse_dtd(path: Path, url: str) -> None:
+    """Refuse XML whose prolog declares a DTD (entity expansion is never needed in RDF/XML)."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    position = 0
+    while True:
+        start = head.find(b"<", position)
+        if start < 0 or start + 1 >= len(head):
+            return
+        marker = head[start + 1:start + 4]
+        if marker.startswith(b"?"):
+            position = head.find(b"?>", start) + 2
+        elif marker.startswith(b"!--"):
+            position = head.find(b"-->", start) + 3
+        elif marker.startswith(b"!"):
+            raise ParseError("parse.unsafe_xml",
+                             "the XML declares a DTD (<!DOCTYPE/<!ENTITY); refused to prevent "
+                             "entity-expansion attacks", url, syntax="RDF/XML")
+        else:
+            return  # the root element: declarations can no longer follow
+        if position <= 1:
+            return
+
+
+def _declared_encoding(head: bytes, content_type: str | None, syntax: str) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if syntax == "rdfxml":
+        match = _XML_ENCODING.match(head)
+        if match:
+            return match.group(1).decode("ascii").lower()
+    if content_type and "charset=" in content_type.lower():
+        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    return None
+
+
+def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path:
+    """Transcode the document to UTF-8 when it declares another encoding; returns the path to parse."""
+    with path.open("rb") as handle:
+        head = handle.read(256)
+    encoding = _declared_encoding(head, content_type, syntax)
+    if encoding in (None, "utf-8", "utf8", "us-ascii", "ascii"):
+        return path
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return path
+    target = path.with_name(path.name + ".utf8")
+    with path.open("r", encoding=encoding, errors="replace", newline="") as source, \
+            target.open("w", encoding="utf-8", newline="") as sink:
+        first = True
+        while chunk := source.read(1 << 20):
+            if first and syntax == "rdfxml":
+                chunk = re.sub(r"""^(<\?xml[^>]*encoding\s*=\s*["'])[^"']+""", r"\1utf-8", chunk)
+            first = False
+            sink.write(chunk)
+    return target
+
+
+def parse_file(path: Path, url: str, content_type: str | None = None,
+               syntax: str | None = None) -> Graph:
+    """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
+
+    Raises :class:`ParseError` naming the URL, the syntax and, for syntax errors, the
+    line and column.
+    """
+    chosen = syntax or detect_syntax(path, url, content_type)
+    if chosen == "rdfxml":
+        refuse_dtd(path, url)
+    source = to_utf8(path, url, content_type, chosen)
+    try:
+        return _parse_in_child(source, url, chosen)
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+
+
+def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
+    command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, url, str(path)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, bufsize=1 << 20)
+    assert child.stdout is not None and child.stderr is not None
+    graph = Graph(syntax=syntax)
+    try:
+        group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8", errors="surrogateescape"),
+                    graph)
+    finally:
+        stderr = child.stderr.read().decode("utf-8", "replace")
+        child.stderr.close()
+        status = child.wait()
+    if status != 0:
+        raise _child_error(status, stderr, url, syntax)
+    for line in stderr.splitlines():
+        if line.startswith('{"warning"'):
+            graph.recovered = _describe(json.loads(line)["warning"], syntax)
+    return graph
+
+
+def _describe(detail: dict[str, object], syntax: str) -> str:
+    line, column = detail.get("line"), detail.get("column")
+    where = f" at line {line}, column {column}" if line else ""
+    return f"{SYNTAX_NAMES[syntax]} syntax error{where}: {detail['message']}"
+
+
+def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
+    """Group N-Triples lines (each ending in `` .\\n``) by subject into ``graph``.
+
+    A line starting with ``#`` clears what was grouped (the worker's restart marker).
+    """
+    subjects = graph.subjects
+    types = graph.types
+    count = 0
+    for line in lines:
+        if line[0] == "#":
+            subjects.clear()
+            types.clear()
+            count = 0
+            continue
+        subject, predicate, rest = line.split(" ", 2)
+        obj = rest[:-3]
+        group = subjects.get(subject)
+        if group is None:
+            group = subjects[subject] = []
+        group.append((predicate, obj))
+        if predicate == RDF_TYPE:
+            types.setdefault(subject, []).append(obj)
+        count += 1
+    graph.triples = count
+    return graph
+
+
+def graph_from_ntriples(text: str) -> Graph:
+    """Group an N-Triples text that dcatwatch wrote itself (a stored description)."""
+    return group_lines(text.splitlines(keepends=True), Graph(syntax="ntriples"))
+
+
+def _child_error(status: int, stderr: str, url: str, syntax: str) -> ParseError:
+    name = SYNTAX_NAMES[syntax]
+    if status == 3:
+        detail = json.loads(stderr.strip().splitlines()[-1])
+        if "remote context" in str(detail["message"]).lower():
+            return ParseError("parse.remote_context",
+                              "the JSON-LD @context is remote and is never fetched", url, name)
+        return ParseError("parse.syntax", _describe(detail, syntax), url, name,
+                          detail.get("line"), detail.get("column"))
+    if status < 0:
+        return ParseError("parse.crashed",
+                          f"the {name} parser was killed by signal {-status} (hostile or "
+                          f"oversized document); nothing from it was used", url, name)
+    tail = stderr.strip().splitlines()[-1:] or ["no message"]
+    return ParseError("parse.crashed", f"the {name} parser failed (exit {status}): {tail[0]}",
+                      url, name)

@@ -1,0 +1,143 @@
+"""One error catalogue, as data, and the exception hierarchy built on it.
+
+Every problem dcatwatch reports has a stable ``code`` (used in JSON output, the store, metric
+labels and agency reports), a severity and a hint saying what to do about it.
+
+Exceptions::
+
+    DcatwatchError            any failure with a catalogue code, a message and maybe a URL
+    ├── ConfigError           bad configuration (exit status 2)
+    ├── FetchError            the HTTP side: timeouts, refused addresses, caps, bad statuses
+    └── ParseError            a document that is not (valid, safe) RDF
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorType:
+    """One entry of the error catalogue."""
+
+    code: str
+    severity: Severity
+    title: str
+    hint: str
+
+
+_ENTRIES = [
+    ErrorType("config.invalid", "error", "Invalid configuration",
+              "Fix the named key in the configuration file or environment variable."),
+    ErrorType("fetch.timeout", "error", "The server did not answer in time",
+              "Check that the URL is right and the server is up; raise [http] timeouts if it is slow."),
+    ErrorType("fetch.connection", "error", "Could not connect",
+              "Check the host name and that the server accepts connections."),
+    ErrorType("fetch.http_status", "error", "The server answered with an error status",
+              "Open the URL in a browser; the publisher must fix the endpoint or the source URL."),
+    ErrorType("fetch.too_large", "error", "The response is larger than the configured cap",
+              "Raise [http] max_bytes if the catalogue really is this large."),
+    ErrorType("fetch.decompression_bomb", "error", "The compressed response expands beyond the cap",
+              "The response looks hostile or broken; ask the publisher to check the endpoint."),
+    ErrorType("fetch.too_many_redirects", "error", "Too many redirects",
+              "Point the source at the final URL or ask the publisher to fix the redirect loop."),
+    ErrorType("fetch.refused_address", "error", "Refused: the URL resolves to a private address",
+              "Only public addresses are fetched; set [http] allow_private_networks = true for tests."),
+    ErrorType("fetch.refused_scheme", "error", "Refused: only http and https URLs are fetched",
+              "Use an http(s) URL for the source."),
+    ErrorType("fetch.invalid_url", "error", "The URL is not valid",
+              "Correct the URL in the configuration or ask the publisher to correct the link."),
+    ErrorType("parse.syntax", "error", "The document is not valid RDF",
+              "Validate the document (e.g. with an RDF validator) and fix the syntax at the position given."),
+    ErrorType("parse.not_rdf", "error", "The response is not an RDF document",
+              "Point the source at the DCAT-AP catalogue (RDF/XML, Turtle, JSON-LD …), not a web page."),
+    ErrorType("parse.unsafe_xml", "error", "The XML declares a DTD or entities, which are refused",
+              "Remove the DOCTYPE/ENTITY declarations: DCAT-AP RDF/XML never needs them."),
+    ErrorType("parse.recovered", "warning", "The document has syntax errors; a lenient parser read it",
+              "Fix the syntax error named: stricter harvesters (and future versions) may reject it."),
+    ErrorType("parse.crashed", "error", "The parser process died on this document",
+              "The document is hostile or far too large; check it by hand before harvesting again."),
+    ErrorType("parse.remote_context", "error", "The JSON-LD document needs a remote @context",
+              "Inline the @context, or use one of the contexts dcatwatch ships."),
+    ErrorType("page.loop", "warning", "A paging link points back to a page already read",
+              "Fix the hydra:next / rel=next links of the catalogue's paging."),
+    ErrorType("page.cap", "warning", "Stopped paging at the configured maximum number of pages",
+              "Raise the source's max_pages if the catalogue really has more pages."),
+    ErrorType("page.failed", "error", "A page or sub-catalogue could not be read",
+              "See the error of that URL; the run is partial and removes nothing."),
+    ErrorType("record.no_iri", "warning", "A record is a blank node (it has no IRI)",
+              "Give every catalogue, dataset and distribution an absolute HTTP IRI."),
+    ErrorType("record.relative_iri", "warning", "A relative IRI was resolved against the document URL",
+              "Use absolute IRIs in the catalogue."),
+    ErrorType("record.invalid", "error", "A record could not be mapped and was skipped",
+              "Fix the record named; the rest of the catalogue was harvested."),
+    ErrorType("record.no_publisher", "warning", "A dataset has no dct:publisher",
+              "Add dct:publisher to the dataset (mandatory in DCAT-AP-SE)."),
+    ErrorType("run.held_removals", "warning", "Removals held back by the mass-deletion guard",
+              "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`."),
+    ErrorType("run.internal", "error", "An unexpected internal error",
+              "This is a bug in dcatwatch: please report it with the log."),
+]
+
+CATALOGUE: dict[str, ErrorType] = {entry.code: entry for entry in _ENTRIES}
+
+
+def lookup(code: str) -> ErrorType:
+    """The catalogue entry for ``code`` (KeyError for an unknown code: a bug)."""
+    return CATALOGUE[code]
+
+
+class DcatwatchError(Exception):
+    """A failure with a catalogue code, a message and, where there is one, the URL."""
+
+    def __init__(self, code: str, message: str, url: str | None = None) -> None:
+        lookup(code)
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.url = url
+
+    @property
+    def hint(self) -> str:
+        return lookup(self.code).hint
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape used in command output: ``{code, message, url}``."""
+        return {"code": self.code, "message": self.message, "url": self.url}
+
+    def __str__(self) -> str:
+        where = f" ({self.url})" if self.url else ""
+        return f"{self.code}: {self.message}{where}"
+
+
+class ConfigError(DcatwatchError):
+    """Bad configuration; the message names the key."""
+
+    def __init__(self, key: str, problem: str, file: str | None = None) -> None:
+        where = f" in {file}" if file else ""
+        super().__init__("config.invalid", f"{key}: {problem}{where}")
+        self.key = key
+
+
+class FetchError(DcatwatchError):
+    """The HTTP side failed (timeout, refused address, cap, error status …)."""
+
+    def __init__(self, code: str, message: str, url: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(code, message, url)
+        self.status = status
+
+
+class ParseError(DcatwatchError):
+    """The document is not valid or safe RDF; names the syntax and the position."""
+
+    def __init__(self, code: str, message: str, url: str | None = None,
+                 syntax: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:
+        super().__init__(code, message, url)
+        self.syntax = syntax
+        self.line = line
+        self.column = column

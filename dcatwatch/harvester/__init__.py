@@ -1,0 +1,1 @@
+"""Harvesting: the HTTP client, source types, paging and one harvest run."""

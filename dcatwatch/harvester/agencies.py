@@ -1,0 +1,88 @@
+"""Resolving publishers to agencies and keeping the agency table in step.
+
+The registry (``[[agencies]]`` in the config) names the bodies that should publish; its
+``aliases`` map further publisher IRIs to a registry id. Publishers outside the registry
+become agencies too, identified by :func:`dcatwatch.dcat.agency.identify`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from dcatwatch.config import AgencySettings
+from dcatwatch.dcat.agency import AgencyIdentity, identify
+from dcatwatch.dcat.model import Agent
+from dcatwatch.store.models import Agency
+
+AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class Seen:
+    identity: AgencyIdentity
+    iris: set[str] = field(default_factory=set)
+
+
+class AgencyResolver:
+    """Maps publishers to agency ids and remembers which agencies a run saw."""
+
+    def __init__(self, registry: Iterable[AgencySettings] = ()) -> None:
+        self.aliases = {alias: a.id for a in registry for alias in a.aliases}
+        self.seen: dict[str, Seen] = {}
+
+    def __call__(self, agent: Agent | None) -> str | None:
+        if agent is None:
+            return None
+        registry_id = self.aliases.get(agent.iri)
+        identity = identify(agent)
+        if registry_id is not None:
+            identity = AgencyIdentity(registry_id, identity.name, "alias")
+        seen = self.seen.get(identity.id)
+        if seen is None:
+            seen = self.seen[identity.id] = Seen(identity)
+        seen.iris.add(agent.iri)
+        return identity.id
+
+
+def sync_registry(conn: Connection, registry: Iterable[AgencySettings]) -> None:
+    """Write the configured registry into the agency table (names and addresses win)."""
+    existing = {row.id for row in conn.execute(select(AGENCIES.c.id))}
+    for agency in registry:
+        values = {"name": agency.name, "email": agency.email, "in_registry": True}
+        if agency.id in existing:
+            conn.execute(update(AGENCIES).where(AGENCIES.c.id == agency.id).values(values))
+        else:
+            conn.execute(insert(AGENCIES).values(id=agency.id, identity_rule="registry",
+                                                 flagged=False, publisher_iris="[]", **values))
+
+
+def record_seen(conn: Connection, seen: dict[str, Seen]) -> None:
+    """Insert agencies first seen in this run; add publisher IRIs and names to known ones."""
+    if not seen:
+        return
+    rows = {row.id: row for row in conn.execute(
+        select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.publisher_iris, AGENCIES.c.in_registry)
+        .where(AGENCIES.c.id.in_(list(seen))))}
+    new, changed = [], []
+    for agency_id, item in seen.items():
+        row = rows.get(agency_id)
+        if row is None:
+            new.append({"id": agency_id, "name": item.identity.name, "email": None,
+                        "in_registry": False, "identity_rule": item.identity.rule,
+                        "flagged": item.identity.flagged,
+                        "publisher_iris": json.dumps(sorted(item.iris))})
+            continue
+        iris = sorted(set(json.loads(row.publisher_iris)) | item.iris)
+        name = row.name if row.in_registry or not item.identity.name else item.identity.name
+        if iris != json.loads(row.publisher_iris) or name != row.name:
+            changed.append({"row_id": agency_id, "v_name": name, "v_iris": json.dumps(iris)})
+    if new:
+        conn.execute(insert(AGENCIES), new)
+    if changed:
+        conn.execute(update(AGENCIES).where(AGENCIES.c.id == bindparam("row_id"))
+                     .values(name=bindparam("v_name"), publisher_iris=bindparam("v_iris")),
+                     changed)

@@ -1,0 +1,215 @@
+"""Reading every document of a source: the catalogue, its pages and its sub-catalogues.
+
+Paging follows Hydra (``hydra:next`` of a PartialCollectionView, legacy ``hydra:nextPage``)
+and ``Link: <…>; rel="next"`` headers, ends on a page already visited (by URL or by content
+hash) and stops at ``max_pages``. A ``dct:hasPart`` child catalogue described by nothing but
+its type is fetched from its own IRI, one level deep (dataportal.se's convention). A
+single-document source is fetched with a conditional GET; when the server says 304 or the
+body hash equals the last good one, nothing is parsed and the source is unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+from dcatwatch.dcat.mapper import Mapper
+from dcatwatch.dcat.model import ParsedCatalog, Problem
+from dcatwatch.dcat.parse import Graph, parse_file
+from dcatwatch.dcat.terms import iri, value
+from dcatwatch.errors import DcatwatchError
+from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient
+
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+NEXT_PAGE = (iri(HYDRA, "next"), iri(HYDRA, "nextPage"))
+ACCEPT = ("application/rdf+xml, text/turtle;q=0.9, application/ld+json;q=0.8, "
+          "application/n-triples;q=0.7, application/trig;q=0.6, */*;q=0.1")
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?', re.I)
+
+
+@dataclass(slots=True)
+class Page:
+    """One fetched document: its URL, what the cache should remember, and its records."""
+
+    url: str
+    validators: CacheValidators
+    sha256: str | None
+
+
+@dataclass(slots=True)
+class Collected:
+    """All documents of one run of a source, merged."""
+
+    parsed: ParsedCatalog = field(default_factory=ParsedCatalog)
+    pages: list[Page] = field(default_factory=list)
+    errors: list[DcatwatchError] = field(default_factory=list)
+    not_modified: bool = False  # the single document is unchanged since the last good run
+    complete: bool = True  # False when any page or sub-catalogue failed
+
+
+@dataclass(slots=True)
+class Cached:
+    """What the store remembers of a URL."""
+
+    validators: CacheValidators
+    sha256: str | None
+
+
+Progress = Callable[[str], None]
+
+
+class DocumentReader:
+    """Fetches, parses and merges the documents of one source."""
+
+    def __init__(self, client: HttpClient, source: str, *, max_pages: int = 1000,
+                 syntax: str | None = None, headers: dict[str, str] | None = None,
+                 workdir: Path | None = None, progress: Progress | None = None,
+                 fetch_options: dict[str, object] | None = None) -> None:
+        self.client = client
+        self.source = source
+        self.max_pages = max_pages
+        self.syntax = syntax
+        self.headers = headers or {}
+        self.workdir = workdir
+        self.progress = progress or (lambda _message: None)
+        self.fetch_options = fetch_options or {}
+
+    def read(self, url: str, cached: Cached | None = None) -> Collected:
+        """Read the source starting at ``url``; ``cached`` enables the conditional GET."""
+        collected = Collected()
+        try:
+            first = self._fetch(url, cached.validators if cached else None)
+        except DcatwatchError as exc:
+            collected.errors.append(exc)
+            collected.complete = False
+            return collected
+        if first.not_modified or (cached and first.sha256 and first.sha256 == cached.sha256):
+            _discard(first)
+            collected.not_modified = True
+            remembered = cached.validators if first.not_modified and cached else first.validators
+            collected.pages.append(Page(url, remembered,
+                                        first.sha256 or (cached.sha256 if cached else None)))
+            return collected
+        self._read_pages(first, collected)
+        if collected.not_modified is False and len(collected.pages) > 1:
+            collected.pages[0].validators = CacheValidators()  # paged: no conditional GET
+        return collected
+
+    def _fetch(self, url: str, validators: CacheValidators | None = None) -> FetchResult:
+        self.progress(f"fetching {url}")
+        return self.client.fetch(url, cached=validators, headers=self.headers,
+                                  directory=self.workdir, accept=ACCEPT, **self.fetch_options)
+
+    def _read_pages(self, first: FetchResult, collected: Collected) -> None:
+        visited_urls = {first.url, first.final_url}
+        seen_bodies: set[str] = set()
+        result: FetchResult | None = first
+        while result is not None:
+            page_links = self._read_one(result, collected, seen_bodies, is_first=not collected.pages)
+            if page_links is None:
+                return
+            next_url = self._next(page_links, result, visited_urls, collected)
+            result = self._fetch_page(next_url, collected) if next_url else None
+            if result is not None:
+                visited_urls.update((result.url, result.final_url))
+
+    def _read_one(self, result: FetchResult, collected: Collected, seen_bodies: set[str],
+                  is_first: bool) -> list[str] | None:
+        """Parse one fetched page into ``collected``; returns its next-page links."""
+        if result.sha256 in seen_bodies:
+            _discard(result)
+            collected.errors.append(DcatwatchError(
+                "page.loop", "this page has the same content as a page already read", result.url))
+            return None
+        if result.sha256:
+            seen_bodies.add(result.sha256)
+        try:
+            graph = self._parse(result)
+        except DcatwatchError as exc:
+            collected.errors.append(exc)
+            collected.complete = False
+            return None
+        mapped = Mapper(graph, result.final_url, self.source).map(full=False)
+        if graph.recovered:
+            mapped.problems.append(Problem("parse.recovered", graph.recovered, result.final_url))
+        _merge(collected.parsed, mapped)
+        collected.pages.append(Page(result.url, result.validators, result.sha256))
+        if is_first:
+            self._read_sub_catalogues(mapped, collected)
+        return _next_links(graph, result)
+
+    def _parse(self, result: FetchResult) -> Graph:
+        assert result.path is not None
+        self.progress(f"parsing {result.final_url} ({result.size / 1e6:.1f} MB)")
+        try:
+            return parse_file(result.path, result.final_url, result.content_type, self.syntax)
+        finally:
+            _discard(result)
+
+    def _next(self, links: list[str], result: FetchResult, visited: set[str],
+              collected: Collected) -> str | None:
+        for link in links:
+            if link in visited:
+                collected.errors.append(DcatwatchError(
+                    "page.loop", f"next page {link} was already read; paging stopped", result.url))
+                return None
+            if len(collected.pages) >= self.max_pages:
+                collected.errors.append(DcatwatchError(
+                    "page.cap", f"stopped after {self.max_pages} pages", result.url))
+                return None
+            return link
+        return None
+
+    def _fetch_page(self, url: str, collected: Collected) -> FetchResult | None:
+        try:
+            return self._fetch(url)
+        except DcatwatchError as exc:
+            collected.errors.append(DcatwatchError("page.failed", f"{exc.code}: {exc.message}",
+                                                   url))
+            collected.complete = False
+            return None
+
+    def _read_sub_catalogues(self, parsed: ParsedCatalog, collected: Collected) -> None:
+        described = {c.iri for c in parsed.catalogs if c.described}
+        children = [part for c in parsed.catalogs for part in c.has_part
+                    if part not in described and part.startswith(("http://", "https://"))]
+        for child in dict.fromkeys(children):
+            result = self._fetch_page(child, collected)
+            if result is None:
+                continue
+            try:
+                graph = self._parse(result)
+            except DcatwatchError as exc:
+                collected.errors.append(DcatwatchError(
+                    "page.failed", f"sub-catalogue: {exc.code}: {exc.message}", child))
+                collected.complete = False
+                continue
+            _merge(collected.parsed, Mapper(graph, result.final_url, self.source).map(full=False))
+            collected.pages.append(Page(child, CacheValidators(), None))
+
+
+def _next_links(graph: Graph, result: FetchResult) -> list[str]:
+    links = [urljoin(result.final_url, value(obj)) for props in graph.subjects.values()
+             for predicate, obj in props if predicate in NEXT_PAGE]
+    header = result.headers.get("link", "")
+    links.extend(urljoin(result.final_url, m.group(1)) for m in _LINK_NEXT.finditer(header))
+    return list(dict.fromkeys(links))
+
+
+def _merge(into: ParsedCatalog, page: ParsedCatalog) -> None:
+    known = {d.iri for d in into.entries}
+    into.entries.extend(d for d in page.entries if d.iri not in known)
+    known_services = {s.iri for s in into.services}
+    into.services.extend(s for s in page.services if s.iri not in known_services)
+    into.catalogs.extend(page.catalogs)
+    into.problems.extend(page.problems)
+    into.triples += page.triples
+
+
+def _discard(result: FetchResult) -> None:
+    if result.path is not None:
+        result.path.unlink(missing_ok=True)
+        result.path = None

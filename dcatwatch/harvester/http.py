@@ -1,0 +1,374 @@
+"""The HTTP client every fetch goes through: bounded, polite, guarded, streaming to disk.
+
+A fetch is a loop of redirect hops; each hop is a loop of attempts; each attempt is one
+HTTP exchange made while holding the host's turn (politeness.py: one request at a time per
+host, ``min_delay`` between requests). Around that:
+
+* Timeouts: ``connect_timeout`` and ``read_timeout`` per socket operation, and
+  ``total_timeout`` for the whole fetch: hops, retries and pauses included, time spent
+  waiting while another request to the same host is in flight excluded. A body still
+  arriving at the deadline is cut off (bodies.py).
+* Retries: connection errors (also a transfer breaking off), 429 and 5xx but 501/505 are
+  retried ``retries`` times after a jittered exponential backoff, or after ``Retry-After``;
+  the wait holds back every request to that host. A Retry-After above ``retry_after_max``
+  fails at once. Timeouts and TLS failures are not retried: a server that went silent would
+  only be loaded further, and a certificate does not fix itself.
+* Redirects are followed here, hop by hop, so that every hop passes the scheme check and the
+  address guard (addresses.py: DNS answers are checked and pinned); basic auth and an
+  Authorization header go to the first origin only.
+* Bodies are decoded and capped in bodies.py (``max_bytes``, ``max_wire_bytes``, expansion
+  ratio); a Content-Length above the cap fails before the download.
+* No cookies are kept, no environment proxies are used, TLS is always verified.
+
+``on_response(status, nbytes)`` is called once per attempt that reached the network: with
+the status and decoded size of the final response; with ``(status, 0)`` for a 429/5xx that
+was retried or failed the fetch, another error status, or a cap exceeded; with ``(0, 0)``
+when the attempt failed otherwise (connection error, timeout, broken transfer, bad
+encoding). Redirect hops and URLs refused before sending are not counted.
+
+A client may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from dcatwatch import __version__
+from dcatwatch.errors import FetchError
+from dcatwatch.harvester.addresses import (
+    AddressPolicy,
+    RefusedAddressError,
+    GuardedAdapter,
+    check_url,
+    same_origin,
+)
+from dcatwatch.harvester.bodies import BodyLimits, BodyReader
+from dcatwatch.harvester.politeness import (
+    DEFAULT_GATE,
+    Deadline,
+    HostGate,
+    backoff_delay,
+    parse_retry_after,
+    retriable,
+)
+
+USER_AGENT = f"dcatwatch/{__version__} (+https://github.com/dcatwatch/dcatwatch)"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+FALLBACK_TO_GET = frozenset({405, 501})
+_NOT_SENT = frozenset({"fetch.refused_address", "fetch.refused_scheme", "fetch.invalid_url"})
+
+
+@dataclass(slots=True)
+class HttpSettings:
+    """Limits and manners of the client; ``[http]`` in the config."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    total_timeout: float = 900.0
+    max_bytes: int = 1 << 30
+    max_wire_bytes: int | None = None  # None: the same as max_bytes
+    max_expansion_ratio: float = 200.0
+    expansion_check_bytes: int = 10 << 20
+    max_redirects: int = 10
+    retries: int = 3
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0
+    min_delay: float = 1.0
+    user_agent: str = USER_AGENT
+    allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class CacheValidators:
+    """What a previous fetch of a URL left for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """One fetched URL: the body is in ``path`` (None on 304 and for probes) and is the
+    caller's to delete; ``size`` counts decoded bytes, ``wire_size`` bytes received."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    size: int = 0
+    sha256: str | None = None
+    elapsed: float = 0.0
+    wire_size: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def validators(self) -> CacheValidators:
+        return CacheValidators(self.headers.get("etag"), self.headers.get("last-modified"))
+
+
+ResponseHook = Callable[[int, int], None]
+
+
+class _RetryableError(Exception):
+    """An attempt failed in a way worth retrying."""
+
+    def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+@dataclass(slots=True)
+class _Call:
+    """The options of one fetch or probe, resolved against the settings."""
+
+    headers: CaseInsensitiveDict[str]
+    auth: tuple[str, str] | None
+    read_timeout: float
+    min_delay: float
+    deadline: Deadline
+    retry_connection: bool = True
+
+
+def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
+    """What went wrong, from the innermost reason a requests ConnectionError wraps."""
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the real one
+    cause = getattr(reason, "__cause__", None) or reason
+    where = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS with {where} failed: {cause}"
+    if isinstance(cause, socket.gaierror):
+        return f"could not resolve the host name of {where}: {cause}"
+    return f"could not connect to {where}: {cause}"
+
+
+class HttpClient:
+    """Fetches URLs to temporary files within the configured limits (see the module doc)."""
+
+    def __init__(self, settings: HttpSettings | None = None,
+                 on_response: ResponseHook | None = None, *, gate: HostGate | None = None) -> None:
+        self.settings = settings or HttpSettings()
+        self.on_response = on_response
+        self.gate = gate or DEFAULT_GATE
+        self.adapter = GuardedAdapter(AddressPolicy.from_settings(
+            self.settings.allow_private_networks, self.settings.allowed_networks))
+
+    def close(self) -> None:
+        self.adapter.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch(self, url: str, *, cached: CacheValidators | None = None,
+              headers: dict[str, str] | None = None, directory: Path | None = None,
+              accept: str | None = None, auth: tuple[str, str] | None = None,
+              timeout: float | None = None, min_delay: float | None = None) -> FetchResult:
+        """GET ``url`` into a temporary file; raise :class:`FetchError` on any failure.
+
+        ``cached`` makes the GET conditional (a 304 gives a result without a path).
+        ``headers``, ``auth`` (basic: user, password), ``timeout`` (the read timeout; it also
+        raises the total deadline when larger) and ``min_delay`` override the settings.
+        """
+        call = self._call(headers, auth, timeout, min_delay, accept=accept or "*/*")
+        if cached and cached.etag:
+            call.headers["If-None-Match"] = cached.etag
+        if cached and cached.last_modified:
+            call.headers["If-Modified-Since"] = cached.last_modified
+        return self._run("GET", url, call, directory)
+
+    def probe(self, url: str, *, method: Literal["HEAD", "GET"] = "HEAD",
+              headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+              timeout: float | None = None) -> FetchResult:
+        """Status, final URL, headers and elapsed time of ``url``, body unread (link checks).
+
+        A HEAD answered with 405 or 501, or failing on the connection, is repeated as a GET
+        whose body is not read. Any status is returned (statuses are not retried); guards,
+        redirects and timeouts are as for :meth:`fetch`.
+        """
+        if method == "HEAD":
+            call = self._call(headers, auth, timeout, None, retry_connection=False)
+            try:
+                result = self._run("HEAD", url, call, probe=True)
+            except FetchError as error:
+                if error.code != "fetch.connection":
+                    raise
+            else:
+                if result.status not in FALLBACK_TO_GET:
+                    return result
+        return self._run("GET", url, self._call(headers, auth, timeout, None), probe=True)
+
+    def _call(self, headers: dict[str, str] | None, auth: tuple[str, str] | None,
+              timeout: float | None, min_delay: float | None, *, accept: str = "*/*",
+              retry_connection: bool = True) -> _Call:
+        settings = self.settings
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            {"User-Agent": settings.user_agent, "Accept": accept,
+             "Accept-Encoding": "gzip, deflate"})
+        merged.update(headers or {})
+        read, total = settings.read_timeout, settings.total_timeout
+        if timeout is not None:
+            read, total = timeout, max(total, timeout)
+        return _Call(merged, auth, read, settings.min_delay if min_delay is None else min_delay,
+                     Deadline(total), retry_connection)
+
+    def _run(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
+             probe: bool = False) -> FetchResult:
+        """Follow redirects from ``url``, checking every hop; the final hop's result."""
+        current, hops = url, 0
+        while True:
+            try:
+                result = self._attempts(method, current, url, call, directory=directory,
+                                        probe=probe)
+            except FetchError as error:
+                if current == url:
+                    raise
+                raise FetchError(error.code, f"{error.message} (redirected to {current})", url,
+                                 status=error.status) from error
+            location = result.headers.get("location")
+            if result.status not in REDIRECTS or location is None:
+                result.url, result.elapsed = url, call.deadline.elapsed()
+                self._count(result.status, result.size)
+                return result
+            current, hops = urljoin(current, location), hops + 1
+            if hops > self.settings.max_redirects:
+                raise FetchError("fetch.too_many_redirects",
+                                 f"more than [http] max_redirects = {self.settings.max_redirects}"
+                                 f" redirects; the last one pointed to {current}", url)
+
+    def _attempts(self, method: str, url: str, origin: str, call: _Call, *,
+                  directory: Path | None, probe: bool) -> FetchResult:
+        """One hop: attempts at ``url`` until one succeeds or retrying is pointless."""
+        host = check_url(url)
+        request = self._prepare(method, url, origin, call)
+        attempt = 0
+        while True:
+            try:
+                with self.gate.turn(host, call.min_delay) as waited:
+                    call.deadline.extend(waited)
+                    with self._send(request, call) as response:
+                        return self._judge(response, call, directory, probe)
+            except _RetryableError as retry:
+                self._count_failure(retry.error)
+                self.gate.defer(host, self._retry_wait(retry, attempt, call))
+            except FetchError as error:
+                self._count_failure(error)
+                raise
+            attempt += 1
+
+    def _prepare(self, method: str, url: str, origin: str,
+                 call: _Call) -> requests.PreparedRequest:
+        headers, auth = call.headers.copy(), call.auth
+        if not same_origin(origin, url):
+            headers.pop("Authorization", None)
+            auth = None
+        try:
+            return requests.Request(method, url, headers=dict(headers), auth=auth).prepare()
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            raise FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url) from exc
+
+    def _send(self, request: requests.PreparedRequest, call: _Call) -> requests.Response:
+        url = request.url or ""
+        remaining = call.deadline.remaining()
+        if remaining <= 0:
+            raise FetchError("fetch.timeout", f"[http] total_timeout = {call.deadline.seconds:g} s"
+                             " ran out before the request could be sent", url)
+        connect = min(self.settings.connect_timeout, remaining)
+        read = min(call.read_timeout, remaining)
+        try:
+            return self.adapter.send(request, stream=True, timeout=(connect, read), proxies={})
+        except RefusedAddressError as exc:
+            raise FetchError("fetch.refused_address", str(exc), url) from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise FetchError("fetch.timeout", f"could not connect within {connect:.3g} s "
+                             "([http] connect_timeout)", url) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise FetchError("fetch.timeout", f"no response within {read:.3g} s "
+                             "([http] read_timeout)", url) from exc
+        except requests.exceptions.SSLError as exc:
+            raise FetchError("fetch.connection", _problem(url, exc), url) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise _RetryableError(FetchError("fetch.connection", _problem(url, exc),
+                                             url)) from exc
+        except requests.exceptions.InvalidURL as exc:
+            raise FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url) from exc
+
+    def _judge(self, response: requests.Response, call: _Call, directory: Path | None,
+               probe: bool) -> FetchResult:
+        """The result of one response: a redirect, a 304, a downloaded body, or an error."""
+        status = response.status_code
+        result = FetchResult(url=response.url, final_url=response.url, status=status,
+                             headers={k.lower(): v for k, v in response.headers.items()})
+        if probe or status == 304 or (status in REDIRECTS and "location" in result.headers):
+            return result
+        error = FetchError("fetch.http_status", f"HTTP {status} {response.reason}", response.url,
+                           status=status)
+        if retriable(status):
+            raise _RetryableError(error, parse_retry_after(response.headers.get("retry-after")))
+        if not 200 <= status < 300:
+            raise error
+        self._download(response, result, call, directory)
+        return result
+
+    def _retry_wait(self, retry: _RetryableError, attempt: int, call: _Call) -> float:
+        """Seconds to wait before the next attempt; FetchError when there is to be none."""
+        settings, error = self.settings, retry.error
+        if attempt >= settings.retries or (error.status is None and not call.retry_connection):
+            problem = f"gave up after {attempt + 1} attempt{'s' if attempt else ''}"
+        elif retry.retry_after is not None and retry.retry_after > settings.retry_after_max:
+            problem = (f"the server asks to retry after {retry.retry_after:g} s, more than "
+                       f"[http] retry_after_max = {settings.retry_after_max:g} s")
+        else:
+            wait = retry.retry_after if retry.retry_after is not None else \
+                backoff_delay(attempt, settings.backoff_base, settings.backoff_max)
+            if wait < call.deadline.remaining():
+                return wait
+            problem = (f"a retry in {wait:.3g} s would pass [http] total_timeout = "
+                       f"{call.deadline.seconds:g} s")
+        raise FetchError(error.code, f"{error.message}; {problem}", error.url,
+                         status=error.status) from retry
+
+    def _download(self, response: requests.Response, result: FetchResult, call: _Call,
+                  directory: Path | None) -> None:
+        settings = self.settings
+        limits = BodyLimits(settings.max_bytes, settings.max_bytes if settings.max_wire_bytes
+                            is None else settings.max_wire_bytes, settings.max_expansion_ratio,
+                            settings.expansion_check_bytes)
+        reader = BodyReader(limits, result.url, result.status, call.deadline, call.read_timeout)
+        try:
+            body = reader.read(response.raw, result.headers, directory)
+        except FetchError as error:
+            if error.code == "fetch.connection":  # the transfer broke off
+                raise _RetryableError(error) from error
+            raise
+        result.path, result.size, result.wire_size, result.sha256 = \
+            body.path, body.size, body.wire_size, body.sha256
+
+    def _count_failure(self, error: FetchError) -> None:
+        if error.code not in _NOT_SENT:
+            self._count(error.status or 0, 0)
+
+    def _count(self, status: int, size: int) -> None:
+        if self.on_response is not None:
+            self.on_response(status, size)

@@ -1,0 +1,105 @@
+"""Engines, schema version checks and migrations.
+
+An empty database gets the current schema automatically on first use; a database behind the code's
+schema asks for ``dcatwatch db upgrade`` (so an operator decides when a production schema
+changes). Alembic is imported only when a migration actually runs, which keeps the
+command line fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from dcatwatch.errors import ConfigError
+
+HEAD = "0001"  # the newest migration in store/migrations/versions (a test keeps them in step)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise ConfigError("database.url", f"cannot use {url!r}: {exc}") from None
+    return engine
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision recorded in the database (None for an empty database)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Run all pending migrations; returns (revision before, revision after)."""
+    from alembic import command
+    from alembic.config import Config
+
+    before = current_revision(engine)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, current_revision(engine) or ""
+
+
+def create(engine: Engine) -> None:
+    """Create the current schema in an empty database and stamp it with :data:`HEAD`.
+
+    Equivalent to running every migration (a test compares the two) without importing
+    Alembic; the documented "create_all, then stamp head" recipe.
+    """
+    from sqlmodel import SQLModel
+
+    from dcatwatch.store import models  # noqa: F401 - registers the tables
+
+    with engine.begin() as connection:
+        SQLModel.metadata.create_all(connection)
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                           {"head": HEAD})
+
+
+def ready(engine: Engine) -> Engine:
+    """Make sure the schema is current: migrate an empty database, refuse an outdated one."""
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise ConfigError("database.url", f"cannot open the database: {exc}") from None
+    if revision == HEAD:
+        return engine
+    if revision is None and not _has_tables(engine):
+        create(engine)
+        return engine
+    raise ConfigError("database.url", f"the database schema is at {revision or 'no version'} "
+                      f"but this dcatwatch needs {HEAD}: run `dcatwatch db upgrade` first")
+
+
+def _has_tables(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(inspect(connection).get_table_names())
+
+
+def open_store(url: str) -> Engine:
+    """An engine for ``url`` with a current schema (see :func:`ready`)."""
+    return ready(make_engine(url))

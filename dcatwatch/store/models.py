@@ -1,0 +1,140 @@
+"""The tables. A dataset keeps its description as N-Triples (every triple the source gave,
+mapped to the model when read), a data service its mapped record as JSON, beside the columns
+that are queried.
+
+Rows are never deleted by a harvest: a dataset that disappears from its source gets
+``removed_at`` (or ``removal_held_at`` while the mass-deletion guard holds it), so history and
+reports survive, and a re-appearing dataset is simply revived.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Source(SQLModel, table=True):
+    """A configured source and its current state (kept in sync with the config)."""
+
+    __tablename__ = "source"
+
+    name: str = Field(primary_key=True, max_length=64)
+    type: str = Field(max_length=32)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    schedule: str = Field(default="0 5 * * *", max_length=120)
+    enabled: bool = True
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: str | None = Field(default=None, max_length=16)
+    datasets: int = 0
+
+
+class HarvestRun(SQLModel, table=True):
+    """One harvest of one source."""
+
+    __tablename__ = "harvest_run"
+    __table_args__ = (Index("ix_harvest_run_source_started", "source", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | partial | failed
+    datasets: int = 0
+    distributions: int = 0
+    data_services: int = 0
+    agencies: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    held_removals: int = 0
+    pages: int = 0
+    duration_s: float = 0.0
+    errors: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+
+
+class Agency(SQLModel, table=True):
+    """A publishing body: from the registry (config / import) or seen as a publisher."""
+
+    __tablename__ = "agency"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str | None = Field(default=None, sa_column=Column(Text))
+    email: str | None = Field(default=None, max_length=320)
+    in_registry: bool = False
+    identity_rule: str | None = Field(default=None, max_length=16)
+    flagged: bool = False
+    publisher_iris: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+
+
+class Dataset(SQLModel, table=True):
+    """A dataset as last harvested from one source."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (
+        UniqueConstraint("source", "iri", name="uq_dataset_source_iri"),
+        Index("ix_dataset_agency", "agency_id"),
+        Index("ix_dataset_iri", "iri"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    iri: str = Field(sa_column=Column(Text, nullable=False))
+    agency_id: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(max_length=64)
+    description: str = Field(sa_column=Column(Text, nullable=False))  # N-Triples, dataset first
+    first_seen_at: datetime
+    last_seen_at: datetime
+    changed_at: datetime
+    removed_at: datetime | None = None
+    removal_held_at: datetime | None = None
+
+
+class Distribution(SQLModel, table=True):
+    """A distribution of a current dataset (replaced when its dataset changes)."""
+
+    __tablename__ = "distribution"
+    __table_args__ = (Index("ix_distribution_dataset", "dataset_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dataset_id: int = Field(foreign_key="dataset.id", ondelete="CASCADE")
+    source: str = Field(max_length=64)
+    iri: str = Field(sa_column=Column(Text, nullable=False))
+    access_url: str | None = Field(default=None, sa_column=Column(Text))
+    download_url: str | None = Field(default=None, sa_column=Column(Text))
+    format: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DataService(SQLModel, table=True):
+    """A data service as last harvested from one source."""
+
+    __tablename__ = "data_service"
+    __table_args__ = (UniqueConstraint("source", "iri", name="uq_data_service_source_iri"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    iri: str = Field(sa_column=Column(Text, nullable=False))
+    agency_id: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    endpoint_url: str | None = Field(default=None, sa_column=Column(Text))
+    record: str = Field(sa_column=Column(Text, nullable=False))  # JSON of dcat.model.DataService
+    first_seen_at: datetime
+    last_seen_at: datetime
+    removed_at: datetime | None = None
+
+
+class HttpCache(SQLModel, table=True):
+    """What the last good fetch of a URL left for conditional GET and change detection."""
+
+    __tablename__ = "http_cache"
+
+    url: str = Field(sa_column=Column(Text, primary_key=True))
+    source: str = Field(max_length=64)
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, max_length=64)
+    body_sha256: str | None = Field(default=None, max_length=64)
+    fetched_at: datetime

@@ -1,0 +1,61 @@
+"""Helpers for tests: write a configuration file, run the command line in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from dcatwatch.cli import main
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def write_config(directory: Path, sources: list[dict[str, Any]], *,
+                 agencies: list[dict[str, Any]] | None = None,
+                 database: str | None = None, **sections: dict[str, Any]) -> Path:
+    """A dcatwatch.toml in ``directory`` harvesting ``sources`` into a SQLite file there."""
+    lines = ["[database]", f"url = {toml_value(database or f'sqlite:///{directory}/dcatwatch.db')}",
+             "[http]", "allow_private_networks = true", "min_delay = 0"]
+    for key, value in sections.pop("http", {}).items():
+        lines.append(f"{key} = {toml_value(value)}")
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]
+    for table, items in (("sources", sources), ("agencies", agencies or [])):
+        for item in items:
+            lines.append(f"[[{table}]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in item.items()]
+    path = directory / "dcatwatch.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """Run ``dcatwatch ARGS`` in this process; returns (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            status = int(exc.code or 0)
+    return status, out.getvalue(), err.getvalue()
+
+
+def harvest_json(config: Path, *sources: str) -> tuple[int, list[dict[str, Any]]]:
+    """Run ``harvest --json`` and parse its output."""
+    status, out, err = run("--config", str(config), "harvest", "--json", *sources)
+    assert out, f"no output; stderr: {err}"
+    return status, json.loads(out)

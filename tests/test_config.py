@@ -1,0 +1,109 @@
+"""Configuration: file discovery, environment overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dcatwatch import config
+from dcatwatch.errors import ConfigError
+from tests.helpers import run
+
+GOOD = """
+[database]
+url = "sqlite:///x.db"
+[[sources]]
+name = "skatteverket"
+type = "dcat"
+url = "https://www.skatteverket.se/datasets/dcat"
+schedule = "0 5 * * *"
+[[agencies]]
+id = "2021005448"
+name = "Skatteverket"
+email = "oppnadata@skatteverket.se"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dcatwatch.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_file_loads_with_defaults(tmp_path: Path) -> None:
+    settings = config.load(write(tmp_path, GOOD), environ={})
+    assert settings.sources[0].name == "skatteverket"
+    assert settings.server.port == 9108
+    assert settings.http.allow_private_networks is False
+    assert settings.harvest.removal_threshold == 0.3
+    assert settings.agencies[0].email == "oppnadata@skatteverket.se"
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    settings = config.load(write(tmp_path, GOOD), environ={
+        "DCATWATCH_DATABASE_URL": "sqlite:///other.db", "DCATWATCH_SERVER_PORT": "9200",
+        "DCATWATCH_HTTP_ALLOW_PRIVATE_NETWORKS": "true"})
+    assert settings.database.url == "sqlite:///other.db"
+    assert settings.server.port == 9200
+    assert settings.http.allow_private_networks is True
+
+
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    (GOOD.replace('type = "dcat"', 'type = "ckan"'), "sources[0] (skatteverket).type", "dcat"),
+    (GOOD.replace('name = "skatteverket"', 'name = "Skatte Verket"'), "sources[0]", "pattern"),
+    (GOOD.replace('"0 5 * * *"', '"every day"'), "sources[0] (skatteverket).schedule", "cron"),
+    (GOOD.replace("https://www.skatteverket.se/datasets/dcat", "ftp://x"),
+     "sources[0] (skatteverket).url", "http(s) URL"),
+    (GOOD + "[server]\nport = 99999\n", "server.port", "less than or equal"),
+    (GOOD + "[http]\nallow_private = true\n", "http.allow_private", "unknown key"),
+    (GOOD + GOOD.split("[[agencies]]")[0].split("[database]\nurl = \"sqlite:///x.db\"")[1],
+     "sources", "duplicate name 'skatteverket'"),
+    ("[database\nurl = 1", "(file)", "not valid TOML"),
+])
+def test_bad_config_names_key_and_problem(tmp_path: Path, text: str, key: str,
+                                          problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(write(tmp_path, text), environ={})
+    assert caught.value.message.startswith(key), caught.value.message
+    assert problem in caught.value.message
+
+
+def test_cli_exits_2_on_bad_config(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('type = "dcat"', 'type = "ckan"'))
+    status, _, err = run("--config", str(path), "harvest")
+    assert status == 2
+    assert "configuration error: sources[0] (skatteverket).type" in err
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    status, _, err = run("--config", str(tmp_path / "absent.toml"), "config", "check")
+    assert status == 2
+    assert "absent.toml not found" in err
+
+
+def test_config_file_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DCATWATCH_CONFIG", raising=False)
+    assert config.config_path(None) == Path("dcatwatch.toml")
+    monkeypatch.setenv("DCATWATCH_CONFIG", "/etc/dcatwatch/dcatwatch.toml")
+    assert config.config_path(None) == Path("/etc/dcatwatch/dcatwatch.toml")
+    assert config.config_path("given.toml") == Path("given.toml")
+
+
+def test_shipped_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parent.parent / "dcatwatch.example.toml"
+    settings = config.load(example, environ={})
+    assert {s.type for s in settings.sources} == {"dcat", "dataportal"}
+    assert all(s.url.startswith("https://") for s in settings.sources)
+
+
+def test_reference_documents_every_setting() -> None:
+    from dcatwatch.config_docs import reference
+
+    text = reference()
+    for name, field in config.Settings.model_fields.items():
+        model = field.annotation
+        model = getattr(model, "__args__", [model])[0]
+        for key in model.model_fields:
+            assert f"| `{key}` |" in text, f"{name}.{key} is undocumented"

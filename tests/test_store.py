@@ -1,0 +1,50 @@
+"""The store: migrations equal the models, fresh databases are created, old ones refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from dcatwatch.errors import ConfigError
+from dcatwatch.store import db
+from dcatwatch.store import models  # noqa: F401 - registers the tables
+
+
+def test_head_constant_matches_the_migrations() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == db.HEAD
+
+
+@pytest.mark.parametrize("build", ["migrations", "create"])
+def test_schema_equals_the_models(tmp_path: Path, build: str) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path}/s.db")
+    if build == "migrations":
+        db.upgrade(engine)
+    else:
+        db.create(engine)
+    assert db.current_revision(engine) == db.HEAD
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_outdated_schema_asks_for_db_upgrade(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path}/s.db")
+    db.create(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(ConfigError, match="run `dcatwatch db upgrade`"):
+        db.ready(engine)
+
+
+def test_unusable_url_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="database.url"):
+        db.open_store("nosuchdialect://x")
