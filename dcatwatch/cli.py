@@ -56,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
                          help="remove the datasets the mass-deletion guard held for SOURCE")
     harvest.set_defaults(handler=_harvest)
 
+    scores = commands.add_parser("scores", help="per-agency and national scores")
+    scores.add_argument("--json", action="store_true", help="print the scores as JSON")
+    scores.add_argument("--sort", choices=["index", "api", "datasets", "name"], default="index",
+                        help="table order (default: API-document index, best first)")
+    scores.add_argument("--full", action="store_true",
+                        help="rescore every dataset, not only the changed ones")
+    scores.add_argument("--snapshot", action="store_true",
+                        help="also record the figures in the score history")
+    scores.set_defaults(handler=_scores)
+
+    explain = commands.add_parser("explain", help="why a dataset got its level and points")
+    explain.add_argument("iri", metavar="DATASET_IRI")
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    explain.set_defaults(handler=_explain)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands", metavar="COMMAND")
     upgrade = db_commands.add_parser("upgrade", help="apply pending schema migrations")
@@ -102,6 +117,36 @@ def _harvest(args: argparse.Namespace) -> int:
     else:
         print(harvest_table(results))
     return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+def _scores(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import scores_table
+    from dcatwatch.scoring.service import score
+
+    engine = _engine(_settings(args))
+    run = score(engine, full=args.full, snapshot=args.snapshot)
+    if args.json:
+        print(json.dumps(run.scores.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(scores_table(run.scores, args.sort))
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import explanation
+    from dcatwatch.scoring.service import explain, score
+
+    engine = _engine(_settings(args))
+    score(engine, snapshot=False)
+    found = explain(engine, args.iri)
+    if not found:
+        print(f"dcatwatch: no harvested dataset has the IRI {args.iri}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        print(explanation(args.iri, found))
+    return EXIT_OK
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -83,3 +83,66 @@ def _grouped(errors: Sequence[dict[str, Any]], shown: int = 3) -> list[str]:
         if len(items) > shown:
             lines.append(f"    … and {len(items) - shown} more (see --json)")
     return lines
+
+
+SORT_KEYS = {
+    "index": lambda a: (-(a.api_document_index if a.api_document_index is not None else -1), a.id),
+    "api": lambda a: (-a.api_share, a.id),
+    "datasets": lambda a: (-a.datasets, a.id),
+    "name": lambda a: (a.name.lower(), a.id),
+}
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def scores_table(scores: Any, sort: str = "index") -> str:
+    """Agencies as a table (sorted), then the national figures."""
+    rows = [(a.id, a.name[:40], a.datasets, a.api, a.machine_readable, a.document_only,
+             a.unknown, _percent(a.api_share), _percent(a.document_only_share),
+             "–" if a.api_document_index is None else f"{a.api_document_index:.1f}",
+             "–" if a.mqa_points is None else f"{a.mqa_points:.0f} {a.mqa_band}")
+            for a in sorted(scores.agencies, key=SORT_KEYS[sort])]
+    out = [table(("agency", "name", "datasets", "api", "files", "documents", "unknown",
+                  "api share", "doc share", "index", "MQA"), rows)]
+    national = scores.national
+    if national is not None:
+        out.append(
+            f"\nNational: {national.agencies} agencies, {national.agencies_with_api} with an API "
+            f"({_percent(national.agencies_with_api_share)}); {national.datasets} datasets, "
+            f"{_percent(national.api_share)} via API, {_percent(national.document_only_share)} "
+            f"documents only.")
+    return "\n".join(out)
+
+
+def explanation(iri: str, found: list[dict[str, Any]]) -> str:
+    """Level, evidence and MQA points of a dataset, per source holding it."""
+    out = [iri]
+    for item in found:
+        out.append(f"\nsource {item['source']} · agency {item['agency']} · {item['title'] or ''}"
+                   + (" (removed)" if item["removed"] else ""))
+        details = item["details"]
+        if details is None:
+            out.append("  not scored yet")
+            continue
+        level = details["classification"]
+        strength = "strong" if level["strong"] else "weak"
+        out.append(f"  level {level['level']} ({level['level_name']}, {strength} evidence)")
+        out.extend(_evidence_lines(level["evidence"], "    "))
+        for dist in level["distributions"]:
+            codes = ", ".join(dist["codes"]) or "no format"
+            out.append(f"  distribution {dist['iri']}: {dist['class']} [{codes}]")
+            out.extend(_evidence_lines(dist["evidence"], "    "))
+        mqa = details["mqa"]
+        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {mqa['max_points']} ({mqa['band']}); "
+                   f"up to {mqa['unknown_points']:.0f} more once links are checked")
+        for indicator in mqa["indicators"]:
+            out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
+                       f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")
+    return "\n".join(out)
+
+
+def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
+    return [f"{indent}{e['rule']} {e['property']} = {e['value']}"
+            + ("" if e["strong"] else " (weak)") for e in evidence]

@@ -46,10 +46,21 @@ class HttpSettingsConfig(Section):
     read_timeout: float = Field(60.0, gt=0, description="Seconds to wait between bytes.")
     total_timeout: float = Field(900.0, gt=0, description="Seconds one fetch may take in all.")
     max_bytes: int = Field(1 << 30, gt=0, description="Largest response body accepted, in bytes.")
+    max_wire_bytes: int | None = Field(None, gt=0, description="Largest compressed body on the "
+                                       "wire (default: max_bytes).")
+    max_expansion_ratio: float = Field(200.0, gt=1, description="A compressed body expanding "
+                                       "more than this (beyond 10 MB) is refused as a bomb.")
     max_redirects: int = Field(10, ge=0, description="Redirects followed per fetch.")
     retries: int = Field(3, ge=0, description="Retries on connection errors, 429 and 5xx.")
+    backoff_base: float = Field(1.0, ge=0, description="First retry pause in seconds (doubles, jittered).")
+    backoff_max: float = Field(30.0, ge=0, description="Longest pause between retries, in seconds.")
+    retry_after_max: float = Field(120.0, ge=0, description="Longest Retry-After honoured; a "
+                                   "longer one fails the fetch.")
     min_delay: float = Field(1.0, ge=0, description="Seconds between two requests to one host.")
     user_agent: str | None = Field(None, description="User-Agent header (default identifies dcatwatch).")
+    allowed_networks: list[str] = Field(
+        default_factory=list, description="CIDR ranges allowed even though private (e.g. an "
+        "intranet catalogue); link-local and metadata addresses are always refused.")
 
 
 class HarvestSettings(Section):

@@ -42,6 +42,8 @@ _ENTRIES = [
               "Raise [http] max_bytes if the catalogue really is this large."),
     ErrorType("fetch.decompression_bomb", "error", "The compressed response expands beyond the cap",
               "The response looks hostile or broken; ask the publisher to check the endpoint."),
+    ErrorType("fetch.bad_encoding", "error", "The response's Content-Encoding is unsupported or corrupt",
+              "The publisher's server must send gzip, deflate or no encoding, and a complete body."),
     ErrorType("fetch.too_many_redirects", "error", "Too many redirects",
               "Point the source at the final URL or ask the publisher to fix the redirect loop."),
     ErrorType("fetch.refused_address", "error", "Refused: the URL resolves to a private address",

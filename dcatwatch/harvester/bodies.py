@@ -66,7 +66,7 @@ class Decoder:
     def __init__(self, encoding: str, url: str) -> None:
         wbits = _WBITS.get(encoding)
         if wbits is None:
-            raise FetchError("fetch.http_status", f"the server sent Content-Encoding: {encoding},"
+            raise FetchError("fetch.bad_encoding", f"the server sent Content-Encoding: {encoding},"
                              " which is not supported (dcatwatch asks for gzip or deflate)", url)
         self.encoding, self.url, self._wbits, self._fed = encoding, url, wbits, False
         self._zlib = zlib.decompressobj(wbits) if wbits else None
@@ -113,7 +113,7 @@ class Decoder:
         return piece
 
     def _corrupt(self, detail: str) -> FetchError:
-        return FetchError("fetch.http_status",
+        return FetchError("fetch.bad_encoding",
                           f"the {self.encoding}-encoded body is corrupt: {detail}", self.url)
 
 
@@ -140,7 +140,7 @@ class BodyReader:
     """Streams one response body into a temporary file within :class:`BodyLimits`.
 
     Failures are FetchErrors: fetch.connection when the transfer broke (worth retrying),
-    fetch.timeout, fetch.too_large, fetch.decompression_bomb, and fetch.http_status for an
+    fetch.timeout, fetch.too_large, fetch.decompression_bomb, and fetch.bad_encoding for an
     unsupported or corrupt encoding.
     """
 

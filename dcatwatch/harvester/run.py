@@ -66,18 +66,11 @@ def now() -> datetime:
 
 
 def http_settings(settings: Settings) -> HttpSettings:
-    """The client settings from the ``[http]`` section."""
-    section = settings.http
-    result = HttpSettings(connect_timeout=section.connect_timeout,
-                          read_timeout=section.read_timeout, max_bytes=section.max_bytes,
-                          max_redirects=section.max_redirects,
-                          allow_private_networks=section.allow_private_networks)
-    if section.user_agent:
-        result.user_agent = section.user_agent
-    for name in ("total_timeout", "retries", "min_delay"):
-        if hasattr(result, name):
-            setattr(result, name, getattr(section, name))
-    return result
+    """The client settings from the ``[http]`` section (same names, same meaning)."""
+    section = settings.http.model_dump(exclude_none=True)
+    if "allowed_networks" in section:
+        section["allowed_networks"] = tuple(section["allowed_networks"])
+    return HttpSettings(**section)
 
 
 def sync_sources(conn: Connection, sources: Iterable[SourceSettings]) -> None:
@@ -176,15 +169,8 @@ def _read(settings: Settings, engine: Engine, source: SourceSettings, client: Ht
                             max_pages=source.max_pages or settings.harvest.max_pages,
                             syntax=source.syntax, headers=source.headers, workdir=workdir,
                             progress=(lambda m: progress(source.name, m)) if progress else None,
-                            fetch_options=_supported(client, options))
+                            fetch_options=options)
     return reader.read(source.url, cached)
-
-
-def _supported(client: HttpClient, options: dict[str, object]) -> dict[str, object]:
-    """Keep the per-source overrides the client's fetch accepts."""
-    import inspect
-    accepted = inspect.signature(client.fetch).parameters
-    return {k: v for k, v in options.items() if k in accepted}
 
 
 def _finish(engine: Engine, settings: Settings, source: SourceSettings, collected: Collected,

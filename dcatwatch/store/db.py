@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.errors import ConfigError
 
-HEAD = "0001"  # the newest migration in store/migrations/versions (a test keeps them in step)
+HEAD = "0002"  # the newest migration in store/migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -70,7 +70,7 @@ def create(engine: Engine) -> None:
     """
     from sqlmodel import SQLModel
 
-    from dcatwatch.store import models  # noqa: F401 - registers the tables
+    from dcatwatch.store import tables  # noqa: F401 - registers the tables
 
     with engine.begin() as connection:
         SQLModel.metadata.create_all(connection)

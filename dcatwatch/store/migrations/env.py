@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from dcatwatch.store import models  # noqa: F401 - registers the tables
+from dcatwatch.store import tables  # noqa: F401 - registers the tables
 
 config = context.config
 target_metadata = SQLModel.metadata

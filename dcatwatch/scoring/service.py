@@ -1,0 +1,161 @@
+"""A scoring run over the store: the service ``dcatwatch scores`` and the daemon call.
+
+1. Datasets whose description changed since they were last scored (or all, with ``full``)
+   are mapped, classified and given MQA-predicted points; results are kept per dataset with
+   their evidence.
+2. Current datasets are counted once per agency: the same IRI harvested from the agency's
+   own catalogue and from dataportal.se counts once (the agency's own copy wins).
+3. Agencies and the nation are aggregated; a snapshot of both is appended.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from dcatwatch.dcat import records
+from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
+from dcatwatch.dcat.model import DataService
+from dcatwatch.scoring.aggregate import Agency as RegistryAgency
+from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
+from dcatwatch.scoring.mqa import score_dataset
+from dcatwatch.store.models import Agency, Dataset, DataService as ServiceRow, Source
+from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+
+DATASETS = Dataset.__table__  # type: ignore[attr-defined]
+SCORES = DatasetScore.__table__  # type: ignore[attr-defined]
+SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
+AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+SOURCES = Source.__table__  # type: ignore[attr-defined]
+AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
+NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
+SOURCE_PREFERENCE = {"dcat": 0, "dataportal": 1}  # lower wins when the same IRI is seen twice
+
+
+@dataclass(slots=True)
+class ScoringRun:
+    """What a scoring run did, and the scores it produced."""
+
+    scores: Scores
+    rescored: int
+    scored_at: datetime
+
+
+def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: bool = False,
+          snapshot: bool = True) -> ScoringRun:
+    """Rescore what changed (everything with ``full``), aggregate, and append a snapshot."""
+    stamp = datetime.now(UTC)
+    with engine.begin() as conn:
+        rescored = _rescore(conn, links or {}, full, stamp)
+        scores = _aggregate(conn)
+        if snapshot:
+            _snapshot(conn, scores, stamp)
+    return ScoringRun(scores, rescored, stamp)
+
+
+def _rescore(conn: Connection, links: Mapping[str, LinkInfo], full: bool,
+             stamp: datetime) -> int:
+    query = (select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
+                    DATASETS.c.content_hash, DATASETS.c.description)
+             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+             .where(DATASETS.c.removed_at.is_(None)))
+    if not full:
+        query = query.where((SCORES.c.dataset_id.is_(None))
+                            | (SCORES.c.content_hash != DATASETS.c.content_hash))
+    stale = conn.execute(query).all()
+    if not stale:
+        return 0
+    services = _services(conn)
+    serving = services_by_dataset(services.values())
+    rows = [_score_row(row, services, serving, links, stamp) for row in stale]
+    conn.execute(delete(SCORES).where(SCORES.c.dataset_id.in_([r["dataset_id"] for r in rows])))
+    conn.execute(insert(SCORES), rows)
+    return len(rows)
+
+
+def _services(conn: Connection) -> dict[str, DataService]:
+    found: dict[str, DataService] = {}
+    for row in conn.execute(select(SERVICES.c.record).where(SERVICES.c.removed_at.is_(None))):
+        service = records.load_service(row.record)
+        found.setdefault(service.iri, service)
+    return found
+
+
+def _score_row(row: Any, services: dict[str, DataService],
+               serving: dict[str, list[DataService]], links: Mapping[str, LinkInfo],
+               stamp: datetime) -> dict[str, Any]:
+    dataset = records.load_dataset(row.description, row.source)
+    level = classify_dataset(dataset, services, serving.get(dataset.iri, ()), links)
+    mqa = score_dataset(dataset, links)
+    details = {"classification": level.to_dict(), "mqa": mqa.to_dict()}
+    return {
+        "dataset_id": row.id, "agency_id": row.agency_id, "level": level.level,
+        "strong": level.strong, "open": level.open, "api_by_title_only": level.api_by_title_only,
+        "mqa_points": mqa.points, "mqa_band": mqa.band, "mqa_unknown_points": mqa.unknown_points,
+        "content_hash": row.content_hash, "scored_at": stamp,
+        "details": json.dumps(details, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _aggregate(conn: Connection) -> Scores:
+    source_types = {row.name: row.type for row in conn.execute(select(SOURCES.c.name,
+                                                                      SOURCES.c.type))}
+    best: dict[tuple[str, str], tuple[int, DatasetRow]] = {}
+    query = (select(DATASETS.c.iri, DATASETS.c.source, SCORES.c.agency_id, SCORES.c.level,
+                    SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
+             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+             .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id.is_not(None)))
+    for row in conn.execute(query):
+        rank = SOURCE_PREFERENCE.get(source_types.get(row.source, ""), 2)
+        key = (row.agency_id, row.iri)
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, DatasetRow(row.agency_id, row.level, row.strong, row.mqa_points,
+                                          row.open))
+    agencies = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)).all()
+    registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
+    scores = aggregate((row for _, row in best.values()), registry)
+    names = {a.id: a.name for a in agencies if a.name}
+    for agency in scores.agencies:
+        if not agency.registered and agency.id in names:
+            agency.name = names[agency.id]
+    return scores
+
+
+def _snapshot(conn: Connection, scores: Scores, stamp: datetime) -> None:
+    rows = []
+    for agency in scores.agencies:
+        data = agency.to_dict()
+        rows.append({key: data[key] for key in (
+            "datasets", "api", "machine_readable", "document_only", "unknown", "api_share",
+            "document_only_share", "api_document_index", "mqa_points", "mqa_band")}
+            | {"agency_id": agency.id, "scored_at": stamp,
+               "details": json.dumps(data, ensure_ascii=False)})
+    if rows:
+        conn.execute(insert(AGENCY_SNAPSHOTS), rows)
+    if scores.national is not None:
+        conn.execute(insert(NATIONAL_SNAPSHOTS).values(scored_at=stamp,
+                                                       **scores.national.to_dict()))
+
+
+def explain(engine: Engine, iri: str) -> list[dict[str, Any]]:
+    """Everything known about the scoring of the dataset ``iri``, once per source holding it."""
+    query = (select(DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
+                    DATASETS.c.removed_at, SCORES.c.level, SCORES.c.mqa_points,
+                    SCORES.c.mqa_band, SCORES.c.details, SCORES.c.scored_at)
+             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+             .where(DATASETS.c.iri == iri))
+    with engine.connect() as conn:
+        found = []
+        for row in conn.execute(query):
+            details = json.loads(row.details) if row.details else None
+            found.append({"source": row.source, "agency": row.agency_id, "title": row.title,
+                          "removed": row.removed_at is not None, "level": row.level,
+                          "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
+                          "scored_at": row.scored_at.isoformat() if row.scored_at else None,
+                          "details": details})
+    return found

@@ -1,0 +1,1 @@
+"""Tables of the reports room: the outbox (one row per agency and period)."""

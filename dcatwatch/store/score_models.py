@@ -1,0 +1,72 @@
+"""Tables of the scoring room: per-dataset results and per-agency and national snapshots.
+
+A dataset's score is recomputed when its description changes (``content_hash``) or when a
+full rescore is asked for (after link checks); snapshots are appended after every scoring
+run so reports and dashboards can show trends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class DatasetScore(SQLModel, table=True):
+    """The channel level and MQA-predicted points of one current dataset, with evidence."""
+
+    __tablename__ = "dataset_score"
+    __table_args__ = (Index("ix_dataset_score_agency", "agency_id"),)
+
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id", ondelete="CASCADE")
+    agency_id: str | None = Field(default=None, max_length=64)
+    level: int  # 3 api, 2 machine_readable, 1 document_only, 0 unknown
+    strong: bool = True
+    open: bool = False
+    api_by_title_only: bool = False
+    mqa_points: float
+    mqa_band: str = Field(max_length=16)
+    mqa_unknown_points: float = 0.0
+    content_hash: str = Field(max_length=64)  # the description the score was computed from
+    details: str = Field(sa_column=Column(Text, nullable=False))  # JSON: evidence, indicators
+    scored_at: datetime
+
+
+class AgencyScoreSnapshot(SQLModel, table=True):
+    """One agency's figures after one scoring run."""
+
+    __tablename__ = "agency_score"
+    __table_args__ = (Index("ix_agency_score_agency_time", "agency_id", "scored_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scored_at: datetime
+    agency_id: str = Field(max_length=64)
+    datasets: int
+    api: int
+    machine_readable: int
+    document_only: int
+    unknown: int
+    api_share: float
+    document_only_share: float
+    api_document_index: float | None = None
+    mqa_points: float | None = None
+    mqa_band: str | None = Field(default=None, max_length=16)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the full score
+
+
+class NationalScoreSnapshot(SQLModel, table=True):
+    """The national figures after one scoring run."""
+
+    __tablename__ = "national_score"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scored_at: datetime = Field(index=True)
+    agencies: int
+    agencies_with_api: int
+    agencies_with_api_share: float
+    datasets: int
+    api_share: float
+    document_only_share: float
+    api_document_index: float | None = None
+    median_api_document_index: float | None = None

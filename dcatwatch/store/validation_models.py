@@ -1,0 +1,1 @@
+"""Tables of the validation room: link checks, data checks and metadata findings."""

@@ -1,0 +1,103 @@
+"""Scores end to end: loopback harvests, per-agency counts and the index exactly as defined."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+from tests.helpers import harvest_json, run, write_config
+from tests.servers import LoopbackServer
+
+CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
+REGISTRY = [{"id": "2021005448", "name": "Skatteverket", "email": "skatt@example.se"},
+            {"id": "2120000142", "name": "Kommun utan data"}]
+AGENCY_KEYS = {"id", "name", "datasets", "api", "machine_readable", "document_only", "unknown",
+               "api_share", "document_only_share", "api_document_index", "mqa_points",
+               "mqa_band"}
+NATIONAL_KEYS = {"agencies", "agencies_with_api", "agencies_with_api_share", "datasets",
+                 "api_share", "document_only_share"}
+
+
+def scores_json(config: Path, *extra: str) -> dict:
+    status, out, err = run("--config", str(config), "scores", "--json", *extra)
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_scores_from_a_loopback_harvest(server: LoopbackServer, tmp_path: Path) -> None:
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          agencies=REGISTRY)
+    harvest_json(config)
+    scores = scores_json(config)
+    agencies = {a["id"]: a for a in scores["agencies"]}
+    assert AGENCY_KEYS <= set(agencies["2021005448"])
+    assert NATIONAL_KEYS <= set(scores["national"])
+    tax = agencies["2021005448"]  # skattesatser: CSV file; årsredovisning: PDF only
+    assert (tax["datasets"], tax["api"], tax["machine_readable"], tax["document_only"],
+            tax["unknown"]) == (2, 0, 1, 1, 0)
+    assert tax["api_document_index"] == round(100 * (2 + 1) / (3 * 2), 1)
+    assert tax["document_only_share"] == 0.5 and tax["api_share"] == 0.0
+    traffic = agencies["2021006297"]  # not in the registry: named from its foaf:name
+    assert traffic["name"] == "Trafikverket"
+    assert (traffic["datasets"], traffic["api"], traffic["api_document_index"]) == (1, 1, 100.0)
+    empty = agencies["2120000142"]
+    assert (empty["datasets"], empty["api_document_index"]) == (0, None)
+    national = scores["national"]
+    assert (national["agencies"], national["agencies_with_api"], national["datasets"]) == (3, 1, 3)
+    assert national["agencies_with_api_share"] == 1 / 3
+    assert national["api_share"] == 1 / 3
+
+
+def test_same_dataset_from_two_sources_counts_once(server: LoopbackServer,
+                                                   tmp_path: Path) -> None:
+    own = server.route("/own.ttl", CATALOG.encode(), content_type="text/turtle")
+    portal = server.route("/portal.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "own", "type": "dcat", "url": own},
+                                     {"name": "portal", "type": "dataportal", "url": portal}])
+    harvest_json(config)
+    scores = scores_json(config)
+    assert scores["national"]["datasets"] == 3
+
+
+def test_rescoring_only_what_changed_and_history(server: LoopbackServer, tmp_path: Path) -> None:
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}])
+    harvest_json(config)
+    scores_json(config, "--snapshot")
+    pdf_to_api = CATALOG.replace('dct:format "application/pdf" ]',
+                                 'dct:format "application/pdf" ; '
+                                 'dcat:accessService <https://data.example.se/api/trafik> ]')
+    server.route("/catalog.ttl", pdf_to_api.encode(), content_type="text/turtle")
+    harvest_json(config)
+    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
+        before = dict(db.execute("SELECT dataset_id, scored_at FROM dataset_score"))
+    tax = {a["id"]: a for a in scores_json(config, "--snapshot")["agencies"]}["2021005448"]
+    assert (tax["api"], tax["document_only"]) == (1, 0)
+    assert tax["api_document_index"] == round(100 * (3 + 2) / 6, 1)
+    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
+        after = dict(db.execute("SELECT dataset_id, scored_at FROM dataset_score"))
+        history = db.execute("SELECT api_document_index FROM agency_score "
+                             "WHERE agency_id = '2021005448' ORDER BY scored_at").fetchall()
+    assert sum(before[k] != after[k] for k in before) == 1  # only the changed dataset
+    assert history == [(50.0,), (83.3,)]
+
+
+def test_table_sorted_by_index_and_explain(server: LoopbackServer, tmp_path: Path) -> None:
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}])
+    harvest_json(config)
+    status, out, _ = run("--config", str(config), "scores")
+    assert status == 0
+    rows = [line.split()[0] for line in out.splitlines()[2:4]]
+    assert rows == ["2021006297", "2021005448"]  # index 100 before 50
+    status, out, _ = run("--config", str(config), "explain",
+                         "https://data.example.se/dataset/arsredovisning")
+    assert status == 0
+    assert "level 1 (document_only" in out
+    assert "D1 format = application/pdf" in out
+    assert "MQA-predicted:" in out
+    status, _, err = run("--config", str(config), "explain", "https://nowhere.example/x")
+    assert status == 1 and "no harvested dataset" in err
