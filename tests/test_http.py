@@ -577,8 +577,8 @@ def test_corrupt_and_unknown_encodings(server: LoopbackServer) -> None:
                              headers={"Content-Encoding": "gzip"})
     brotli = server.route("/br", b"\x0b\x02\x80hello\x03", headers={"Content-Encoding": "br"})
     with make_client() as client:
-        assert "ends early" in fails("fetch.http_status", lambda: client.fetch(truncated)).message
-        assert "Content-Encoding: br" in fails("fetch.http_status",
+        assert "ends early" in fails("fetch.bad_encoding", lambda: client.fetch(truncated)).message
+        assert "Content-Encoding: br" in fails("fetch.bad_encoding",
                                                lambda: client.fetch(brotli)).message
 
 
