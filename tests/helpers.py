@@ -28,9 +28,9 @@ def write_config(directory: Path, sources: list[dict[str, Any]], *,
                  database: str | None = None, **sections: dict[str, Any]) -> Path:
     """A dcatwatch.toml in ``directory`` harvesting ``sources`` into a SQLite file there."""
     lines = ["[database]", f"url = {toml_value(database or f'sqlite:///{directory}/dcatwatch.db')}",
-             "[http]", "allow_private_networks = true", "min_delay = 0"]
-    for key, value in sections.pop("http", {}).items():
-        lines.append(f"{key} = {toml_value(value)}")
+             "[http]"]
+    http = {"allow_private_networks": True, "min_delay": 0, "retries": 0} | sections.pop("http", {})
+    lines += [f"{key} = {toml_value(value)}" for key, value in http.items()]
     for name, values in sections.items():
         lines.append(f"[{name}]")
         lines += [f"{k} = {toml_value(v)}" for k, v in values.items()]

@@ -159,6 +159,7 @@ class DocumentReader:
             if len(collected.pages) >= self.max_pages:
                 collected.errors.append(DcatwatchError(
                     "page.cap", f"stopped after {self.max_pages} pages", result.url))
+                collected.complete = False  # unread pages: removing their datasets would be wrong
                 return None
             return link
         return None

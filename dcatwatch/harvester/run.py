@@ -153,10 +153,13 @@ def _read(settings: Settings, engine: Engine, source: SourceSettings, client: Ht
           progress: Progress | None) -> Collected:
     with engine.connect() as conn:
         row = conn.execute(select(CACHE).where(CACHE.c.url == source.url)).first()
-        has_data = conn.execute(select(func.count()).select_from(DATASETS).where(
-            DATASETS.c.source == source.name, DATASETS.c.removed_at.is_(None))).scalar()
+        current = DATASETS.c.source == source.name, DATASETS.c.removed_at.is_(None)
+        has_data = conn.execute(select(func.count()).where(*current)).scalar()
+        held = conn.execute(select(func.count()).where(
+            *current, DATASETS.c.removal_held_at.is_not(None))).scalar()
+    # held removals wait for a run that reads the source again: no conditional GET then
     cached = Cached(CacheValidators(row.etag, row.last_modified), row.body_sha256) \
-        if row is not None and has_data else None
+        if row is not None and has_data and not held else None
     options: dict[str, object] = {}
     if source.auth is not None:
         options["auth"] = (source.auth.username, os.environ.get(source.auth.password_env, ""))
