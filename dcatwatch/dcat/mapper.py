@@ -180,7 +180,7 @@ class Mapper:
                     dataset.catalogs = catalogs
                     self._inherit_publisher(dataset, publishers)
                     result.datasets.append(dataset)
-                    result.hashes[dataset.iri] = self._dataset_hash(node)
+                    result.hashes[dataset.iri] = self.describe(node)[1]
             else:
                 entry = self._isolated(node, self._entry)
                 if entry is not None:
@@ -261,9 +261,10 @@ class Mapper:
                 titles.setdefault(lang, text)
             elif predicate == DISTRIBUTION and obj in self.subjects:
                 distributions.append(self._link(obj, name))
-        return DatasetEntry(iri=name, digest=self._dataset_hash(node),
-                            description=self.description(node), title=best_text(titles),
-                            publisher=self._agent(props), distributions=distributions)
+        description, digest = self.describe(node)
+        return DatasetEntry(iri=name, digest=digest, description=description,
+                            title=best_text(titles), publisher=self._agent(props),
+                            distributions=distributions)
 
     def _link(self, node: str, dataset_iri: str) -> DistributionLink:
         found: dict[str, str] = {}
@@ -276,21 +277,35 @@ class Mapper:
         return DistributionLink(iri_, found.get("access_url"), found.get("download_url"),
                                 found.get("format"))
 
-    def description(self, node: str) -> str:
-        """N-Triples of a dataset: its triples, its distributions', publisher's and contact
-        points', and every blank node they reach. The first line's subject is ``node``."""
-        lines: list[str] = []
+    def describe(self, node: str) -> tuple[str, str]:
+        """A dataset's description as N-Triples, and its canonical hash.
+
+        The description holds the dataset's triples, its distributions', publisher's and
+        contact points', and every blank node they reach; its first line's subject is
+        ``node``. The hash covers the same triples with blank nodes named by their content,
+        so it does not depend on labels or order.
+        """
+        raw: list[str] = []
+        canonical: list[str] = []
         seen = {node}
         todo = [node]
+        subjects = self.subjects
         while todo:
             subject = todo.pop()
-            for predicate, obj in self.subjects.get(subject, ()):
-                lines.append(f"{subject} {predicate} {obj} .\n")
-                if obj not in seen and obj in self.subjects and (
+            label = f"[{self._digest(subject)}]" if subject[0] == "_" else subject
+            for predicate, obj in subjects.get(subject, ()):
+                raw.append(f"{subject} {predicate} {obj} .\n")
+                if obj[0] == "_":
+                    canonical.append(f"{label} {predicate} [{self._digest(obj)}]")
+                else:
+                    canonical.append(f"{label} {predicate} {obj}")
+                if obj not in seen and obj in subjects and (
                         obj[0] == "_" or predicate in DESCRIBED_WITH_DATASET):
                     seen.add(obj)
                     todo.append(obj)
-        return "".join(lines)
+        canonical.sort()
+        digest = hashlib.sha256("\n".join(canonical).encode("utf-8", "surrogateescape"))
+        return "".join(raw), digest.hexdigest()
 
     def _distribution(self, node: str, dataset_iri: str) -> Distribution:
         props = self.subjects[node]
@@ -397,15 +412,6 @@ class Mapper:
             lines.append(predicate + " " + obj)
         lines.sort()
         return lines
-
-    def _dataset_hash(self, node: str) -> str:
-        lines = self._lines(node)
-        for predicate, obj in self.subjects[node]:
-            if predicate == DISTRIBUTION and obj in self.subjects:
-                prefix = "D " if obj[0] == "_" else "D " + obj + " "
-                lines.extend(prefix + line for line in self._lines(obj))
-        lines.sort()
-        return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _fill(record: Any, props: list[tuple[str, str]], table: FieldTable,

@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import sys
+from sys import intern
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,7 @@ def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
             count = 0
             continue
         subject, predicate, rest = line.split(" ", 2)
+        predicate = intern(predicate)  # a few dozen distinct predicates: share them
         obj = rest[:-3]
         group = subjects.get(subject)
         if group is None:

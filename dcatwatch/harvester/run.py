@@ -8,11 +8,13 @@ transaction at the end; a failed run writes nothing but its own record.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +75,23 @@ def http_settings(settings: Settings) -> HttpSettings:
     return HttpSettings(**section)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a run allocates millions of small objects.
+
+    Grouping and mapping create no reference cycles, but each collection walks every tracked
+    object (SQLAlchemy's included): with the collector on, parsing a large catalogue took
+    twice as long. Reference counting still frees everything; cycles wait for the next pass.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def sync_sources(conn: Connection, sources: Iterable[SourceSettings]) -> None:
     """Make the source table match the configuration (state of kept sources survives)."""
     configured = {s.name: s for s in sources}
@@ -113,8 +132,9 @@ def harvest_source(settings: Settings, engine: Engine, source: SourceSettings,
     run_id = _start_run(engine, source.name)
     result = RunResult(source=source.name)
     try:
-        collected = _read(settings, engine, source, client, progress)
-        _finish(engine, settings, source, collected, result, run_id)
+        with gc_paused():
+            collected = _read(settings, engine, source, client, progress)
+            _finish(engine, settings, source, collected, result, run_id)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
         log.exception("harvest of %s failed", source.name)
         result.status = "failed"
