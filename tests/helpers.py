@@ -59,3 +59,18 @@ def harvest_json(config: Path, *sources: str) -> tuple[int, list[dict[str, Any]]
     status, out, err = run("--config", str(config), "harvest", "--json", *sources)
     assert out, f"no output; stderr: {err}"
     return status, json.loads(out)
+
+
+def sql(config: Path, query: str) -> list[tuple[Any, ...]]:
+    """Rows of ``query`` against the database a test configuration points at."""
+    import tomllib
+
+    from sqlalchemy import create_engine, text
+
+    url = tomllib.loads(config.read_text(encoding="utf-8"))["database"]["url"]
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gzip
-import sqlite3
 import time
 from pathlib import Path
 
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, run, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer, Request, Response
 
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
@@ -34,9 +33,8 @@ def source(server: LoopbackServer, path: str, name: str = "src", **extra: object
     return {"name": name, "type": "dcat", "url": server.url(path), **extra}
 
 
-def current_datasets(tmp_path: Path) -> int:
-    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        return db.execute("SELECT count(*) FROM dataset WHERE removed_at IS NULL").fetchone()[0]
+def current_datasets(config: Path) -> int:
+    return sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL")[0][0]
 
 
 def codes(result: dict) -> list[str]:
@@ -80,11 +78,11 @@ def test_page_cap_makes_the_run_partial(server: LoopbackServer, tmp_path: Path) 
     assert "page.cap" in codes(result)
 
 
-def test_500_on_page_2_after_a_good_run_removes_nothing(server: LoopbackServer,
-                                                        tmp_path: Path) -> None:
+def test_500_on_page_2_after_a_good_run_removes_nothing(server: LoopbackServer, tmp_path: Path,
+                                                        database_url: str) -> None:
     server.route("/c.ttl", page(range(0, 2), "/c.ttl?page=2"), content_type="text/turtle")
     server.route("/c.ttl?page=2", page(range(2, 4)), content_type="text/turtle")
-    config = write_config(tmp_path, [source(server, "/c.ttl")])
+    config = write_config(tmp_path, [source(server, "/c.ttl")], database=database_url)
     assert harvest_json(config)[1][0]["datasets"] == 4
     server.route("/c.ttl?page=2", b"Internal Server Error", status=500)
     status, [result] = harvest_json(config)
@@ -92,7 +90,7 @@ def test_500_on_page_2_after_a_good_run_removes_nothing(server: LoopbackServer,
     assert (result["removed"], result["held_removals"], result["datasets"]) == (0, 0, 4)
     [failure] = [e for e in result["errors"] if e["code"] == "page.failed"]
     assert failure["url"] == server.url("/c.ttl?page=2") and "HTTP 500" in failure["message"]
-    assert current_datasets(tmp_path) == 4
+    assert current_datasets(config) == 4
 
 
 def test_sub_catalogue_without_triples_is_fetched_from_its_iri(server: LoopbackServer,
@@ -159,9 +157,10 @@ def test_304_reharvest_skips_download_and_parsing(server: LoopbackServer, tmp_pa
     assert server.requests[-1].headers["if-none-match"] == '"v1"'
 
 
-def test_emptied_catalogue_is_held_then_confirmed(server: LoopbackServer, tmp_path: Path) -> None:
+def test_emptied_catalogue_is_held_then_confirmed(server: LoopbackServer, tmp_path: Path,
+                                                  database_url: str) -> None:
     server.route("/c.ttl", CATALOG.encode(), content_type="text/turtle")
-    config = write_config(tmp_path, [source(server, "/c.ttl")])
+    config = write_config(tmp_path, [source(server, "/c.ttl")], database=database_url)
     harvest_json(config)
     empty = PREFIXES + "<https://data.example.se/catalog> a dcat:Catalog ; dct:title \"Tom\"@sv ."
     server.route("/c.ttl", empty.encode(), content_type="text/turtle")
@@ -170,7 +169,7 @@ def test_emptied_catalogue_is_held_then_confirmed(server: LoopbackServer, tmp_pa
     assert "run.held_removals" in codes(held)
     status, out, _ = run("--config", str(config), "harvest", "--confirm-removals", "src")
     assert status == 0 and "3 held datasets removed" in out
-    assert current_datasets(tmp_path) == 0
+    assert current_datasets(config) == 0
 
 
 def test_held_removals_are_confirmed_by_the_next_run(server: LoopbackServer,

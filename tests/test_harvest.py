@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, run, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
@@ -19,9 +18,10 @@ def _source(server: LoopbackServer, path: str = "/catalog.ttl", **extra: object)
     return {"name": "exempel", "type": "dcat", "url": server.url(path), **extra}
 
 
-def test_first_harvest_counts_and_contract(server: LoopbackServer, tmp_path: Path) -> None:
+def test_first_harvest_counts_and_contract(server: LoopbackServer, tmp_path: Path,
+                                           database_url: str) -> None:
     server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
-    config = write_config(tmp_path, [_source(server)])
+    config = write_config(tmp_path, [_source(server)], database=database_url)
     status, results = harvest_json(config)
     assert status == 0
     [result] = results
@@ -31,16 +31,15 @@ def test_first_harvest_counts_and_contract(server: LoopbackServer, tmp_path: Pat
             result["agencies"]) == (3, 3, 1, 2)
     assert (result["added"], result["updated"], result["unchanged"], result["removed"]) == (3, 0, 0, 0)
     assert result["pages"] == 1 and result["errors"] == []
-    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        agencies = dict(db.execute("SELECT id, name FROM agency"))
-        assert agencies == {"2021005448": "Skatteverket", "2021006297": "Trafikverket"}
-        runs = db.execute("SELECT status, datasets FROM harvest_run").fetchall()
-        assert runs == [("ok", 3)]
+    agencies = dict(sql(config, "SELECT id, name FROM agency"))
+    assert agencies == {"2021005448": "Skatteverket", "2021006297": "Trafikverket"}
+    assert sql(config, "SELECT status, datasets FROM harvest_run") == [("ok", 3)]
 
 
-def test_reharvest_reports_exact_changes(server: LoopbackServer, tmp_path: Path) -> None:
+def test_reharvest_reports_exact_changes(server: LoopbackServer, tmp_path: Path,
+                                         database_url: str) -> None:
     server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
-    config = write_config(tmp_path, [_source(server)])
+    config = write_config(tmp_path, [_source(server)], database=database_url)
     harvest_json(config)
     edited = (CATALOG
               # updated: a distribution's format changes
@@ -54,7 +53,8 @@ def test_reharvest_reports_exact_changes(server: LoopbackServer, tmp_path: Path)
                 'dct:publisher <http://dataportal.se/organisation/SE2021005448> .\n')
     server.route("/catalog.ttl", edited.encode(), content_type="text/turtle")
     # one removal out of three datasets is 33 %: raise the guard so it is applied
-    config = write_config(tmp_path, [_source(server, removal_threshold=0.5)])
+    config = write_config(tmp_path, [_source(server, removal_threshold=0.5)],
+                          database=database_url)
     status, [result] = harvest_json(config)
     assert status == 0
     assert (result["added"], result["updated"], result["unchanged"], result["removed"]) == (1, 1, 1, 1)
@@ -64,9 +64,10 @@ def test_reharvest_reports_exact_changes(server: LoopbackServer, tmp_path: Path)
 
 
 def test_unreachable_source_fails_with_exit_1_and_keeps_data(server: LoopbackServer,
-                                                              tmp_path: Path) -> None:
+                                                              tmp_path: Path,
+                                                              database_url: str) -> None:
     server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
-    config = write_config(tmp_path, [_source(server)])
+    config = write_config(tmp_path, [_source(server)], database=database_url)
     harvest_json(config)
     server.route("/catalog.ttl", b"gone", status=404)
     status, [result] = harvest_json(config)
@@ -74,9 +75,7 @@ def test_unreachable_source_fails_with_exit_1_and_keeps_data(server: LoopbackSer
     assert result["status"] == "failed"
     assert result["errors"][0]["code"] == "fetch.http_status"
     assert result["errors"][0]["url"] == server.url("/catalog.ttl")
-    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        current = db.execute("SELECT count(*) FROM dataset WHERE removed_at IS NULL").fetchone()
-    assert current == (3,)
+    assert sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL") == [(3,)]
 
 
 def test_broken_document_names_url_line_and_syntax(server: LoopbackServer, tmp_path: Path) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, run, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
@@ -26,10 +25,11 @@ def scores_json(config: Path, *extra: str) -> dict:
     return json.loads(out)
 
 
-def test_scores_from_a_loopback_harvest(server: LoopbackServer, tmp_path: Path) -> None:
+def test_scores_from_a_loopback_harvest(server: LoopbackServer, tmp_path: Path,
+                                        database_url: str) -> None:
     url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
     config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
-                          agencies=REGISTRY)
+                          agencies=REGISTRY, database=database_url)
     harvest_json(config)
     scores = scores_json(config)
     agencies = {a["id"]: a for a in scores["agencies"]}
@@ -62,9 +62,11 @@ def test_same_dataset_from_two_sources_counts_once(server: LoopbackServer,
     assert scores["national"]["datasets"] == 3
 
 
-def test_rescoring_only_what_changed_and_history(server: LoopbackServer, tmp_path: Path) -> None:
+def test_rescoring_only_what_changed_and_history(server: LoopbackServer, tmp_path: Path,
+                                                 database_url: str) -> None:
     url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
-    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}])
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          database=database_url)
     harvest_json(config)
     scores_json(config, "--snapshot")
     pdf_to_api = CATALOG.replace('dct:format "application/pdf" ]',
@@ -72,15 +74,13 @@ def test_rescoring_only_what_changed_and_history(server: LoopbackServer, tmp_pat
                                  'dcat:accessService <https://data.example.se/api/trafik> ]')
     server.route("/catalog.ttl", pdf_to_api.encode(), content_type="text/turtle")
     harvest_json(config)
-    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        before = dict(db.execute("SELECT dataset_id, scored_at FROM dataset_score"))
+    before = dict(sql(config, "SELECT dataset_id, scored_at FROM dataset_score"))
     tax = {a["id"]: a for a in scores_json(config, "--snapshot")["agencies"]}["2021005448"]
     assert (tax["api"], tax["document_only"]) == (1, 0)
     assert tax["api_document_index"] == round(100 * (3 + 2) / 6, 1)
-    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        after = dict(db.execute("SELECT dataset_id, scored_at FROM dataset_score"))
-        history = db.execute("SELECT api_document_index FROM agency_score "
-                             "WHERE agency_id = '2021005448' ORDER BY scored_at").fetchall()
+    after = dict(sql(config, "SELECT dataset_id, scored_at FROM dataset_score"))
+    history = sql(config, "SELECT api_document_index FROM agency_score "
+                          "WHERE agency_id = '2021005448' ORDER BY scored_at")
     assert sum(before[k] != after[k] for k in before) == 1  # only the changed dataset
     assert history == [(50.0,), (83.3,)]
 

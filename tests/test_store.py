@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 
 from dcatwatch.errors import ConfigError
 from dcatwatch.store import db
-from dcatwatch.store import models  # noqa: F401 - registers the tables
+from dcatwatch.store import tables  # noqa: F401 - registers the tables
 
 
 def test_head_constant_matches_the_migrations() -> None:
@@ -24,8 +24,8 @@ def test_head_constant_matches_the_migrations() -> None:
 
 
 @pytest.mark.parametrize("build", ["migrations", "create"])
-def test_schema_equals_the_models(tmp_path: Path, build: str) -> None:
-    engine = db.make_engine(f"sqlite:///{tmp_path}/s.db")
+def test_schema_equals_the_models(database_url: str, build: str) -> None:
+    engine = db.make_engine(database_url)
     if build == "migrations":
         db.upgrade(engine)
     else:
@@ -34,6 +34,7 @@ def test_schema_equals_the_models(tmp_path: Path, build: str) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
 
 
 def test_outdated_schema_asks_for_db_upgrade(tmp_path: Path) -> None:

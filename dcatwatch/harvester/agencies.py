@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from dcatwatch.config import AgencySettings
 from dcatwatch.dcat.agency import AgencyIdentity, identify
 from dcatwatch.dcat.model import Agent
 from dcatwatch.store.models import Agency
+from dcatwatch.store.upsert import insert_missing, upsert
 
 AGENCIES = Agency.__table__  # type: ignore[attr-defined]
 
@@ -50,14 +51,10 @@ class AgencyResolver:
 
 def sync_registry(conn: Connection, registry: Iterable[AgencySettings]) -> None:
     """Write the configured registry into the agency table (names and addresses win)."""
-    existing = {row.id for row in conn.execute(select(AGENCIES.c.id))}
-    for agency in registry:
-        values = {"name": agency.name, "email": agency.email, "in_registry": True}
-        if agency.id in existing:
-            conn.execute(update(AGENCIES).where(AGENCIES.c.id == agency.id).values(values))
-        else:
-            conn.execute(insert(AGENCIES).values(id=agency.id, identity_rule="registry",
-                                                 flagged=False, publisher_iris="[]", **values))
+    rows = [{"id": a.id, "name": a.name, "email": a.email, "in_registry": True,
+             "identity_rule": "registry", "flagged": False, "publisher_iris": "[]"}
+            for a in registry]
+    upsert(conn, AGENCIES, rows, update=("name", "email", "in_registry"))
 
 
 def record_seen(conn: Connection, seen: dict[str, Seen]) -> None:
@@ -80,8 +77,7 @@ def record_seen(conn: Connection, seen: dict[str, Seen]) -> None:
         name = row.name if row.in_registry or not item.identity.name else item.identity.name
         if iris != json.loads(row.publisher_iris) or name != row.name:
             changed.append({"row_id": agency_id, "v_name": name, "v_iris": json.dumps(iris)})
-    if new:
-        conn.execute(insert(AGENCIES), new)
+    insert_missing(conn, AGENCIES, new)  # another harvest may have added it meanwhile
     if changed:
         conn.execute(update(AGENCIES).where(AGENCIES.c.id == bindparam("row_id"))
                      .values(name=bindparam("v_name"), publisher_iris=bindparam("v_iris")),

@@ -29,6 +29,7 @@ from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_regis
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
 from dcatwatch.store.models import Dataset, HarvestRun, HttpCache, Source
+from dcatwatch.store.upsert import upsert
 
 log = logging.getLogger(__name__)
 RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
@@ -99,13 +100,9 @@ def sync_sources(conn: Connection, sources: Iterable[SourceSettings]) -> None:
     gone = existing - set(configured)
     if gone:
         conn.execute(delete(SOURCES).where(SOURCES.c.name.in_(gone)))
-    for name, source in configured.items():
-        values = {"type": source.type, "url": source.url, "schedule": source.schedule,
-                  "enabled": source.enabled}
-        if name in existing:
-            conn.execute(update(SOURCES).where(SOURCES.c.name == name).values(values))
-        else:
-            conn.execute(insert(SOURCES).values(name=name, datasets=0, **values))
+    rows = [{"name": name, "type": s.type, "url": s.url, "schedule": s.schedule,
+             "enabled": s.enabled, "datasets": 0} for name, s in configured.items()]
+    upsert(conn, SOURCES, rows, update=("type", "url", "schedule", "enabled"))
 
 
 def harvest(settings: Settings, engine: Engine, names: list[str] | None = None,

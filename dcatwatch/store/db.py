@@ -17,6 +17,7 @@ from dcatwatch.errors import ConfigError
 
 HEAD = "0002"  # the newest migration in store/migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
 
 
 def make_engine(url: str) -> Engine:
@@ -66,13 +67,18 @@ def create(engine: Engine) -> None:
     """Create the current schema in an empty database and stamp it with :data:`HEAD`.
 
     Equivalent to running every migration (a test compares the two) without importing
-    Alembic; the documented "create_all, then stamp head" recipe.
+    Alembic; the documented "create_all, then stamp head" recipe. On PostgreSQL an advisory
+    lock serialises processes that start on the same empty database at once.
     """
     from sqlmodel import SQLModel
 
     from dcatwatch.store import tables  # noqa: F401 - registers the tables
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        if inspect(connection).has_table("alembic_version"):
+            return  # another process created it while we waited
         SQLModel.metadata.create_all(connection)
         connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
                                 "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
