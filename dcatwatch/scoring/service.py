@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
@@ -26,6 +26,7 @@ from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.models import Agency, Dataset, DataService as ServiceRow, Source
 from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+from dcatwatch.store.validation_models import LinkCheck
 
 DATASETS = Dataset.__table__  # type: ignore[attr-defined]
 SCORES = DatasetScore.__table__  # type: ignore[attr-defined]
@@ -34,6 +35,7 @@ AGENCIES = Agency.__table__  # type: ignore[attr-defined]
 SOURCES = Source.__table__  # type: ignore[attr-defined]
 AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
 NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
+LINKS = LinkCheck.__table__  # type: ignore[attr-defined]
 SOURCE_PREFERENCE = {"dcat": 0, "dataportal": 1}  # lower wins when the same IRI is seen twice
 
 
@@ -48,14 +50,33 @@ class ScoringRun:
 
 def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: bool = False,
           snapshot: bool = True) -> ScoringRun:
-    """Rescore what changed (everything with ``full``), aggregate, and append a snapshot."""
+    """Rescore what changed, aggregate, and append a snapshot.
+
+    ``links`` defaults to the stored link checks; when links were checked after the last
+    scoring run every dataset is rescored (``full``), since reachability earns MQA points.
+    """
     stamp = datetime.now(UTC)
+    if links is None:
+        from dcatwatch.validators.service import link_infos
+
+        links = link_infos(engine)
     with engine.begin() as conn:
-        rescored = _rescore(conn, links or {}, full, stamp)
+        full = full or _links_checked_since_scoring(conn)
+        rescored = _rescore(conn, links, full, stamp)
         scores = _aggregate(conn)
         if snapshot:
             _snapshot(conn, scores, stamp)
     return ScoringRun(scores, rescored, stamp)
+
+
+def _links_checked_since_scoring(conn: Connection) -> bool:
+    checked = conn.execute(select(func.max(LINKS.c.last_checked_at))).scalar()
+    scored = conn.execute(select(func.max(SCORES.c.scored_at))).scalar()
+    return checked is not None and scored is not None and _aware(checked) > _aware(scored)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _rescore(conn: Connection, links: Mapping[str, LinkInfo], full: bool,

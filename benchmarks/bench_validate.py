@@ -1,0 +1,138 @@
+"""Validation benchmark: link, data and metadata checks of N distributions served on loopback.
+
+    python benchmarks/bench_validate.py [--distributions 200] [--rows 2000] [--workers 8]
+
+1. writes a synthetic catalogue of N/2 datasets with two distributions each, and their
+   files: Windows-1252 CSVs with ``;`` and decimal commas, UTF-8 CSVs with a few broken rows,
+   XLSX workbooks, PDFs (not tabular) and some missing files (404);
+2. serves the directory from a loopback HTTP server (Python's: HEAD, GET, Last-Modified and
+   304 answers to conditional GETs) with per-host politeness off (``min_delay = 0``);
+3. harvests it into a fresh SQLite store, then times ``validate`` twice: cold (everything
+   downloaded and validated) and warm (everything due again: conditional GETs answered 304);
+4. prints wall time, time per distribution and the run's summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+import random
+import sys
+import tempfile
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import openpyxl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings
+from dcatwatch.harvester.http import HttpClient
+from dcatwatch.harvester.run import harvest, http_settings
+from dcatwatch.store.db import open_store
+from dcatwatch.validators.service import validate
+from dcatwatch.validators.settings import ValidationSettings
+
+PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+"""
+KINDS = ("cp1252.csv", "utf8.csv", "xlsx", "pdf")
+MEDIA = {"cp1252.csv": "text/csv", "utf8.csv": "text/csv", "pdf": "application/pdf",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def write_files(root: Path, base: str, count: int, rows: int) -> None:
+    """The catalogue and the files of ``count`` distributions under ``root``."""
+    rng = random.Random(7)
+    lines = [PREFIXES, '<https://bench.example.se/org> a foaf:Organization ; foaf:name "Bench" ;'
+             ' dct:type <http://purl.org/adms/publishertype/NationalAuthority> .']
+    for d in range(count // 2):
+        dists = []
+        for k in range(2):
+            n = 2 * d + k
+            kind = KINDS[n % len(KINDS)]
+            name = f"file{n}.{kind.rsplit('.', 1)[-1]}"
+            if n % 10 != 9:  # every tenth file is missing: a 404
+                (root / name).write_bytes(_content(kind, rows, rng))
+            dists.append(f"<https://bench.example.se/dist/{n}>")
+            lines.append(f'<https://bench.example.se/dist/{n}> a dcat:Distribution ; '
+                         f'dcat:accessURL <{base}/{name}> ; dcat:downloadURL <{base}/{name}> ; '
+                         f'dct:format "{MEDIA[kind]}" .')
+        lines.append(f'<https://bench.example.se/ds/{d}> a dcat:Dataset ; dct:title "Data {d}"@sv ;'
+                     f' dct:description "Syntetisk."@sv ; dct:publisher '
+                     f'<https://bench.example.se/org> ; dcat:distribution {", ".join(dists)} .')
+    (root / "catalog.ttl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _content(kind: str, rows: int, rng: random.Random) -> bytes:
+    if kind == "cp1252.csv":
+        body = ["län;kommun;andel;invånare"] + [
+            f"Västra Götalands län;Kommun {i} åäö;{rng.randint(0, 99)},{rng.randint(0, 99):02d};"
+            f"{rng.randint(1000, 900000)}" for i in range(rows)]
+        return ("\r\n".join(body) + "\r\n").encode("cp1252")
+    if kind == "utf8.csv":
+        body = ["id,namn,värde"] + [f"{i},Namn {i},{rng.random():.4f}" for i in range(rows)]
+        body[rows // 2] += ",extra"  # one broken row
+        return ("\n".join(body) + "\n").encode("utf-8")
+    if kind == "xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["kommun", "invånare"])
+        for i in range(min(rows, 500)):
+            sheet.append([f"Kommun {i}", rng.randint(1000, 900000)])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+    return b"%PDF-1.4\n% not data\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Validate N distributions served on loopback.")
+    parser.add_argument("--distributions", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=2000, help="rows per CSV file")
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dcatwatch-bench-") as tmp:
+        root = Path(tmp) / "www"
+        root.mkdir()
+        handler = functools.partial(QuietHandler, directory=str(root))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        write_files(root, base, args.distributions, args.rows)
+        settings = Settings(
+            database={"url": f"sqlite:///{tmp}/bench.db"},
+            http=HttpSettingsConfig(allow_private_networks=True, min_delay=0),
+            sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
+        engine = open_store(settings.database.url)
+        started = time.perf_counter()
+        [run] = harvest(settings, engine)
+        print(f"harvest: {run.status}, {run.datasets} datasets, {run.distributions} "
+              f"distributions in {time.perf_counter() - started:.2f} s")
+        checks = ValidationSettings(recheck_hours=0, workers=args.workers)
+        with HttpClient(http_settings(settings)) as client:
+            for label in ("cold", "warm"):
+                started = time.perf_counter()
+                result = validate(checks, engine, "bench", client)
+                wall = time.perf_counter() - started
+                summary = result.summary
+                print(f"validate ({label}): {wall:.2f} s wall, "
+                      f"{1000 * wall / max(1, summary['distributions']):.1f} ms per distribution")
+                print("  " + ", ".join(f"{k}={summary[k]}" for k in (
+                    "distributions", "reachable", "unreachable", "tabular", "valid", "invalid",
+                    "skipped", "urls_checked", "files_checked")))
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

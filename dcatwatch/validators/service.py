@@ -1,0 +1,283 @@
+"""One validation run over the store: the service ``dcatwatch validate`` and the daemon call.
+
+For the current datasets (and data services) of one source, or of all sources:
+
+1. **metadata**: DCAT-AP-SE rules on each stored description and service; the source's
+   findings are replaced;
+2. **links**: every accessURL, downloadURL and endpointURL that is due is probed;
+3. **data**: every tabular distribution whose file is due is validated on a bounded copy;
+
+then the result is assembled from the store, so URLs not due this time report their latest
+check. :meth:`ValidationResult.to_dict` is the ``validate --json`` document.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat.classify import LinkInfo
+from dcatwatch.dcat.mapper import Mapper
+from dcatwatch.dcat.model import Dataset
+from dcatwatch.dcat.parse import graph_from_ntriples
+from dcatwatch.dcat.records import load_service
+from dcatwatch.dcat.terms import iri
+from dcatwatch.harvester.http import HttpClient
+from dcatwatch.store.models import DataService as DataServiceRow
+from dcatwatch.store.models import Dataset as DatasetRow
+from dcatwatch.store.validation_models import DataCheck, LinkCheck, MetadataFinding, ValidationRun
+from dcatwatch.validators import links as link_checks
+from dcatwatch.validators.data import DataTarget, check_data, target
+from dcatwatch.validators.metadata import Finding, check_graph, check_service
+from dcatwatch.validators.settings import ValidationSettings
+from dcatwatch.validators.shacl import shacl_findings
+
+DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
+SERVICES = DataServiceRow.__table__  # type: ignore[attr-defined]
+DATA = DataCheck.__table__  # type: ignore[attr-defined]
+FINDINGS = MetadataFinding.__table__  # type: ignore[attr-defined]
+RUNS = ValidationRun.__table__  # type: ignore[attr-defined]
+DISTRIBUTION = iri(ns.DCAT, "distribution")
+Progress = Callable[[str, int, int], None]  # (stage: metadata | links | data, done, total)
+
+
+def now() -> datetime:
+    """The current time in UTC (timezone-aware, as the store keeps it)."""
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Dist:
+    """One current distribution: where it comes from and what the data check does with it."""
+
+    iri: str
+    dataset: str
+    source: str
+    access_urls: list[str]
+    download_urls: list[str]
+    target: DataTarget
+
+
+@dataclass(slots=True)
+class _Scope:
+    """What one run looks at, read from the store."""
+
+    distributions: list[_Dist] = field(default_factory=list)
+    services: list[tuple[str, str, list[str]]] = field(default_factory=list)  # iri, source, urls
+    findings: list[tuple[str, str | None, Finding]] = field(default_factory=list)
+
+    def urls(self) -> list[str]:
+        found = [u for d in self.distributions for u in (*d.download_urls, *d.access_urls)]
+        return found + [u for _, _, urls in self.services for u in urls]
+
+
+@dataclass(slots=True)
+class ValidationResult:
+    """The outcome of one run (``validate --json``)."""
+
+    distributions: list[dict[str, Any]]
+    data_services: list[dict[str, Any]]
+    metadata: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"distributions": self.distributions, "data_services": self.data_services,
+                "metadata": self.metadata, "summary": self.summary}
+
+
+def validate(settings_like: Any, engine: Engine, source: str | None, client: HttpClient,
+             progress: Progress | None = None) -> ValidationResult:
+    """Validate the current records of ``source`` (None: every source); see the module doc.
+
+    ``settings_like``: :class:`ValidationSettings`, or settings with a ``validation`` section.
+    ``progress(stage, done, total)`` is called as the run advances.
+    """
+    settings = ValidationSettings.of(settings_like)
+    started = time.monotonic()
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(RUNS).values(source=source, started_at=now(), status="running",
+                                                  summary="{}")).inserted_primary_key[0]
+    try:
+        scope = _read_scope(engine, source, settings, progress)
+        if settings.metadata or settings.shacl:
+            _store_findings(engine, source, scope)
+        checked = link_checks.check_links(
+            engine, client, scope.urls(), workers=settings.workers, timeout=settings.link_timeout,
+            recheck_hours=settings.recheck_hours, now=now, progress=progress)
+        validated = check_data(engine, client, [d.target for d in scope.distributions], settings,
+                               now=now, progress=progress) if settings.data else 0
+        result = _assemble(engine, scope, checked, validated)
+    except BaseException:
+        with engine.begin() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id)
+                         .values(status="failed", finished_at=now()))
+        raise
+    result.summary["duration_s"] = round(time.monotonic() - started, 3)
+    with engine.begin() as conn:
+        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+            status="ok", finished_at=now(), summary=json.dumps(result.summary)))
+    return result
+
+
+def _read_scope(engine: Engine, source: str | None, settings: ValidationSettings,
+                progress: Progress | None) -> _Scope:
+    """The current distributions and services of ``source`` with their metadata findings."""
+    scope = _Scope()
+    datasets = select(DATASETS.c.source, DATASETS.c.description).where(
+        DATASETS.c.removed_at.is_(None)).order_by(DATASETS.c.id)
+    services = select(SERVICES.c.source, SERVICES.c.record).where(
+        SERVICES.c.removed_at.is_(None)).order_by(SERVICES.c.id)
+    if source is not None:
+        datasets = datasets.where(DATASETS.c.source == source)
+        services = services.where(SERVICES.c.source == source)
+    with engine.connect() as conn:
+        dataset_rows = list(conn.execute(datasets))
+        service_rows = list(conn.execute(services))
+    total = len(dataset_rows) + len(service_rows)
+    seen: set[str] = set()
+    for count, row in enumerate(dataset_rows, 1):
+        _read_dataset(scope, row.source, row.description, settings, seen)
+        if progress:
+            progress("metadata", count, total)
+    for count, row in enumerate(service_rows, len(dataset_rows) + 1):
+        service = load_service(row.record)
+        scope.services.append((service.iri, row.source, list(service.endpoint_urls)))
+        if settings.metadata:
+            scope.findings += [(row.source, None, f) for f in check_service(service, seen)]
+        if progress:
+            progress("metadata", count, total)
+    return scope
+
+
+def _read_dataset(scope: _Scope, source: str, description: str, settings: ValidationSettings,
+                  seen: set[str]) -> None:
+    graph = graph_from_ntriples(description)
+    root = description.split(" ", 1)[0]
+    dataset: Dataset = Mapper(graph, url="", source=source).dataset(root)
+    # the mapper names blank distributions; pair its distributions with their nodes, in order
+    nodes = [obj for p, obj in graph.subjects[root] if p == DISTRIBUTION and obj in graph.subjects]
+    names = {node: dist.iri for node, dist in zip(nodes, dataset.distributions, strict=True)}
+    for dist in dataset.distributions:
+        scope.distributions.append(_Dist(dist.iri, dataset.iri, source, list(dist.access_urls),
+                                         list(dist.download_urls), target(dist)))
+    if settings.metadata:
+        names[root] = dataset.iri
+        scope.findings += [(source, dataset.iri, finding)
+                           for finding in check_graph(graph, [root], names, seen)]
+    if settings.shacl:
+        scope.findings += [(source, dataset.iri, finding) for finding in
+                           shacl_findings(description, f"{dataset.iri} (blank node)")]
+
+
+def _store_findings(engine: Engine, source: str | None, scope: _Scope) -> None:
+    stamp = now()
+    with engine.begin() as conn:
+        query = delete(FINDINGS)
+        conn.execute(query if source is None else query.where(FINDINGS.c.source == source))
+        rows = [{"source": src, "dataset_iri": dataset, "subject": f.subject, "record": f.record,
+                 "code": f.code, "severity": f.severity, "property": f.property,
+                 "value": f.value, "found_at": stamp} for src, dataset, f in scope.findings]
+        if rows:
+            conn.execute(insert(FINDINGS), rows)
+
+
+def _assemble(engine: Engine, scope: _Scope, checked: int, validated: int) -> ValidationResult:
+    checks = link_checks.history(engine, scope.urls())
+    data = _data_rows(engine, [d.target.url for d in scope.distributions if d.target.url])
+    distributions = [_distribution(d, checks, data) for d in scope.distributions]
+    services = [{"uri": uri, "source": src, "url": urls[0] if urls else None,
+                 **_link_fields(checks.get(urls[0]) if urls else None),
+                 "links": [_link(url, "endpointURL", checks.get(url)) for url in urls]}
+                for uri, src, urls in scope.services]
+    metadata = [{"source": src, "dataset": dataset, **f.to_dict()}
+                for src, dataset, f in scope.findings]
+    return ValidationResult(distributions, services, metadata,
+                            _summary(distributions, services, scope, checked, validated))
+
+
+def _data_rows(engine: Engine, urls: list[str]) -> dict[str, Any]:
+    wanted = list(dict.fromkeys(urls))
+    found = {}
+    with engine.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            for row in conn.execute(select(DATA).where(DATA.c.url.in_(wanted[start:start + 500]))):
+                found[row.url] = row
+    return found
+
+
+def _link_fields(check: LinkCheck | None) -> dict[str, Any]:
+    return {"http_status": check.status if check else None,
+            "reachable": check.reachable if check else None}
+
+
+def _link(url: str, kind: str, check: LinkCheck | None) -> dict[str, Any]:
+    if check is None:
+        return {"url": url, "kind": kind, "http_status": None, "reachable": None}
+    return {"url": url, "kind": kind, "http_status": check.status, "reachable": check.reachable,
+            "reason": check.reason, "content_type": check.content_type,
+            "final_url": check.final_url, "elapsed_s": check.elapsed_s,
+            "consecutive_failures": check.consecutive_failures,
+            "first_failure_at": _iso(check.first_failure_at),
+            "last_success_at": _iso(check.last_success_at),
+            "last_checked_at": _iso(check.last_checked_at)}
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    return stamp.isoformat() if stamp else None
+
+
+def _distribution(dist: _Dist, checks: dict[str, LinkCheck],
+                  data: dict[str, Any]) -> dict[str, Any]:
+    url = dist.target.url
+    row = data.get(url) if url and dist.target.format else None
+    return {
+        "uri": dist.iri, "dataset": dist.dataset, "source": dist.source, "url": url,
+        **_link_fields(checks.get(url) if url else None),
+        "tabular": dist.target.format is not None,
+        "format": row.format if row else dist.target.format,
+        "valid": row.valid if row else None,
+        "sampled": row.sampled if row else False,
+        "errors": json.loads(row.examples) if row else [],
+        "error_count": row.error_count if row else 0,
+        "error_types": json.loads(row.error_types) if row else {},
+        "rows_checked": row.rows_checked if row else 0,
+        "bytes_read": row.bytes_read if row else 0,
+        "reason": (row.reason if row else dist.target.reason) or None,
+        "links": [_link(u, "downloadURL", checks.get(u)) for u in dist.download_urls]
+        + [_link(u, "accessURL", checks.get(u)) for u in dist.access_urls],
+    }
+
+
+def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]], scope: _Scope,
+             checked: int, validated: int) -> dict[str, Any]:
+    severities = Counter(f.severity for _, _, f in scope.findings)
+    return {
+        "distributions": len(distributions),
+        "checked": sum(d["reachable"] is not None for d in distributions),
+        "reachable": sum(d["reachable"] is True for d in distributions),
+        "unreachable": sum(d["reachable"] is False for d in distributions),
+        "tabular": sum(d["tabular"] for d in distributions),
+        "valid": sum(d["valid"] is True for d in distributions),
+        "invalid": sum(d["valid"] is False for d in distributions),
+        "skipped": sum(d["valid"] is None for d in distributions),
+        "sampled": sum(bool(d["sampled"]) for d in distributions),
+        "data_services": len(services),
+        "data_services_reachable": sum(s["reachable"] is True for s in services),
+        "urls_checked": checked,
+        "files_checked": validated,
+        "metadata": {severity: severities.get(severity, 0)
+                     for severity in ("error", "warning", "info")},
+    }
+
+
+def link_infos(engine: Engine, urls: list[str] | None = None) -> dict[str, LinkInfo]:
+    """Link-check results by URL for scoring (MQA accessibility; classification rule D3)."""
+    return link_checks.link_infos(engine, urls)

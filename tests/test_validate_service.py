@@ -1,0 +1,156 @@
+"""End to end: harvest a loopback catalogue, then validate links, data and metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dcatwatch.config import load
+from dcatwatch.harvester.http import HttpClient
+from dcatwatch.harvester.run import http_settings
+from dcatwatch.store.db import open_store
+from dcatwatch.validators.service import link_infos, validate
+from dcatwatch.validators.settings import ValidationSettings
+from tests.conftest import FIXTURES
+from tests.helpers import harvest_json, sql, write_config
+from tests.servers import LoopbackServer, Request, Response
+
+FILES = FIXTURES / "validation"
+DISTRIBUTION_KEYS = {"uri", "url", "http_status", "reachable", "tabular", "valid", "sampled",
+                     "errors"}
+SETTINGS = ValidationSettings(recheck_hours=0, workers=4)
+
+
+def _harvested(server: LoopbackServer, tmp_path: Path, database_url: str) -> Path:
+    catalog = (FILES / "catalog.ttl").read_text(encoding="utf-8").replace(
+        "{base}", server.url(""))
+    server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
+    server.route_file("/kommuner.csv", FILES / "swedish-cp1252.csv", "text/csv")
+    server.route_file("/trasig.csv", FILES / "broken.csv", "text/csv")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat",
+                                      "url": server.url("/catalog.ttl")}], database=database_url)
+    status, [result] = harvest_json(config)
+    assert status == 0 and result["distributions"] == 3
+    return config
+
+
+def _validate(config: Path, settings: ValidationSettings = SETTINGS) -> dict:
+    app = load(config)
+    engine = open_store(app.database.url)
+    try:
+        with HttpClient(http_settings(app)) as client:
+            stages: list[str] = []
+            result = validate(settings, engine, "exempel", client,
+                              progress=lambda stage, done, total: stages.append(stage))
+            assert stages and set(stages) <= {"metadata", "links", "data"}
+            return result.to_dict()
+    finally:
+        engine.dispose()
+
+
+def test_validate_reports_links_data_and_metadata(server: LoopbackServer, tmp_path: Path,
+                                                  database_url: str) -> None:
+    config = _harvested(server, tmp_path, database_url)
+    report = _validate(config)
+    by_uri = {d["uri"]: d for d in report["distributions"]}
+    assert set(by_uri) == {"https://data.example.se/dist/kommuner-csv",
+                           "https://data.example.se/dist/trasig-csv",
+                           "https://data.example.se/dist/rapport-pdf"}
+    for entry in by_uri.values():
+        assert set(entry) >= DISTRIBUTION_KEYS
+    good = by_uri["https://data.example.se/dist/kommuner-csv"]
+    assert (good["url"], good["http_status"], good["reachable"]) == \
+        (server.url("/kommuner.csv"), 200, True)
+    assert (good["tabular"], good["valid"], good["sampled"], good["errors"]) == \
+        (True, True, False, [])
+    bad = by_uri["https://data.example.se/dist/trasig-csv"]
+    assert bad["valid"] is False
+    assert {e["type"] for e in bad["errors"]} == {"blank-label", "extra-cell", "missing-cell"}
+    assert set(bad["errors"][0]) == {"type", "message", "row", "field"}
+    pdf = by_uri["https://data.example.se/dist/rapport-pdf"]
+    assert (pdf["http_status"], pdf["reachable"], pdf["tabular"], pdf["valid"]) == \
+        (404, False, False, None)
+    assert pdf["reason"] == "not a tabular format (PDF)"
+
+    summary = report["summary"]
+    assert {k: summary[k] for k in ("distributions", "checked", "reachable", "unreachable",
+                                    "tabular", "valid", "invalid", "skipped")} == \
+        {"distributions": 3, "checked": 3, "reachable": 2, "unreachable": 1, "tabular": 2,
+         "valid": 1, "invalid": 1, "skipped": 1}
+    codes = {(f["subject"], f["code"]) for f in report["metadata"]}
+    assert ("https://data.example.se/dataset/rapport", "meta.dataset.missing_description") in codes
+    assert ("https://data.example.se/dataset/rapport",
+            "meta.dataset.access_rights_not_in_vocabulary") in codes
+    assert ("https://data.example.se/dist/trasig-csv", "meta.distribution.missing_license") in codes
+    agent = [f["code"] for f in report["metadata"] if f["record"] == "agent"]
+    assert sorted(agent) == ["meta.agent.missing_classification", "meta.agent.missing_description",
+                             "meta.agent.missing_identifier"]  # recommended only; checked once
+    assert summary["metadata"]["error"] == sum(f["severity"] == "error"
+                                               for f in report["metadata"])
+    stored = sql(config, "SELECT count(*) FROM metadata_finding")[0][0]
+    assert stored == len(report["metadata"])
+    assert sql(config, "SELECT status FROM validation_run") == [("ok",)]
+
+
+def test_second_run_reuses_unchanged_results(server: LoopbackServer, tmp_path: Path,
+                                             database_url: str) -> None:
+    config = _harvested(server, tmp_path, database_url)
+    first = _validate(config)
+    hits = server.hits("/kommuner.csv")
+    again = _validate(config, ValidationSettings(recheck_hours=24))
+    assert server.hits("/kommuner.csv") == hits  # nothing due: no request at all
+    assert again["distributions"] == first["distributions"]
+    assert again["summary"]["urls_checked"] == 0 and again["summary"]["files_checked"] == 0
+    # metadata findings are replaced, not duplicated
+    assert len(sql(config, "SELECT id FROM metadata_finding")) == len(first["metadata"])
+
+
+def test_unchanged_files_are_not_validated_again(server: LoopbackServer, tmp_path: Path,
+                                                  database_url: str) -> None:
+    config = _harvested(server, tmp_path, database_url)
+    body = (FILES / "swedish-cp1252.csv").read_bytes()
+    asked: list[str | None] = []
+
+    def etagged(request: Request) -> Response:
+        asked.append(request.headers.get("if-none-match"))
+        if request.headers.get("if-none-match") == '"v7"':
+            return Response(304, b"", {"ETag": '"v7"'})
+        return Response(200, body, {"Content-Type": "text/csv", "ETag": '"v7"'})
+
+    server.handle("/kommuner.csv", etagged)
+    _validate(config)
+    validated = sql(config, "SELECT url, validated_at FROM data_check ORDER BY url")
+    again = _validate(config)  # everything due again (recheck_hours = 0)
+    assert again["summary"]["files_checked"] == 2
+    assert [a for a in asked if a] == ['"v7"']  # the second GET was conditional: 304
+    # trasig.csv has no validators: same bytes, so frictionless did not run either
+    assert sql(config, "SELECT url, validated_at FROM data_check ORDER BY url") == validated
+    assert {d["uri"]: d["valid"] for d in again["distributions"]}[
+        "https://data.example.se/dist/kommuner-csv"] is True
+
+
+def test_link_infos_by_url(server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    config = _harvested(server, tmp_path, database_url)
+    _validate(config)
+    engine = open_store(load(config).database.url)
+    try:
+        infos = link_infos(engine)
+    finally:
+        engine.dispose()
+    assert infos[server.url("/kommuner.csv")].ok is True
+    assert infos[server.url("/saknas.pdf")].ok is False
+
+
+def test_shacl_findings_join_the_metadata(server: LoopbackServer, tmp_path: Path,
+                                          database_url: str) -> None:
+    pytest.importorskip("pyshacl")
+    config = _harvested(server, tmp_path, database_url)
+    report = _validate(config, ValidationSettings(recheck_hours=0, data=False, shacl=True))
+    shacl = {(f["subject"], f["code"], f["property"]) for f in report["metadata"]
+             if f["code"].startswith("shacl.")}
+    # DCAT-AP wants dct:format as an IRI; DCAT-AP-SE writes media-type literals
+    assert shacl == {(f"https://data.example.se/dist/{name}", "shacl.node_kind", "dct:format")
+                     for name in ("kommuner-csv", "trasig-csv", "rapport-pdf")} | {
+        ("https://data.example.se/dataset/rapport", "shacl.min_count", "dct:description")}
+    assert all(d["valid"] is None for d in report["distributions"])  # data checks off
