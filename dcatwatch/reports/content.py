@@ -1,0 +1,348 @@
+"""What one agency's report says, read from the store: no rendering, no sending.
+
+* Headline figures from the agency's latest score snapshot, the national median and rank from
+  the same scoring run, and the change since the figures of the previous report (else since
+  the last snapshot before this period began).
+* The index per month (the last snapshot of each month) for a small chart.
+* Fixes ranked by what they earn (:mod:`dcatwatch.reports.fixes`): the sum of the index gain
+  as a share of 100 and the mean MQA gain as a share of 405, each naming its datasets.
+* Datasets whose only API evidence is "API" in a title, link and data-check findings
+  (:mod:`dcatwatch.reports.validation`), and each dataset's level with its evidence.
+
+The content describes the store as it is when the report is made; the period names it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from dcatwatch.dcat import records
+from dcatwatch.dcat.classify import services_by_dataset
+from dcatwatch.dcat.model import DataService, Dataset
+from dcatwatch.errors import DcatwatchError
+from dcatwatch.reports.fixes import RULES, Trier
+from dcatwatch.reports.options import Language, ReportOptions
+from dcatwatch.reports.period import STOCKHOLM, Period
+from dcatwatch.reports.refs import DatasetRef, dataset_ref
+from dcatwatch.reports.validation import ValidationFindings, read_findings
+from dcatwatch.scoring.mqa import SCALE
+from dcatwatch.scoring.service import SOURCE_PREFERENCE
+from dcatwatch.store.models import Agency, Source
+from dcatwatch.store.models import DataService as ServiceRow
+from dcatwatch.store.models import Dataset as DatasetRow
+from dcatwatch.store.report_models import ReportDelivery
+from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+
+AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
+SCORES = DatasetScore.__table__  # type: ignore[attr-defined]
+SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
+SOURCES = Source.__table__  # type: ignore[attr-defined]
+AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
+NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
+DELIVERIES = ReportDelivery.__table__  # type: ignore[attr-defined]
+
+
+class NotScored(DcatwatchError):
+    """The agency has no score snapshot yet, so there is nothing to report."""
+
+    def __init__(self, agency_id: str) -> None:
+        super().__init__("report.not_scored", f"agency {agency_id} has no score snapshot yet: "
+                         "run `dcatwatch scores --snapshot` first")
+
+
+@dataclass(slots=True)
+class Figures:
+    """The headline figures of one report (kept in the outbox for the next report's change)."""
+
+    scored_at: str
+    datasets: int
+    api: int
+    machine_readable: int
+    document_only: int
+    unknown: int
+    index: float | None
+    mqa_points: float | None
+    mqa_band: str | None
+
+    def share(self, count: int) -> float:
+        """``count`` as a share of the datasets."""
+        return count / self.datasets if self.datasets else 0.0
+
+    def to_json(self) -> str:
+        """For the outbox row."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Figures:
+        """From an outbox row."""
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Where the agency stands nationally (agencies with datasets, same scoring run)."""
+
+    median_index: float | None
+    rank: int | None
+    ranked: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Change of the headline figures since an earlier report or snapshot."""
+
+    since: str  # a period (YYYY-MM) when since_report, else a date (YYYY-MM-DD)
+    since_report: bool
+    index: float | None
+    mqa_points: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """The index at the end of one month (None: no snapshot that month)."""
+
+    period: Period
+    index: float | None
+
+
+@dataclass(slots=True)
+class Fix:
+    """One fix and what it earns the agency."""
+
+    id: str
+    datasets: list[DatasetRef]
+    level_points: int
+    index_gain: float
+    mqa_gain: float | None  # change of the agency's mean MQA points; None when not claimed
+    minimum: bool
+
+    @property
+    def weight(self) -> float:
+        """Rank key: index gain as a share of 100 plus MQA gain as a share of 405."""
+        return self.index_gain / 100 + (self.mqa_gain or 0.0) / SCALE
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLine:
+    """One reason for a dataset's level."""
+
+    rule: str
+    property: str
+    value: str
+    strong: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetLine:
+    """One dataset's level, evidence and MQA points, as scored."""
+
+    ref: DatasetRef
+    level: int
+    evidence: list[EvidenceLine]
+    mqa_points: float
+    mqa_band: str
+
+
+@dataclass(slots=True)
+class ReportContent:
+    """Everything one agency's report shows."""
+
+    agency_id: str
+    agency_name: str
+    period: Period
+    language: Language
+    figures: Figures
+    comparison: Comparison
+    change: Change | None
+    history: list[HistoryPoint]
+    fixes: list[Fix]
+    api_title_only: list[DatasetRef]
+    findings: ValidationFindings
+    datasets: list[DatasetLine] = field(default_factory=list)
+    datasets_total: int = 0
+
+
+@dataclass(slots=True)
+class _Current:
+    """A current, scored dataset of the agency (one per IRI)."""
+
+    ref: DatasetRef
+    model: Dataset
+    score: Any
+
+
+def build(engine: Engine, agency_id: str, period: Period, language: Language,
+          options: ReportOptions) -> ReportContent:
+    """The report of ``agency_id`` for ``period`` (NotScored when there are no scores yet)."""
+    with engine.connect() as conn:
+        snapshot = conn.execute(
+            select(AGENCY_SNAPSHOTS).where(AGENCY_SNAPSHOTS.c.agency_id == agency_id)
+            .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc(), AGENCY_SNAPSHOTS.c.id.desc())
+            .limit(1)).first()
+        if snapshot is None:
+            raise NotScored(agency_id)
+        figures = _figures(snapshot)
+        current = _current(conn, agency_id, language)
+        return ReportContent(
+            agency_id=agency_id,
+            agency_name=_name(conn, agency_id, snapshot),
+            period=period,
+            language=language,
+            figures=figures,
+            comparison=_comparison(conn, snapshot),
+            change=_change(conn, agency_id, period, figures),
+            history=_history(conn, agency_id, options.history_months),
+            fixes=_fixes(conn, current),
+            api_title_only=[c.ref for c in current if c.score.api_by_title_only],
+            findings=read_findings(conn, [(c.ref, c.model) for c in current]),
+            datasets=_dataset_lines(current, options.dataset_rows),
+            datasets_total=len(current),
+        )
+
+
+def _figures(row: Any) -> Figures:
+    return Figures(scored_at=_utc(row.scored_at).isoformat(timespec="seconds"),
+                   datasets=row.datasets, api=row.api, machine_readable=row.machine_readable,
+                   document_only=row.document_only, unknown=row.unknown,
+                   index=row.api_document_index, mqa_points=row.mqa_points,
+                   mqa_band=row.mqa_band)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _name(conn: Connection, agency_id: str, snapshot: Any) -> str:
+    name = conn.execute(select(AGENCIES.c.name).where(AGENCIES.c.id == agency_id)).scalar()
+    return name or json.loads(snapshot.details).get("name") or agency_id
+
+
+def _comparison(conn: Connection, snapshot: Any) -> Comparison:
+    median = conn.execute(select(NATIONAL_SNAPSHOTS.c.median_api_document_index)
+                          .where(NATIONAL_SNAPSHOTS.c.scored_at == snapshot.scored_at)).scalar()
+    indexes = conn.execute(select(AGENCY_SNAPSHOTS.c.api_document_index).where(
+        AGENCY_SNAPSHOTS.c.scored_at == snapshot.scored_at,
+        AGENCY_SNAPSHOTS.c.api_document_index.is_not(None))).scalars().all()
+    own = snapshot.api_document_index
+    rank = None if own is None else 1 + sum(1 for index in indexes if index > own)
+    return Comparison(median, rank, len(indexes))
+
+
+def _change(conn: Connection, agency_id: str, period: Period, figures: Figures) -> Change | None:
+    report = conn.execute(
+        select(DELIVERIES.c.period, DELIVERIES.c.figures)
+        .where(DELIVERIES.c.agency_id == agency_id, DELIVERIES.c.period < str(period),
+               DELIVERIES.c.status == "sent")
+        .order_by(DELIVERIES.c.period.desc()).limit(1)).first()
+    if report is not None:
+        before = Figures.from_json(report.figures)
+        return _difference(report.period, True, before.index, before.mqa_points, figures)
+    start = datetime(period.year, period.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    snapshot = conn.execute(
+        select(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.api_document_index,
+               AGENCY_SNAPSHOTS.c.mqa_points)
+        .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id,
+               AGENCY_SNAPSHOTS.c.scored_at < start)
+        .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+    if snapshot is None:
+        return None
+    day = _utc(snapshot.scored_at).astimezone(STOCKHOLM).date().isoformat()
+    return _difference(day, False, snapshot.api_document_index, snapshot.mqa_points, figures)
+
+
+def _difference(since: str, since_report: bool, index: float | None, mqa: float | None,
+                figures: Figures) -> Change:
+    def minus(now: float | None, then: float | None) -> float | None:
+        return None if now is None or then is None else round(now - then, 1)
+    return Change(since, since_report, minus(figures.index, index),
+                  minus(figures.mqa_points, mqa))
+
+
+def _history(conn: Connection, agency_id: str, months: int) -> list[HistoryPoint]:
+    last: dict[Period, float | None] = {}
+    for row in conn.execute(select(AGENCY_SNAPSHOTS.c.scored_at,
+                                   AGENCY_SNAPSHOTS.c.api_document_index)
+                            .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id)
+                            .order_by(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.id)):
+        last[Period.of(row.scored_at)] = row.api_document_index
+    if not last:
+        return []
+    period, first = max(last), min(last)
+    points = []
+    while len(points) < months and period >= first:
+        points.append(HistoryPoint(period, last.get(period)))
+        period = period.previous()
+    return points[::-1]
+
+
+def _current(conn: Connection, agency_id: str, language: Language) -> list[_Current]:
+    """The agency's current scored datasets, one per IRI (the agency's own copy wins)."""
+    types = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
+    best: dict[str, tuple[int, Any]] = {}
+    query = (select(DATASETS.c.iri, DATASETS.c.source, DATASETS.c.title,
+                    DATASETS.c.description, SCORES.c.level, SCORES.c.api_by_title_only,
+                    SCORES.c.mqa_points, SCORES.c.mqa_band, SCORES.c.details)
+             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+             .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id == agency_id))
+    for row in conn.execute(query):
+        rank = SOURCE_PREFERENCE.get(types.get(row.source, ""), 2)
+        if row.iri not in best or rank < best[row.iri][0]:
+            best[row.iri] = (rank, row)
+    found = []
+    for _, row in best.values():
+        model = records.load_dataset(row.description, row.source)
+        found.append(_Current(dataset_ref(model, row.title, language), model, row))
+    return sorted(found, key=lambda c: (c.ref.title.casefold(), c.ref.iri))
+
+
+def _services(conn: Connection) -> dict[str, DataService]:
+    found: dict[str, DataService] = {}
+    for text in conn.execute(select(SERVICES.c.record).where(SERVICES.c.removed_at.is_(None))
+                             ).scalars():
+        service = records.load_service(text)
+        found.setdefault(service.iri, service)
+    return found
+
+
+def _fixes(conn: Connection, current: list[_Current]) -> list[Fix]:
+    if not current:
+        return []
+    services = _services(conn)
+    trier = Trier(services, services_by_dataset(services.values()))
+    concerned: defaultdict[str, list[DatasetRef]] = defaultdict(list)
+    levels: defaultdict[str, int] = defaultdict(int)
+    mqa: defaultdict[str, float] = defaultdict(float)
+    for item in current:
+        trial = trier.trial(item.model)
+        for rule in RULES:
+            gain = trier.gain(rule, trial)
+            if gain is None or not gain.any:
+                continue
+            concerned[rule.id].append(item.ref)
+            levels[rule.id] += gain.level
+            mqa[rule.id] += gain.mqa or 0.0
+    total = len(current)
+    fixes = [Fix(rule.id, concerned[rule.id], levels[rule.id],
+                 round(100 * levels[rule.id] / (3 * total), 1),
+                 None if rule.minimum else round(mqa[rule.id] / total, 1), rule.minimum)
+             for rule in RULES if concerned[rule.id]]
+    return sorted(fixes, key=lambda fix: -fix.weight)  # stable: RULES order breaks ties
+
+
+def _dataset_lines(current: list[_Current], limit: int) -> list[DatasetLine]:
+    lines = []
+    for item in current:
+        classification = json.loads(item.score.details)["classification"]
+        evidence = [EvidenceLine(e["rule"], e["property"], e["value"], e["strong"])
+                    for e in classification["evidence"]]
+        lines.append(DatasetLine(item.ref, item.score.level, evidence, item.score.mqa_points,
+                                 item.score.mqa_band))
+    lines.sort(key=lambda line: (line.level, line.mqa_points))
+    return lines[:limit]

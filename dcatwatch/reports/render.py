@@ -1,0 +1,94 @@
+"""Rendering a report: Jinja2 templates (HTML and plain text from one context), CSS inlined
+with css-inline, and the multipart/alternative e-mail with a fixed Message-ID."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from functools import cache
+
+import css_inline
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from dcatwatch.reports.content import ReportContent
+from dcatwatch.reports.options import ReportOptions
+from dcatwatch.reports.period import STOCKHOLM, Period
+from dcatwatch.reports.texts import Texts
+from dcatwatch.scoring.mqa import REACHABLE, SCALE
+
+_ORGNR_RE = re.compile(r"^\d{10}$")
+_UNSAFE_ID_RE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A report as subject, plain text and HTML (CSS inlined)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def environment() -> Environment:
+    """The template environment: HTML escaped, text not, undefined names are errors."""
+    return Environment(loader=PackageLoader("dcatwatch.reports", "templates"),
+                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                       extensions=["jinja2.ext.do"])
+
+
+def _local_date(moment: datetime) -> str:
+    return moment.astimezone(STOCKHOLM).date().isoformat()
+
+
+def render(content: ReportContent, options: ReportOptions) -> Rendered:
+    """Render ``content`` in its language."""
+    texts = Texts(content.language)
+    subject = texts("mail.subject", agency=content.agency_name, month=texts.month(content.period))
+    context = {
+        "c": content, "t": texts, "options": options, "subject": subject,
+        "scale": SCALE, "reachable": REACHABLE,
+        "orgnr": content.agency_id if _ORGNR_RE.match(content.agency_id) else None,
+        "scored_date": _local_date(datetime.fromisoformat(content.figures.scored_at)),
+        "period_of": Period.parse, "local_date": _local_date,
+    }
+    env = environment()
+    html = env.get_template("report.html").render(context)
+    text = env.get_template("report.txt").render(context)
+    return Rendered(subject, _tidy(text), css_inline.inline(html).rstrip() + "\n")
+
+
+def _tidy(text: str) -> str:
+    """No trailing spaces, at most two blank lines in a row (templates stay readable)."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    return re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def message_id(agency_id: str, period: Period, sender: str) -> str:
+    """The fixed Message-ID of one agency's report for one period."""
+    domain = sender.rpartition("@")[2] or "dcatwatch.invalid"
+    return f"<dcatwatch-report.{period}.{_UNSAFE_ID_RE.sub('_', agency_id)}@{domain}>"
+
+
+def build_message(rendered: Rendered, *, sender: str, recipient: str | None, msgid: str,
+                  language: str, reply_to: str | None, date: datetime) -> EmailMessage:
+    """multipart/alternative: plain text first, HTML last (the preferred part)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    if recipient:
+        message["To"] = recipient
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = msgid
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    message["Content-Language"] = language  # after the content, which clears Content-*
+    return message

@@ -1,0 +1,207 @@
+"""The report services ``dcatwatch report preview`` / ``report send`` and the daemon call.
+
+``send`` for a period (default: this month) works through the registry agencies: opted out
+(``reports = false``) or without an address → skipped; no row in the outbox yet → the report
+is rendered and queued; then every queued report of the period not yet sent is delivered.
+A report whose row says ``sent`` is never sent again; one that failed is tried again by the
+next run (up to ``[reports] max_attempts``). When the server cannot be reached, the rest stay
+queued for the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from dcatwatch.errors import ConfigError
+from dcatwatch.reports import outbox
+from dcatwatch.reports.content import NotScored, build
+from dcatwatch.reports.options import Language, ReportOptions
+from dcatwatch.reports.period import Period
+from dcatwatch.reports.render import build_message, message_id, render
+from dcatwatch.reports.smtp import DeliveryError, SmtpSender
+from dcatwatch.store.models import Agency
+
+AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A registry agency as reports see it."""
+
+    id: str
+    name: str
+    email: str | None
+    language: Language | None
+    reports: bool
+
+
+@dataclass(slots=True)
+class SendResult:
+    """What one ``send`` run did, agency ids per outcome."""
+
+    period: str
+    sent: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # agency id → error
+    already_sent: list[str] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)  # left for the next run, not tried
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → agency ids
+
+    def skip(self, reason: str, agency_id: str) -> None:
+        """Record an agency that gets no report, and why."""
+        self.skipped.setdefault(reason, []).append(agency_id)
+
+    def summary(self) -> str:
+        """One line of counts, then one line per failure."""
+        parts = [f"{len(self.sent)} sent", f"{len(self.failed)} failed",
+                 f"{len(self.already_sent)} already sent", f"{len(self.queued)} still queued"]
+        parts += [f"{len(ids)} skipped ({reason})" for reason, ids in sorted(self.skipped.items())]
+        lines = [f"reports for {self.period}: " + ", ".join(parts)]
+        lines += [f"  {agency}: {error}" for agency, error in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def registry(settings: Any, engine: Engine) -> list[Recipient]:
+    """Registry agencies of the store, with the configuration's settings where it has them."""
+    configured = {a.id: a for a in settings.agencies}
+    with engine.connect() as conn:
+        rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email)
+                            .where(AGENCIES.c.in_registry.is_(True))).all()
+    found = {row.id: Recipient(row.id, row.name or row.id, row.email, None, True) for row in rows}
+    for agency in configured.values():
+        found[agency.id] = Recipient(agency.id, agency.name, agency.email, agency.language,
+                                     agency.reports)
+    return sorted(found.values(), key=lambda r: r.id)
+
+
+def _recipient(settings: Any, engine: Engine, agency_id: str) -> Recipient:
+    for recipient in registry(settings, engine):
+        if recipient.id == agency_id:
+            return recipient
+    with engine.connect() as conn:
+        row = conn.execute(select(AGENCIES.c.name, AGENCIES.c.email)
+                           .where(AGENCIES.c.id == agency_id)).first()
+    if row is None:
+        raise ConfigError("--agency", f"no agency {agency_id!r} is known (registry or harvested)")
+    return Recipient(agency_id, row.name or agency_id, row.email, None, True)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One agency's report, rendered and wrapped as an e-mail."""
+
+    language: Language
+    figures_json: str
+    subject: str
+    text: str
+    html: str
+    message: EmailMessage
+
+
+def _prepare(settings: Any, engine: Engine, options: ReportOptions, recipient: Recipient,
+             period: Period, date: datetime) -> Prepared:
+    language = recipient.language or options.language
+    content = build(engine, recipient.id, period, language, options)
+    rendered = render(content, options)
+    message = build_message(rendered, sender=settings.smtp.sender, recipient=recipient.email,
+                            msgid=message_id(recipient.id, period, settings.smtp.sender),
+                            language=language, reply_to=options.reply_to, date=date)
+    return Prepared(language, content.figures.to_json(), rendered.subject, rendered.text,
+                    rendered.html, message)
+
+
+def preview(settings: Any, engine: Engine, agency_id: str, out_dir: Path,
+            period: str | None = None) -> list[Path]:
+    """Write the agency's report as ``.eml``, ``.html`` and ``.txt`` into ``out_dir``."""
+    options = ReportOptions.from_settings(settings)
+    when = Period.parse(period)
+    recipient = _recipient(settings, engine, agency_id)
+    try:
+        prepared = _prepare(settings, engine, options, recipient, when, datetime.now(UTC))
+    except NotScored as error:
+        raise ConfigError("--agency", error.message) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"report-{agency_id}-{when}"
+    paths = [stem.with_suffix(".eml"), stem.with_suffix(".html"), stem.with_suffix(".txt")]
+    paths[0].write_bytes(prepared.message.as_bytes())
+    paths[1].write_text(prepared.html, encoding="utf-8")
+    paths[2].write_text(prepared.text, encoding="utf-8")
+    return paths
+
+
+def send(settings: Any, engine: Engine, agency_id: str | None = None,
+         period: str | None = None) -> SendResult:
+    """Queue the period's reports that are due and deliver every one not yet sent."""
+    options = ReportOptions.from_settings(settings)
+    when = Period.parse(period)
+    recipients = registry(settings, engine)
+    if agency_id is not None:
+        recipients = [r for r in recipients if r.id == agency_id]
+        if not recipients:
+            raise ConfigError("--agency", f"{agency_id!r} is not a registry agency")
+    result = SendResult(str(when))
+    due = [r.id for r in recipients if _queued(settings, engine, options, r, when, result)]
+    _deliver(settings, engine, options, outbox.unsent(engine, when, due), result)
+    return result
+
+
+def _queued(settings: Any, engine: Engine, options: ReportOptions, recipient: Recipient,
+            period: Period, result: SendResult) -> bool:
+    """Whether the agency's report for ``period`` is in the outbox waiting to be sent."""
+    if not recipient.reports:
+        result.skip("opted out", recipient.id)
+        return False
+    if not recipient.email:
+        result.skip("no e-mail address", recipient.id)
+        return False
+    row = outbox.find(engine, recipient.id, period)
+    if row is not None:
+        if row.status == outbox.SENT:
+            result.already_sent.append(recipient.id)
+            return False
+        return True
+    now = datetime.now(UTC)
+    try:
+        prepared = _prepare(settings, engine, options, recipient, period, now)
+    except NotScored:
+        result.skip("not scored yet", recipient.id)
+        return False
+    outbox.queue(engine, agency_id=recipient.id, period=str(period), recipient=recipient.email,
+                 language=prepared.language, subject=prepared.subject,
+                 message_id=prepared.message["Message-ID"],
+                 message=prepared.message.as_bytes().decode("ascii"),
+                 figures=prepared.figures_json, created_at=now)
+    return True
+
+
+def _deliver(settings: Any, engine: Engine, options: ReportOptions, rows: list[Any],
+             result: SendResult) -> None:
+    rows = [row for row in rows if _under_cap(row, options, result)]
+    if not rows:
+        return
+    with SmtpSender(settings.smtp, options) as smtp:
+        for index, row in enumerate(rows):
+            outbox.mark_sending(engine, row.id)
+            try:
+                smtp.send(row.recipient, row.message.encode("ascii"))
+            except DeliveryError as error:
+                outbox.mark_failed(engine, row.id, str(error))
+                result.failed[row.agency_id] = str(error)
+                if error.session:
+                    result.queued += [later.agency_id for later in rows[index + 1:]]
+                    return
+                continue
+            outbox.mark_sent(engine, row.id)
+            result.sent.append(row.agency_id)
+
+
+def _under_cap(row: Any, options: ReportOptions, result: SendResult) -> bool:
+    if row.attempts < options.max_attempts:
+        return True
+    result.skip(f"gave up after {options.max_attempts} attempts", row.agency_id)
+    return False

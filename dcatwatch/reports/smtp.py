@@ -1,0 +1,136 @@
+"""Sending over SMTP: plain, STARTTLS or implicit TLS (``[smtp] security``), with login,
+timeouts and a few reconnects within one run.
+
+TLS always verifies the server's certificate and host name against the system's CA store
+(``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` point it elsewhere); STARTTLS that the server does not
+offer is an error, never a fall-back to plain text. The password is read from the
+environment variable named by ``[smtp] password_env``, never from the configuration file.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Self
+
+from dcatwatch.config import SmtpSettings
+from dcatwatch.errors import ConfigError
+from dcatwatch.reports.options import ReportOptions
+
+_REFUSED_SESSION = (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused,
+                    smtplib.SMTPNotSupportedError)
+"""The server will not let us send at all: retrying in this run cannot help."""
+_REFUSED_MESSAGE = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+"""The server refused this message (4xx: try again, 5xx: not now)."""
+
+
+class DeliveryError(Exception):
+    """A message was not accepted.
+
+    ``session``: the server could not be reached or would not let us send at all, so the
+    other messages of this run would fail the same way.
+    """
+
+    def __init__(self, message: str, *, session: bool) -> None:
+        super().__init__(message)
+        self.session = session
+
+
+def _reply_code(error: smtplib.SMTPException) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return next((code for code, _ in error.recipients.values()), None)
+    return getattr(error, "smtp_code", None)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class SmtpSender:
+    """One SMTP session, opened on first use and reopened after a transient failure."""
+
+    def __init__(self, settings: SmtpSettings, options: ReportOptions,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.options = options
+        self.password = None
+        if settings.username:
+            name = settings.password_env
+            environ = os.environ if environ is None else environ
+            if not name or name not in environ:
+                raise ConfigError("smtp.password_env", "the SMTP username is set, so name an "
+                                  "environment variable that holds the password, and set it")
+            self.password = environ[name]
+        self._connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the session (QUIT), ignoring a server that has gone away."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        s = self.settings
+        context = ssl.create_default_context()
+        connection: smtplib.SMTP
+        if s.security == "ssl":
+            connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
+            connection.ehlo()
+            if s.security == "starttls":
+                connection.starttls(context=context)
+                connection.ehlo()
+            if s.username and self.password is not None:
+                connection.login(s.username, self.password)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    def send(self, recipient: str, message: bytes) -> None:
+        """Hand ``message`` to the server for ``recipient``; DeliveryError if it is not taken."""
+        attempts = self.options.retries + 1
+        for attempt in range(attempts):
+            try:
+                self._connect().sendmail(self.settings.sender, [recipient], message)
+                return
+            except _REFUSED_SESSION as error:
+                self.close()
+                raise DeliveryError(_describe(error), session=True) from None
+            except _REFUSED_MESSAGE as error:
+                self._reset()
+                code = _reply_code(error)
+                if code is None or code >= 500 or attempt + 1 == attempts:
+                    raise DeliveryError(_describe(error), session=False) from None
+            except OSError as error:  # connection, TLS, timeout, disconnect (SMTPException too)
+                self.close()
+                if attempt + 1 == attempts:
+                    raise DeliveryError(_describe(error), session=True) from None
+            time.sleep(self.options.retry_backoff * 2 ** attempt)
+
+    def _reset(self) -> None:
+        """Clear a refused transaction so the session can carry the next message."""
+        if self._connection is None:
+            return
+        try:
+            self._connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
