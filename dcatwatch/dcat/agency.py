@@ -54,6 +54,10 @@ def identify(agent: Agent) -> AgencyIdentity:
         match = _DATAPORTAL.match(agent.iri)
         if match:
             return AgencyIdentity(match.group(1) + (match.group(2) or ""), name, "dataportal")
+    for candidate in agent.same_as:  # keeps a dataportal.se suffix: one agency with the portal's
+        match = _DATAPORTAL.match(candidate)
+        if match:
+            return AgencyIdentity(match.group(1) + (match.group(2) or ""), name, "orgnr")
     for candidate in (*agent.identifiers, *agent.same_as):
         found = orgnr(candidate)
         if found:

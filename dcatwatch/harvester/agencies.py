@@ -1,7 +1,8 @@
 """Resolving publishers to agencies and keeping the agency table in step.
 
-The registry (``[[agencies]]`` in the config) names the bodies that should publish; its
-``aliases`` map further publisher IRIs to a registry id. Publishers outside the registry
+The registry (``[[agencies]]`` in the config, or ``dcatwatch agencies import``) names the
+bodies that should publish; its aliases map further publisher IRIs to a registry id (the
+configuration wins over imported aliases). Publishers outside the registry
 become agencies too, identified by :func:`dcatwatch.dcat.agency.identify`.
 """
 
@@ -31,8 +32,10 @@ class Seen:
 class AgencyResolver:
     """Maps publishers to agency ids and remembers which agencies a run saw."""
 
-    def __init__(self, registry: Iterable[AgencySettings] = ()) -> None:
-        self.aliases = {alias: a.id for a in registry for alias in a.aliases}
+    def __init__(self, registry: Iterable[AgencySettings] = (),
+                 imported: dict[str, str] | None = None) -> None:
+        self.aliases = dict(imported or {})  # aliases of imported registry agencies
+        self.aliases.update({alias: a.id for a in registry for alias in a.aliases})
         self.seen: dict[str, Seen] = {}
 
     def __call__(self, agent: Agent | None) -> str | None:
@@ -47,6 +50,13 @@ class AgencyResolver:
             seen = self.seen[identity.id] = Seen(identity)
         seen.iris.add(agent.iri)
         return identity.id
+
+
+def registry_aliases(conn: Connection) -> dict[str, str]:
+    """Publisher IRIs recorded for registry agencies (e.g. by ``agencies import``) → their ids."""
+    rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.publisher_iris)
+                        .where(AGENCIES.c.in_registry.is_(True)))
+    return {iri: row.id for row in rows for iri in json.loads(row.publisher_iris)}
 
 
 def sync_registry(conn: Connection, registry: Iterable[AgencySettings]) -> None:

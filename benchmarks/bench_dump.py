@@ -1,0 +1,131 @@
+"""End-to-end harvest of a synthetic dataportal.se dump (``type = "dataportal"``, dump mode).
+
+    python benchmarks/bench_dump.py [--datasets 40000] [--keep DIR]
+
+1. builds a dump-shaped RDF/XML catalogue (about 100 MB for 40 000 datasets): the synthetic
+   catalogue of ``generate.py`` with publishers as dataportal.se organisations named in
+   Swedish and English, EntryScape's classes (``esterms:ServedByDataService`` on API
+   datasets, ``esterms:ServiceDistribution`` on their distributions, standalone
+   ``esterms:IndependentDataService`` services) and the descriptive properties the portal's
+   records carry, triples grouped by subject as in ``all.rdf``;
+2. serves it from a loopback HTTP server;
+3. runs ``dcatwatch harvest --json`` into a fresh SQLite store as a separate process and
+   prints its wall time (process start to exit) and peak RSS, and the parser child's peak
+   measured on its own. Targets: under 20 s and under 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import tempfile
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pyoxigraph as ox
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import generate  # noqa: E402
+from bench_harvest import QuietHandler, timed  # noqa: E402
+
+ESTERMS = "http://entryscape.com/terms/"
+EU = "http://publications.europa.eu/resource/authority/"
+SPECIFICATIONS = "https://www.dataportal.se/specifications/"
+XSD_DATE = "http://www.w3.org/2001/XMLSchema#date"
+TARGET_SECONDS, TARGET_MB = 20.0, 400.0
+
+
+def dump_ntriples(datasets: int, agencies: int = 300) -> str:
+    """N-Triples of the dump: ``generate.ntriples`` plus what makes it dataportal-shaped."""
+    base = generate.ntriples(datasets, agencies=agencies, dataportal=True,
+                             catalog="https://admin.dataportal.se/catalog")
+    extra: list[str] = []
+    add = extra.append
+    for a in range(agencies):
+        add(f'<{generate.agency_iri(a, True)}> <{generate.FOAF}name> "Agency {a}"@en .')
+    for i in range(datasets):
+        ds = f"<{generate.BASE}/dataset/{i}>"
+        add(f'{ds} <{generate.DCT}description> "Description of dataset {i}, as the publisher '
+            f'wrote it in English for the European data portal."@en .')
+        add(f"{ds} <{generate.DCT}accrualPeriodicity> <{EU}frequency/ANNUAL> .")
+        add(f"{ds} <{generate.DCT}spatial> <{EU}country/SWE> .")
+        add(f"{ds} <{generate.DCT}language> <{EU}language/SWE> .")
+        add(f'{ds} <{generate.DCAT}keyword> "open data"@en .')
+        add(f"{ds} <{generate.DCAT}theme> <{EU}data-theme/ECON> .")
+        add(f"{ds} <{generate.DCT}conformsTo> <{SPECIFICATIONS}{i % 40}> .")
+        add(f'{ds} <{generate.DCT}issued> "2019-0{1 + i % 9}-01"^^<{XSD_DATE}> .')
+        if i % 10 == 0:  # generate.py gives every tenth dataset an access service
+            add(f"{ds} <{generate.RDF_TYPE}> <{ESTERMS}ServedByDataService> .")
+            add(f"<{generate.BASE}/dataset/{i}/distribution/1> <{generate.RDF_TYPE}> "
+                f"<{ESTERMS}ServiceDistribution> .")
+        if i % 50 == 25:
+            service = f"<{generate.BASE}/independent-api/{i}>"
+            add(f"{service} <{generate.RDF_TYPE}> <{generate.DCAT}DataService> .")
+            add(f"{service} <{generate.RDF_TYPE}> <{ESTERMS}IndependentDataService> .")
+            add(f'{service} <{generate.DCT}title> "Fristående API {i}"@sv .')
+            add(f"{service} <{generate.DCT}publisher> "
+                f"<{generate.agency_iri(i % agencies, True)}> .")
+            add(f"{service} <{generate.DCAT}endpointURL> "
+                f"<{generate.BASE}/independent-api/{i}/v1> .")
+    grouped: dict[str, list[str]] = {}
+    for line in (*base.splitlines(), *extra):
+        if line:
+            grouped.setdefault(line.split(" ", 1)[0], []).append(line)
+    return "\n".join(line for lines in grouped.values() for line in lines) + "\n"
+
+
+def write_dump(datasets: int, path: Path) -> Path:
+    """Write the dump as RDF/XML to ``path``."""
+    triples = ox.parse(input=dump_ntriples(datasets).encode(), format=ox.RdfFormat.N_TRIPLES)
+    with path.open("wb") as handle:
+        ox.serialize(triples, handle, ox.RdfFormat.RDF_XML,
+                     prefixes={"dcat": generate.DCAT, "dct": generate.DCT, "foaf": generate.FOAF,
+                               "vcard": generate.VCARD, "esterms": ESTERMS})
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="End-to-end harvest of a synthetic dump.")
+    parser.add_argument("--datasets", type=int, default=40_000)
+    parser.add_argument("--keep", type=Path, help="also copy the generated dump here")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="dcatwatch-dump-") as tmp:
+        root = Path(tmp)
+        dump = write_dump(args.datasets, root / "all.rdf")
+        if args.keep:
+            args.keep.write_bytes(dump.read_bytes())
+        server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                     functools.partial(QuietHandler, directory=str(root)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/all.rdf"
+        config = root / "dcatwatch.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{root}/bench.db"\n'
+            "[http]\nallow_private_networks = true\nmin_delay = 0\n"
+            f'[[sources]]\nname = "dataportal"\ntype = "dataportal"\nmode = "dump"\n'
+            f'url = "{url}"\n', encoding="utf-8")
+        print(f"dump: {args.datasets} datasets, RDF/XML, {dump.stat().st_size / 1e6:.1f} MB")
+
+        wall, peak, out = timed([sys.executable, "-m", "dcatwatch", "--config", str(config),
+                                 "harvest", "--json"])
+        _, child_peak, _ = timed([sys.executable, "-m", "dcatwatch.dcat._worker", "rdfxml", url,
+                                  str(dump)])
+        server.shutdown()
+
+    [result] = json.loads(out)
+    print(f"status {result['status']}: {result['datasets']} datasets, "
+          f"{result['distributions']} distributions, {result['data_services']} data services, "
+          f"{result['agencies']} agencies")
+    print(f"wall time (process start to exit): {wall:6.2f} s   target < {TARGET_SECONDS:.0f} s"
+          f"   {'OK' if wall < TARGET_SECONDS else 'OVER'}")
+    print(f"peak RSS, harvest process:         {peak:6.0f} MB  target < {TARGET_MB:.0f} MB"
+          f"  {'OK' if peak < TARGET_MB else 'OVER'}")
+    print(f"peak RSS, parser child alone:      {child_peak:6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
