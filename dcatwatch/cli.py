@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from dcatwatch import __version__
@@ -56,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
                          help="remove the datasets the mass-deletion guard held for SOURCE")
     harvest.set_defaults(handler=_harvest)
 
+    validate = commands.add_parser("validate", help="check links, data and metadata now")
+    validate.add_argument("--source", metavar="S", help="only this source's distributions")
+    validate.add_argument("--json", action="store_true", help="print the results as JSON")
+    validate.set_defaults(handler=_validate)
+
     scores = commands.add_parser("scores", help="per-agency and national scores")
     scores.add_argument("--json", action="store_true", help="print the scores as JSON")
     scores.add_argument("--sort", choices=["index", "api", "datasets", "name"], default="index",
@@ -70,6 +76,29 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("iri", metavar="DATASET_IRI")
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain.set_defaults(handler=_explain)
+
+    serve = commands.add_parser("serve", help="run the daemon (scheduler and /metrics)")
+    serve.add_argument("--demo", action="store_true",
+                       help="serve bundled example catalogues on loopback and watch them")
+    serve.set_defaults(handler=_serve)
+
+    report = commands.add_parser("report", help="agency quality reports")
+    report_commands = report.add_subparsers(title="report commands", metavar="COMMAND")
+    preview = report_commands.add_parser("preview", help="write one agency's report to files")
+    preview.add_argument("--agency", required=True, metavar="ID")
+    preview.add_argument("--out", required=True, metavar="DIR", type=Path)
+    preview.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
+    preview.set_defaults(handler=_report_preview)
+    send = report_commands.add_parser("send", help="e-mail the reports that are due")
+    send.add_argument("--agency", metavar="ID", help="only this agency")
+    send.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
+    send.set_defaults(handler=_report_send)
+
+    agencies = commands.add_parser("agencies", help="the agency registry")
+    agency_commands = agencies.add_subparsers(title="agencies commands", metavar="COMMAND")
+    importer = agency_commands.add_parser("import", help="import registry agencies from CSV")
+    importer.add_argument("file", metavar="FILE.csv", type=Path)
+    importer.set_defaults(handler=_agencies_import)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands", metavar="COMMAND")
@@ -119,6 +148,26 @@ def _harvest(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import ValidationProgress, validation_summary
+    from dcatwatch.harvester.http import HttpClient
+    from dcatwatch.harvester.run import http_settings
+    from dcatwatch.validators.service import validate
+
+    settings = _settings(args)
+    if args.source:
+        settings.source(args.source)
+    engine = _engine(settings)
+    with HttpClient(http_settings(settings)) as client, \
+            ValidationProgress(enabled=sys.stderr.isatty()) as progress:
+        result = validate(settings, engine, args.source, client, progress=progress.update)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(validation_summary(result.to_dict()))
+    return EXIT_OK
+
+
 def _scores(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import scores_table
     from dcatwatch.scoring.service import score
@@ -147,6 +196,40 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         print(explanation(args.iri, found))
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dcatwatch.schedules.daemon import serve
+
+    return serve(_settings(args), demo=args.demo)
+
+
+def _report_preview(args: argparse.Namespace) -> int:
+    from dcatwatch.reports.service import preview
+
+    settings = _settings(args)
+    written = preview(settings, _engine(settings), args.agency, args.out, args.period)
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _report_send(args: argparse.Namespace) -> int:
+    from dcatwatch.reports.service import send
+
+    settings = _settings(args)
+    result = send(settings, _engine(settings), args.agency, args.period)
+    print(result.summary())
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _agencies_import(args: argparse.Namespace) -> int:
+    from dcatwatch.harvester.registry_import import import_agencies
+
+    settings = _settings(args)
+    result = import_agencies(_engine(settings), args.file)
+    print(result.summary())
+    return EXIT_FAILED if result.errors else EXIT_OK
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -35,6 +35,68 @@ class HarvestProgress:
             self.bar.close()
 
 
+class ValidationProgress:
+    """A progress bar per validation stage on stderr (tqdm) when it is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.stage = ""
+
+    def __enter__(self) -> ValidationProgress:
+        return self
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage or self.bar is None:
+            from tqdm import tqdm
+
+            if self.bar is not None:
+                self.bar.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
+    """Validation results for people: the counts, then what failed and what to fix."""
+    summary = result["summary"]
+    out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
+           f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}) · "
+           f"tabular {summary['tabular']} (valid {summary['valid']}, invalid "
+           f"{summary['invalid']}, not validated {summary['skipped']}, sampled "
+           f"{summary['sampled']})",
+           f"data services: {summary['data_services']} (reachable "
+           f"{summary['data_services_reachable']}) · metadata findings: "
+           + ", ".join(f"{count} {severity}" for severity, count in summary["metadata"].items())]
+    broken = [d for d in result["distributions"] if d["reachable"] is False]
+    invalid = [d for d in result["distributions"] if d["valid"] is False]
+    for title, rows in (("unreachable", broken), ("invalid data", invalid)):
+        if rows:
+            out.append(f"\n{title}:")
+            for row in rows[:shown]:
+                errors = "; ".join(f"{e['type']} (row {e['row']}, field {e['field']})"
+                                   for e in row["errors"][:3])
+                out.append(f"  {row['url']} [{row['http_status'] or '-'}] {errors}".rstrip())
+            if len(rows) > shown:
+                out.append(f"  … and {len(rows) - shown} more (see --json)")
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for finding in result["metadata"]:
+        by_code.setdefault(finding["code"], []).append(finding)
+    if by_code:
+        out.append("\nmetadata:")
+        for code, items in sorted(by_code.items(), key=lambda kv: -len(kv[1])):
+            out.append(f"  {items[0]['severity']} {code} ({len(items)}×): {items[0]['hint']['en']}")
+    return "\n".join(out)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain-text table, numbers right-aligned."""
     cells = [[str(c) for c in headers]] + [[_cell(c) for c in row] for row in rows]

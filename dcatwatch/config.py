@@ -25,6 +25,13 @@ ENV_PREFIX = "DCATWATCH_"
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
 
+def _check_cron(schedule: str) -> str:
+    fields = schedule.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError(f"must be a 5-field cron expression like '0 5 * * *', got {schedule!r}")
+    return schedule
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,10 +114,7 @@ class SourceSettings(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, schedule: str) -> str:
-        fields = schedule.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"must be a 5-field cron expression like '0 5 * * *', got {schedule!r}")
-        return schedule
+        return _check_cron(schedule)
 
 
 class SmtpSettings(Section):
@@ -121,6 +125,53 @@ class SmtpSettings(Section):
     username: str | None = Field(None, description="SMTP login, if the server wants one.")
     password_env: str | None = Field(None, description="Environment variable holding the password.")
     timeout: float = Field(30.0, gt=0, description="Seconds per SMTP operation.")
+
+
+class ValidationSection(Section):
+    recheck_hours: float = Field(24.0, ge=0, description="A URL checked more recently than "
+                                 "this is not asked again.")
+    workers: int = Field(8, ge=1, description="URLs checked at the same time (one at a time per "
+                         "host).")
+    link_timeout: float = Field(20.0, gt=0, description="Seconds a link check may wait.")
+    data: bool = Field(True, description="Validate the data of tabular distributions "
+                       "(frictionless).")
+    data_timeout: float = Field(120.0, gt=0, description="Seconds one sample download may take.")
+    sample_bytes: int = Field(10 << 20, gt=0, description="CSV/TSV: validate at most this many "
+                              "first bytes (the result is marked sampled).")
+    max_file_bytes: int = Field(50 << 20, gt=0, description="XLSX/XLS/ODS/JSON larger than "
+                                "this are skipped, not validated.")
+    row_limit: int = Field(10_000, ge=1, description="Rows frictionless reads per file.")
+    error_limit: int = Field(100, ge=1, description="frictionless stops after this many errors.")
+    examples: int = Field(5, ge=0, description="Error examples kept per file.")
+    missing_values: list[str] = Field(default_factory=lambda: ["", ".."], description="Cell "
+                                      "values meaning 'no value' ('..' is SCB's).")
+    metadata: bool = Field(True, description="Check the DCAT-AP-SE metadata rules.")
+    shacl: bool = Field(False, description="Also validate against the DCAT-AP 3.0.1 SHACL "
+                        "shapes (needs the 'shacl' extra: pyshacl).")
+
+
+class ReportsSettings(Section):
+    language: Literal["sv", "en"] = Field("sv", description="Default report language; an "
+                                          "agency's own `language` overrides it.")
+    schedule: str = Field("0 7 * * *", description="Cron for the daemon's report job (Europe/"
+                          "Stockholm). Daily: a month's report is queued on its first run, "
+                          "later runs only retry what is unsent.")
+    top_fixes: int = Field(5, ge=1, description="Fixes shown in full in a report.")
+    datasets_per_fix: int = Field(10, ge=1, description="Datasets named under each fix.")
+    dataset_rows: int = Field(30, ge=0, description="Rows of the per-dataset evidence table.")
+    history_months: int = Field(12, ge=1, description="Months in the index-over-time chart.")
+    max_attempts: int = Field(10, ge=1, description="SMTP attempts per report before it is "
+                              "left as failed.")
+    retries: int = Field(2, ge=0, description="Reconnects within one run after a transient "
+                         "SMTP error.")
+    retry_backoff: float = Field(1.0, ge=0, description="Seconds before the first reconnect "
+                                 "(doubles).")
+    reply_to: str | None = Field(None, description="Reply-To of reports (questions, opting out).")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, schedule: str) -> str:
+        return _check_cron(schedule)
 
 
 class AgencySettings(Section):
@@ -140,6 +191,8 @@ class Settings(Section):
     http: HttpSettingsConfig = HttpSettingsConfig()
     harvest: HarvestSettings = HarvestSettings()
     smtp: SmtpSettings = SmtpSettings()
+    validation: ValidationSection = ValidationSection()
+    reports: ReportsSettings = ReportsSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     agencies: list[AgencySettings] = Field(default_factory=list)
 

@@ -25,7 +25,8 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.errors import CATALOGUE, DcatwatchError
 from dcatwatch.harvester import apply
-from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_registry
+from dcatwatch.harvester.agencies import AgencyResolver, record_seen, registry_aliases, sync_registry
+from dcatwatch.harvester.dataportal import SearchReader
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
 from dcatwatch.store.models import Dataset, HarvestRun, HttpCache, Source
@@ -185,10 +186,14 @@ def _read(settings: Settings, engine: Engine, source: SourceSettings, client: Ht
     if source.min_delay is not None:
         options["min_delay"] = source.min_delay
     workdir = Path(settings.harvest.workdir) if settings.harvest.workdir else None
-    reader = DocumentReader(client, source.name,
-                            max_pages=source.max_pages or settings.harvest.max_pages,
-                            syntax=source.syntax, headers=source.headers, workdir=workdir,
-                            progress=(lambda m: progress(source.name, m)) if progress else None,
+    report = (lambda m: progress(source.name, m)) if progress else None
+    max_pages = source.max_pages or settings.harvest.max_pages
+    if source.type == "dataportal" and source.mode == "search":
+        return SearchReader(client, source.name, max_pages=max_pages, headers=source.headers,
+                            workdir=workdir, progress=report, fetch_options=options,
+                            ).read(source.url, organisations=source.organisations)
+    reader = DocumentReader(client, source.name, max_pages=max_pages, syntax=source.syntax,
+                            headers=source.headers, workdir=workdir, progress=report,
                             fetch_options=options)
     return reader.read(source.url, cached)
 
@@ -206,7 +211,8 @@ def _finish(engine: Engine, settings: Settings, source: SourceSettings, collecte
         return
     result.status = "partial" if fatal or not collected.complete else "ok"
     stamp = now()
-    resolver = AgencyResolver(settings.agencies)
+    with engine.connect() as conn:
+        resolver = AgencyResolver(settings.agencies, registry_aliases(conn))
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     with engine.begin() as conn:
