@@ -262,7 +262,7 @@ class Mapper:
             elif predicate == DISTRIBUTION and obj in self.subjects:
                 distributions.append(self._link(obj, name))
         description, digest = self.describe(node)
-        return DatasetEntry(iri=name, digest=digest, description=description,
+        return DatasetEntry(iri=name, digest=digest, packed=DatasetEntry.pack(description),
                             title=best_text(titles), publisher=self._agent(props),
                             distributions=distributions)
 

@@ -8,6 +8,7 @@ stable skolem IRI for blank nodes, see :mod:`dcatwatch.dcat.mapper`) and ``blank
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 LangText = dict[str, str]
@@ -175,14 +176,28 @@ class DistributionLink:
 
 @dataclass(slots=True)
 class DatasetEntry:
-    """A dataset as a harvest stores it: its description as N-Triples, not yet mapped."""
+    """A dataset as a harvest stores it: its description as N-Triples, not yet mapped.
+
+    The description is kept zlib-compressed until it is written: a large dump holds tens of
+    thousands of them at once.
+    """
 
     iri: str
-    digest: str  # canonical hash of the dataset and its distributions
-    description: str  # N-Triples; the first line's subject is the dataset
+    digest: str  # canonical hash of the description
+    packed: bytes  # zlib of the N-Triples description; the first line's subject is the dataset
     title: str | None = None
     publisher: Agent | None = None
     distributions: list[DistributionLink] = field(default_factory=list)
+
+    @classmethod
+    def pack(cls, description: str) -> bytes:
+        """Compress a description for :attr:`packed` (fast level: it is unpacked soon)."""
+        return zlib.compress(description.encode("utf-8", "surrogateescape"), 1)
+
+    @property
+    def description(self) -> str:
+        """The N-Triples description."""
+        return zlib.decompress(self.packed).decode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True)

@@ -185,6 +185,8 @@ def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
         subject, predicate, rest = line.split(" ", 2)
         predicate = intern(predicate)  # a few dozen distinct predicates: share them
         obj = rest[:-3]
+        if obj[0] == "<":
+            obj = intern(obj)  # publishers, themes, licences … repeat across datasets
         group = subjects.get(subject)
         if group is None:
             group = subjects[subject] = []

@@ -27,6 +27,7 @@ DISTRIBUTIONS = DistributionRow.__table__  # type: ignore[attr-defined]
 SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
 
 AgencyOf = Callable[[Agent | None], str | None]
+BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -47,20 +48,20 @@ def apply_datasets(conn: Connection, source: str, parsed: ParsedCatalog, agency_
     existing = {row.iri: row for row in conn.execute(
         select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.content_hash, DATASETS.c.removed_at,
                DATASETS.c.removal_held_at).where(DATASETS.c.source == source))}
-    new_rows, changed, unchanged_ids = [], [], []
+    new_entries, changed, unchanged_ids = [], [], []
     for entry in parsed.entries:
         row = existing.get(entry.iri)
         if row is None:
-            new_rows.append(_dataset_row(entry, source, agency_of, now))
+            new_entries.append(entry)
         elif row.removed_at is not None or row.content_hash != entry.digest:
             changed.append((row.id, entry, row.removed_at is not None))
         else:
             unchanged_ids.append(row.id)
     revived = sum(1 for *_, was_removed in changed if was_removed)
-    changes.added = len(new_rows) + revived
+    changes.added = len(new_entries) + revived
     changes.updated = len(changed) - revived
     changes.unchanged = len(unchanged_ids)
-    _insert_new(conn, new_rows, {e.iri: e for e in parsed.entries}, source)
+    _insert_new(conn, new_entries, source, agency_of, now)
     _update_changed(conn, changed, source, agency_of, now)
     if unchanged_ids:
         conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
@@ -84,32 +85,36 @@ def _dataset_row(entry: DatasetEntry, source: str, agency_of: AgencyOf,
     }
 
 
-def _insert_new(conn: Connection, rows: list[dict[str, object]],
-                by_iri: dict[str, DatasetEntry], source: str) -> None:
-    if not rows:
+def _insert_new(conn: Connection, entries: list[DatasetEntry], source: str,
+                agency_of: AgencyOf, now: datetime) -> None:
+    """Insert new datasets a batch at a time (descriptions are unpacked one batch at once)."""
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start:start + BATCH]
+        conn.execute(insert(DATASETS), [_dataset_row(e, source, agency_of, now) for e in batch])
+    if not entries:
         return
-    conn.execute(insert(DATASETS), rows)
+    by_iri = {e.iri: e for e in entries}
     ids = conn.execute(select(DATASETS.c.id, DATASETS.c.iri).where(
-        DATASETS.c.source == source, DATASETS.c.first_seen_at == rows[0]["first_seen_at"]))
+        DATASETS.c.source == source, DATASETS.c.first_seen_at == now))
     _insert_distributions(conn, [(row_id, by_iri[iri]) for row_id, iri in ids if iri in by_iri],
                           source)
 
 
 def _update_changed(conn: Connection, changed: list[tuple[int, DatasetEntry, bool]],
                     source: str, agency_of: AgencyOf, now: datetime) -> None:
-    if not changed:
-        return
-    values = []
-    for row_id, entry, _revived in changed:
-        row = _dataset_row(entry, source, agency_of, now)
-        del row["first_seen_at"], row["source"], row["iri"]
-        values.append({"row_id": row_id, **{f"v_{k}": v for k, v in row.items()}})
-    columns = {key[2:]: bindparam(key) for key in values[0] if key != "row_id"}
-    conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id")).values(columns),
-                 values)
-    conn.execute(delete(DISTRIBUTIONS).where(
-        DISTRIBUTIONS.c.dataset_id.in_([row_id for row_id, *_ in changed])))
-    _insert_distributions(conn, [(row_id, entry) for row_id, entry, _ in changed], source)
+    for start in range(0, len(changed), BATCH):
+        batch = changed[start:start + BATCH]
+        values = []
+        for row_id, entry, _revived in batch:
+            row = _dataset_row(entry, source, agency_of, now)
+            del row["first_seen_at"], row["source"], row["iri"]
+            values.append({"row_id": row_id, **{f"v_{k}": v for k, v in row.items()}})
+        columns = {key[2:]: bindparam(key) for key in values[0] if key != "row_id"}
+        conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
+                     .values(columns), values)
+        conn.execute(delete(DISTRIBUTIONS).where(
+            DISTRIBUTIONS.c.dataset_id.in_([row_id for row_id, *_ in batch])))
+        _insert_distributions(conn, [(row_id, entry) for row_id, entry, _ in batch], source)
 
 
 def _insert_distributions(conn: Connection, entries: list[tuple[int, DatasetEntry]],
