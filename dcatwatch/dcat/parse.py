@@ -143,8 +143,10 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
 
 def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
     command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, url, str(path)]
+    # its own session: a Ctrl-C or SIGTERM to the daemon's process group must not kill a
+    # parse the daemon wants to finish within its shutdown grace
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, bufsize=1 << 20)
+                             stdin=subprocess.DEVNULL, bufsize=1 << 20, start_new_session=True)
     assert child.stdout is not None and child.stderr is not None
     graph = Graph(syntax=syntax)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -78,6 +78,8 @@ class Dataset(SQLModel, table=True):
         UniqueConstraint("source", "iri", name="uq_dataset_source_iri"),
         Index("ix_dataset_agency", "agency_id"),
         Index("ix_dataset_iri", "iri"),
+        Index("ix_dataset_held", "source", sqlite_where=text("removal_held_at IS NOT NULL"),
+              postgresql_where=text("removal_held_at IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

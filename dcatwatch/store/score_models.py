@@ -37,7 +37,8 @@ class AgencyScoreSnapshot(SQLModel, table=True):
     """One agency's figures after one scoring run."""
 
     __tablename__ = "agency_score"
-    __table_args__ = (Index("ix_agency_score_agency_time", "agency_id", "scored_at"),)
+    __table_args__ = (Index("ix_agency_score_agency_time", "agency_id", "scored_at"),
+                      Index("ix_agency_score_scored_at", "scored_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     scored_at: datetime

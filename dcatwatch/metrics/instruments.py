@@ -1,0 +1,120 @@
+"""In-process instruments: what this process did since it started.
+
+Counters restart at zero with the process (Prometheus' ``rate()``/``increase()`` handle
+that); every label value is known up front and initialised to 0, so a series exists before
+its first event. ``_created`` series are switched off.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+from dcatwatch import __version__
+
+if TYPE_CHECKING:
+    from dcatwatch.harvester.run import RunResult
+
+# Harvests take from a second (a small agency's catalogue) to hours (a dataportal.se dump).
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+ACTIONS = ("added", "updated", "unchanged", "removed", "held")
+CODE_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "error")
+JOBS = ("harvest", "dispatcher", "link_recheck", "reports", "scoring")
+
+
+def new_registry() -> CollectorRegistry:
+    """A registry with the process and platform collectors (no ``_created`` series)."""
+    disable_created_metrics()
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
+
+
+def code_class(status: int) -> str:
+    """``2xx`` … ``5xx`` for an HTTP status, ``error`` when no response arrived (status 0)."""
+    return f"{status // 100}xx" if 100 <= status <= 599 else "error"
+
+
+class Instruments:
+    """The daemon's counters, registered on ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        info = Info("dcatwatch_build", "dcatwatch version and Python it runs on.",
+                    registry=registry)
+        info.info({"version": __version__, "python": platform.python_version()})
+        self.harvest_runs = Counter(
+            "dcatwatch_harvest_runs", "Harvest runs finished (any outcome).", registry=registry)
+        self.harvest_failures = Counter(
+            "dcatwatch_harvest_failures", "Harvest runs that failed (nothing applied).",
+            registry=registry)
+        self.harvest_duration = Histogram(
+            "dcatwatch_harvest_duration_seconds", "Duration of harvest runs.",
+            buckets=DURATION_BUCKETS, registry=registry)
+        self.harvests_running = Gauge(
+            "dcatwatch_harvests_running", "Harvest runs in progress.", registry=registry)
+        self.datasets_processed = Counter(
+            "dcatwatch_datasets_processed", "Datasets handled by harvest runs, by outcome "
+            "(held: removal held back by the mass-deletion guard).", ["action"],
+            registry=registry)
+        self.http_requests = Counter(
+            "dcatwatch_http_requests", "HTTP requests sent (attempts, retries included), by "
+            "status class; error: no response.", ["code_class"], registry=registry)
+        self.http_response_bytes = Counter(
+            "dcatwatch_http_response_bytes", "Decoded bytes of HTTP response bodies.",
+            registry=registry)
+        self.emails_sent = Counter(
+            "dcatwatch_emails_sent", "Report e-mails accepted by the SMTP server.",
+            registry=registry)
+        self.email_failures = Counter(
+            "dcatwatch_email_failures", "Report e-mails that could not be sent.",
+            registry=registry)
+        self.missed_runs = Counter(
+            "dcatwatch_missed_runs", "Scheduled runs skipped: late beyond the misfire grace, "
+            "still running from last time, or coalesced after downtime.", ["job"],
+            registry=registry)
+        for action in ACTIONS:
+            self.datasets_processed.labels(action)
+        for code in CODE_CLASSES:
+            self.http_requests.labels(code)
+        for job in JOBS:
+            self.missed_runs.labels(job)
+
+    def on_response(self, status: int, nbytes: int) -> None:
+        """The :class:`~dcatwatch.harvester.http.HttpClient` hook: one call per attempt."""
+        self.http_requests.labels(code_class(status)).inc()
+        if nbytes:
+            self.http_response_bytes.inc(nbytes)
+
+    def record_run(self, result: RunResult) -> None:
+        """Count one finished harvest run."""
+        self.harvest_runs.inc()
+        if result.status == "failed":
+            self.harvest_failures.inc()
+        self.harvest_duration.observe(result.duration_s)
+        counts = (result.added, result.updated, result.unchanged, result.removed,
+                  result.held_removals)
+        for action, count in zip(ACTIONS, counts, strict=True):
+            if count:
+                self.datasets_processed.labels(action).inc(count)
+
+    def record_unfinished(self, runs: int) -> None:
+        """Count failed runs that gave no result: left running by a killed process (found at
+        start), or stopped before the harvest could record them (the store unreachable)."""
+        self.harvest_runs.inc(runs)
+        self.harvest_failures.inc(runs)
+
+    def record_emails(self, sent: int, failed: int) -> None:
+        self.emails_sent.inc(sent)
+        self.email_failures.inc(failed)

@@ -1,0 +1,160 @@
+"""The store collector: per-source and per-agency state, read from the store at scrape time.
+
+Because the state is read at scrape time, it survives restarts and a source removed from the
+configuration disappears from ``/metrics``. Per source (enabled sources only): up, last
+success and last attempt (0 = never), current datasets, held removals. Per agency: the
+figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
+the agency table as the scores name them; snapshots are immutable, so the agency families are
+built once per snapshot and reused until the next one. An agency without datasets has no index and no MQA points, so it has no sample
+in those two families. When the store cannot be read, ``dcatwatch_store_up`` is 0 and the
+store's families are left out of that scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from dcatwatch.store.models import Agency, Dataset, Source
+from dcatwatch.store.score_models import AgencyScoreSnapshot, NationalScoreSnapshot
+
+log = logging.getLogger(__name__)
+SOURCES = Source.__table__  # type: ignore[attr-defined]
+DATASETS = Dataset.__table__  # type: ignore[attr-defined]
+AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
+NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
+LEVELS = ("api", "machine_readable", "document_only", "unknown")
+UP_STATUSES = frozenset({"ok", "partial"})
+
+
+def timestamp(moment: datetime | None) -> float:
+    """Seconds since the epoch; 0 for never. The store's naive datetimes are UTC."""
+    if moment is None:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+class StoreCollector(Collector):
+    """Builds the store's metric families on every scrape (see the module doc)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._snapshot: tuple[datetime, list[Metric]] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.perf_counter()
+        up = GaugeMetricFamily("dcatwatch_store_up", "1 if the store could be read for this "
+                               "scrape, else 0 (store families are then missing).")
+        try:
+            with self.engine.connect() as conn:
+                families = [*self._sources(conn), *self._scores(conn)]
+        except SQLAlchemyError as exc:
+            log.error("metrics: cannot read the store: %s", exc)
+            families = []
+            up.add_metric([], 0)
+        else:
+            up.add_metric([], 1)
+        yield from families
+        yield up
+        yield GaugeMetricFamily("dcatwatch_store_read_duration_seconds",
+                                "Time this scrape spent reading the store.",
+                                value=time.perf_counter() - started)
+
+    def _sources(self, conn: Connection) -> list[Metric]:
+        up = GaugeMetricFamily("dcatwatch_source_up", "1 if the source's last harvest run "
+                               "read its catalogue (ok or partial), 0 if it failed or none "
+                               "finished yet.", labels=["source"])
+        success = GaugeMetricFamily("dcatwatch_source_last_success_timestamp_seconds",
+                                    "When the source was last harvested completely (0: never).",
+                                    labels=["source"])
+        attempt = GaugeMetricFamily("dcatwatch_source_last_attempt_timestamp_seconds",
+                                    "When a harvest run of the source last started (0: never).",
+                                    labels=["source"])
+        datasets = GaugeMetricFamily("dcatwatch_source_datasets", "Current datasets of the "
+                                     "source after its last run.", labels=["source"])
+        held = GaugeMetricFamily("dcatwatch_source_held_removals", "Datasets whose removal the "
+                                 "mass-deletion guard holds until confirmed.", labels=["source"])
+        held_counts = dict(conn.execute(
+            select(DATASETS.c.source, func.count())
+            .where(DATASETS.c.removal_held_at.is_not(None), DATASETS.c.removed_at.is_(None))
+            .group_by(DATASETS.c.source)).all())
+        rows = conn.execute(select(SOURCES.c.name, SOURCES.c.last_status,
+                                   SOURCES.c.last_success_at, SOURCES.c.last_attempt_at,
+                                   SOURCES.c.datasets)
+                            .where(SOURCES.c.enabled).order_by(SOURCES.c.name))
+        for row in rows:
+            label = [row.name]
+            up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
+            success.add_metric(label, timestamp(row.last_success_at))
+            attempt.add_metric(label, timestamp(row.last_attempt_at))
+            datasets.add_metric(label, row.datasets or 0)
+            held.add_metric(label, held_counts.get(row.name, 0))
+        return [up, success, attempt, datasets, held]
+
+    def _scores(self, conn: Connection) -> list[Metric]:
+        latest = conn.execute(select(NATIONAL_SNAPSHOTS.c.scored_at,
+                                     NATIONAL_SNAPSHOTS.c.agencies_with_api_share)
+                              .order_by(NATIONAL_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+        if latest is None:
+            return []
+        national = [
+            GaugeMetricFamily("dcatwatch_agencies_with_api_ratio", "Share of agencies with at "
+                              "least one dataset available through an API.",
+                              value=latest.agencies_with_api_share),
+            GaugeMetricFamily("dcatwatch_scores_timestamp_seconds", "When the scores exposed "
+                              "here were computed.", value=timestamp(latest.scored_at)),
+        ]
+        with self._lock:
+            if self._snapshot is None or self._snapshot[0] != latest.scored_at:
+                self._snapshot = (latest.scored_at, _agency_families(conn, latest.scored_at))
+            agencies = self._snapshot[1]
+        return [*national, *agencies]
+
+
+def _agency_families(conn: Connection, scored_at: datetime) -> list[Metric]:
+    """The per-agency families of the snapshot taken at ``scored_at``."""
+    info = InfoMetricFamily("dcatwatch_agency", "The agency's name (value always 1).",
+                            labels=["agency", "name"])
+    datasets = GaugeMetricFamily("dcatwatch_agency_datasets", "The agency's current datasets "
+                                 "by best channel level.", labels=["agency", "level"])
+    api_share = GaugeMetricFamily("dcatwatch_agency_api_share_ratio", "Share of the agency's "
+                                  "datasets available through an API.", labels=["agency"])
+    document_share = GaugeMetricFamily("dcatwatch_agency_document_only_ratio", "Share of the "
+                                       "agency's datasets published only as documents.",
+                                       labels=["agency"])
+    index = GaugeMetricFamily("dcatwatch_agency_api_document_index", "API–document index, "
+                              "0–100 (100 × mean channel level / 3).", labels=["agency"])
+    mqa = GaugeMetricFamily("dcatwatch_agency_mqa_points", "Mean MQA-predicted points of the "
+                            "agency's datasets (405 scale).", labels=["agency"])
+    snapshot = AGENCY_SNAPSHOTS.c
+    name = func.coalesce(AGENCIES.c.name, snapshot.agency_id)  # as the scores name agencies
+    rows = conn.execute(
+        select(snapshot.agency_id, name.label("name"), *(snapshot[level] for level in LEVELS),
+               snapshot.api_share, snapshot.document_only_share, snapshot.api_document_index,
+               snapshot.mqa_points)
+        .select_from(AGENCY_SNAPSHOTS.outerjoin(AGENCIES, AGENCIES.c.id == snapshot.agency_id))
+        .where(snapshot.scored_at == scored_at).order_by(snapshot.agency_id))
+    for row in rows:
+        agency = row.agency_id
+        info.add_metric([agency, row.name], {})
+        for level in LEVELS:
+            datasets.add_metric([agency, level], getattr(row, level))
+        api_share.add_metric([agency], row.api_share)
+        document_share.add_metric([agency], row.document_only_share)
+        if row.api_document_index is not None:
+            index.add_metric([agency], row.api_document_index)
+        if row.mqa_points is not None:
+            mqa.add_metric([agency], row.mqa_points)
+    return [info, datasets, api_share, document_share, index, mqa]

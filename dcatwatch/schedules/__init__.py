@@ -1,0 +1,8 @@
+"""The daemon (``dcatwatch serve``): scheduling harvests, checks, scoring and reports.
+
+* :mod:`~dcatwatch.schedules.daemon`: the scheduler, the harvest pool, signals, ``serve()``.
+* :mod:`~dcatwatch.schedules.state`: which sources are due, kept in the store.
+* :mod:`~dcatwatch.schedules.jobs`: the work itself, over the services the CLI calls.
+* :mod:`~dcatwatch.schedules.cron`: crontab expressions in Europe/Stockholm time.
+* :mod:`~dcatwatch.schedules.options`: ``[daemon]`` options with their defaults.
+"""

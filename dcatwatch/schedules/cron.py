@@ -1,0 +1,74 @@
+"""Cron expressions as the configuration means them: 5 fields, crontab weekdays, Stockholm time.
+
+APScheduler 3 numbers weekdays from Monday = 0, crontab from Sunday = 0 (its documented
+"historical mistake", fixed only in 4.x), so numeric weekdays are translated to names here;
+``?`` means ``*``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+TIMEZONE = ZoneInfo("Europe/Stockholm")
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def crontab(expression: str) -> CronTrigger:
+    """A trigger for a 5-field crontab ``expression`` in Europe/Stockholm time.
+
+    Raises ValueError (with APScheduler's reason) for an expression it cannot run.
+    """
+    fields = ["*" if f == "?" else f for f in expression.split()]
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields, got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                       day_of_week=_weekdays(weekday), timezone=TIMEZONE)
+
+
+def _weekdays(field: str) -> str:
+    if field == "*":
+        return field
+    parts: list[str] = []
+    for part in field.split(","):
+        if any(c.isalpha() for c in part):  # names (mon-fri) mean the same in both
+            parts.append(part)
+        else:
+            parts.extend(_DAY_NAMES[day] for day in _expand(part))
+    return ",".join(dict.fromkeys(parts))
+
+
+def _expand(part: str) -> range:
+    base, _, step = part.partition("/")
+    if base == "*":
+        low, high = 0, 6
+    elif "-" in base:
+        low, high = (int(n) for n in base.split("-", 1))
+    else:
+        low = int(base)
+        high = 7 if step else low
+    if not 0 <= low <= high <= 7:
+        raise ValueError(f"weekday {part!r} is outside 0–7 (0 and 7 are Sunday)")
+    return range(low, high + 1, int(step or 1))
+
+
+def next_after(trigger: CronTrigger, moment: datetime) -> datetime:
+    """The first fire time strictly after ``moment`` (a cron always fires again)."""
+    fire = trigger.get_next_fire_time(moment, moment)
+    assert fire is not None, "a cron trigger without an end date always has a next time"
+    return fire
+
+
+def fire_times_between(trigger: CronTrigger, after: datetime, until: datetime,
+                       cap: int = 1000) -> int:
+    """How many fire times fall in (``after``, ``until``], counting at most ``cap``."""
+    count, moment = 0, after
+    while count < cap:
+        moment = next_after(trigger, moment)
+        if moment > until:
+            break
+        count += 1
+    return count

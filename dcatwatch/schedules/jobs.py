@@ -1,0 +1,163 @@
+"""The work the daemon schedules, as plain functions over the services the CLI calls.
+
+Validation and reports belong to other rooms and are imported when their job runs; while a
+room's service module is not installed, its job logs that it is skipped and does nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+
+from dcatwatch.config import Settings, SourceSettings
+from dcatwatch.harvester.http import HttpClient
+from dcatwatch.harvester.run import RunResult, harvest_source
+from dcatwatch.logs import bind, log_context
+from dcatwatch.metrics.instruments import Instruments
+from dcatwatch.store.models import HarvestRun
+
+if TYPE_CHECKING:
+    from dcatwatch.dcat.classify import LinkInfo
+
+log = logging.getLogger(__name__)
+RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
+VALIDATORS = "dcatwatch.validators.service"
+LINKS = "dcatwatch.validators.links"
+REPORTS = "dcatwatch.reports.service"
+LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
+
+
+def optional_service(module: str) -> ModuleType | None:
+    """``module`` imported, or None when it (or its package) does not exist yet."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, client: HttpClient,
+                instruments: Instruments) -> RunResult:
+    """Harvest ``source`` once, count it and log it (lines carry the source and run id)."""
+    with log_context(source=source.name):
+        result = harvest_source(settings, engine, source, client, _RunProgress(engine))
+        instruments.record_run(result)
+        log.info("harvest %s: %d datasets (%d added, %d updated, %d removed, %d held) from %d "
+                 "pages in %.1f s", result.status, result.datasets, result.added,
+                 result.updated, result.removed, result.held_removals, result.pages,
+                 result.duration_s)
+        for error in result.errors[:LOGGED_ERRORS]:
+            log.warning("%s", error["message"], extra={"code": error["code"],
+                                                       "url": error.get("url")})
+        if len(result.errors) > LOGGED_ERRORS:
+            log.warning("%d more problems are recorded with the run",
+                        len(result.errors) - LOGGED_ERRORS)
+    return result
+
+
+class _RunProgress:
+    """The harvest's progress callback: binds the run id to the log context, logs steps."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.run_id: int | None = None
+
+    def __call__(self, source: str, message: str) -> None:
+        if self.run_id is None:  # the run's row exists before its first fetch
+            with self.engine.connect() as conn:
+                self.run_id = conn.execute(
+                    select(RUNS.c.id).where(RUNS.c.source == source, RUNS.c.status == "running")
+                    .order_by(RUNS.c.id.desc()).limit(1)).scalar()
+            bind(run_id=self.run_id)
+        log.debug("%s", message)
+
+
+def changed(result: RunResult) -> bool:
+    """Whether a run changed what the store holds (so scores and checks are out of date)."""
+    return bool(result.added or result.updated or result.removed)
+
+
+def validate_source(settings: Settings, engine: Engine, source: str, client: HttpClient) -> None:
+    """Validate ``source``: metadata, then the links and data files that are due (new and
+    changed ones are always due)."""
+    service = optional_service(VALIDATORS)
+    if service is None:
+        log.info("validation skipped: %s is not installed", VALIDATORS)
+        return
+    result = service.validate(settings, engine, source, client)
+    log.info("validated", extra={"summary": result.summary})
+
+
+def recheck_links(settings: Settings, engine: Engine, client: HttpClient) -> None:
+    """Validate every source (links due for a re-check, data, metadata), then rescore all
+    datasets, since link health feeds classification and points."""
+    service = optional_service(VALIDATORS)
+    if service is None:
+        log.info("link re-check skipped: %s is not installed", VALIDATORS)
+        return
+    result = service.validate(settings, engine, None, client)
+    log.info("validated every source", extra={"summary": result.summary})
+    score(engine, full=True)
+
+
+def score(engine: Engine, full: bool = False) -> None:
+    """A scoring run with a snapshot (what ``/metrics`` shows per agency), using the link
+    checks when the validators are installed."""
+    from dcatwatch.scoring.service import score as score_store
+
+    run = score_store(engine, _link_infos(engine), full=full, snapshot=True)
+    log.info("scored: %d datasets rescored, %d agencies", run.rescored, len(run.scores.agencies))
+
+
+def _link_infos(engine: Engine) -> Mapping[str, LinkInfo] | None:
+    links = optional_service(LINKS)
+    return None if links is None else links.link_infos(engine)
+
+
+def send_reports(settings: Settings, engine: Engine, instruments: Instruments) -> None:
+    """E-mail the reports that are due and count what was sent and what failed."""
+    service = optional_service(REPORTS)
+    if service is None:
+        log.info("reports skipped: %s is not installed", REPORTS)
+        return
+    result = service.send(settings, engine)
+    instruments.record_emails(len(result.sent), len(result.failed))
+    log.info("reports: %s", result.summary())
+
+
+class Coalescing:
+    """Runs ``work`` for requests from many threads, never twice at once: a request made
+    while it runs is served by one more run right after (requests in between merge)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self._lock = threading.Lock()
+        self._pending = False
+        self._running = False
+
+    def request(self) -> None:
+        """Run the work now in this thread, or have the thread running it run it again."""
+        with self._lock:
+            self._pending = True
+            if self._running:
+                return
+            self._running = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        self._running = False
+                        return
+                    self._pending = False
+                self.work()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise

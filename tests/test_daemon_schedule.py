@@ -1,0 +1,209 @@
+"""The daemon's parts in-process: cron semantics, schedule state in the store, recovery,
+coalescing, options and readiness."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import Field
+from sqlalchemy import Engine, insert, select
+
+from dcatwatch.config import Settings
+from dcatwatch.errors import ConfigError
+from dcatwatch.metrics import Instruments, new_registry
+from dcatwatch.schedules import state
+from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
+from dcatwatch.schedules.daemon import ActiveWork, Daemon
+from dcatwatch.schedules.jobs import Coalescing, optional_service
+from dcatwatch.schedules.options import DaemonOptions, daemon_options
+from dcatwatch.store.db import open_store
+
+UTC_NOON = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # a Saturday in summer (UTC+2 in Sweden)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return open_store(database_url)
+
+
+def _sources(engine: Engine, *names: str) -> None:
+    with engine.begin() as conn:
+        for name in names:
+            conn.execute(insert(state.SOURCES).values(name=name, type="dcat", url="http://x/",
+                                                      schedule="0 5 * * *", enabled=True,
+                                                      datasets=0))
+
+
+def test_cron_is_crontab_in_stockholm_time() -> None:
+    daily = crontab("0 5 * * *")
+    assert next_after(daily, UTC_NOON) == datetime(2026, 6, 14, 3, 0, tzinfo=UTC)  # CEST
+    winter = datetime(2026, 12, 12, 12, 0, tzinfo=UTC)
+    assert next_after(daily, winter) == datetime(2026, 12, 13, 4, 0, tzinfo=UTC)  # CET
+    # crontab weekdays: 0 and 7 are Sunday, 1-5 Monday to Friday (APScheduler 3 differs)
+    assert next_after(crontab("0 5 * * 0"), UTC_NOON).weekday() == 6
+    assert next_after(crontab("0 5 * * 7"), UTC_NOON).weekday() == 6
+    assert next_after(crontab("0 5 * * 1-5"), UTC_NOON).weekday() == 0
+    assert next_after(crontab("0 5 * * */2"), UTC_NOON).weekday() == 6  # sun, tue, thu, sat
+    assert next_after(crontab("0 5 * * sat"), UTC_NOON).weekday() == 5
+    fire = next_after(daily, UTC_NOON)
+    assert next_after(daily, fire) == fire + timedelta(days=1)  # strictly after
+    with pytest.raises(ValueError, match="0–7"):
+        crontab("0 5 * * 8")
+    with pytest.raises(ValueError):
+        crontab("61 5 * * *")
+
+
+def test_fire_times_between_counts_what_was_missed() -> None:
+    hourly = crontab("0 * * * *")
+    assert fire_times_between(hourly, UTC_NOON, UTC_NOON + timedelta(hours=5)) == 5
+    assert fire_times_between(hourly, UTC_NOON, UTC_NOON + timedelta(minutes=59)) == 0
+    assert fire_times_between(crontab("* * * * *"), UTC_NOON, UTC_NOON + timedelta(days=7),
+                              cap=100) == 100
+
+
+def test_new_sources_are_due_at_once_and_runs_move_them_on(engine: Engine) -> None:
+    _sources(engine, "a", "b", "c")
+    daily = crontab("0 5 * * *")
+    with engine.begin() as conn:
+        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *", "c": "0 5 * * *"},
+                             UTC_NOON, lambda _name: next_after(daily, UTC_NOON))
+        assert [d.source for d in state.due(conn, UTC_NOON, set(), 10)] == ["a", "b", "c"]
+        assert [d.source for d in state.due(conn, UTC_NOON, {"b"}, 10)] == ["a", "c"]
+        assert len(state.due(conn, UTC_NOON, set(), 2)) == 2
+        state.set_next_run(conn, "a", next_after(daily, UTC_NOON))
+        [b, _c] = state.due(conn, UTC_NOON, set(), 10)
+        assert (b.source, b.due_at) == ("b", UTC_NOON)
+        # a failed run is retried by a time, unless it is due sooner anyway
+        state.retry_by(conn, "a", UTC_NOON + timedelta(hours=1))
+        state.retry_by(conn, "a", UTC_NOON + timedelta(hours=3))
+        [a] = state.due(conn, UTC_NOON + timedelta(hours=2), {"b", "c"}, 10)
+        assert a.due_at == UTC_NOON + timedelta(hours=1)
+
+
+def test_sync_follows_the_configuration(engine: Engine) -> None:
+    _sources(engine, "a", "b")
+    daily = crontab("0 5 * * *")
+    later = UTC_NOON + timedelta(days=1)
+    with engine.begin() as conn:
+        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
+                             lambda _name: next_after(daily, UTC_NOON))
+        state.set_next_run(conn, "a", later)
+        state.set_next_run(conn, "b", later)
+        state.sync_schedules(conn, {"a": "0 6 * * *"}, UTC_NOON,
+                             lambda _name: next_after(crontab("0 6 * * *"), UTC_NOON))
+        rows = {r.source: (r.schedule, state.as_utc(r.next_run_at))
+                for r in conn.execute(select(state.SCHEDULES))}
+    assert rows == {"a": ("0 6 * * *", datetime(2026, 6, 14, 4, 0, tzinfo=UTC))}
+
+
+def test_runs_left_running_are_marked_failed_and_retried_at_once(engine: Engine) -> None:
+    _sources(engine, "a", "b")
+    with engine.begin() as conn:
+        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
+                             lambda _name: UTC_NOON)
+        state.set_next_run(conn, "a", UTC_NOON + timedelta(days=1))
+        state.set_next_run(conn, "b", UTC_NOON + timedelta(days=1))
+        for source, status in (("a", "running"), ("b", "ok")):
+            conn.execute(insert(state.RUNS).values(source=source, started_at=UTC_NOON,
+                                                   status=status, errors="[]"))
+    restart = UTC_NOON + timedelta(minutes=5)
+    with engine.begin() as conn:
+        assert state.recover_interrupted(conn, restart) == ["a"]
+        assert state.recover_interrupted(conn, restart) == []
+        runs = {r.source: r for r in conn.execute(select(state.RUNS))}
+        sources = {r.name: r.last_status for r in conn.execute(select(state.SOURCES))}
+        [due] = state.due(conn, restart, set(), 10)
+    assert runs["a"].status == "failed" and runs["b"].status == "ok"
+    assert json.loads(runs["a"].errors)[0]["code"] == "run.internal"
+    assert sources == {"a": "failed", "b": None}
+    assert (due.source, due.due_at) == ("a", restart)
+
+
+def test_coalescing_runs_once_more_for_requests_made_while_running() -> None:
+    runs: list[int] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def work() -> None:
+        runs.append(len(runs))
+        entered.set()
+        release.wait(5)
+
+    coalescing = Coalescing(work)
+    first = threading.Thread(target=coalescing.request)
+    first.start()
+    assert entered.wait(5)
+    for _ in range(5):  # served by the running thread, merged into one more run
+        coalescing.request()
+    release.set()
+    first.join(5)
+    assert runs == [0, 1]
+
+
+def test_active_work_reports_what_outlives_the_grace() -> None:
+    work = ActiveWork()
+    done = threading.Event()
+
+    def slow() -> None:
+        with work.track("harvest slow"):
+            done.wait(5)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.05)
+    assert work.wait_idle(0.1) == ["harvest slow"]
+    done.set()
+    thread.join(5)
+    assert work.wait_idle(0.1) == []
+
+
+def test_optional_service_is_none_only_when_the_module_is_missing() -> None:
+    assert optional_service("dcatwatch.nosuchroom.service") is None
+    assert optional_service("dcatwatch.scoring.service") is not None
+
+
+class _WithDaemon(Settings):
+    """Settings as they will be once config.py has a [daemon] and a [reports] section."""
+
+    daemon: dict[str, Any] = Field(default_factory=dict)
+    reports: dict[str, Any] = Field(default_factory=dict)
+
+
+def test_options_default_and_follow_the_configuration() -> None:
+    assert daemon_options(Settings()) == DaemonOptions()
+    chosen = daemon_options(_WithDaemon(daemon={"max_concurrent_harvests": 2,
+                                                "shutdown_grace": 5.0},
+                                        reports={"schedule": "0 8 2 * *"}))
+    assert (chosen.max_concurrent_harvests, chosen.shutdown_grace, chosen.reports_schedule,
+            chosen.misfire_grace) == (2, 5.0, "0 8 2 * *", DaemonOptions().misfire_grace)
+
+
+def test_bad_crons_name_their_key(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"sources": [
+        {"name": "a", "type": "dcat", "url": "http://x/", "schedule": "0 5 * * 9"}]})
+    engine = open_store(f"sqlite:///{tmp_path}/s.db")
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(a\)\.schedule"):
+        Daemon(settings, engine, DaemonOptions(), Instruments(new_registry()))
+    with pytest.raises(ConfigError, match=r"reports\.schedule"):
+        daemon = Daemon(Settings(), engine, DaemonOptions(reports_schedule="0 5 32 * *"),
+                        Instruments(new_registry()))
+        try:
+            daemon.prepare()
+        finally:
+            daemon.close()
+
+
+def test_readiness_needs_a_running_scheduler(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path}/s.db")
+    daemon = Daemon(Settings(), engine, DaemonOptions(), Instruments(new_registry()))
+    try:
+        assert daemon.readiness() == "scheduler not running"
+        daemon.stopping.set()
+        assert daemon.readiness() == "shutting down"
+    finally:
+        daemon.close()
