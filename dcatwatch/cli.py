@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,8 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from dcatwatch.logs import configure as configure_logging
+
+    default_level = "info" if getattr(args, "handler", None) is _serve else "warning"
+    configure_logging(args.log_level or default_level)
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -44,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="dcatwatch", description="Harvest, validate and score DCAT-AP(-SE) catalogues.")
     parser.add_argument("--config", metavar="FILE",
                         help="configuration file (default: $DCATWATCH_CONFIG, ./dcatwatch.toml)")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["debug", "info", "warning", "error"], help="log verbosity")
+    parser.add_argument("--log-level", default=None,
+                        choices=["debug", "info", "warning", "error"],
+                        help="log verbosity (default: info for serve, else warning)")
     parser.add_argument("--version", action="version", version=f"dcatwatch {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -80,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the daemon (scheduler and /metrics)")
     serve.add_argument("--demo", action="store_true",
                        help="serve bundled example catalogues on loopback and watch them")
+    serve.add_argument("--demo-dir", type=Path, metavar="DIR",
+                       help="keep the demo's store and configuration here (default: a "
+                            "temporary directory)")
     serve.set_defaults(handler=_serve)
 
     report = commands.add_parser("report", help="agency quality reports")
@@ -93,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--agency", metavar="ID", help="only this agency")
     send.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
     send.set_defaults(handler=_report_send)
+
+    coverage = commands.add_parser(
+        "coverage", help="which datasets dataportal.se has and lacks, per agency")
+    coverage.add_argument("--agency", metavar="ID", help="only this agency")
+    coverage.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    coverage.set_defaults(handler=_coverage)
 
     agencies = commands.add_parser("agencies", help="the agency registry")
     agency_commands = agencies.add_subparsers(title="agencies commands", metavar="COMMAND")
@@ -199,9 +210,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from dcatwatch import config
     from dcatwatch.schedules.daemon import serve
 
-    return serve(_settings(args), demo=args.demo)
+    needs_no_file = args.demo and not args.config and not config.config_path().exists()
+    settings = config.load(None) if needs_no_file else _settings(args)
+    return serve(settings, demo=args.demo, demo_dir=args.demo_dir)
 
 
 def _report_preview(args: argparse.Namespace) -> int:
@@ -221,6 +235,24 @@ def _report_send(args: argparse.Namespace) -> int:
     result = send(settings, _engine(settings), args.agency, args.period)
     print(result.summary())
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import coverage_table
+    from dcatwatch.harvester.coverage import agency_coverage, portal_coverage
+
+    engine = _engine(_settings(args))
+    if args.agency:
+        found = agency_coverage(engine, args.agency)
+        results = [found] if found else []
+    else:
+        results = portal_coverage(engine)
+    if args.json:
+        print(json.dumps([c.to_dict() for c in results], ensure_ascii=False, indent=2))
+    else:
+        print(coverage_table(results) if results else
+              "no agency is harvested both directly and through a dataportal source")
+    return EXIT_OK
 
 
 def _agencies_import(args: argparse.Namespace) -> int:

@@ -208,3 +208,21 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
     return [f"{indent}{e['rule']} {e['property']} = {e['value']}"
             + ("" if e["strong"] else " (weak)") for e in evidence]
+
+
+def coverage_table(results: Sequence[Any], shown: int = 5) -> str:
+    """Per agency: matched datasets, those the portal lacks and those only the portal has."""
+    rows = [(c.agency, len(c.matched), len(c.missing_on_portal), len(c.only_on_portal),
+             "–" if c.portal_share is None else _percent(c.portal_share)) for c in results]
+    out = [table(("agency", "on both", "missing on portal", "only on portal", "portal share"),
+                 rows)]
+    for coverage in results:
+        for label, refs in (("missing on dataportal.se", coverage.missing_on_portal),
+                            ("only on dataportal.se", coverage.only_on_portal)):
+            if refs:
+                out.append(f"\n{coverage.agency}: {label}:")
+                out.extend(f"  {ref.iri}" + (f"  {ref.title}" if ref.title else "")
+                           for ref in refs[:shown])
+                if len(refs) > shown:
+                    out.append(f"  … and {len(refs) - shown} more (see --json)")
+    return "\n".join(out)

@@ -127,6 +127,24 @@ class SmtpSettings(Section):
     timeout: float = Field(30.0, gt=0, description="Seconds per SMTP operation.")
 
 
+class DaemonSettings(Section):
+    max_concurrent_harvests: int = Field(4, ge=1, description="Harvests running at once (at "
+                                         "most one per source).")
+    shutdown_grace: float = Field(25.0, ge=0, description="Seconds SIGTERM/SIGINT waits for "
+                                  "running work; keep it under the orchestrator's grace.")
+    misfire_grace: float = Field(300.0, gt=0, description="Seconds a scheduled job may start "
+                                 "late before that run is skipped and counted as missed.")
+    retry_failed_after: float = Field(3600.0, ge=0, description="Seconds before a failed "
+                                      "source is tried again; 0 waits for its next cron time.")
+    link_recheck: str = Field("0 3 * * 0", description="Cron (Europe/Stockholm) of the full "
+                              "link and data validation run.")
+
+    @field_validator("link_recheck")
+    @classmethod
+    def _cron(cls, schedule: str) -> str:
+        return _check_cron(schedule)
+
+
 class ValidationSection(Section):
     recheck_hours: float = Field(24.0, ge=0, description="A URL checked more recently than "
                                  "this is not asked again.")
@@ -191,6 +209,7 @@ class Settings(Section):
     http: HttpSettingsConfig = HttpSettingsConfig()
     harvest: HarvestSettings = HarvestSettings()
     smtp: SmtpSettings = SmtpSettings()
+    daemon: DaemonSettings = DaemonSettings()
     validation: ValidationSection = ValidationSection()
     reports: ReportsSettings = ReportsSettings()
     sources: list[SourceSettings] = Field(default_factory=list)

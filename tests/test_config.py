@@ -107,3 +107,11 @@ def test_reference_documents_every_setting() -> None:
         model = getattr(model, "__args__", [model])[0]
         for key in model.model_fields:
             assert f"| `{key}` |" in text, f"{name}.{key} is undocumented"
+
+
+def test_committed_reference_is_current() -> None:
+    from dcatwatch.config_docs import reference
+
+    committed = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    assert committed.read_text(encoding="utf-8") == reference() + "\n", (
+        "docs/configuration.md is stale: run `dcatwatch config docs > docs/configuration.md`")

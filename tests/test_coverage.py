@@ -14,7 +14,7 @@ from dcatwatch.harvester.coverage import (
 )
 from dcatwatch.store.db import open_store
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, write_config
+from tests.helpers import harvest_json, run, write_config
 from tests.servers import LoopbackServer
 
 
@@ -83,3 +83,16 @@ def test_identifiers_are_read_from_the_dataset_itself() -> None:
                    "<https://a.se/d> <http://purl.org/dc/terms/identifier> <urn:uuid:1> .\n"
                    '<https://a.se/d/x> <http://purl.org/dc/terms/identifier> "not mine" .\n')
     assert identifiers(description) == ['abc "1"', "urn:uuid:1"]
+
+
+def test_coverage_command(server: LoopbackServer, tmp_path: Path) -> None:
+    harvest_both(server, tmp_path)
+    config = str(tmp_path / "dcatwatch.toml")
+    status, out, _ = run("--config", config, "coverage")
+    assert status == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:4]}
+    assert rows["2021005448"] == ["1", "1", "1", "50", "%"]
+    assert "https://skatteverket.example/dataset/deklarationer  Deklarationsstatistik" in out
+    status, out, _ = run("--config", config, "coverage", "--agency", "2021005448", "--json")
+    [data] = json.loads(out)
+    assert data["agency"] == "2021005448" and data["portal_share"] == 0.5

@@ -16,7 +16,7 @@ def readme_commands() -> list[str]:
 def test_readme_opens_with_two_setup_commands() -> None:
     commands = readme_commands()
     assert len(commands) == 2
-    assert "dcatwatch --config dcatwatch.example.toml" in commands[0]
+    assert commands[0].endswith("dcatwatch --config dcatwatch.example.toml serve")
     assert commands[1].endswith("pytest")
 
 
