@@ -101,3 +101,29 @@ def test_table_sorted_by_index_and_explain(server: LoopbackServer, tmp_path: Pat
     assert "MQA-predicted:" in out
     status, _, err = run("--config", str(config), "explain", "https://nowhere.example/x")
     assert status == 1 and "no harvested dataset" in err
+
+
+def test_link_checks_feed_the_mqa_accessibility_points(server: LoopbackServer,
+                                                       tmp_path: Path) -> None:
+    catalog = CATALOG.replace("https://data.example.se/files/", server.url("/files/"))
+    server.route("/files/skattesatser.csv", b"kommun;skattesats\nUme\xe5;33,35\n",
+                 content_type="text/csv")
+    url = server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}])
+    harvest_json(config)
+    iri = "https://data.example.se/dataset/skattesatser"
+
+    def indicators() -> dict[str, dict]:
+        status, out, _ = run("--config", str(config), "explain", iri, "--json")
+        [found] = json.loads(out)
+        return {i["id"]: i for i in found["details"]["mqa"]["indicators"]}
+
+    before = indicators()
+    assert before["access_url_status"]["state"] == "unknown"
+    assert before["access_url_status"]["points"] == 0
+    status, _, err = run("--config", str(config), "validate", "--json")
+    assert status == 0, err
+    after = indicators()
+    assert after["access_url_status"]["state"] == "pass"
+    assert after["access_url_status"]["points"] == after["access_url_status"]["max_points"]
+    assert after["download_url_status"]["state"] == "pass"
