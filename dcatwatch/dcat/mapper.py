@@ -262,7 +262,9 @@ class Mapper:
             elif predicate == DISTRIBUTION and obj in self.subjects:
                 distributions.append(self._link(obj, name))
         description, digest = self.describe(node)
-        return DatasetEntry(iri=name, digest=digest, packed=DatasetEntry.pack(description),
+        large = self.graph.large
+        return DatasetEntry(iri=name, digest=digest, packed=DatasetEntry.pack(description, large),
+                            compressed=large,
                             title=best_text(titles), publisher=self._agent(props),
                             distributions=distributions)
 

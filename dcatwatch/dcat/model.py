@@ -178,26 +178,30 @@ class DistributionLink:
 class DatasetEntry:
     """A dataset as a harvest stores it: its description as N-Triples, not yet mapped.
 
-    The description is kept zlib-compressed until it is written: a large dump holds tens of
-    thousands of them at once.
+    The description is kept as UTF-8 bytes (a Python string with one "å" in it takes two
+    bytes per character), zlib-compressed for large documents, until it is written: a large
+    dump holds tens of thousands of them at once.
     """
 
     iri: str
     digest: str  # canonical hash of the description
-    packed: bytes  # zlib of the N-Triples description; the first line's subject is the dataset
+    packed: bytes  # the N-Triples description (first line's subject: the dataset), see pack()
+    compressed: bool = False
     title: str | None = None
     publisher: Agent | None = None
     distributions: list[DistributionLink] = field(default_factory=list)
 
-    @classmethod
-    def pack(cls, description: str) -> bytes:
-        """Compress a description for :attr:`packed` (fast level: it is unpacked soon)."""
-        return zlib.compress(description.encode("utf-8", "surrogateescape"), 1)
+    @staticmethod
+    def pack(description: str, compress: bool) -> bytes:
+        """Encode a description for :attr:`packed`; ``compress`` at zlib's fastest level."""
+        data = description.encode("utf-8", "surrogateescape")
+        return zlib.compress(data, 1) if compress else data
 
     @property
     def description(self) -> str:
         """The N-Triples description."""
-        return zlib.decompress(self.packed).decode("utf-8", "surrogateescape")
+        data = zlib.decompress(self.packed) if self.compressed else self.packed
+        return data.decode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True)

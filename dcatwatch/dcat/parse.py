@@ -30,6 +30,7 @@ SYNTAX_NAMES = {
     "trig": "TriG", "jsonld": "JSON-LD",
 }
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+LARGE_BYTES = 8 << 20  # from here on, repeated IRIs are shared and descriptions compressed
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -42,6 +43,7 @@ class Graph:
     triples: int = 0
     syntax: str = ""
     recovered: str | None = None  # the strict parser's error when the lenient one was used
+    large: bool = False  # from a large document: spend time to save memory (see LARGE_BYTES)
 
 
 def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
@@ -142,13 +144,14 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
 
 
 def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
+    large = path.stat().st_size >= LARGE_BYTES
     command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, url, str(path)]
     # its own session: a Ctrl-C or SIGTERM to the daemon's process group must not kill a
     # parse the daemon wants to finish within its shutdown grace
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, bufsize=1 << 20, start_new_session=True)
     assert child.stdout is not None and child.stderr is not None
-    graph = Graph(syntax=syntax)
+    graph = Graph(syntax=syntax, large=large)
     try:
         group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8", errors="surrogateescape"),
                     graph)
@@ -177,6 +180,7 @@ def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
     """
     subjects = graph.subjects
     types = graph.types
+    share = graph.large
     count = 0
     for line in lines:
         if line[0] == "#":
@@ -187,7 +191,7 @@ def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
         subject, predicate, rest = line.split(" ", 2)
         predicate = intern(predicate)  # a few dozen distinct predicates: share them
         obj = rest[:-3]
-        if obj[0] == "<":
+        if share and obj[0] == "<":
             obj = intern(obj)  # publishers, themes, licences … repeat across datasets
         group = subjects.get(subject)
         if group is None:
