@@ -3,23 +3,27 @@
 # Config: mount a TOML at /etc/dcatwatch/dcatwatch.toml; secrets and the database URL come
 #         from the environment (DCATWATCH_DATABASE_URL, the SMTP password variable …).
 
-FROM python:3.11.11-slim-bookworm AS build
+# Offline or registry-less builds override both (scripts/build-image.sh does, for this machine).
+ARG BUILD_IMAGE=python:3.11.11-slim-bookworm
+ARG BASE_IMAGE=python:3.11.11-slim-bookworm
+
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dcatwatch ./dcatwatch
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgresql]"
+# one virtual environment holding dcatwatch and its dependencies, copied whole below
+RUN python -m venv /opt/dcatwatch \
+    && /opt/dcatwatch/bin/pip install --no-cache-dir ".[postgresql]"
 
-FROM python:3.11.11-slim-bookworm
+FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 dcatwatch \
     && useradd --system --uid 10001 --gid dcatwatch --home-dir /var/lib/dcatwatch dcatwatch \
     && mkdir -p /var/lib/dcatwatch /etc/dcatwatch \
     && chown dcatwatch:dcatwatch /var/lib/dcatwatch
-COPY --from=build /wheels /wheels
-# /wheels holds dcatwatch and every dependency, pinned by the build stage's resolution
-RUN pip install --no-cache-dir --no-index --no-deps /wheels/*.whl \
-    && rm -rf /wheels
+COPY --from=build /opt/dcatwatch /opt/dcatwatch
 COPY dcatwatch.example.toml /etc/dcatwatch/dcatwatch.toml
-ENV DCATWATCH_CONFIG=/etc/dcatwatch/dcatwatch.toml \
+ENV PATH=/opt/dcatwatch/bin:$PATH \
+    DCATWATCH_CONFIG=/etc/dcatwatch/dcatwatch.toml \
     DCATWATCH_DATABASE_URL=sqlite:////var/lib/dcatwatch/dcatwatch.db \
     DCATWATCH_SERVER_HOST=0.0.0.0 \
     DCATWATCH_SERVER_PORT=9108 \

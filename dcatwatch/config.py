@@ -9,6 +9,7 @@ Field descriptions are the reference documentation (``dcatwatch config docs``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -67,7 +68,18 @@ class HttpSettingsConfig(Section):
     user_agent: str | None = Field(None, description="User-Agent header (default identifies dcatwatch).")
     allowed_networks: list[str] = Field(
         default_factory=list, description="CIDR ranges allowed even though private (e.g. an "
-        "intranet catalogue); link-local and metadata addresses are always refused.")
+        "intranet catalogue); link-local and metadata addresses are always refused. From the "
+        "environment: comma-separated.")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network like '10.1.0.0/16'") from None
+        return networks
 
 
 class HarvestSettings(Section):
@@ -274,14 +286,20 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
 
 
 def _apply_environment(raw: dict[str, Any], environ: Any) -> None:
+    """Put ``DCATWATCH_<SECTION>_<KEY>`` values into ``raw``; lists are comma-separated."""
     for section, model in Settings.model_fields.items():
         annotation = model.annotation
         if not (isinstance(annotation, type) and issubclass(annotation, Section)):
             continue
-        for key in annotation.model_fields:
+        if not isinstance(raw.setdefault(section, {}), dict):
+            continue  # `database = "x"` in the file: validation names the key
+        for key, field in annotation.model_fields.items():
             name = f"{ENV_PREFIX}{section}_{key}".upper()
             if name in environ:
-                raw.setdefault(section, {})[key] = environ[name]
+                value = environ[name]
+                if getattr(field.annotation, "__origin__", None) is list:
+                    value = [item.strip() for item in value.split(",") if item.strip()]
+                raw[section][key] = value
 
 
 def _key_path(raw: dict[str, Any], location: tuple[Any, ...]) -> str:

@@ -80,6 +80,8 @@ _ENTRIES = [
               "Add dct:publisher to the dataset (mandatory in DCAT-AP-SE)."),
     ErrorType("run.held_removals", "warning", "Removals held back by the mass-deletion guard",
               "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`."),
+    ErrorType("report.not_scored", "warning", "The agency has no score snapshot yet",
+              "Run `dcatwatch scores --snapshot` (the daemon does after each harvest) first."),
     ErrorType("run.internal", "error", "An unexpected internal error",
               "This is a bug in dcatwatch: please report it with the log."),
 ]

@@ -115,3 +115,14 @@ def test_committed_reference_is_current() -> None:
     committed = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
     assert committed.read_text(encoding="utf-8") == reference() + "\n", (
         "docs/configuration.md is stale: run `dcatwatch config docs > docs/configuration.md`")
+
+
+def test_environment_lists_and_misplaced_sections(tmp_path: Path) -> None:
+    settings = config.load(write(tmp_path, GOOD), environ={
+        "DCATWATCH_HTTP_ALLOWED_NETWORKS": "10.1.0.0/16, 192.168.5.0/24"})
+    assert settings.http.allowed_networks == ["10.1.0.0/16", "192.168.5.0/24"]
+    with pytest.raises(ConfigError, match="http.allowed_networks.*not an IP network"):
+        config.load(write(tmp_path, GOOD), environ={"DCATWATCH_HTTP_ALLOWED_NETWORKS": "bogus"})
+    misplaced = GOOD.replace('[database]\nurl = "sqlite:///x.db"', 'database = "x"')
+    with pytest.raises(ConfigError, match="database: Input should be a valid dictionary"):
+        config.load(write(tmp_path, misplaced), environ={"DCATWATCH_DATABASE_URL": "sqlite://"})

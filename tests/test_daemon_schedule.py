@@ -20,7 +20,7 @@ from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
 from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
 from dcatwatch.schedules.daemon import ActiveWork, Daemon
-from dcatwatch.schedules.jobs import Coalescing, optional_service
+from dcatwatch.schedules.jobs import Coalescing
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store.db import open_store
 
@@ -161,24 +161,11 @@ def test_active_work_reports_what_outlives_the_grace() -> None:
     thread.join(5)
     assert work.wait_idle(0.1) == []
 
-
-def test_optional_service_is_none_only_when_the_module_is_missing() -> None:
-    assert optional_service("dcatwatch.nosuchroom.service") is None
-    assert optional_service("dcatwatch.scoring.service") is not None
-
-
-class _WithDaemon(Settings):
-    """Settings as they will be once config.py has a [daemon] and a [reports] section."""
-
-    daemon: dict[str, Any] = Field(default_factory=dict)
-    reports: dict[str, Any] = Field(default_factory=dict)
-
-
 def test_options_default_and_follow_the_configuration() -> None:
     assert daemon_options(Settings()) == DaemonOptions()
-    chosen = daemon_options(_WithDaemon(daemon={"max_concurrent_harvests": 2,
-                                                "shutdown_grace": 5.0},
-                                        reports={"schedule": "0 8 2 * *"}))
+    chosen = daemon_options(Settings.model_validate({
+        "daemon": {"max_concurrent_harvests": 2, "shutdown_grace": 5.0},
+        "reports": {"schedule": "0 8 2 * *"}}))
     assert (chosen.max_concurrent_harvests, chosen.shutdown_grace, chosen.reports_schedule,
             chosen.misfire_grace) == (2, 5.0, "0 8 2 * *", DaemonOptions().misfire_grace)
 

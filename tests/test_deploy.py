@@ -40,6 +40,8 @@ def test_compose_names_every_service_and_mounts_existing_files() -> None:
     services = compose["services"]
     assert set(services) == {"dcatwatch", "postgres", "prometheus", "grafana", "mailpit"}
     assert services["dcatwatch"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    grace = int(services["dcatwatch"]["stop_grace_period"].rstrip("s"))
+    assert grace > config.DaemonSettings().shutdown_grace  # running work may finish
     assert "postgresql+psycopg://" in services["dcatwatch"]["environment"][
         "DCATWATCH_DATABASE_URL"]
     for service in services.values():

@@ -210,3 +210,32 @@ def test_429_retry_after_is_honoured(server: LoopbackServer, tmp_path: Path) -> 
     status, [result] = harvest_json(config)
     assert (status, result["status"], result["datasets"]) == (0, "ok", 3)
     assert len(calls) == 2 and calls[1] - calls[0] >= 1.0
+
+
+def test_one_bad_record_is_skipped_reported_and_never_counted_as_removed(
+        server: LoopbackServer, tmp_path: Path, monkeypatch) -> None:
+    from dcatwatch.dcat.mapper import Mapper
+
+    server.route("/c.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [source(server, "/c.ttl", removal_threshold=1.0)])
+    harvest_json(config)
+    bad = "<https://data.example.se/dataset/arsredovisning>"
+    entry = Mapper._entry
+
+    def failing(self, node: str):  # a mapper bug that only this record triggers
+        if node == bad:
+            raise ValueError("cannot map this record")
+        return entry(self, node)
+
+    monkeypatch.setattr(Mapper, "_entry", failing)
+    edited = CATALOG.replace('dcat:keyword "skatt"@sv', 'dcat:keyword "skatt"@sv, "kommun"@sv')
+    server.route("/c.ttl", edited.encode(), content_type="text/turtle")
+    status, [result] = harvest_json(config)
+    assert (status, result["status"]) == (0, "partial")
+    [problem] = [e for e in result["errors"] if e["code"] == "record.invalid"]
+    assert "cannot map this record" in problem["message"]
+    assert (result["removed"], result["held_removals"], result["datasets"]) == (0, 0, 3)
+    monkeypatch.setattr(Mapper, "_entry", entry)  # the bug fixed: same file, nothing cached
+    status, [again] = harvest_json(config)
+    assert (again["status"], again["updated"], again["datasets"]) == ("ok", 0, 3)
+    assert again["unchanged"] == 3

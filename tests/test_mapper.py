@@ -132,3 +132,27 @@ def test_agency_identity(agent: Agent, expected: str, rule: str) -> None:
     assert identity.id.startswith(expected)
     assert identity.rule == rule
     assert identity.flagged is (rule == "name")
+
+
+def test_dtd_in_utf16_is_refused_too(tmp_path: Path) -> None:
+    document = ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE r [<!ENTITY a "expanded">]>\n'
+                '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                '<rdf:Description rdf:about="http://x/a"><rdf:value>&a;</rdf:value>'
+                "</rdf:Description></rdf:RDF>")
+    path = tmp_path / "utf16.rdf"
+    path.write_bytes(document.encode("utf-16"))  # with a byte-order mark
+    with pytest.raises(ParseError) as caught:
+        parse_file(path, "https://data.example.se/catalog", "application/rdf+xml")
+    assert caught.value.code == "parse.unsafe_xml"
+
+
+def test_utf16_rdfxml_without_dtd_parses(tmp_path: Path) -> None:
+    document = ('<?xml version="1.0" encoding="UTF-16"?>\n'
+                '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+                'xmlns:dct="http://purl.org/dc/terms/" xmlns:dcat="http://www.w3.org/ns/dcat#">'
+                '<dcat:Dataset rdf:about="http://x.se/d"><dct:title xml:lang="sv">Åsnor'
+                "</dct:title></dcat:Dataset></rdf:RDF>")
+    path = tmp_path / "utf16.rdf"
+    path.write_bytes(document.encode("utf-16"))
+    parsed = map_graph(parse_file(path, "https://data.example.se/c"), URL)
+    assert parsed.datasets[0].title == {"sv": "Åsnor"}

@@ -334,3 +334,38 @@ def test_link_and_data_checks_appear_when_there_are_some(server: LoopbackServer,
     assert "0 av 1 kontrollerade datafiler har inga strukturfel." in data
     assert "fel datatyp (rad 12, fält ”skattesats”)" in data
     assert "extra cell (rad 7)" in data
+
+
+def test_metadata_cannot_inject_html_or_script_links(server: LoopbackServer,
+                                                     tmp_path: Path) -> None:
+    hostile = CATALOG.replace('dct:format "application/pdf"',
+                              'dct:format "PDF\\"><b>injected</b>"').replace(
+        "<https://data.example.se/files/arsredovisning.pdf>", "<javascript:alert(1)>")
+    url = server.route("/catalog.ttl", hostile.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          agencies=REGISTRY, smtp={"host": "127.0.0.1", "sender": SENDER})
+    harvest_json(config)
+    scores(config)
+    status, out, err = run("--config", str(config), "report", "preview", "--agency", TAX,
+                           "--out", str(tmp_path / "preview"))
+    assert status == 0, err
+    html = (tmp_path / "preview" / Path(out.splitlines()[1]).name).read_text(encoding="utf-8")
+    assert "<b>injected</b>" not in html
+    assert "&lt;b&gt;injected&lt;/b&gt;" in html  # shown, as text
+    assert 'href="javascript:' not in html
+
+
+def test_an_agency_not_yet_scored_is_skipped_not_fatal(server: LoopbackServer, tmp_path: Path,
+                                                      smtp: tuple[Mailbox, int]) -> None:
+    mailbox, port = smtp
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          agencies=REGISTRY, smtp={"host": "127.0.0.1", "port": port,
+                                                   "sender": SENDER})
+    harvest_json(config)  # no `scores --snapshot` yet
+    status, out = send(config)
+    assert status == 0 and mailbox.messages == []
+    assert "not scored yet" in out
+    status, _, err = run("--config", str(config), "report", "preview", "--agency", TAX,
+                         "--out", str(tmp_path / "preview"))
+    assert status == 2 and "scores --snapshot" in err

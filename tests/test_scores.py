@@ -127,3 +127,23 @@ def test_link_checks_feed_the_mqa_accessibility_points(server: LoopbackServer,
     assert after["access_url_status"]["state"] == "pass"
     assert after["access_url_status"]["points"] == after["access_url_status"]["max_points"]
     assert after["download_url_status"]["state"] == "pass"
+
+
+def test_an_alias_added_later_moves_existing_datasets(server: LoopbackServer,
+                                                      tmp_path: Path) -> None:
+    catalog = CATALOG.replace("http://dataportal.se/organisation/SE2021006297",
+                              "https://www.trafikverket.example/#org")
+    url = server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
+    source = [{"name": "exempel", "type": "dcat", "url": url}]
+    config = write_config(tmp_path, source)
+    harvest_json(config)
+    before = {a["id"] for a in scores_json(config)["agencies"]}
+    assert "2021006297" not in before  # the publisher IRI carries no orgnr
+    registry = [{"id": "2021006297", "name": "Trafikverket", "email": "t@example.se",
+                 "aliases": ["https://www.trafikverket.example/#org"]}]
+    config = write_config(tmp_path, source, agencies=registry)
+    _, [result] = harvest_json(config)  # unchanged catalogue: answered from the cache
+    assert result["unchanged"] == 3
+    agencies = {a["id"]: a for a in scores_json(config)["agencies"]}
+    assert (agencies["2021006297"]["datasets"], agencies["2021006297"]["api"]) == (1, 1)
+    assert not any(a["datasets"] for i, a in agencies.items() if "trafikverket" in i)

@@ -50,6 +50,8 @@ def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
     """The syntax of the document at ``path`` or a :class:`ParseError` naming why not."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", "ignore").encode("utf-8")
     if not head.strip():
         raise ParseError("parse.not_rdf", "the document is empty", url)
     chosen = syntaxes.choose(content_type, url, head)
@@ -133,10 +135,10 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
     line and column.
     """
     chosen = syntax or detect_syntax(path, url, content_type)
-    if chosen == "rdfxml":
-        refuse_dtd(path, url)
     source = to_utf8(path, url, content_type, chosen)
     try:
+        if chosen == "rdfxml":
+            refuse_dtd(source, url)  # after transcoding: UTF-16 must not hide a DTD
         return _parse_in_child(source, url, chosen)
     finally:
         if source != path:

@@ -17,10 +17,12 @@ from sqlalchemy import Connection, bindparam, select, update
 from dcatwatch.config import AgencySettings
 from dcatwatch.dcat.agency import AgencyIdentity, identify
 from dcatwatch.dcat.model import Agent
-from dcatwatch.store.models import Agency
-from dcatwatch.store.upsert import insert_missing, upsert
+from dcatwatch.store.models import Agency, DataService, Dataset
+from dcatwatch.store.upsert import chunks, insert_missing, upsert
 
 AGENCIES = Agency.__table__  # type: ignore[attr-defined]
+DATASETS = Dataset.__table__  # type: ignore[attr-defined]
+SERVICES = DataService.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -65,15 +67,31 @@ def sync_registry(conn: Connection, registry: Iterable[AgencySettings]) -> None:
              "identity_rule": "registry", "flagged": False, "publisher_iris": "[]"}
             for a in registry]
     upsert(conn, AGENCIES, rows, update=("name", "email", "in_registry"))
+    _adopt_aliased(conn, {alias: a.id for a in registry for alias in a.aliases})
+
+
+def _adopt_aliased(conn: Connection, aliases: dict[str, str]) -> None:
+    """Move the datasets and services of publishers now aliased to a registry agency."""
+    if not aliases:
+        return
+    others = conn.execute(select(AGENCIES.c.id, AGENCIES.c.publisher_iris)
+                          .where(AGENCIES.c.in_registry.is_(False)))
+    for row in others:
+        targets = {aliases[iri] for iri in json.loads(row.publisher_iris) if iri in aliases}
+        if len(targets) == 1:
+            target = targets.pop()
+            for table in (DATASETS, SERVICES):
+                conn.execute(update(table).where(table.c.agency_id == row.id)
+                             .values(agency_id=target))
 
 
 def record_seen(conn: Connection, seen: dict[str, Seen]) -> None:
     """Insert agencies first seen in this run; add publisher IRIs and names to known ones."""
     if not seen:
         return
-    rows = {row.id: row for row in conn.execute(
+    rows = {row.id: row for part in chunks(list(seen)) for row in conn.execute(
         select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.publisher_iris, AGENCIES.c.in_registry)
-        .where(AGENCIES.c.id.in_(list(seen))))}
+        .where(AGENCIES.c.id.in_(part)))}
     new, changed = [], []
     for agency_id, item in seen.items():
         row = rows.get(agency_id)

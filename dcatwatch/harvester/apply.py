@@ -21,6 +21,7 @@ from dcatwatch.dcat.model import Agent, DataService, DatasetEntry, ParsedCatalog
 from dcatwatch.store.models import DataService as ServiceRow
 from dcatwatch.store.models import Dataset as DatasetRow
 from dcatwatch.store.models import Distribution as DistributionRow
+from dcatwatch.store.upsert import chunks
 
 DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
 DISTRIBUTIONS = DistributionRow.__table__  # type: ignore[attr-defined]
@@ -47,8 +48,9 @@ def apply_datasets(conn: Connection, source: str, parsed: ParsedCatalog, agency_
     changes = Changes()
     existing = {row.iri: row for row in conn.execute(
         select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.content_hash, DATASETS.c.removed_at,
-               DATASETS.c.removal_held_at).where(DATASETS.c.source == source))}
-    new_entries, changed, unchanged_ids = [], [], []
+               DATASETS.c.removal_held_at, DATASETS.c.agency_id)
+        .where(DATASETS.c.source == source))}
+    new_entries, changed, unchanged_ids, moved = [], [], [], []
     for entry in parsed.entries:
         row = existing.get(entry.iri)
         if row is None:
@@ -57,6 +59,9 @@ def apply_datasets(conn: Connection, source: str, parsed: ParsedCatalog, agency_
             changed.append((row.id, entry, row.removed_at is not None))
         else:
             unchanged_ids.append(row.id)
+            agency = agency_of(entry.publisher)
+            if agency != row.agency_id:  # the registry's aliases changed
+                moved.append({"row_id": row.id, "v_agency": agency})
     revived = sum(1 for *_, was_removed in changed if was_removed)
     changes.added = len(new_entries) + revived
     changes.updated = len(changed) - revived
@@ -67,6 +72,9 @@ def apply_datasets(conn: Connection, source: str, parsed: ParsedCatalog, agency_
         conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
                      .values(last_seen_at=now, removal_held_at=None),
                      [{"row_id": i} for i in unchanged_ids])
+    if moved:
+        conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
+                     .values(agency_id=bindparam("v_agency")), moved)
     listed = {e.iri for e in parsed.entries}
     missing = [row for iri, row in existing.items() if iri not in listed and row.removed_at is None]
     if complete and missing:
@@ -137,11 +145,11 @@ def _remove(conn: Connection, missing: list, current: int, listed: int, threshol
         hold = [row.id for row in missing if row.removal_held_at is None]
     else:
         confirm, hold = [row.id for row in missing], []
-    if confirm:
-        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(confirm))
+    for part in chunks(confirm):
+        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(part))
                      .values(removed_at=now, removal_held_at=None))
-    if hold:
-        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(hold)).values(removal_held_at=now))
+    for part in chunks(hold):
+        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(part)).values(removal_held_at=now))
     changes.removed = len(confirm)
     changes.held_removals = len(hold)
 
@@ -176,6 +184,8 @@ def apply_services(conn: Connection, source: str, services: list[DataService],
                      .values(columns), old)
     listed = {s.iri for s in services}
     gone = [row_id for iri, row_id in existing.items() if iri not in listed]
-    if complete and listed and gone:
-        conn.execute(update(SERVICES).where(SERVICES.c.id.in_(gone), SERVICES.c.removed_at.is_(None))
-                     .values(removed_at=now))
+    if complete and listed:
+        for part in chunks(gone):
+            conn.execute(update(SERVICES).where(SERVICES.c.id.in_(part),
+                                                SERVICES.c.removed_at.is_(None))
+                         .values(removed_at=now))

@@ -127,8 +127,15 @@ def harvest_source(settings: Settings, engine: Engine, source: SourceSettings,
                    client: HttpClient, progress: Progress | None = None) -> RunResult:
     """Run one harvest of ``source`` and record it; never raises for the source's faults."""
     started = time.monotonic()
-    run_id = _start_run(engine, source.name)
     result = RunResult(source=source.name)
+    try:
+        run_id = _start_run(engine, source.name)
+    except Exception as exc:  # noqa: BLE001 - the store refused: report it, go on with others
+        log.exception("cannot record a run of %s", source.name)
+        result.errors.append(DcatwatchError("run.internal", f"the store refused to record the "
+                                            f"run: {type(exc).__name__}: {exc}",
+                                            source.url).to_dict())
+        return result
     try:
         with gc_paused():
             collected = _read(settings, engine, source, client, progress)
@@ -204,7 +211,10 @@ def _finish(engine: Engine, settings: Settings, source: SourceSettings, collecte
     result.errors = [e.to_dict() for e in collected.errors]
     result.errors += [{"code": p.code, "message": p.message, "url": p.url or p.subject}
                       for p in collected.parsed.problems]
-    fatal = any(CATALOGUE[e.code].severity == "error" for e in collected.errors)
+    # an error in a page or in one record (record.invalid) makes the run partial: a dataset
+    # that could not be read must not count as removed, nor the page as known-good
+    fatal = any(CATALOGUE[e.code].severity == "error" for e in collected.errors) or any(
+        CATALOGUE[p.code].severity == "error" for p in collected.parsed.problems)
     if not collected.pages:
         result.status = "failed"
         _record_failure(engine, run_id, source.name, result)
@@ -232,7 +242,8 @@ def _finish(engine: Engine, settings: Settings, source: SourceSettings, collecte
                 "run.held_removals", f"{changes.held_removals} datasets no longer listed were "
                 "held back, not removed", source.url).to_dict())
         _count_current(conn, source.name, result)
-        _remember_pages(conn, source.name, collected, stamp)
+        if result.status == "ok":
+            _remember_pages(conn, source.name, collected, stamp)
         conn.execute(update(SOURCES).where(SOURCES.c.name == source.name).values(
             last_status=result.status, datasets=result.datasets,
             **({"last_success_at": stamp} if result.status == "ok" else {})))
@@ -263,7 +274,7 @@ def _count_current(conn: Connection, source: str, result: RunResult) -> None:
 
 
 def _remember_pages(conn: Connection, source: str, collected: Collected, stamp: datetime) -> None:
-    if len(collected.pages) != 1 or not collected.complete:
+    if len(collected.pages) != 1:
         return
     page = collected.pages[0]
     conn.execute(delete(CACHE).where(CACHE.c.url == page.url))

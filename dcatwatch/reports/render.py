@@ -12,7 +12,7 @@ from email.utils import format_datetime
 from functools import cache
 
 import css_inline
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from dcatwatch.reports.content import ReportContent
 from dcatwatch.reports.options import ReportOptions
@@ -34,12 +34,19 @@ class Rendered:
 
 
 @cache
-def environment() -> Environment:
-    """The template environment: HTML escaped, text not, undefined names are errors."""
-    return Environment(loader=PackageLoader("dcatwatch.reports", "templates"),
-                       autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                       extensions=["jinja2.ext.do"])
+def environment(html: bool) -> Environment:
+    """The template environment of one output: for HTML everything is escaped, macros
+    included (agencies' metadata goes into the e-mail), for text nothing; undefined names are
+    errors. Only http(s) addresses pass the ``web`` test that guards every link."""
+    env = Environment(loader=PackageLoader("dcatwatch.reports", "templates"), autoescape=html,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True, extensions=["jinja2.ext.do"])
+    env.tests["web"] = _is_web_address
+    return env
+
+
+def _is_web_address(value: object) -> bool:
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
 def _local_date(moment: datetime) -> str:
@@ -57,9 +64,8 @@ def render(content: ReportContent, options: ReportOptions) -> Rendered:
         "scored_date": _local_date(datetime.fromisoformat(content.figures.scored_at)),
         "period_of": Period.parse, "local_date": _local_date,
     }
-    env = environment()
-    html = env.get_template("report.html").render(context)
-    text = env.get_template("report.txt").render(context)
+    html = environment(html=True).get_template("report.html").render(context)
+    text = environment(html=False).get_template("report.txt").render(context)
     return Rendered(subject, _tidy(text), css_inline.inline(html).rstrip() + "\n")
 
 

@@ -202,7 +202,7 @@ class Daemon:
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
         self._add("link_recheck", jobs.recheck_links, self.settings, self.engine, self.client,
-                  trigger=_trigger("daemon.link_recheck", self.options.link_recheck))
+                  self._scoring.request, trigger=_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.engine, self.instruments,
                   trigger=_trigger("reports.schedule", self.options.reports_schedule))
         self._add("scoring", self._scoring.request)  # once, now: scores as of this config

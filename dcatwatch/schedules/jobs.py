@@ -1,17 +1,10 @@
-"""The work the daemon schedules, as plain functions over the services the CLI calls.
-
-Validation and reports belong to other rooms and are imported when their job runs; while a
-room's service module is not installed, its job logs that it is skipped and does nothing.
-"""
+"""The work the daemon schedules, as plain functions over the services the CLI calls."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from types import ModuleType
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
@@ -22,25 +15,9 @@ from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.models import HarvestRun
 
-if TYPE_CHECKING:
-    from dcatwatch.dcat.classify import LinkInfo
-
 log = logging.getLogger(__name__)
 RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
-VALIDATORS = "dcatwatch.validators.service"
-LINKS = "dcatwatch.validators.links"
-REPORTS = "dcatwatch.reports.service"
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
-
-
-def optional_service(module: str) -> ModuleType | None:
-    """``module`` imported, or None when it (or its package) does not exist yet."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, client: HttpClient,
@@ -87,47 +64,38 @@ def changed(result: RunResult) -> bool:
 def validate_source(settings: Settings, engine: Engine, source: str, client: HttpClient) -> None:
     """Validate ``source``: metadata, then the links and data files that are due (new and
     changed ones are always due)."""
-    service = optional_service(VALIDATORS)
-    if service is None:
-        log.info("validation skipped: %s is not installed", VALIDATORS)
-        return
-    result = service.validate(settings, engine, source, client)
+    from dcatwatch.validators.service import validate
+
+    result = validate(settings, engine, source, client)
     log.info("validated", extra={"summary": result.summary})
 
 
-def recheck_links(settings: Settings, engine: Engine, client: HttpClient) -> None:
-    """Validate every source (links due for a re-check, data, metadata), then rescore all
-    datasets, since link health feeds classification and points."""
-    service = optional_service(VALIDATORS)
-    if service is None:
-        log.info("link re-check skipped: %s is not installed", VALIDATORS)
-        return
-    result = service.validate(settings, engine, None, client)
+def recheck_links(settings: Settings, engine: Engine, client: HttpClient,
+                  rescore: Callable[[], None]) -> None:
+    """Validate every source (links due for a re-check, data, metadata), then ask for a
+    scoring run (``rescore``, coalesced with the daemon's others); it rescores every dataset
+    because links were checked after the last scoring run."""
+    from dcatwatch.validators.service import validate
+
+    result = validate(settings, engine, None, client)
     log.info("validated every source", extra={"summary": result.summary})
-    score(engine, full=True)
+    rescore()
 
 
 def score(engine: Engine, full: bool = False) -> None:
-    """A scoring run with a snapshot (what ``/metrics`` shows per agency), using the link
-    checks when the validators are installed."""
+    """A scoring run with a snapshot (what ``/metrics`` shows per agency), using the stored
+    link checks."""
     from dcatwatch.scoring.service import score as score_store
 
-    run = score_store(engine, _link_infos(engine), full=full, snapshot=True)
+    run = score_store(engine, full=full, snapshot=True)
     log.info("scored: %d datasets rescored, %d agencies", run.rescored, len(run.scores.agencies))
-
-
-def _link_infos(engine: Engine) -> Mapping[str, LinkInfo] | None:
-    links = optional_service(LINKS)
-    return None if links is None else links.link_infos(engine)
 
 
 def send_reports(settings: Settings, engine: Engine, instruments: Instruments) -> None:
     """E-mail the reports that are due and count what was sent and what failed."""
-    service = optional_service(REPORTS)
-    if service is None:
-        log.info("reports skipped: %s is not installed", REPORTS)
-        return
-    result = service.send(settings, engine)
+    from dcatwatch.reports.service import send
+
+    result = send(settings, engine)
     instruments.record_emails(len(result.sent), len(result.failed))
     log.info("reports: %s", result.summary())
 

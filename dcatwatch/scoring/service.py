@@ -26,6 +26,7 @@ from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.models import Agency, Dataset, DataService as ServiceRow, Source
 from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+from dcatwatch.store.upsert import chunks
 from dcatwatch.store.validation_models import LinkCheck
 
 DATASETS = Dataset.__table__  # type: ignore[attr-defined]
@@ -93,10 +94,11 @@ def _rescore(conn: Connection, links: Mapping[str, LinkInfo], full: bool,
         return 0
     services = _services(conn)
     serving = services_by_dataset(services.values())
-    rows = [_score_row(row, services, serving, links, stamp) for row in stale]
-    conn.execute(delete(SCORES).where(SCORES.c.dataset_id.in_([r["dataset_id"] for r in rows])))
-    conn.execute(insert(SCORES), rows)
-    return len(rows)
+    for part in chunks(stale):
+        rows = [_score_row(row, services, serving, links, stamp) for row in part]
+        conn.execute(delete(SCORES).where(SCORES.c.dataset_id.in_([r["dataset_id"] for r in rows])))
+        conn.execute(insert(SCORES), rows)
+    return len(stale)
 
 
 def _services(conn: Connection) -> dict[str, DataService]:
@@ -127,10 +129,10 @@ def _aggregate(conn: Connection) -> Scores:
     source_types = {row.name: row.type for row in conn.execute(select(SOURCES.c.name,
                                                                       SOURCES.c.type))}
     best: dict[tuple[str, str], tuple[int, DatasetRow]] = {}
-    query = (select(DATASETS.c.iri, DATASETS.c.source, SCORES.c.agency_id, SCORES.c.level,
+    query = (select(DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id, SCORES.c.level,
                     SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
              .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-             .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id.is_not(None)))
+             .where(DATASETS.c.removed_at.is_(None), DATASETS.c.agency_id.is_not(None)))
     for row in conn.execute(query):
         rank = SOURCE_PREFERENCE.get(source_types.get(row.source, ""), 2)
         key = (row.agency_id, row.iri)
