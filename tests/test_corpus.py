@@ -7,13 +7,15 @@ described subject linked by the class's property).
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import rdflib
 
-from tests.helpers import harvest_json, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 
 BROKEN_ON_PURPOSE = {  # (file, what the error must mention)
@@ -70,8 +72,8 @@ def source_name(relative: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def harvested(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Harvest every corpus file as its own source, all in one run."""
+def corpus_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Harvest every corpus file as its own source, all in one run: (config, results)."""
     directory = tmp_path_factory.mktemp("corpus")
     with LoopbackServer() as server:
         sources = []
@@ -83,7 +85,12 @@ def harvested(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
                             "url": server.route_file("/" + relative, path, kind)})
         config = write_config(directory, sources, harvest={"removal_threshold": 1.0})
         _, results = harvest_json(config)
-    return {r["source"]: r for r in results}
+    return config, {r["source"]: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def harvested(corpus_run: tuple[Path, dict]) -> dict[str, dict]:
+    return corpus_run[1]
 
 
 def test_counts_match_rdflib_for_every_parsable_file(corpus: Path,
@@ -127,3 +134,28 @@ def test_invalid_but_readable_file_is_recovered_and_flagged(harvested: dict[str,
         assert result["datasets"] == 1
         codes = [e["code"] for e in result["errors"]]
         assert "parse.recovered" in codes
+
+
+def test_every_real_dataset_and_distribution_gets_a_class(corpus_run: tuple[Path, dict]) -> None:
+    config, results = corpus_run
+    status, out, err = run("--config", str(config), "scores", "--json")
+    assert status == 0, err
+    national = json.loads(out)["national"]
+    rows = sql(config, "SELECT s.details FROM dataset_score s JOIN dataset d "
+                       "ON d.id = s.dataset_id WHERE d.removed_at IS NULL")
+    datasets = sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL")[0][0]
+    assert len(rows) == datasets == sum(r["datasets"] for r in results.values()) > 500
+    classes: Counter[str] = Counter()
+    levels: Counter[str] = Counter()
+    for (details,) in rows:
+        level = json.loads(details)["classification"]
+        levels[level["level_name"]] += 1
+        for distribution in level["distributions"]:
+            assert distribution["class"] in {"api", "machine_readable", "document", "unknown"}
+            assert distribution["evidence"], distribution  # every decision says why
+            classes[distribution["class"]] += 1
+    assert sum(classes.values()) == sum(r["distributions"] for r in results.values())
+    # counts by level over the real corpus (reported in the issue's closing note)
+    print(f"corpus levels: {dict(levels)}; distributions: {dict(classes)}; "
+          f"national api_share {national['api_share']:.3f}")
+    assert all(levels[name] > 0 for name in ("api", "machine_readable", "document_only"))
