@@ -14,9 +14,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dcatwatch.errors import ConfigError
 
@@ -31,6 +31,9 @@ def _check_cron(schedule: str) -> str:
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
         raise ValueError(f"must be a 5-field cron expression like '0 5 * * *', got {schedule!r}")
     return schedule
+
+
+Cron = Annotated[str, AfterValidator(_check_cron)]  # 5 fields, Europe/Stockholm time
 
 
 class Section(BaseModel):
@@ -101,7 +104,7 @@ class SourceSettings(Section):
                       description="Unique source name, [a-z0-9_-]; used as a metric label.")
     type: Literal["dcat", "dataportal"] = Field(description="dcat (a DCAT-AP endpoint) or dataportal.")
     url: str = Field(description="The catalogue URL (or the EntryStore base in search mode).")
-    schedule: str = Field("0 5 * * *", description="Cron (5 fields), Europe/Stockholm time.")
+    schedule: Cron = Field("0 5 * * *", description="Cron (5 fields), Europe/Stockholm time.")
     enabled: bool = Field(True, description="Disabled sources are neither scheduled nor harvested.")
     mode: Literal["dump", "search"] = Field("dump", description="dataportal: dump or search API.")
     organisations: list[str] = Field(default_factory=list,
@@ -123,10 +126,6 @@ class SourceSettings(Section):
             raise ValueError(f"must be an http(s) URL, got {url!r}")
         return url
 
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, schedule: str) -> str:
-        return _check_cron(schedule)
 
 
 class SmtpSettings(Section):
@@ -148,13 +147,9 @@ class DaemonSettings(Section):
                                  "late before that run is skipped and counted as missed.")
     retry_failed_after: float = Field(3600.0, ge=0, description="Seconds before a failed "
                                       "source is tried again; 0 waits for its next cron time.")
-    link_recheck: str = Field("0 3 * * 0", description="Cron (Europe/Stockholm) of the full "
+    link_recheck: Cron = Field("0 3 * * 0", description="Cron (Europe/Stockholm) of the full "
                               "link and data validation run.")
 
-    @field_validator("link_recheck")
-    @classmethod
-    def _cron(cls, schedule: str) -> str:
-        return _check_cron(schedule)
 
 
 class ValidationSection(Section):
@@ -183,7 +178,7 @@ class ValidationSection(Section):
 class ReportsSettings(Section):
     language: Literal["sv", "en"] = Field("sv", description="Default report language; an "
                                           "agency's own `language` overrides it.")
-    schedule: str = Field("0 7 * * *", description="Cron for the daemon's report job (Europe/"
+    schedule: Cron = Field("0 7 * * *", description="Cron for the daemon's report job (Europe/"
                           "Stockholm). Daily: a month's report is queued on its first run, "
                           "later runs only retry what is unsent.")
     top_fixes: int = Field(5, ge=1, description="Fixes shown in full in a report.")
@@ -198,10 +193,6 @@ class ReportsSettings(Section):
                                  "(doubles).")
     reply_to: str | None = Field(None, description="Reply-To of reports (questions, opting out).")
 
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, schedule: str) -> str:
-        return _check_cron(schedule)
 
 
 class AgencySettings(Section):

@@ -8,10 +8,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import Field
 from sqlalchemy import Engine, insert, select
 
 from dcatwatch.config import Settings

@@ -128,7 +128,6 @@ LINK_FIELDS = {iri(DCAT, "accessURL"): "access_url", iri(DCAT, "downloadURL"): "
                iri(DCT, "format"): "format", iri(DCAT, "mediaType"): "format"}
 CONTACT_POINTS = (iri(DCAT, "contactPoint"), iri(ns.ADMS, "contactPoint"))
 DISTRIBUTION = iri(DCAT, "distribution")
-ACCESS_SERVICE = iri(DCAT, "accessService")
 DATASET_LINKS = (iri(DCAT, "dataset"),)
 SERVICE_LINKS = (iri(DCAT, "accessService"), iri(DCAT, "service"))
 CATALOG_LINKS = (iri(DCT, "hasPart"), iri(DCAT, "catalog"))
@@ -180,7 +179,6 @@ class Mapper:
                     dataset.catalogs = catalogs
                     self._inherit_publisher(dataset, publishers)
                     result.datasets.append(dataset)
-                    result.hashes[dataset.iri] = self.describe(node)[1]
             else:
                 entry = self._isolated(node, self._entry)
                 if entry is not None:

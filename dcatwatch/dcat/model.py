@@ -214,13 +214,3 @@ class ParsedCatalog:
     services: list[DataService] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     triples: int = 0
-    next_pages: list[str] = field(default_factory=list)  # Hydra / paging links found
-    hashes: dict[str, str] = field(default_factory=dict)  # dataset iri -> description hash
-
-    def agents(self) -> dict[str, Agent]:
-        """Distinct publishers of datasets and services, by IRI."""
-        found: dict[str, Agent] = {}
-        for record in (*self.datasets, *self.entries, *self.services):
-            if record.publisher is not None:
-                found.setdefault(record.publisher.iri, record.publisher)
-        return found

@@ -12,7 +12,6 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 DCATAP = "http://data.europa.eu/r5r/"
 ESTERMS = "http://entryscape.com/terms/"
-SCHEMA = "http://schema.org/"
 
 RDF_TYPE = RDF + "type"
 
@@ -22,9 +21,6 @@ DATASET_SERIES = DCAT + "DatasetSeries"
 DISTRIBUTION = DCAT + "Distribution"
 DATA_SERVICE = DCAT + "DataService"
 
-AGENT_TYPES = frozenset(
-    {FOAF + "Agent", FOAF + "Organization", FOAF + "Person", "http://www.w3.org/ns/org#Organization"}
-)
 CONTACT_TYPES = frozenset(
     {VCARD + t for t in ("Kind", "Organization", "Individual", "Group", "Location", "VCard")}
 )

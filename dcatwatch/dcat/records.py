@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 from dcatwatch.dcat.model import Agent, ContactPoint, DataService, Dataset
-
-T = TypeVar("T")
-
 
 def _plain(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}

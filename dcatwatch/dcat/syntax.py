@@ -6,8 +6,6 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-SYNTAXES = ("rdfxml", "turtle", "ntriples", "nquads", "trig", "jsonld")
-
 MEDIA_TYPES: dict[str, str] = {
     "application/rdf+xml": "rdfxml",
     "application/xml": "rdfxml",
@@ -34,12 +32,6 @@ EXTENSIONS: dict[str, str] = {
     ".jsonld": "jsonld",
     ".json": "jsonld",
 }
-
-# Servers often send these for RDF: they say nothing, so the content decides.
-GENERIC_MEDIA_TYPES = frozenset({
-    "text/plain", "application/octet-stream", "binary/octet-stream", "application/x-unknown",
-    "application/unknown", "application/download", "application/force-download",
-})
 
 UNMISTAKABLE = frozenset({"html", "rdfxml", "jsonld"})
 HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})

@@ -17,12 +17,9 @@ from sqlalchemy import Connection, bindparam, select, update
 from dcatwatch.config import AgencySettings
 from dcatwatch.dcat.agency import AgencyIdentity, identify
 from dcatwatch.dcat.model import Agent
-from dcatwatch.store.models import Agency, DataService, Dataset
 from dcatwatch.store.upsert import chunks, insert_missing, upsert
+from dcatwatch.store.tables import AGENCIES, DATASETS, SERVICES
 
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
-DATASETS = Dataset.__table__  # type: ignore[attr-defined]
-SERVICES = DataService.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)

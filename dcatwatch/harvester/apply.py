@@ -18,14 +18,9 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.model import Agent, DataService, DatasetEntry, ParsedCatalog, best_text
-from dcatwatch.store.models import DataService as ServiceRow
-from dcatwatch.store.models import Dataset as DatasetRow
-from dcatwatch.store.models import Distribution as DistributionRow
 from dcatwatch.store.upsert import chunks
+from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, SERVICES
 
-DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
-DISTRIBUTIONS = DistributionRow.__table__  # type: ignore[attr-defined]
-SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
 
 AgencyOf = Callable[[Agent | None], str | None]
 BATCH = 1000

@@ -18,10 +18,8 @@ from sqlalchemy import Engine, select
 
 from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat.terms import iri, value
-from dcatwatch.store.models import Dataset, Source
+from dcatwatch.store.tables import DATASETS, SOURCES
 
-DATASETS = Dataset.__table__  # type: ignore[attr-defined]
-SOURCES = Source.__table__  # type: ignore[attr-defined]
 IDENTIFIER = iri(ns.DCT, "identifier")
 DIRECT, PORTAL = "dcat", "dataportal"
 

@@ -42,11 +42,12 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from dcatwatch import __version__
+from dcatwatch.config import HttpSettingsConfig
 from dcatwatch.errors import FetchError
 from dcatwatch.harvester.addresses import (
     AddressPolicy,
-    RefusedAddressError,
     GuardedAdapter,
+    RefusedAddressError,
     check_url,
     same_origin,
 )
@@ -66,27 +67,30 @@ FALLBACK_TO_GET = frozenset({405, 501})
 _NOT_SENT = frozenset({"fetch.refused_address", "fetch.refused_scheme", "fetch.invalid_url"})
 
 
+DEFAULTS = HttpSettingsConfig()  # the settings table is the one source of defaults
+
+
 @dataclass(slots=True)
 class HttpSettings:
-    """Limits and manners of the client; ``[http]`` in the config."""
+    """Limits and manners of the client; meanings and defaults are the ``[http]`` section's
+    (:class:`dcatwatch.config.HttpSettingsConfig`), plus ``expansion_check_bytes``."""
 
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    total_timeout: float = 900.0
-    max_bytes: int = 1 << 30
-    max_wire_bytes: int | None = None  # None: the same as max_bytes
-    max_expansion_ratio: float = 200.0
-    expansion_check_bytes: int = 10 << 20
-    max_redirects: int = 10
-    retries: int = 3
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    retry_after_max: float = 120.0
-    min_delay: float = 1.0
+    connect_timeout: float = DEFAULTS.connect_timeout
+    read_timeout: float = DEFAULTS.read_timeout
+    total_timeout: float = DEFAULTS.total_timeout
+    max_bytes: int = DEFAULTS.max_bytes
+    max_wire_bytes: int | None = DEFAULTS.max_wire_bytes  # None: the same as max_bytes
+    max_expansion_ratio: float = DEFAULTS.max_expansion_ratio
+    expansion_check_bytes: int = 10 << 20  # bytes read before the expansion ratio is judged
+    max_redirects: int = DEFAULTS.max_redirects
+    retries: int = DEFAULTS.retries
+    backoff_base: float = DEFAULTS.backoff_base
+    backoff_max: float = DEFAULTS.backoff_max
+    retry_after_max: float = DEFAULTS.retry_after_max
+    min_delay: float = DEFAULTS.min_delay
     user_agent: str = USER_AGENT
-    allow_private_networks: bool = False
-    allowed_networks: tuple[str, ...] = ()
-
+    allow_private_networks: bool = DEFAULTS.allow_private_networks
+    allowed_networks: tuple[str, ...] = tuple(DEFAULTS.allowed_networks)
 
 @dataclass(slots=True)
 class CacheValidators:

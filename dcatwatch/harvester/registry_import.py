@@ -28,10 +28,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from dcatwatch.harvester.dataportal import organisation_number
-from dcatwatch.store.models import Agency
 from dcatwatch.store.upsert import upsert
+from dcatwatch.store.tables import AGENCIES
 
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
 COLUMNS = ("id", "name", "email", "aliases", "language")
 HEADER_NAMES = {
     "id": "id", "orgnr": "id", "organisationsnummer": "id", "org_nr": "id", "org-nr": "id",

@@ -29,14 +29,10 @@ from dcatwatch.harvester.agencies import AgencyResolver, record_seen, registry_a
 from dcatwatch.harvester.dataportal import SearchReader
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
-from dcatwatch.store.models import Dataset, HarvestRun, HttpCache, Source
 from dcatwatch.store.upsert import upsert
+from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, HTTP_CACHE, RUNS, SERVICES, SOURCES
 
 log = logging.getLogger(__name__)
-RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
-SOURCES = Source.__table__  # type: ignore[attr-defined]
-CACHE = HttpCache.__table__  # type: ignore[attr-defined]
-DATASETS = Dataset.__table__  # type: ignore[attr-defined]
 
 Progress = Callable[[str, str], None]  # (source, message)
 
@@ -177,7 +173,7 @@ _COUNTS = ("datasets", "distributions", "data_services", "agencies", "added", "u
 def _read(settings: Settings, engine: Engine, source: SourceSettings, client: HttpClient,
           progress: Progress | None) -> Collected:
     with engine.connect() as conn:
-        row = conn.execute(select(CACHE).where(CACHE.c.url == source.url)).first()
+        row = conn.execute(select(HTTP_CACHE).where(HTTP_CACHE.c.url == source.url)).first()
         current = DATASETS.c.source == source.name, DATASETS.c.removed_at.is_(None)
         has_data = conn.execute(select(func.count()).where(*current)).scalar()
         held = conn.execute(select(func.count()).where(
@@ -258,27 +254,23 @@ def _unchanged(conn: Connection, source: str, stamp: datetime) -> apply.Changes:
 
 def _count_current(conn: Connection, source: str, result: RunResult) -> None:
     """Fill the totals from the store, so they describe the source after the run."""
-    from dcatwatch.store.models import DataService, Distribution
-
-    services = DataService.__table__  # type: ignore[attr-defined]
-    distributions = Distribution.__table__  # type: ignore[attr-defined]
     current = (DATASETS.c.source == source) & DATASETS.c.removed_at.is_(None)
     result.datasets = conn.execute(select(func.count()).where(current)).scalar() or 0
     result.agencies = conn.execute(select(func.count(func.distinct(DATASETS.c.agency_id)))
                                    .where(current)).scalar() or 0
     result.distributions = conn.execute(
-        select(func.count()).select_from(distributions.join(
-            DATASETS, distributions.c.dataset_id == DATASETS.c.id)).where(current)).scalar() or 0
+        select(func.count()).select_from(DISTRIBUTIONS.join(
+            DATASETS, DISTRIBUTIONS.c.dataset_id == DATASETS.c.id)).where(current)).scalar() or 0
     result.data_services = conn.execute(select(func.count()).where(
-        services.c.source == source, services.c.removed_at.is_(None))).scalar() or 0
+        SERVICES.c.source == source, SERVICES.c.removed_at.is_(None))).scalar() or 0
 
 
 def _remember_pages(conn: Connection, source: str, collected: Collected, stamp: datetime) -> None:
     if len(collected.pages) != 1:
         return
     page = collected.pages[0]
-    conn.execute(delete(CACHE).where(CACHE.c.url == page.url))
-    conn.execute(insert(CACHE).values(url=page.url, source=source, etag=page.validators.etag,
+    conn.execute(delete(HTTP_CACHE).where(HTTP_CACHE.c.url == page.url))
+    conn.execute(insert(HTTP_CACHE).values(url=page.url, source=source, etag=page.validators.etag,
                                       last_modified=page.validators.last_modified,
                                       body_sha256=page.sha256, fetched_at=stamp))
 

@@ -23,15 +23,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dcatwatch.store.models import Agency, Dataset, Source
-from dcatwatch.store.score_models import AgencyScoreSnapshot, NationalScoreSnapshot
+from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SOURCES
 
 log = logging.getLogger(__name__)
-SOURCES = Source.__table__  # type: ignore[attr-defined]
-DATASETS = Dataset.__table__  # type: ignore[attr-defined]
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
-AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
-NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
 LEVELS = ("api", "machine_readable", "document_only", "unknown")
 UP_STATUSES = frozenset({"ok", "partial"})
 

@@ -33,20 +33,17 @@ from dcatwatch.reports.refs import DatasetRef, dataset_ref
 from dcatwatch.reports.validation import ValidationFindings, read_findings
 from dcatwatch.scoring.mqa import SCALE
 from dcatwatch.scoring.service import SOURCE_PREFERENCE
-from dcatwatch.store.models import Agency, Source
-from dcatwatch.store.models import DataService as ServiceRow
-from dcatwatch.store.models import Dataset as DatasetRow
-from dcatwatch.store.report_models import ReportDelivery
-from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+from dcatwatch.store.tables import (
+    AGENCIES,
+    AGENCY_SNAPSHOTS,
+    DATASETS,
+    DELIVERIES,
+    NATIONAL_SNAPSHOTS,
+    SCORES,
+    SERVICES,
+    SOURCES,
+)
 
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
-DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
-SCORES = DatasetScore.__table__  # type: ignore[attr-defined]
-SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
-SOURCES = Source.__table__  # type: ignore[attr-defined]
-AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
-NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
-DELIVERIES = ReportDelivery.__table__  # type: ignore[attr-defined]
 
 
 class NotScored(DcatwatchError):

@@ -8,22 +8,26 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from dcatwatch.config import ReportsSettings
+
 Language = Literal["sv", "en"]
+DEFAULTS = ReportsSettings()  # the settings table is the one source of defaults
 
 
 @dataclass(frozen=True, slots=True)
 class ReportOptions:
-    """What a report shows and how delivery retries."""
+    """What a report shows and how delivery retries; meanings and defaults are the
+    ``[reports]`` section's (:class:`dcatwatch.config.ReportsSettings`)."""
 
-    language: Language = "sv"  # default report language; [[agencies]] language overrides it
-    top_fixes: int = 5  # fixes shown in full; further fixes get one line each
-    datasets_per_fix: int = 10  # datasets named under each fix ("… and 12 more")
-    dataset_rows: int = 30  # datasets in the per-dataset evidence table (worst first)
-    history_months: int = 12  # bars in the index-over-time chart
-    max_attempts: int = 10  # SMTP attempts per report before it is left as failed
-    retries: int = 2  # reconnects within one run after a transient SMTP error
-    retry_backoff: float = 1.0  # seconds before the first reconnect (doubles)
-    reply_to: str | None = None  # where agencies answer (questions, opting out)
+    language: Language = DEFAULTS.language
+    top_fixes: int = DEFAULTS.top_fixes
+    datasets_per_fix: int = DEFAULTS.datasets_per_fix
+    dataset_rows: int = DEFAULTS.dataset_rows
+    history_months: int = DEFAULTS.history_months
+    max_attempts: int = DEFAULTS.max_attempts
+    retries: int = DEFAULTS.retries
+    retry_backoff: float = DEFAULTS.retry_backoff
+    reply_to: str | None = DEFAULTS.reply_to
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReportOptions:

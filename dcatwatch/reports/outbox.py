@@ -12,9 +12,8 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dcatwatch.reports.period import Period
-from dcatwatch.store.report_models import ReportDelivery
+from dcatwatch.store.tables import DELIVERIES
 
-DELIVERIES = ReportDelivery.__table__  # type: ignore[attr-defined]
 SENT = "sent"
 
 

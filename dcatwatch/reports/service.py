@@ -25,9 +25,8 @@ from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import Period
 from dcatwatch.reports.render import build_message, message_id, render
 from dcatwatch.reports.smtp import DeliveryError, SmtpSender
-from dcatwatch.store.models import Agency
+from dcatwatch.store.tables import AGENCIES
 
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,8 @@ from sqlalchemy import Connection, Table, select
 
 from dcatwatch.dcat.model import Dataset
 from dcatwatch.reports.refs import DatasetRef
-from dcatwatch.store.validation_models import DataCheck, LinkCheck
+from dcatwatch.store.tables import DATA, LINKS
 
-LINKS = LinkCheck.__table__  # type: ignore[attr-defined]
-DATA = DataCheck.__table__  # type: ignore[attr-defined]
 CHUNK = 500  # URLs per IN (...) query
 
 

@@ -13,10 +13,9 @@ from dcatwatch.harvester.http import HttpClient
 from dcatwatch.harvester.run import RunResult, harvest_source
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
-from dcatwatch.store.models import HarvestRun
+from dcatwatch.store.tables import RUNS
 
 log = logging.getLogger(__name__)
-RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
 
 

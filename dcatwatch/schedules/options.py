@@ -9,19 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from dcatwatch.config import Settings
+from dcatwatch.config import DaemonSettings, ReportsSettings, Settings
+
+DEFAULTS = DaemonSettings()  # the settings table is the one source of defaults
 
 
 @dataclass(frozen=True, slots=True)
 class DaemonOptions:
-    """How the daemon schedules and stops (defaults are the proposed config defaults)."""
+    """How the daemon schedules and stops; meanings and defaults are those of ``[daemon]``
+    and ``[reports] schedule`` (:mod:`dcatwatch.config`)."""
 
-    max_concurrent_harvests: int = 4  # harvests running at once (the thread pool's size)
-    shutdown_grace: float = 25.0  # seconds SIGTERM waits for running work, then exits
-    misfire_grace: float = 300.0  # seconds a scheduler job may start late before it is missed
-    retry_failed_after: float = 3600.0  # seconds before a failed source is tried again; 0: cron
-    link_recheck: str = "0 3 * * 0"  # cron: re-check every link (Sundays 03:00)
-    reports_schedule: str = "0 7 * * *"  # cron: queue the month's reports, retry unsent ones
+    max_concurrent_harvests: int = DEFAULTS.max_concurrent_harvests
+    shutdown_grace: float = DEFAULTS.shutdown_grace
+    misfire_grace: float = DEFAULTS.misfire_grace
+    retry_failed_after: float = DEFAULTS.retry_failed_after
+    link_recheck: str = DEFAULTS.link_recheck
+    reports_schedule: str = ReportsSettings().schedule
 
 
 def daemon_options(settings: Settings) -> DaemonOptions:

@@ -16,12 +16,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from dcatwatch.store.daemon_models import SourceSchedule
-from dcatwatch.store.models import HarvestRun, Source
+from dcatwatch.store.tables import RUNS, SCHEDULES, SOURCES
 
-SCHEDULES = SourceSchedule.__table__  # type: ignore[attr-defined]
-RUNS = HarvestRun.__table__  # type: ignore[attr-defined]
-SOURCES = Source.__table__  # type: ignore[attr-defined]
 INTERRUPTED = {"code": "run.internal", "url": None,
                "message": "the run was interrupted (process stopped or killed)"}
 

@@ -24,19 +24,18 @@ from dcatwatch.dcat.model import DataService
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
-from dcatwatch.store.models import Agency, Dataset, DataService as ServiceRow, Source
-from dcatwatch.store.score_models import AgencyScoreSnapshot, DatasetScore, NationalScoreSnapshot
+from dcatwatch.store.tables import (
+    AGENCIES,
+    AGENCY_SNAPSHOTS,
+    DATASETS,
+    LINKS,
+    NATIONAL_SNAPSHOTS,
+    SCORES,
+    SERVICES,
+    SOURCES,
+)
 from dcatwatch.store.upsert import chunks
-from dcatwatch.store.validation_models import LinkCheck
 
-DATASETS = Dataset.__table__  # type: ignore[attr-defined]
-SCORES = DatasetScore.__table__  # type: ignore[attr-defined]
-SERVICES = ServiceRow.__table__  # type: ignore[attr-defined]
-AGENCIES = Agency.__table__  # type: ignore[attr-defined]
-SOURCES = Source.__table__  # type: ignore[attr-defined]
-AGENCY_SNAPSHOTS = AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
-NATIONAL_SNAPSHOTS = NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
-LINKS = LinkCheck.__table__  # type: ignore[attr-defined]
 SOURCE_PREFERENCE = {"dcat": 0, "dataportal": 1}  # lower wins when the same IRI is seen twice
 
 
@@ -57,13 +56,9 @@ def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: 
     scoring run every dataset is rescored (``full``), since reachability earns MQA points.
     """
     stamp = datetime.now(UTC)
-    if links is None:
-        from dcatwatch.validators.service import link_infos
-
-        links = link_infos(engine)
     with engine.begin() as conn:
         full = full or _links_checked_since_scoring(conn)
-        rescored = _rescore(conn, links, full, stamp)
+        rescored = _rescore(conn, engine, links, full, stamp)
         scores = _aggregate(conn)
         if snapshot:
             _snapshot(conn, scores, stamp)
@@ -80,8 +75,8 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _rescore(conn: Connection, links: Mapping[str, LinkInfo], full: bool,
-             stamp: datetime) -> int:
+def _rescore(conn: Connection, engine: Engine, links: Mapping[str, LinkInfo] | None,
+             full: bool, stamp: datetime) -> int:
     query = (select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
                     DATASETS.c.content_hash, DATASETS.c.description)
              .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
@@ -92,6 +87,10 @@ def _rescore(conn: Connection, links: Mapping[str, LinkInfo], full: bool,
     stale = conn.execute(query).all()
     if not stale:
         return 0
+    if links is None:  # read only when something is rescored: the table can be large
+        from dcatwatch.validators.service import link_infos
+
+        links = link_infos(engine)
     services = _services(conn)
     serving = services_by_dataset(services.values())
     for part in chunks(stale):

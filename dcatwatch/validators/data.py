@@ -35,7 +35,6 @@ from dcatwatch.dcat.formats import declared_formats, url_formats
 from dcatwatch.dcat.model import Distribution
 from dcatwatch.errors import FetchError
 from dcatwatch.harvester.http import CacheValidators, HttpClient
-from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators.datafile import (
     UNPACKED_RATIO,
     FileReport,
@@ -46,9 +45,8 @@ from dcatwatch.validators.datafile import (
 from dcatwatch.validators.links import interleave_hosts
 from dcatwatch.validators.sampling import Sample, SampleClient
 from dcatwatch.validators.settings import ValidationSettings
+from dcatwatch.store.tables import DATA, LINKS
 
-DATA = DataCheck.__table__  # type: ignore[attr-defined]
-LINKS = LinkCheck.__table__  # type: ignore[attr-defined]
 Progress = Callable[[str, int, int], None]
 
 TABULAR_CODES = {"CSV": "csv", "TSV": "tsv", "XLSX": "xlsx", "XLS": "xls", "ODS": "ods",

@@ -28,8 +28,8 @@ from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.errors import FetchError
 from dcatwatch.harvester.http import HttpClient
 from dcatwatch.store.validation_models import LinkCheck
+from dcatwatch.store.tables import LINKS
 
-LINKS = LinkCheck.__table__  # type: ignore[attr-defined]
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 200  # results written per transaction
 

@@ -31,20 +31,14 @@ from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
 from dcatwatch.dcat.terms import iri
 from dcatwatch.harvester.http import HttpClient
-from dcatwatch.store.models import DataService as DataServiceRow
-from dcatwatch.store.models import Dataset as DatasetRow
-from dcatwatch.store.validation_models import DataCheck, LinkCheck, MetadataFinding, ValidationRun
+from dcatwatch.store.validation_models import LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators.data import DataTarget, check_data, target
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
 from dcatwatch.validators.settings import ValidationSettings
 from dcatwatch.validators.shacl import shacl_findings
+from dcatwatch.store.tables import DATA, DATASETS, FINDINGS, SERVICES, VALIDATION_RUNS
 
-DATASETS = DatasetRow.__table__  # type: ignore[attr-defined]
-SERVICES = DataServiceRow.__table__  # type: ignore[attr-defined]
-DATA = DataCheck.__table__  # type: ignore[attr-defined]
-FINDINGS = MetadataFinding.__table__  # type: ignore[attr-defined]
-RUNS = ValidationRun.__table__  # type: ignore[attr-defined]
 DISTRIBUTION = iri(ns.DCAT, "distribution")
 Progress = Callable[[str, int, int], None]  # (stage: metadata | links | data, done, total)
 
@@ -103,7 +97,7 @@ def validate(settings_like: Any, engine: Engine, source: str | None, client: Htt
     settings = ValidationSettings.of(settings_like)
     started = time.monotonic()
     with engine.begin() as conn:
-        run_id = conn.execute(insert(RUNS).values(source=source, started_at=now(), status="running",
+        run_id = conn.execute(insert(VALIDATION_RUNS).values(source=source, started_at=now(), status="running",
                                                   summary="{}")).inserted_primary_key[0]
     try:
         scope = _read_scope(engine, source, settings, progress)
@@ -117,12 +111,12 @@ def validate(settings_like: Any, engine: Engine, source: str | None, client: Htt
         result = _assemble(engine, scope, checked, validated)
     except BaseException:
         with engine.begin() as conn:
-            conn.execute(update(RUNS).where(RUNS.c.id == run_id)
+            conn.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id)
                          .values(status="failed", finished_at=now()))
         raise
     result.summary["duration_s"] = round(time.monotonic() - started, 3)
     with engine.begin() as conn:
-        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
+        conn.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id).values(
             status="ok", finished_at=now(), summary=json.dumps(result.summary)))
     return result
 

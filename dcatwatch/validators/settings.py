@@ -5,26 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-MB = 1 << 20
+from dcatwatch.config import ValidationSection
+
+DEFAULTS = ValidationSection()  # the settings table is the one source of defaults
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationSettings:
-    """Limits and switches of link, data and metadata checks (defaults are production values)."""
+    """Limits and switches of link, data and metadata checks; meanings and defaults are the
+    ``[validation]`` section's (:class:`dcatwatch.config.ValidationSection`)."""
 
-    recheck_hours: float = 24.0  # a URL checked more recently than this is not asked again
-    workers: int = 8  # URLs checked at the same time (one at a time per host: the client's gate)
-    link_timeout: float = 20.0  # seconds a link check may wait for an answer
-    data: bool = True  # validate the data of tabular distributions
-    data_timeout: float = 120.0  # seconds one sample download may take
-    sample_bytes: int = 10 * MB  # CSV/TSV: validate at most the first this many bytes
-    max_file_bytes: int = 50 * MB  # XLSX/XLS/ODS/JSON: larger files are skipped, not validated
-    row_limit: int = 10_000  # rows frictionless reads per file
-    error_limit: int = 100  # frictionless stops after this many errors
-    examples: int = 5  # error examples kept per file
-    missing_values: tuple[str, ...] = ("", "..")  # cell values meaning "no value" (".." = SCB)
-    metadata: bool = True  # check DCAT-AP-SE rules
-    shacl: bool = False  # also validate with pyshacl against the shipped DCAT-AP 3.0.1 shapes
+    recheck_hours: float = DEFAULTS.recheck_hours
+    workers: int = DEFAULTS.workers
+    link_timeout: float = DEFAULTS.link_timeout
+    data: bool = DEFAULTS.data
+    data_timeout: float = DEFAULTS.data_timeout
+    sample_bytes: int = DEFAULTS.sample_bytes
+    max_file_bytes: int = DEFAULTS.max_file_bytes
+    row_limit: int = DEFAULTS.row_limit
+    error_limit: int = DEFAULTS.error_limit
+    examples: int = DEFAULTS.examples
+    missing_values: tuple[str, ...] = tuple(DEFAULTS.missing_values)
+    metadata: bool = DEFAULTS.metadata
+    shacl: bool = DEFAULTS.shacl
 
     @classmethod
     def of(cls, settings: Any) -> ValidationSettings:
