@@ -17,19 +17,16 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 import tempfile
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
-from bench_harvest import QuietHandler, timed  # noqa: E402
+from bench_harvest import serve_and_configure, timed  # noqa: E402
 
 ESTERMS = "http://entryscape.com/terms/"
 EU = "http://publications.europa.eu/resource/authority/"
@@ -98,16 +95,10 @@ def main() -> None:
         dump = write_dump(args.datasets, root / "all.rdf")
         if args.keep:
             args.keep.write_bytes(dump.read_bytes())
-        server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                     functools.partial(QuietHandler, directory=str(root)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, config = serve_and_configure(
+            root, 'name = "dataportal"\ntype = "dataportal"\nmode = "dump"\n'
+                  'url = "{base}/all.rdf"\n')
         url = f"http://127.0.0.1:{server.server_address[1]}/all.rdf"
-        config = root / "dcatwatch.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite:///{root}/bench.db"\n'
-            "[http]\nallow_private_networks = true\nmin_delay = 0\n"
-            f'[[sources]]\nname = "dataportal"\ntype = "dataportal"\nmode = "dump"\n'
-            f'url = "{url}"\n', encoding="utf-8")
         print(f"dump: {args.datasets} datasets, RDF/XML, {dump.stat().st_size / 1e6:.1f} MB")
 
         wall, peak, out = timed([sys.executable, "-m", "dcatwatch", "--config", str(config),

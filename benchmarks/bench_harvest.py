@@ -49,6 +49,20 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return wall, peak, result.stdout
 
 
+def serve_and_configure(root: Path, source: str) -> tuple[ThreadingHTTPServer, Path]:
+    """Serve ``root`` on loopback and write a config there harvesting ``source`` (a TOML
+    [[sources]] table whose ``url`` may use ``{base}``) into a fresh SQLite store."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    config = root / "dcatwatch.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{root}/bench.db"\n'
+                      "[http]\nallow_private_networks = true\nmin_delay = 0\n"
+                      "[[sources]]\n" + source.format(base=base), encoding="utf-8")
+    return server, config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="End-to-end harvest vs plain rdflib parsing.")
     parser.add_argument("--datasets", type=int, default=10_000)
@@ -64,15 +78,9 @@ def main() -> None:
         catalogue = root / f"catalog{suffix[args.format]}"
         generate.write(args.datasets, catalogue, args.format, dataportal=args.dataportal)
         size_mb = catalogue.stat().st_size / 1e6
-        server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                     functools.partial(QuietHandler, directory=str(root)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, config = serve_and_configure(
+            root, f'name = "bench"\ntype = "dcat"\nurl = "{{base}}/{catalogue.name}"\n')
         url = f"http://127.0.0.1:{server.server_address[1]}/{catalogue.name}"
-        config = root / "dcatwatch.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite:///{root}/bench.db"\n'
-            f"[http]\nallow_private_networks = true\nmin_delay = 0\n"
-            f'[[sources]]\nname = "bench"\ntype = "dcat"\nurl = "{url}"\n', encoding="utf-8")
         dcatwatch = [sys.executable, "-m", "dcatwatch", "--config", str(config), "harvest",
                      "--json"]
         print(f"catalogue: {args.datasets} datasets, {args.format}, {size_mb:.1f} MB")
