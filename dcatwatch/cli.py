@@ -136,21 +136,35 @@ def _engine(settings: Any) -> Any:
     return open_store(settings.database.url)
 
 
+def _harvest_ready(settings: Any) -> None:
+    """Check the schema through the driver: SQLAlchemy is imported only when the store is not
+    current yet (to create an empty one's schema, or to explain the needed upgrade)."""
+    from dcatwatch.store import sql
+
+    store = sql.connect(settings.database.url)
+    try:
+        current = store.revision()
+    finally:
+        store.close()
+    if current != sql.HEAD:
+        _engine(settings).dispose()
+
+
 def _harvest(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import HarvestProgress, harvest_table
     from dcatwatch.harvester.run import confirm_removals, harvest
 
     settings = _settings(args)
-    engine = _engine(settings)
+    _harvest_ready(settings)
     if args.confirm_removals:
         settings.source(args.confirm_removals)
-        removed = confirm_removals(engine, args.confirm_removals)
+        removed = confirm_removals(settings, args.confirm_removals)
         print(f"{args.confirm_removals}: {removed} held datasets removed")
         return EXIT_OK
     for name in args.sources:
         settings.source(name)
     with HarvestProgress(enabled=sys.stderr.isatty()) as progress:
-        results = harvest(settings, engine, args.sources or None, progress=progress.update)
+        results = harvest(settings, args.sources or None, progress=progress.update)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
     else:

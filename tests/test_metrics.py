@@ -13,11 +13,12 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, update
 
-from dcatwatch.config import SourceSettings
-from dcatwatch.harvester.run import RunResult, sync_sources
+from dcatwatch.config import SourceSettings, load
+from dcatwatch.harvester.run import RunResult, sync_configuration
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.metrics.exposition import CachedExposition
 from dcatwatch.metrics.instruments import code_class
+from dcatwatch.store import sql
 from dcatwatch.store.db import open_store
 from dcatwatch.store.models import Dataset, Source
 from tests.conftest import FIXTURES
@@ -113,8 +114,12 @@ def test_the_collector_reads_sources_and_the_latest_scores(
     assert run("--config", str(config), "scores", "--snapshot")[0] == 0
     found = samples(registry)
     assert found[("dcatwatch_source_held_removals", exempel)] == 1
-    with engine.begin() as conn:
-        sync_sources(conn, [SourceSettings(name="annan", type="dcat", url="http://x/")])
+    settings = load(config)
+    store = sql.connect(settings.database.url)
+    with store.transaction():
+        sync_configuration(store, settings.model_copy(update={
+            "sources": [SourceSettings(name="annan", type="dcat", url="http://x/")]}))
+    store.close()
     found = samples(registry)
     assert named(found, "dcatwatch_source_up") == {frozenset({("source", "annan")}): 0.0}
     assert found[("dcatwatch_source_last_success_timestamp_seconds",

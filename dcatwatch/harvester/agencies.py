@@ -12,14 +12,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, select, update
-
 from dcatwatch.config import AgencySettings
 from dcatwatch.dcat.agency import AgencyIdentity, identify
 from dcatwatch.dcat.model import Agent
-from dcatwatch.store.upsert import chunks, insert_missing, upsert
-from dcatwatch.store.tables import AGENCIES, DATASETS, SERVICES
-
+from dcatwatch.store.sql import Store, chunks, placeholders
 
 
 @dataclass(slots=True)
@@ -51,59 +47,55 @@ class AgencyResolver:
         return identity.id
 
 
-def registry_aliases(conn: Connection) -> dict[str, str]:
+def registry_aliases(store: Store) -> dict[str, str]:
     """Publisher IRIs recorded for registry agencies (e.g. by ``agencies import``) → their ids."""
-    rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.publisher_iris)
-                        .where(AGENCIES.c.in_registry.is_(True)))
-    return {iri: row.id for row in rows for iri in json.loads(row.publisher_iris)}
+    rows = store.all("SELECT id, publisher_iris FROM agency WHERE in_registry = ?", (True,))
+    return {iri: agency_id for agency_id, iris in rows for iri in json.loads(iris)}
 
 
-def sync_registry(conn: Connection, registry: Iterable[AgencySettings]) -> None:
+def sync_registry(store: Store, registry: Iterable[AgencySettings]) -> None:
     """Write the configured registry into the agency table (names and addresses win)."""
-    rows = [{"id": a.id, "name": a.name, "email": a.email, "in_registry": True,
-             "identity_rule": "registry", "flagged": False, "publisher_iris": "[]"}
-            for a in registry]
-    upsert(conn, AGENCIES, rows, update=("name", "email", "in_registry"))
-    _adopt_aliased(conn, {alias: a.id for a in registry for alias in a.aliases})
+    rows = [(a.id, a.name, a.email, True, "registry", False, "[]") for a in registry]
+    store.executemany(
+        "INSERT INTO agency (id, name, email, in_registry, identity_rule, flagged, "
+        "publisher_iris) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "name = excluded.name, email = excluded.email, in_registry = excluded.in_registry", rows)
+    _adopt_aliased(store, {alias: a.id for a in registry for alias in a.aliases})
 
 
-def _adopt_aliased(conn: Connection, aliases: dict[str, str]) -> None:
+def _adopt_aliased(store: Store, aliases: dict[str, str]) -> None:
     """Move the datasets and services of publishers now aliased to a registry agency."""
     if not aliases:
         return
-    others = conn.execute(select(AGENCIES.c.id, AGENCIES.c.publisher_iris)
-                          .where(AGENCIES.c.in_registry.is_(False)))
-    for row in others:
-        targets = {aliases[iri] for iri in json.loads(row.publisher_iris) if iri in aliases}
+    others = store.all("SELECT id, publisher_iris FROM agency WHERE in_registry = ?", (False,))
+    for agency_id, publisher_iris in others:
+        targets = {aliases[iri] for iri in json.loads(publisher_iris) if iri in aliases}
         if len(targets) == 1:
             target = targets.pop()
-            for table in (DATASETS, SERVICES):
-                conn.execute(update(table).where(table.c.agency_id == row.id)
-                             .values(agency_id=target))
+            for table in ("dataset", "data_service"):
+                store.execute(f"UPDATE {table} SET agency_id = ? WHERE agency_id = ?",
+                              (target, agency_id)).close()
 
 
-def record_seen(conn: Connection, seen: dict[str, Seen]) -> None:
+def record_seen(store: Store, seen: dict[str, Seen]) -> None:
     """Insert agencies first seen in this run; add publisher IRIs and names to known ones."""
-    if not seen:
-        return
-    rows = {row.id: row for part in chunks(list(seen)) for row in conn.execute(
-        select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.publisher_iris, AGENCIES.c.in_registry)
-        .where(AGENCIES.c.id.in_(part)))}
+    rows = {row[0]: row for part in chunks(list(seen)) for row in store.all(
+        f"SELECT id, name, publisher_iris, in_registry FROM agency "
+        f"WHERE id IN ({placeholders(len(part))})", part)}
     new, changed = [], []
     for agency_id, item in seen.items():
         row = rows.get(agency_id)
         if row is None:
-            new.append({"id": agency_id, "name": item.identity.name, "email": None,
-                        "in_registry": False, "identity_rule": item.identity.rule,
-                        "flagged": item.identity.flagged,
-                        "publisher_iris": json.dumps(sorted(item.iris))})
+            new.append((agency_id, item.identity.name, None, False, item.identity.rule,
+                        item.identity.flagged, json.dumps(sorted(item.iris))))
             continue
-        iris = sorted(set(json.loads(row.publisher_iris)) | item.iris)
-        name = row.name if row.in_registry or not item.identity.name else item.identity.name
-        if iris != json.loads(row.publisher_iris) or name != row.name:
-            changed.append({"row_id": agency_id, "v_name": name, "v_iris": json.dumps(iris)})
-    insert_missing(conn, AGENCIES, new)  # another harvest may have added it meanwhile
-    if changed:
-        conn.execute(update(AGENCIES).where(AGENCIES.c.id == bindparam("row_id"))
-                     .values(name=bindparam("v_name"), publisher_iris=bindparam("v_iris")),
-                     changed)
+        _, known_name, known_iris, in_registry = row
+        iris = sorted(set(json.loads(known_iris)) | item.iris)
+        name = known_name if in_registry or not item.identity.name else item.identity.name
+        if iris != json.loads(known_iris) or name != known_name:
+            changed.append((name, json.dumps(iris), agency_id))
+    # another harvest may have added the same agency meanwhile: skip it then
+    store.executemany("INSERT INTO agency (id, name, email, in_registry, identity_rule, flagged, "
+                      "publisher_iris) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                      new)
+    store.executemany("UPDATE agency SET name = ?, publisher_iris = ? WHERE id = ?", changed)

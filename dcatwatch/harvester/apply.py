@@ -10,20 +10,17 @@ until the next run misses the same datasets again, or an operator confirms.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from typing import Any
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.model import Agent, DataService, DatasetEntry, ParsedCatalog, best_text
-from dcatwatch.store.upsert import chunks
-from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, SERVICES
-
+from dcatwatch.store.sql import Store, chunks, placeholders
 
 AgencyOf = Callable[[Agent | None], str | None]
-BATCH = 1000
+BATCH = 1000  # rows per executemany: descriptions are unpacked one batch at a time
 
 
 @dataclass(slots=True)
@@ -37,150 +34,161 @@ class Changes:
     held_removals: int = 0
 
 
-def apply_datasets(conn: Connection, source: str, parsed: ParsedCatalog, agency_of: AgencyOf,
+@dataclass(slots=True)
+class _Existing:
+    id: int
+    content_hash: str
+    removed: bool
+    held: bool
+    agency_id: str | None
+
+
+def apply_datasets(store: Store, source: str, parsed: ParsedCatalog, agency_of: AgencyOf,
                    now: datetime, *, complete: bool, threshold: float) -> Changes:
     """Write ``parsed``'s datasets for ``source`` and return the counts."""
     changes = Changes()
-    existing = {row.iri: row for row in conn.execute(
-        select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.content_hash, DATASETS.c.removed_at,
-               DATASETS.c.removal_held_at, DATASETS.c.agency_id)
-        .where(DATASETS.c.source == source))}
-    new_entries, changed, unchanged_ids, moved = [], [], [], []
+    existing = {iri: _Existing(row_id, digest, removed is not None, held is not None, agency)
+                for row_id, iri, digest, removed, held, agency in store.all(
+                    "SELECT id, iri, content_hash, removed_at, removal_held_at, agency_id "
+                    "FROM dataset WHERE source = ?", (source,))}
+    new_entries, changed, unchanged, moved = [], [], [], []
     for entry in parsed.entries:
         row = existing.get(entry.iri)
         if row is None:
             new_entries.append(entry)
-        elif row.removed_at is not None or row.content_hash != entry.digest:
-            changed.append((row.id, entry, row.removed_at is not None))
+        elif row.removed or row.content_hash != entry.digest:
+            changed.append((row.id, entry, row.removed))
         else:
-            unchanged_ids.append(row.id)
+            unchanged.append(row)
             agency = agency_of(entry.publisher)
             if agency != row.agency_id:  # the registry's aliases changed
-                moved.append({"row_id": row.id, "v_agency": agency})
+                moved.append((agency, row.id))
     revived = sum(1 for *_, was_removed in changed if was_removed)
     changes.added = len(new_entries) + revived
     changes.updated = len(changed) - revived
-    changes.unchanged = len(unchanged_ids)
-    _insert_new(conn, new_entries, source, agency_of, now)
-    _update_changed(conn, changed, source, agency_of, now)
-    if unchanged_ids:
-        conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
-                     .values(last_seen_at=now, removal_held_at=None),
-                     [{"row_id": i} for i in unchanged_ids])
+    changes.unchanged = len(unchanged)
+    stamp = store.time(now)
+    _insert_new(store, new_entries, source, agency_of, stamp)
+    _update_changed(store, changed, source, agency_of, stamp)
+    store.executemany("UPDATE dataset SET last_seen_at = ?, removal_held_at = NULL WHERE id = ?",
+                      [(stamp, row.id) for row in unchanged])
     if moved:
-        conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
-                     .values(agency_id=bindparam("v_agency")), moved)
+        store.executemany("UPDATE dataset SET agency_id = ? WHERE id = ?", moved)
     listed = {e.iri for e in parsed.entries}
-    missing = [row for iri, row in existing.items() if iri not in listed and row.removed_at is None]
+    missing = [row for iri, row in existing.items() if iri not in listed and not row.removed]
     if complete and missing:
-        _remove(conn, missing, len(existing) - sum(1 for r in existing.values() if r.removed_at),
-                len(listed), threshold, now, changes)
+        current = sum(1 for row in existing.values() if not row.removed)
+        _remove(store, missing, current, len(listed), threshold, stamp, changes)
     return changes
 
 
-def _dataset_row(entry: DatasetEntry, source: str, agency_of: AgencyOf,
-                 now: datetime) -> dict[str, object]:
-    return {
-        "source": source, "iri": entry.iri, "agency_id": agency_of(entry.publisher),
-        "title": entry.title, "content_hash": entry.digest, "description": entry.description,
-        "first_seen_at": now, "last_seen_at": now, "changed_at": now, "removed_at": None,
-        "removal_held_at": None,
-    }
+DATASET_COLUMNS = ("agency_id", "title", "content_hash", "description", "last_seen_at",
+                   "changed_at", "removed_at", "removal_held_at")
 
 
-def _insert_new(conn: Connection, entries: list[DatasetEntry], source: str,
-                agency_of: AgencyOf, now: datetime) -> None:
+def _dataset_values(entry: DatasetEntry, agency_of: AgencyOf, stamp: Any) -> tuple[Any, ...]:
+    """The :data:`DATASET_COLUMNS` of a dataset that was added or changed at ``stamp``."""
+    return (agency_of(entry.publisher), entry.title, entry.digest, entry.description, stamp,
+            stamp, None, None)
+
+
+def _insert_new(store: Store, entries: list[DatasetEntry], source: str, agency_of: AgencyOf,
+                stamp: Any) -> None:
     """Insert new datasets a batch at a time (descriptions are unpacked one batch at once)."""
-    for start in range(0, len(entries), BATCH):
-        batch = entries[start:start + BATCH]
-        conn.execute(insert(DATASETS), [_dataset_row(e, source, agency_of, now) for e in batch])
     if not entries:
         return
+    statement = (f"INSERT INTO dataset (source, iri, first_seen_at, {', '.join(DATASET_COLUMNS)})"
+                 f" VALUES (?, ?, ?, {placeholders(len(DATASET_COLUMNS))})")
+    for start in range(0, len(entries), BATCH):
+        store.executemany(statement, [(source, e.iri, stamp, *_dataset_values(e, agency_of, stamp))
+                                      for e in entries[start:start + BATCH]])
     by_iri = {e.iri: e for e in entries}
-    ids = conn.execute(select(DATASETS.c.id, DATASETS.c.iri).where(
-        DATASETS.c.source == source, DATASETS.c.first_seen_at == now))
-    _insert_distributions(conn, [(row_id, by_iri[iri]) for row_id, iri in ids if iri in by_iri],
+    ids = store.all("SELECT id, iri FROM dataset WHERE source = ? AND first_seen_at = ?",
+                    (source, stamp))
+    _insert_distributions(store, [(row_id, by_iri[iri]) for row_id, iri in ids if iri in by_iri],
                           source)
 
 
-def _update_changed(conn: Connection, changed: list[tuple[int, DatasetEntry, bool]],
-                    source: str, agency_of: AgencyOf, now: datetime) -> None:
+def _update_changed(store: Store, changed: list[tuple[int, DatasetEntry, bool]], source: str,
+                    agency_of: AgencyOf, stamp: Any) -> None:
+    statement = (f"UPDATE dataset SET {', '.join(f'{c} = ?' for c in DATASET_COLUMNS)} "
+                 f"WHERE id = ?")
     for start in range(0, len(changed), BATCH):
         batch = changed[start:start + BATCH]
-        values = []
-        for row_id, entry, _revived in batch:
-            row = _dataset_row(entry, source, agency_of, now)
-            del row["first_seen_at"], row["source"], row["iri"]
-            values.append({"row_id": row_id, **{f"v_{k}": v for k, v in row.items()}})
-        columns = {key[2:]: bindparam(key) for key in values[0] if key != "row_id"}
-        conn.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id"))
-                     .values(columns), values)
-        conn.execute(delete(DISTRIBUTIONS).where(
-            DISTRIBUTIONS.c.dataset_id.in_([row_id for row_id, *_ in batch])))
-        _insert_distributions(conn, [(row_id, entry) for row_id, entry, _ in batch], source)
+        store.executemany(statement, [(*_dataset_values(entry, agency_of, stamp), row_id)
+                                      for row_id, entry, _revived in batch])
+        ids = [row_id for row_id, *_ in batch]
+        store.execute(f"DELETE FROM distribution WHERE dataset_id IN ({placeholders(len(ids))})",
+                      ids).close()
+        _insert_distributions(store, [(row_id, entry) for row_id, entry, _ in batch], source)
 
 
-def _insert_distributions(conn: Connection, entries: list[tuple[int, DatasetEntry]],
+def _insert_distributions(store: Store, entries: list[tuple[int, DatasetEntry]],
                           source: str) -> None:
-    rows = [{"dataset_id": row_id, "source": source, "iri": link.iri,
-             "access_url": link.access_url, "download_url": link.download_url,
-             "format": link.format}
-            for row_id, entry in entries for link in entry.distributions]
-    if rows:
-        conn.execute(insert(DISTRIBUTIONS), rows)
+    store.executemany(
+        "INSERT INTO distribution (dataset_id, source, iri, access_url, download_url, format) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(row_id, source, link.iri, link.access_url, link.download_url, link.format)
+         for row_id, entry in entries for link in entry.distributions])
 
 
-def _remove(conn: Connection, missing: list, current: int, listed: int, threshold: float,
-            now: datetime, changes: Changes) -> None:
+def _remove(store: Store, missing: list[_Existing], current: int, listed: int,
+            threshold: float, stamp: Any, changes: Changes) -> None:
     """Remove the missing datasets, or hold them when the mass-deletion guard trips."""
-    held_before = [row.id for row in missing if row.removal_held_at is not None]
     guard = listed == 0 or (current > 0 and len(missing) / current > threshold)
     if guard:
-        confirm = held_before  # a second run missing the same datasets confirms them
-        hold = [row.id for row in missing if row.removal_held_at is None]
+        confirm = [row.id for row in missing if row.held]  # a second run missing them confirms
+        hold = [row.id for row in missing if not row.held]
     else:
         confirm, hold = [row.id for row in missing], []
-    for part in chunks(confirm):
-        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(part))
-                     .values(removed_at=now, removal_held_at=None))
-    for part in chunks(hold):
-        conn.execute(update(DATASETS).where(DATASETS.c.id.in_(part)).values(removal_held_at=now))
+    _set_where_ids(store, "removed_at = ?, removal_held_at = NULL", (stamp,), confirm)
+    _set_where_ids(store, "removal_held_at = ?", (stamp,), hold)
     changes.removed = len(confirm)
     changes.held_removals = len(hold)
 
 
-def confirm_held(conn: Connection, source: str, now: datetime) -> int:
+def _set_where_ids(store: Store, assignments: str, values: tuple[Any, ...],
+                   ids: Sequence[int], table: str = "dataset", extra: str = "") -> None:
+    for part in chunks(ids):
+        store.execute(f"UPDATE {table} SET {assignments} "
+                      f"WHERE id IN ({placeholders(len(part))}){extra}",
+                      (*values, *part)).close()
+
+
+def confirm_held(store: Store, source: str, now: datetime) -> int:
     """Remove the held datasets of ``source`` now (an operator's confirmation)."""
-    result = conn.execute(update(DATASETS).where(DATASETS.c.source == source,
-                                                 DATASETS.c.removal_held_at.is_not(None),
-                                                 DATASETS.c.removed_at.is_(None))
-                          .values(removed_at=now, removal_held_at=None))
-    return result.rowcount or 0
+    cursor = store.execute(
+        "UPDATE dataset SET removed_at = ?, removal_held_at = NULL WHERE source = ? "
+        "AND removal_held_at IS NOT NULL AND removed_at IS NULL", (store.time(now), source))
+    count = cursor.rowcount
+    cursor.close()
+    return max(count, 0)
 
 
-def apply_services(conn: Connection, source: str, services: list[DataService],
+SERVICE_COLUMNS = ("agency_id", "title", "endpoint_url", "record", "last_seen_at", "removed_at")
+
+
+def apply_services(store: Store, source: str, services: list[DataService],
                    agency_of: AgencyOf, now: datetime, *, complete: bool) -> None:
     """Upsert the source's data services; a complete run marks the unlisted ones removed."""
-    existing = {row.iri: row.id for row in conn.execute(
-        select(SERVICES.c.id, SERVICES.c.iri).where(SERVICES.c.source == source))}
-    rows = [{"source": source, "iri": s.iri, "agency_id": agency_of(s.publisher),
-             "title": best_text(s.title), "endpoint_url": (s.endpoint_urls or [None])[0],
-             "record": records.dumps(s), "first_seen_at": now, "last_seen_at": now,
-             "removed_at": None} for s in services]
-    new = [r for r in rows if r["iri"] not in existing]
-    old = [{"row_id": existing[str(r["iri"])], **{f"v_{k}": v for k, v in r.items()
-                                                  if k != "first_seen_at"}}
-           for r in rows if r["iri"] in existing]
-    if new:
-        conn.execute(insert(SERVICES), new)
-    if old:
-        columns = {key[2:]: bindparam(key) for key in old[0] if key != "row_id"}
-        conn.execute(update(SERVICES).where(SERVICES.c.id == bindparam("row_id"))
-                     .values(columns), old)
+    stamp = store.time(now)
+    existing = dict(store.all("SELECT iri, id FROM data_service WHERE source = ?", (source,)))
+    new, old = [], []
+    for service in services:
+        values = (agency_of(service.publisher), best_text(service.title),
+                  (service.endpoint_urls or [None])[0], records.dumps(service), stamp, None)
+        row_id = existing.get(service.iri)
+        if row_id is None:
+            new.append((source, service.iri, stamp, *values))
+        else:
+            old.append((*values, row_id))
+    store.executemany(f"INSERT INTO data_service (source, iri, first_seen_at, "
+                      f"{', '.join(SERVICE_COLUMNS)}) "
+                      f"VALUES (?, ?, ?, {placeholders(len(SERVICE_COLUMNS))})", new)
+    store.executemany(f"UPDATE data_service SET {', '.join(f'{c} = ?' for c in SERVICE_COLUMNS)}"
+                      f" WHERE id = ?", old)
     listed = {s.iri for s in services}
     gone = [row_id for iri, row_id in existing.items() if iri not in listed]
     if complete and listed:
-        for part in chunks(gone):
-            conn.execute(update(SERVICES).where(SERVICES.c.id.in_(part),
-                                                SERVICES.c.removed_at.is_(None))
-                         .values(removed_at=now))
+        _set_where_ids(store, "removed_at = ?", (stamp,), gone, table="data_service",
+                       extra=" AND removed_at IS NULL")

@@ -13,24 +13,26 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.errors import CATALOGUE, DcatwatchError
 from dcatwatch.harvester import apply
-from dcatwatch.harvester.agencies import AgencyResolver, record_seen, registry_aliases, sync_registry
-from dcatwatch.harvester.dataportal import SearchReader
+from dcatwatch.harvester.agencies import (
+    AgencyResolver,
+    record_seen,
+    registry_aliases,
+    sync_registry,
+)
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
-from dcatwatch.store.upsert import upsert
-from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, HTTP_CACHE, RUNS, SERVICES, SOURCES
+from dcatwatch.store import sql
+from dcatwatch.store.sql import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,42 +92,55 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def sync_sources(conn: Connection, sources: Iterable[SourceSettings]) -> None:
-    """Make the source table match the configuration (state of kept sources survives)."""
-    configured = {s.name: s for s in sources}
-    existing = {row.name for row in conn.execute(select(SOURCES.c.name))}
-    gone = existing - set(configured)
-    if gone:
-        conn.execute(delete(SOURCES).where(SOURCES.c.name.in_(gone)))
-    rows = [{"name": name, "type": s.type, "url": s.url, "schedule": s.schedule,
-             "enabled": s.enabled, "datasets": 0} for name, s in configured.items()]
-    upsert(conn, SOURCES, rows, update=("type", "url", "schedule", "enabled"))
+def sync_configuration(store: Store, settings: Settings) -> None:
+    """Make the source and registry tables match the configuration (the state of kept
+    sources survives)."""
+    configured = {s.name: s for s in settings.sources}
+    gone = [name for (name,) in store.all("SELECT name FROM source") if name not in configured]
+    store.executemany("DELETE FROM source WHERE name = ?", [(name,) for name in gone])
+    store.executemany(
+        "INSERT INTO source (name, type, url, schedule, enabled, datasets) "
+        "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (name) DO UPDATE SET type = excluded.type, "
+        "url = excluded.url, schedule = excluded.schedule, enabled = excluded.enabled",
+        [(name, s.type, s.url, s.schedule, s.enabled) for name, s in configured.items()])
+    sync_registry(store, settings.agencies)
 
 
-def harvest(settings: Settings, engine: Engine, names: list[str] | None = None,
+def harvest(settings: Settings, names: list[str] | None = None,
             progress: Progress | None = None, client: HttpClient | None = None) -> list[RunResult]:
     """Harvest the named sources (all enabled ones if none are named), one after another."""
     chosen = [settings.source(n) for n in names] if names else \
         [s for s in settings.sources if s.enabled]
-    with engine.begin() as conn:
-        sync_sources(conn, settings.sources)
-        sync_registry(conn, settings.agencies)
+    store = sql.connect(settings.database.url)
     own_client = client is None
     client = client or HttpClient(http_settings(settings))
     try:
-        return [harvest_source(settings, engine, source, client, progress) for source in chosen]
+        with store.transaction():
+            sync_configuration(store, settings)
+        return [_harvest_source(settings, store, source, client, progress) for source in chosen]
     finally:
+        store.close()
         if own_client:
             client.close()
 
 
-def harvest_source(settings: Settings, engine: Engine, source: SourceSettings,
+def harvest_source(database: str, settings: Settings, source: SourceSettings,
                    client: HttpClient, progress: Progress | None = None) -> RunResult:
-    """Run one harvest of ``source`` and record it; never raises for the source's faults."""
+    """Run one harvest of ``source`` into the store at the URL ``database`` and record it;
+    never raises for the source's faults."""
+    store = sql.connect(database)
+    try:
+        return _harvest_source(settings, store, source, client, progress)
+    finally:
+        store.close()
+
+
+def _harvest_source(settings: Settings, store: Store, source: SourceSettings,
+                    client: HttpClient, progress: Progress | None) -> RunResult:
     started = time.monotonic()
     result = RunResult(source=source.name)
     try:
-        run_id = _start_run(engine, source.name)
+        run_id = _start_run(store, source.name)
     except Exception as exc:  # noqa: BLE001 - the store refused: report it, go on with others
         log.exception("cannot record a run of %s", source.name)
         result.errors.append(DcatwatchError("run.internal", f"the store refused to record the "
@@ -134,52 +149,54 @@ def harvest_source(settings: Settings, engine: Engine, source: SourceSettings,
         return result
     try:
         with gc_paused():
-            collected = _read(settings, engine, source, client, progress)
-            _finish(engine, settings, source, collected, result, run_id)
+            collected = _read(settings, store, source, client, progress)
+            _finish(store, settings, source, collected, result, run_id)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
         log.exception("harvest of %s failed", source.name)
         result.status = "failed"
         result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
                                             source.url).to_dict())
         result.duration_s = round(time.monotonic() - started, 3)
-        _record_failure(engine, run_id, source.name, result)
+        _record_failure(store, run_id, source.name, result)
         return result
     result.duration_s = round(time.monotonic() - started, 3)
-    with engine.begin() as conn:
-        _write_run(conn, run_id, result)
+    with store.transaction():
+        _write_run(store, run_id, result)
     return result
 
 
-def _start_run(engine: Engine, source: str) -> int:
-    started_at = now()
-    with engine.begin() as conn:
-        interrupted = [{"code": "run.internal", "message": "the run was interrupted (process "
-                        "stopped or killed)", "url": None}]
-        conn.execute(update(RUNS).where(RUNS.c.source == source, RUNS.c.status == "running")
-                     .values(status="failed", finished_at=started_at,
-                             errors=json.dumps(interrupted)))
-        run_id = conn.execute(insert(RUNS).values(source=source, started_at=started_at,
-                                                  status="running", duration_s=0.0, errors="[]",
-                                                  **{k: 0 for k in _COUNTS})).inserted_primary_key
-        conn.execute(update(SOURCES).where(SOURCES.c.name == source)
-                     .values(last_attempt_at=started_at))
-    return int(run_id[0])
+def _start_run(store: Store, source: str) -> int:
+    started_at = store.time(now())
+    interrupted = [{"code": "run.internal", "message": "the run was interrupted (process "
+                    "stopped or killed)", "url": None}]
+    with store.transaction():
+        store.execute("UPDATE harvest_run SET status = 'failed', finished_at = ?, errors = ? "
+                      "WHERE source = ? AND status = 'running'",
+                      (started_at, json.dumps(interrupted), source)).close()
+        run_id = store.scalar(
+            f"INSERT INTO harvest_run (source, started_at, status, duration_s, errors, "
+            f"{', '.join(_COUNTS)}) VALUES (?, ?, 'running', 0.0, '[]', "
+            f"{sql.placeholders(len(_COUNTS))}) RETURNING id",
+            (source, started_at, *[0] * len(_COUNTS)))
+        store.execute("UPDATE source SET last_attempt_at = ? WHERE name = ?",
+                      (started_at, source)).close()
+    return int(run_id)
 
 
 _COUNTS = ("datasets", "distributions", "data_services", "agencies", "added", "updated",
            "unchanged", "removed", "held_removals", "pages")
+_CURRENT = "source = ? AND removed_at IS NULL"
 
 
-def _read(settings: Settings, engine: Engine, source: SourceSettings, client: HttpClient,
+def _read(settings: Settings, store: Store, source: SourceSettings, client: HttpClient,
           progress: Progress | None) -> Collected:
-    with engine.connect() as conn:
-        row = conn.execute(select(HTTP_CACHE).where(HTTP_CACHE.c.url == source.url)).first()
-        current = DATASETS.c.source == source.name, DATASETS.c.removed_at.is_(None)
-        has_data = conn.execute(select(func.count()).where(*current)).scalar()
-        held = conn.execute(select(func.count()).where(
-            *current, DATASETS.c.removal_held_at.is_not(None))).scalar()
+    row = next(iter(store.all("SELECT etag, last_modified, body_sha256 FROM http_cache "
+                              "WHERE url = ?", (source.url,))), None)
+    has_data = store.scalar(f"SELECT count(*) FROM dataset WHERE {_CURRENT}", (source.name,))
+    held = store.scalar(f"SELECT count(*) FROM dataset WHERE {_CURRENT} "
+                        f"AND removal_held_at IS NOT NULL", (source.name,))
     # held removals wait for a run that reads the source again: no conditional GET then
-    cached = Cached(CacheValidators(row.etag, row.last_modified), row.body_sha256) \
+    cached = Cached(CacheValidators(row[0], row[1]), row[2]) \
         if row is not None and has_data and not held else None
     options: dict[str, object] = {}
     if source.auth is not None:
@@ -192,6 +209,8 @@ def _read(settings: Settings, engine: Engine, source: SourceSettings, client: Ht
     report = (lambda m: progress(source.name, m)) if progress else None
     max_pages = source.max_pages or settings.harvest.max_pages
     if source.type == "dataportal" and source.mode == "search":
+        from dcatwatch.harvester.dataportal import SearchReader  # pyoxigraph: only when needed
+
         return SearchReader(client, source.name, max_pages=max_pages, headers=source.headers,
                             workdir=workdir, progress=report, fetch_options=options,
                             ).read(source.url, organisations=source.organisations)
@@ -201,7 +220,7 @@ def _read(settings: Settings, engine: Engine, source: SourceSettings, client: Ht
     return reader.read(source.url, cached)
 
 
-def _finish(engine: Engine, settings: Settings, source: SourceSettings, collected: Collected,
+def _finish(store: Store, settings: Settings, source: SourceSettings, collected: Collected,
             result: RunResult, run_id: int) -> None:
     result.pages = len(collected.pages)
     result.errors = [e.to_dict() for e in collected.errors]
@@ -213,82 +232,87 @@ def _finish(engine: Engine, settings: Settings, source: SourceSettings, collecte
         CATALOGUE[p.code].severity == "error" for p in collected.parsed.problems)
     if not collected.pages:
         result.status = "failed"
-        _record_failure(engine, run_id, source.name, result)
+        _record_failure(store, run_id, source.name, result)
         return
     result.status = "partial" if fatal or not collected.complete else "ok"
     stamp = now()
-    with engine.connect() as conn:
-        resolver = AgencyResolver(settings.agencies, registry_aliases(conn))
+    resolver = AgencyResolver(settings.agencies, registry_aliases(store))
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
-    with engine.begin() as conn:
+    with store.transaction():
         if collected.not_modified:
-            changes = _unchanged(conn, source.name, stamp)
+            # nothing was read: the datasets stand as the last good run left them (that
+            # run's time stays their last_seen_at; the source's last_success_at moves on)
+            changes = apply.Changes(unchanged=store.scalar(
+                f"SELECT count(*) FROM dataset WHERE {_CURRENT}", (source.name,)))
         else:
             parsed = collected.parsed
-            changes = apply.apply_datasets(conn, source.name, parsed, resolver, stamp,
+            changes = apply.apply_datasets(store, source.name, parsed, resolver, stamp,
                                            complete=result.status == "ok", threshold=threshold)
-            apply.apply_services(conn, source.name, parsed.services, resolver, stamp,
+            apply.apply_services(store, source.name, parsed.services, resolver, stamp,
                                  complete=result.status == "ok")
-            record_seen(conn, resolver.seen)
+            record_seen(store, resolver.seen)
         for key in ("added", "updated", "unchanged", "removed", "held_removals"):
             setattr(result, key, getattr(changes, key))
         if changes.held_removals:
             result.errors.append(DcatwatchError(
                 "run.held_removals", f"{changes.held_removals} datasets no longer listed were "
                 "held back, not removed", source.url).to_dict())
-        _count_current(conn, source.name, result)
+        _count_current(store, source.name, result)
         if result.status == "ok":
-            _remember_pages(conn, source.name, collected, stamp)
-        conn.execute(update(SOURCES).where(SOURCES.c.name == source.name).values(
-            last_status=result.status, datasets=result.datasets,
-            **({"last_success_at": stamp} if result.status == "ok" else {})))
+            _remember_pages(store, source.name, collected, stamp)
+        store.execute("UPDATE source SET last_status = ?, datasets = ?"
+                      + (", last_success_at = ?" if result.status == "ok" else "")
+                      + " WHERE name = ?",
+                      (result.status, result.datasets,
+                       *([store.time(stamp)] if result.status == "ok" else []),
+                       source.name)).close()
 
 
-def _unchanged(conn: Connection, source: str, stamp: datetime) -> apply.Changes:
-    count = conn.execute(update(DATASETS).where(DATASETS.c.source == source,
-                                                DATASETS.c.removed_at.is_(None))
-                         .values(last_seen_at=stamp)).rowcount or 0
-    return apply.Changes(unchanged=count)
-
-
-def _count_current(conn: Connection, source: str, result: RunResult) -> None:
+def _count_current(store: Store, source: str, result: RunResult) -> None:
     """Fill the totals from the store, so they describe the source after the run."""
-    current = (DATASETS.c.source == source) & DATASETS.c.removed_at.is_(None)
-    result.datasets = conn.execute(select(func.count()).where(current)).scalar() or 0
-    result.agencies = conn.execute(select(func.count(func.distinct(DATASETS.c.agency_id)))
-                                   .where(current)).scalar() or 0
-    result.distributions = conn.execute(
-        select(func.count()).select_from(DISTRIBUTIONS.join(
-            DATASETS, DISTRIBUTIONS.c.dataset_id == DATASETS.c.id)).where(current)).scalar() or 0
-    result.data_services = conn.execute(select(func.count()).where(
-        SERVICES.c.source == source, SERVICES.c.removed_at.is_(None))).scalar() or 0
+    result.datasets, result.agencies = store.all(
+        f"SELECT count(*), count(DISTINCT agency_id) FROM dataset WHERE {_CURRENT}",
+        (source,))[0]
+    result.distributions = store.scalar(
+        "SELECT count(*) FROM distribution JOIN dataset ON distribution.dataset_id = dataset.id "
+        "WHERE dataset.source = ? AND dataset.removed_at IS NULL", (source,))
+    result.data_services = store.scalar(
+        f"SELECT count(*) FROM data_service WHERE {_CURRENT}", (source,))
 
 
-def _remember_pages(conn: Connection, source: str, collected: Collected, stamp: datetime) -> None:
+def _remember_pages(store: Store, source: str, collected: Collected, stamp: datetime) -> None:
     if len(collected.pages) != 1:
         return
     page = collected.pages[0]
-    conn.execute(delete(HTTP_CACHE).where(HTTP_CACHE.c.url == page.url))
-    conn.execute(insert(HTTP_CACHE).values(url=page.url, source=source, etag=page.validators.etag,
-                                      last_modified=page.validators.last_modified,
-                                      body_sha256=page.sha256, fetched_at=stamp))
+    store.execute("DELETE FROM http_cache WHERE url = ?", (page.url,)).close()
+    store.execute("INSERT INTO http_cache (url, source, etag, last_modified, body_sha256, "
+                  "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                  (page.url, source, page.validators.etag, page.validators.last_modified,
+                   page.sha256, store.time(stamp))).close()
 
 
-def _record_failure(engine: Engine, run_id: int, source: str, result: RunResult) -> None:
-    with engine.begin() as conn:
-        _write_run(conn, run_id, result)
-        conn.execute(update(SOURCES).where(SOURCES.c.name == source).values(last_status="failed"))
+def _record_failure(store: Store, run_id: int, source: str, result: RunResult) -> None:
+    with store.transaction():
+        _write_run(store, run_id, result)
+        store.execute("UPDATE source SET last_status = 'failed' WHERE name = ?",
+                      (source,)).close()
 
 
-def _write_run(conn: Connection, run_id: int, result: RunResult) -> None:
-    values = {k: getattr(result, k) for k in _COUNTS}
-    conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
-        status=result.status, finished_at=now(), duration_s=result.duration_s,
-        errors=json.dumps(result.errors, ensure_ascii=False), **values))
+def _write_run(store: Store, run_id: int, result: RunResult) -> None:
+    store.execute(
+        f"UPDATE harvest_run SET status = ?, finished_at = ?, duration_s = ?, errors = ?, "
+        f"{', '.join(f'{k} = ?' for k in _COUNTS)} WHERE id = ?",
+        (result.status, store.time(now()), result.duration_s,
+         json.dumps(result.errors, ensure_ascii=False),
+         *[getattr(result, k) for k in _COUNTS], run_id)).close()
 
 
-def confirm_removals(engine: Engine, source: str) -> int:
+def confirm_removals(settings: Settings, source: str) -> int:
     """Remove the datasets the guard held for ``source``; returns how many."""
-    with engine.begin() as conn:
-        return apply.confirm_held(conn, source, now())
+    store = sql.connect(settings.database.url)
+    try:
+        with store.transaction():
+            return apply.confirm_held(store, source, now())
+    finally:
+        store.close()

@@ -52,14 +52,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.config import Settings
 from dcatwatch.errors import ConfigError
-from dcatwatch.harvester.agencies import sync_registry
 from dcatwatch.harvester.http import HttpClient
-from dcatwatch.harvester.run import RunResult, http_settings, sync_sources
+from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, crontab, fire_times_between, next_after
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
+from dcatwatch.store import sql
 from dcatwatch.store.db import open_store
 
 log = logging.getLogger(__name__)
@@ -188,9 +188,13 @@ class Daemon:
     def prepare(self) -> None:
         """Sync the configuration into the store, recover from a crash, add the jobs."""
         now = datetime.now(UTC)
+        store = sql.connect(self.engine.url.render_as_string(hide_password=False))
+        try:
+            with store.transaction():
+                sync_configuration(store, self.settings)
+        finally:
+            store.close()
         with self.engine.begin() as conn:
-            sync_sources(conn, self.settings.sources)
-            sync_registry(conn, self.settings.agencies)
             state.sync_schedules(conn, {n: s.schedule for n, s in self.sources.items()}, now,
                                  lambda name: next_after(self.triggers[name], now))
             interrupted = state.recover_interrupted(conn, now)

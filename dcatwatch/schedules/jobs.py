@@ -23,7 +23,8 @@ def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, clie
                 instruments: Instruments) -> RunResult:
     """Harvest ``source`` once, count it and log it (lines carry the source and run id)."""
     with log_context(source=source.name):
-        result = harvest_source(settings, engine, source, client, _RunProgress(engine))
+        result = harvest_source(engine.url.render_as_string(hide_password=False), settings,
+                                source, client, _RunProgress(engine))
         instruments.record_run(result)
         log.info("harvest %s: %d datasets (%d added, %d updated, %d removed, %d held) from %d "
                  "pages in %.1f s", result.status, result.datasets, result.added,

@@ -24,6 +24,7 @@ from dcatwatch.dcat.model import DataService
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
+from dcatwatch.store.sql import chunks
 from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
@@ -34,7 +35,6 @@ from dcatwatch.store.tables import (
     SERVICES,
     SOURCES,
 )
-from dcatwatch.store.upsert import chunks
 
 SOURCE_PREFERENCE = {"dcat": 0, "dataportal": 1}  # lower wins when the same IRI is seen twice
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.errors import ConfigError
+from dcatwatch.store.sql import HEAD, SQLITE_PRAGMAS
 
-HEAD = "0004"  # the newest migration in store/migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
 
@@ -35,9 +35,8 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 

@@ -90,7 +90,7 @@ class Dataset(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     description: str = Field(sa_column=Column(Text, nullable=False))  # N-Triples, dataset first
     first_seen_at: datetime
-    last_seen_at: datetime
+    last_seen_at: datetime  # the last run that read it (a 304 reads nothing: see the source)
     changed_at: datetime
     removed_at: datetime | None = None
     removal_held_at: datetime | None = None
@@ -125,7 +125,7 @@ class DataService(SQLModel, table=True):
     endpoint_url: str | None = Field(default=None, sa_column=Column(Text))
     record: str = Field(sa_column=Column(Text, nullable=False))  # JSON of dcat.model.DataService
     first_seen_at: datetime
-    last_seen_at: datetime
+    last_seen_at: datetime  # the last run that read it (a 304 reads nothing: see the source)
     removed_at: datetime | None = None
 
 

@@ -1,4 +1,4 @@
-"""Race-free inserts, and bounded IN lists, for PostgreSQL and SQLite alike.
+"""Race-free inserts for PostgreSQL and SQLite alike.
 
 Two harvests of different sources can see the same new agency at the same moment; a plain
 INSERT would make the second fail on the primary key. Both dialects support
@@ -7,21 +7,11 @@ INSERT would make the second fail on the primary key. Both dialects support
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-
-
-T = TypeVar("T")
-IN_LIST = 1000  # psycopg sends at most 65 535 parameters per statement; stay far below
-
-
-def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
-    """``items`` in slices of at most ``size``: for ``IN (...)`` lists of any length."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _insert(conn: Connection, table: Table) -> Any:
