@@ -80,6 +80,8 @@ class Dataset(SQLModel, table=True):
         Index("ix_dataset_iri", "iri"),
         Index("ix_dataset_held", "source", sqlite_where=text("removal_held_at IS NOT NULL"),
               postgresql_where=text("removal_held_at IS NOT NULL")),
+        Index("ix_dataset_current", "source", "removed_at", "agency_id", "id",
+              sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
