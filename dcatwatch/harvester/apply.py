@@ -94,19 +94,18 @@ def _dataset_values(entry: DatasetEntry, agency_of: AgencyOf, stamp: Any) -> tup
 
 def _insert_new(store: Store, entries: list[DatasetEntry], source: str, agency_of: AgencyOf,
                 stamp: Any) -> None:
-    """Insert new datasets a batch at a time (descriptions are unpacked one batch at once)."""
-    if not entries:
-        return
+    """Insert new datasets and their distributions a batch at a time (descriptions are
+    unpacked one batch at once)."""
     statement = (f"INSERT INTO dataset (source, iri, first_seen_at, {', '.join(DATASET_COLUMNS)})"
                  f" VALUES (?, ?, ?, {placeholders(len(DATASET_COLUMNS))})")
     for start in range(0, len(entries), BATCH):
+        batch = entries[start:start + BATCH]
         store.executemany(statement, [(source, e.iri, stamp, *_dataset_values(e, agency_of, stamp))
-                                      for e in entries[start:start + BATCH]])
-    by_iri = {e.iri: e for e in entries}
-    ids = store.all("SELECT id, iri FROM dataset WHERE source = ? AND first_seen_at = ?",
-                    (source, stamp))
-    _insert_distributions(store, [(row_id, by_iri[iri]) for row_id, iri in ids if iri in by_iri],
-                          source)
+                                      for e in batch])
+        by_iri = {e.iri: e for e in batch}
+        ids = store.all(f"SELECT id, iri FROM dataset WHERE source = ? "
+                        f"AND iri IN ({placeholders(len(by_iri))})", (source, *by_iri))
+        _insert_distributions(store, [(row_id, by_iri[iri]) for row_id, iri in ids], source)
 
 
 def _update_changed(store: Store, changed: list[tuple[int, DatasetEntry, bool]], source: str,
