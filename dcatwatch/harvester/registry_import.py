@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from dcatwatch.harvester.dataportal import organisation_number
-from dcatwatch.store.upsert import upsert
 from dcatwatch.store.tables import AGENCIES
+from dcatwatch.store.upsert import upsert
 
 COLUMNS = ("id", "name", "email", "aliases", "language")
 HEADER_NAMES = {
