@@ -20,8 +20,8 @@ from dcatwatch.dcat.model import (
     ContactPoint,
     DataService,
     Dataset,
-    Distribution,
     DatasetEntry,
+    Distribution,
     DistributionLink,
     ParsedCatalog,
     Problem,
@@ -124,6 +124,7 @@ CONTACT_FIELDS: FieldTable = {
 
 PUBLISHER = iri(DCT, "publisher")
 TITLE = iri(DCT, "title")
+IDENTIFIER = iri(DCT, "identifier")
 LINK_FIELDS = {iri(DCAT, "accessURL"): "access_url", iri(DCAT, "downloadURL"): "download_url",
                iri(DCT, "format"): "format", iri(DCAT, "mediaType"): "format"}
 CONTACT_POINTS = (iri(DCAT, "contactPoint"), iri(ns.ADMS, "contactPoint"))
@@ -139,6 +140,10 @@ DATASET_TYPES = {iri(ns.DATASET), iri(ns.DATASET_SERIES)}
 SERVICE_TYPES = {iri(ns.DATA_SERVICE)}
 CATALOG_TYPES = {iri(ns.CATALOG)}
 DISTRIBUTION_TYPES = {iri(ns.DISTRIBUTION)}
+CATALOG, DATASET, SERVICE = "catalog", "dataset", "service"
+KIND_OF_TYPE: dict[str, str] = {**dict.fromkeys(CATALOG_TYPES, CATALOG),
+                                 **dict.fromkeys(DATASET_TYPES, DATASET),
+                                 **dict.fromkeys(SERVICE_TYPES, SERVICE)}
 
 
 class Mapper:
@@ -152,6 +157,7 @@ class Mapper:
         self.problems: list[Problem] = []
         self._digests: dict[str, str] = {}
         self._links: dict[str, list[str]] | None = None
+        self._typed: dict[str, list[str]] | None = None
         self._agents: dict[str, Agent] = {}
 
     def map(self, full: bool = True) -> ParsedCatalog:
@@ -163,7 +169,7 @@ class Mapper:
         """
         result = ParsedCatalog(triples=self.graph.triples, problems=self.problems)
         listed_in: dict[str, list[str]] = {}
-        for node in self._record_nodes(CATALOG_TYPES, CATALOG_LINKS, keep_undescribed=True):
+        for node in self._record_nodes(CATALOG, CATALOG_LINKS, keep_undescribed=True):
             catalog = self._isolated(node, self._catalog)
             if catalog is not None:
                 result.catalogs.append(catalog)
@@ -171,7 +177,7 @@ class Mapper:
                     if p in DATASET_LINKS:
                         listed_in.setdefault(obj, []).append(catalog.iri)
         publishers = {c.iri: c.publisher for c in result.catalogs}
-        for node in self._record_nodes(DATASET_TYPES, DATASET_LINKS):
+        for node in self._record_nodes(DATASET, DATASET_LINKS):
             catalogs = listed_in.get(node, [])
             if full:
                 dataset = self._isolated(node, self._dataset)
@@ -184,7 +190,7 @@ class Mapper:
                 if entry is not None:
                     self._inherit_publisher(entry, publishers, catalogs)
                     result.entries.append(entry)
-        for node in self._record_nodes(SERVICE_TYPES, SERVICE_LINKS):
+        for node in self._record_nodes(SERVICE, SERVICE_LINKS):
             service = self._isolated(node, self._service)
             if service is not None:
                 result.services.append(service)
@@ -196,9 +202,10 @@ class Mapper:
 
     # -- discovery ----------------------------------------------------------------------
 
-    def _record_nodes(self, types: set[str], links: Iterable[str],
+    def _record_nodes(self, kind: str, links: Iterable[str],
                       keep_undescribed: bool = False) -> list[str]:
-        nodes = [s for s, ts in self.graph.types.items() if not types.isdisjoint(ts)]
+        """Records of ``kind``: the subjects typed as one, then the other objects of ``links``."""
+        nodes = list(self._typed_nodes()[kind])
         seen = set(nodes)
         linked = self._linked()
         for predicate in links:
@@ -207,6 +214,19 @@ class Mapper:
                     seen.add(obj)
                     nodes.append(obj)
         return nodes
+
+    def _typed_nodes(self) -> dict[str, list[str]]:
+        """Subjects typed as a catalogue, dataset or service, by kind (one pass over the types)."""
+        if self._typed is None:
+            self._typed = typed = {CATALOG: [], DATASET: [], SERVICE: []}
+            for subject, types in self.graph.types.items():
+                for type_ in types:
+                    kind = KIND_OF_TYPE.get(type_)
+                    if kind is not None:
+                        nodes = typed[kind]
+                        if not nodes or nodes[-1] != subject:  # e.g. Dataset and DatasetSeries
+                            nodes.append(subject)
+        return self._typed
 
     def _linked(self) -> dict[str, list[str]]:
         """Objects of the record-linking predicates, found in one pass over the graph."""
@@ -251,19 +271,25 @@ class Mapper:
     def _entry(self, node: str) -> DatasetEntry:
         props = self.subjects[node]
         name = self._identity(node, "dataset", props)
-        titles = {}
+        titles: dict[str, str] = {}
         distributions = []
-        for predicate, obj in props:
-            if predicate == TITLE and obj[0] == '"':
-                text, lang = literal(obj)
-                titles.setdefault(lang, text)
-            elif predicate == DISTRIBUTION and obj in self.subjects:
-                distributions.append(self._link(obj, name))
+        publisher = None
+        subjects = self.subjects
+        for predicate, obj in props:  # one pass for the title, distributions and publisher
+            if predicate == TITLE:
+                if obj[0] == '"':
+                    text, lang = literal(obj)
+                    titles.setdefault(lang, text)
+            elif predicate == DISTRIBUTION:
+                if obj in subjects:
+                    distributions.append(self._link(obj, name))
+            elif predicate == PUBLISHER and publisher is None:
+                publisher = obj
         description, digest = self.describe(node)
         large = self.graph.large
         return DatasetEntry(iri=name, digest=digest, packed=DatasetEntry.pack(description, large),
                             compressed=large,
-                            title=best_text(titles), publisher=self._agent(props),
+                            title=best_text(titles), publisher=self._agent_at(publisher),
                             distributions=distributions)
 
     def _link(self, node: str, dataset_iri: str) -> DistributionLink:
@@ -285,27 +311,32 @@ class Mapper:
         ``node``. The hash covers the same triples with blank nodes named by their content,
         so it does not depend on labels or order.
         """
-        raw: list[str] = []
+        lines: list[str] = []  # N-Triples lines without their " .\n"
         canonical: list[str] = []
         seen = {node}
         todo = [node]
         subjects = self.subjects
+        digest = self._digest
         while todo:
             subject = todo.pop()
-            label = f"[{self._digest(subject)}]" if subject[0] == "_" else subject
+            blank_subject = subject[0] == "_"
+            label = f"[{digest(subject)}]" if blank_subject else subject
             for predicate, obj in subjects.get(subject, ()):
-                raw.append(f"{subject} {predicate} {obj} .\n")
+                line = f"{subject} {predicate} {obj}"
+                lines.append(line)
                 if obj[0] == "_":
-                    canonical.append(f"{label} {predicate} [{self._digest(obj)}]")
-                else:
-                    canonical.append(f"{label} {predicate} {obj}")
-                if obj not in seen and obj in subjects and (
-                        obj[0] == "_" or predicate in DESCRIBED_WITH_DATASET):
+                    canonical.append(f"{label} {predicate} [{digest(obj)}]")
+                else:  # without a blank node the line is canonical as it is
+                    canonical.append(f"{label} {predicate} {obj}" if blank_subject else line)
+                    if predicate not in DESCRIBED_WITH_DATASET:
+                        continue  # most objects are not followed: the cheap test first
+                if obj not in seen and obj in subjects:
                     seen.add(obj)
                     todo.append(obj)
         canonical.sort()
-        digest = hashlib.sha256("\n".join(canonical).encode("utf-8", "surrogateescape"))
-        return "".join(raw), digest.hexdigest()
+        hashed = hashlib.sha256("\n".join(canonical).encode("utf-8", "surrogateescape"))
+        description = " .\n".join(lines) + " .\n" if lines else ""
+        return description, hashed.hexdigest()
 
     def _distribution(self, node: str, dataset_iri: str) -> Distribution:
         props = self.subjects[node]
@@ -328,7 +359,11 @@ class Mapper:
         return service
 
     def _agent(self, props: list[tuple[str, str]]) -> Agent | None:
-        node = next((obj for p, obj in props if p == PUBLISHER), None)
+        """The publisher of the record with ``props`` (its first dct:publisher)."""
+        return self._agent_at(next((obj for p, obj in props if p == PUBLISHER), None))
+
+    def _agent_at(self, node: str | None) -> Agent | None:
+        """The agent at ``node``, a publisher's term (built once per node)."""
         if node is None:
             return None
         known = self._agents.get(node)
@@ -375,7 +410,7 @@ class Mapper:
     def _identity(self, node: str, kind: str, props: list[tuple[str, str]] | None = None) -> str:
         if not is_blank(node):
             return value(node)
-        identifier = next((value(o) for p, o in props or [] if p == iri(DCT, "identifier")), None)
+        identifier = next((value(o) for p, o in props or [] if p == IDENTIFIER), None)
         key = identifier or self._digest(node)
         name = f"urn:dcatwatch:{self.source}:{kind}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         self.problems.append(Problem("record.no_iri", f"a {kind} is a blank node; "
