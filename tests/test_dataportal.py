@@ -13,7 +13,7 @@ import pytest
 from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat.agency import identify
 from dcatwatch.dcat.classify import classify_dataset
-from dcatwatch.dcat.model import Agent
+from dcatwatch.dcat.model import Agent, unpack_description
 from dcatwatch.dcat.records import load_dataset, load_service
 from dcatwatch.harvester.dataportal import (
     PUBLISHER_FIELD,
@@ -83,8 +83,9 @@ def test_dump_keeps_entryscape_classes_as_evidence(server: LoopbackServer,
     config = write_config(tmp_path, [dump_source(server)])
     harvest_json(config)
     with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        [description] = db.execute("SELECT description FROM dataset WHERE iri = ?",
-                                   (TRAFIKFLODEN,)).fetchone()
+        [packed] = db.execute("SELECT description FROM dataset WHERE iri = ?",
+                              (TRAFIKFLODEN,)).fetchone()
+        description = unpack_description(packed)
         records = [load_service(r) for (r,) in db.execute("SELECT record FROM data_service")]
 
     assert f"<{TRAFIKFLODEN}> <{ns.RDF_TYPE}> <{ESTERMS}ServedByDataService> ." in description
@@ -129,7 +130,7 @@ def test_search_gives_the_same_datasets_models_and_services_as_the_dump(
     searched = SearchReader(client, "portal").read(store.base_url)
 
     with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
-        stored = {iri: (digest, description) for iri, digest, description in db.execute(
+        stored = {iri: (digest, unpack_description(packed)) for iri, digest, packed in db.execute(
             "SELECT iri, content_hash, description FROM dataset")}
         stored_services = {load_service(r).iri: load_service(r).types
                            for (r,) in db.execute("SELECT record FROM data_service")}

@@ -1,4 +1,5 @@
-"""The harvest's DB-API path into the store: URLs, transactions, timestamps as SQLAlchemy reads them."""
+"""The harvest's DB-API path into the store: URLs, transactions, timestamps as SQLAlchemy
+reads them."""
 
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from dcatwatch.errors import ConfigError
-from dcatwatch.store import db
-from dcatwatch.store import tables  # noqa: F401 - registers the tables
+from dcatwatch.store import (
+    db,
+    tables,  # noqa: F401 - registers the tables
+)
 
 
 def test_head_constant_matches_the_migrations() -> None:
@@ -49,3 +51,31 @@ def test_outdated_schema_asks_for_db_upgrade(tmp_path: Path) -> None:
 def test_unusable_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="database.url"):
         db.open_store("nosuchdialect://x")
+
+
+def test_upgrade_packs_existing_descriptions(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import select
+
+    from dcatwatch.store.tables import DATASETS
+
+    engine = db.make_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+    description = ('<https://data.example.se/d/1> <http://purl.org/dc/terms/title> '
+                   '"Å \\u00e5"@sv .\n')
+    with engine.begin() as connection:
+        for number in range(1, 1202):  # more than two conversion batches
+            connection.execute(text(
+                "INSERT INTO dataset (source, iri, content_hash, description, first_seen_at, "
+                "last_seen_at, changed_at) VALUES ('s', :iri, 'h', :description, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"iri": f"https://data.example.se/d/{number}", "description": description})
+    assert db.upgrade(engine) == ("0005", db.HEAD)
+    with engine.connect() as connection:
+        stored = connection.execute(select(DATASETS.c.description)).scalars().all()
+    engine.dispose()
+    assert stored == [description] * 1201

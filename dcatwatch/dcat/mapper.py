@@ -26,6 +26,7 @@ from dcatwatch.dcat.model import (
     ParsedCatalog,
     Problem,
     best_text,
+    pack_description,
 )
 from dcatwatch.dcat.parse import Graph
 from dcatwatch.dcat.terms import iri, is_blank, literal, value
@@ -286,9 +287,7 @@ class Mapper:
             elif predicate == PUBLISHER and publisher is None:
                 publisher = obj
         description, digest = self.describe(node)
-        large = self.graph.large
-        return DatasetEntry(iri=name, digest=digest, packed=DatasetEntry.pack(description, large),
-                            compressed=large,
+        return DatasetEntry(iri=name, digest=digest, packed=pack_description(description),
                             title=best_text(titles), publisher=self._agent_at(publisher),
                             distributions=distributions)
 

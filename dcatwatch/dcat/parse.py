@@ -30,7 +30,7 @@ SYNTAX_NAMES = {
     "trig": "TriG", "jsonld": "JSON-LD",
 }
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-LARGE_BYTES = 8 << 20  # from here on, repeated IRIs are shared and descriptions compressed
+LARGE_BYTES = 8 << 20  # from here on, repeated IRIs are shared (interned) to save memory
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -43,7 +43,7 @@ class Graph:
     triples: int = 0
     syntax: str = ""
     recovered: str | None = None  # the strict parser's error when the lenient one was used
-    large: bool = False  # from a large document: spend time to save memory (see LARGE_BYTES)
+    large: bool = False  # from a large document: share repeated IRIs (see LARGE_BYTES)
 
 
 def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:

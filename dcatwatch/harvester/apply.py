@@ -20,7 +20,7 @@ from dcatwatch.dcat.model import Agent, DataService, DatasetEntry, ParsedCatalog
 from dcatwatch.store.sql import Store, chunks, placeholders
 
 AgencyOf = Callable[[Agent | None], str | None]
-BATCH = 1000  # rows per executemany: descriptions are unpacked one batch at a time
+BATCH = 1000  # rows per executemany
 
 
 @dataclass(slots=True)
@@ -88,14 +88,13 @@ DATASET_COLUMNS = ("agency_id", "title", "content_hash", "description", "last_se
 
 def _dataset_values(entry: DatasetEntry, agency_of: AgencyOf, stamp: Any) -> tuple[Any, ...]:
     """The :data:`DATASET_COLUMNS` of a dataset that was added or changed at ``stamp``."""
-    return (agency_of(entry.publisher), entry.title, entry.digest, entry.description, stamp,
-            stamp, None, None)
+    return (agency_of(entry.publisher), entry.title, entry.digest, entry.packed, stamp, stamp,
+            None, None)
 
 
 def _insert_new(store: Store, entries: list[DatasetEntry], source: str, agency_of: AgencyOf,
                 stamp: Any) -> None:
-    """Insert new datasets and their distributions a batch at a time (descriptions are
-    unpacked one batch at once)."""
+    """Insert new datasets and their distributions, a batch at a time."""
     statement = (f"INSERT INTO dataset (source, iri, first_seen_at, {', '.join(DATASET_COLUMNS)})"
                  f" VALUES (?, ?, ?, {placeholders(len(DATASET_COLUMNS))})")
     for start in range(0, len(entries), BATCH):

@@ -1,6 +1,6 @@
 """The tables. A dataset keeps its description as N-Triples (every triple the source gave,
-mapped to the model when read), a data service its mapped record as JSON, beside the columns
-that are queried.
+mapped to the model when read; stored zlib-packed), a data service its mapped record as JSON,
+beside the columns that are queried.
 
 Rows are never deleted by a harvest: a dataset that disappears from its source gets
 ``removed_at`` (or ``removal_held_at`` while the mass-deletion guard holds it), so history and
@@ -10,9 +10,35 @@ reports survive, and a re-appearing dataset is simply revived.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Column,
+    Dialect,
+    Index,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
+
+from dcatwatch.dcat.model import pack_description, unpack_description
+
+
+class PackedText(TypeDecorator[str]):
+    """Text stored packed (zlib, see :func:`~dcatwatch.dcat.model.pack_description`):
+    SQLAlchemy reads and writes ``str``; the harvest writes the packed bytes directly."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else pack_description(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_description(bytes(value))
 
 
 class Source(SQLModel, table=True):
@@ -90,12 +116,13 @@ class Dataset(SQLModel, table=True):
     agency_id: str | None = Field(default=None, max_length=64)
     title: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(max_length=64)
-    description: str = Field(sa_column=Column(Text, nullable=False))  # N-Triples, dataset first
     first_seen_at: datetime
     last_seen_at: datetime  # the last run that read it (a 304 reads nothing: see the source)
     changed_at: datetime
     removed_at: datetime | None = None
     removal_held_at: datetime | None = None
+    # N-Triples, dataset first; last, so that reading the other columns never reads past it
+    description: str = Field(sa_column=Column(PackedText, nullable=False))
 
 
 class Distribution(SQLModel, table=True):
