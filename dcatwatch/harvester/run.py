@@ -193,8 +193,10 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
     row = next(iter(store.all("SELECT etag, last_modified, body_sha256 FROM http_cache "
                               "WHERE url = ?", (source.url,))), None)
     has_data = store.all(f"SELECT 1 FROM dataset WHERE {_CURRENT} LIMIT 1", (source.name,))
-    held = store.all(f"SELECT 1 FROM dataset WHERE {_CURRENT} AND removal_held_at IS NOT NULL "
-                     f"LIMIT 1", (source.name,))
+    # held rows are few: asking only for them lets the store use ix_dataset_held
+    held = any(removed is None for (removed,) in store.all(
+        "SELECT removed_at FROM dataset WHERE source = ? AND removal_held_at IS NOT NULL",
+        (source.name,)))
     # held removals wait for a run that reads the source again: no conditional GET then
     cached = Cached(CacheValidators(row[0], row[1]), row[2]) \
         if row is not None and has_data and not held else None
