@@ -141,11 +141,8 @@ def _harvest_ready(settings: Any) -> None:
     current yet (to create an empty one's schema, or to explain the needed upgrade)."""
     from dcatwatch.store import sql
 
-    store = sql.connect(settings.database.url)
-    try:
+    with sql.connect(settings.database.url) as store:
         current = store.revision()
-    finally:
-        store.close()
     if current != sql.HEAD:
         _engine(settings).dispose()
 

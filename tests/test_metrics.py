@@ -115,11 +115,9 @@ def test_the_collector_reads_sources_and_the_latest_scores(
     found = samples(registry)
     assert found[("dcatwatch_source_held_removals", exempel)] == 1
     settings = load(config)
-    store = sql.connect(settings.database.url)
-    with store.transaction():
+    with sql.connect(settings.database.url) as store, store.transaction():
         sync_configuration(store, settings.model_copy(update={
             "sources": [SourceSettings(name="annan", type="dcat", url="http://x/")]}))
-    store.close()
     found = samples(registry)
     assert named(found, "dcatwatch_source_up") == {frozenset({("source", "annan")}): 0.0}
     assert found[("dcatwatch_source_last_success_timestamp_seconds",

@@ -20,9 +20,8 @@ def test_sqlite_urls_open_relative_and_absolute_paths(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     for url, path in ((f"sqlite:///{tmp_path}/abs.db", tmp_path / "abs.db"),
                       ("sqlite:///rel.db", tmp_path / "rel.db")):
-        store = sql.connect(url)
-        store.execute("CREATE TABLE t (x INTEGER)").close()
-        store.close()
+        with sql.connect(url) as store:
+            store.execute("CREATE TABLE t (x INTEGER)")
         assert path.exists()
 
 
@@ -35,16 +34,15 @@ def test_an_unsupported_url_names_the_key() -> None:
 
 def test_a_failed_transaction_leaves_nothing_and_a_missing_schema_has_no_revision(
         tmp_path: Path) -> None:
-    store = sql.connect(f"sqlite:///{tmp_path}/s.db")
-    assert store.revision() is None
-    store.execute("CREATE TABLE t (x INTEGER)").close()
-    with pytest.raises(RuntimeError), store.transaction():
-        store.execute("INSERT INTO t VALUES (1)").close()
-        raise RuntimeError("the run broke")
-    with store.transaction():
-        store.executemany("INSERT INTO t VALUES (?)", [(2,), (3,)])
-    assert store.all("SELECT x FROM t ORDER BY x") == [(2,), (3,)]
-    store.close()
+    with sql.connect(f"sqlite:///{tmp_path}/s.db") as store:
+        assert store.revision() is None
+        store.execute("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(RuntimeError), store.transaction():
+            store.execute("INSERT INTO t VALUES (1)")
+            raise RuntimeError("the run broke")
+        with store.transaction():
+            store.executemany("INSERT INTO t VALUES (?)", [(2,), (3,)])
+        assert store.all("SELECT x FROM t ORDER BY x") == [(2,), (3,)]
 
 
 def test_timestamps_written_by_the_driver_read_back_through_sqlalchemy(
@@ -52,14 +50,13 @@ def test_timestamps_written_by_the_driver_read_back_through_sqlalchemy(
     url = database_url
     engine = open_store(url)
     moment = datetime(2026, 11, 22, 8, 30, 0, 0, tzinfo=UTC)  # no microseconds: the edge case
-    store = sql.connect(url)
-    assert store.revision() == sql.HEAD
-    with store.transaction():
-        store.execute("INSERT INTO source (name, type, url, schedule, enabled, datasets, "
-                      "last_success_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      ("s", "dcat", "http://x/", "0 5 * * *", True, 0,
-                       store.time(moment))).close()
-    store.close()
+    with sql.connect(url) as store:
+        assert store.revision() == sql.HEAD
+        with store.transaction():
+            store.execute("INSERT INTO source (name, type, url, schedule, enabled, datasets, "
+                          "last_success_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          ("s", "dcat", "http://x/", "0 5 * * *", True, 0,
+                           store.time(moment)))
     with engine.connect() as conn:
         stored = conn.execute(select(SOURCES.c.last_success_at, SOURCES.c.enabled)).one()
     engine.dispose()

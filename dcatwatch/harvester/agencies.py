@@ -74,7 +74,7 @@ def _adopt_aliased(store: Store, aliases: dict[str, str]) -> None:
             target = targets.pop()
             for table in ("dataset", "data_service"):
                 store.execute(f"UPDATE {table} SET agency_id = ? WHERE agency_id = ?",
-                              (target, agency_id)).close()
+                              (target, agency_id))
 
 
 def record_seen(store: Store, seen: dict[str, Seen]) -> None:

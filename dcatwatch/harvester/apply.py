@@ -117,7 +117,7 @@ def _update_changed(store: Store, changed: list[tuple[int, DatasetEntry, bool]],
                                       for row_id, entry, _revived in batch])
         ids = [row_id for row_id, *_ in batch]
         store.execute(f"DELETE FROM distribution WHERE dataset_id IN ({placeholders(len(ids))})",
-                      ids).close()
+                      ids)
         _insert_distributions(store, [(row_id, entry) for row_id, entry, _ in batch], source)
 
 
@@ -150,17 +150,14 @@ def _set_where_ids(store: Store, assignments: str, values: tuple[Any, ...],
     for part in chunks(ids):
         store.execute(f"UPDATE {table} SET {assignments} "
                       f"WHERE id IN ({placeholders(len(part))}){extra}",
-                      (*values, *part)).close()
+                      (*values, *part))
 
 
 def confirm_held(store: Store, source: str, now: datetime) -> int:
     """Remove the held datasets of ``source`` now (an operator's confirmation)."""
-    cursor = store.execute(
+    return store.execute(
         "UPDATE dataset SET removed_at = ?, removal_held_at = NULL WHERE source = ? "
         "AND removal_held_at IS NOT NULL AND removed_at IS NULL", (store.time(now), source))
-    count = cursor.rowcount
-    cursor.close()
-    return max(count, 0)
 
 
 SERVICE_COLUMNS = ("agency_id", "title", "endpoint_url", "record", "last_seen_at", "removed_at")

@@ -111,15 +111,15 @@ def harvest(settings: Settings, names: list[str] | None = None,
     """Harvest the named sources (all enabled ones if none are named), one after another."""
     chosen = [settings.source(n) for n in names] if names else \
         [s for s in settings.sources if s.enabled]
-    store = sql.connect(settings.database.url)
     own_client = client is None
     client = client or HttpClient(http_settings(settings))
     try:
-        with store.transaction():
-            sync_configuration(store, settings)
-        return [_harvest_source(settings, store, source, client, progress) for source in chosen]
+        with sql.connect(settings.database.url) as store:
+            with store.transaction():
+                sync_configuration(store, settings)
+            return [_harvest_source(settings, store, source, client, progress)
+                    for source in chosen]
     finally:
-        store.close()
         if own_client:
             client.close()
 
@@ -128,11 +128,8 @@ def harvest_source(database: str, settings: Settings, source: SourceSettings,
                    client: HttpClient, progress: Progress | None = None) -> RunResult:
     """Run one harvest of ``source`` into the store at the URL ``database`` and record it;
     never raises for the source's faults."""
-    store = sql.connect(database)
-    try:
+    with sql.connect(database) as store:
         return _harvest_source(settings, store, source, client, progress)
-    finally:
-        store.close()
 
 
 def _harvest_source(settings: Settings, store: Store, source: SourceSettings,
@@ -172,14 +169,14 @@ def _start_run(store: Store, source: str) -> int:
     with store.transaction():
         store.execute("UPDATE harvest_run SET status = 'failed', finished_at = ?, errors = ? "
                       "WHERE source = ? AND status = 'running'",
-                      (started_at, json.dumps(interrupted), source)).close()
+                      (started_at, json.dumps(interrupted), source))
         run_id = store.scalar(
             f"INSERT INTO harvest_run (source, started_at, status, duration_s, errors, "
             f"{', '.join(_COUNTS)}) VALUES (?, ?, 'running', 0.0, '[]', "
             f"{sql.placeholders(len(_COUNTS))}) RETURNING id",
             (source, started_at, *[0] * len(_COUNTS)))
         store.execute("UPDATE source SET last_attempt_at = ? WHERE name = ?",
-                      (started_at, source)).close()
+                      (started_at, source))
     return int(run_id)
 
 
@@ -268,7 +265,7 @@ def _finish(store: Store, settings: Settings, source: SourceSettings, collected:
                       + " WHERE name = ?",
                       (result.status, result.datasets,
                        *([store.time(stamp)] if result.status == "ok" else []),
-                       source.name)).close()
+                       source.name))
 
 
 def _count_current(store: Store, source: str, result: RunResult) -> None:
@@ -287,18 +284,18 @@ def _remember_pages(store: Store, source: str, collected: Collected, stamp: date
     if len(collected.pages) != 1:
         return
     page = collected.pages[0]
-    store.execute("DELETE FROM http_cache WHERE url = ?", (page.url,)).close()
+    store.execute("DELETE FROM http_cache WHERE url = ?", (page.url,))
     store.execute("INSERT INTO http_cache (url, source, etag, last_modified, body_sha256, "
                   "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                   (page.url, source, page.validators.etag, page.validators.last_modified,
-                   page.sha256, store.time(stamp))).close()
+                   page.sha256, store.time(stamp)))
 
 
 def _record_failure(store: Store, run_id: int, source: str, result: RunResult) -> None:
     with store.transaction():
         _write_run(store, run_id, result)
         store.execute("UPDATE source SET last_status = 'failed' WHERE name = ?",
-                      (source,)).close()
+                      (source,))
 
 
 def _write_run(store: Store, run_id: int, result: RunResult) -> None:
@@ -307,14 +304,10 @@ def _write_run(store: Store, run_id: int, result: RunResult) -> None:
         f"{', '.join(f'{k} = ?' for k in _COUNTS)} WHERE id = ?",
         (result.status, store.time(now()), result.duration_s,
          json.dumps(result.errors, ensure_ascii=False),
-         *[getattr(result, k) for k in _COUNTS], run_id)).close()
+         *[getattr(result, k) for k in _COUNTS], run_id))
 
 
 def confirm_removals(settings: Settings, source: str) -> int:
     """Remove the datasets the guard held for ``source``; returns how many."""
-    store = sql.connect(settings.database.url)
-    try:
-        with store.transaction():
-            return apply.confirm_held(store, source, now())
-    finally:
-        store.close()
+    with sql.connect(settings.database.url) as store, store.transaction():
+        return apply.confirm_held(store, source, now())

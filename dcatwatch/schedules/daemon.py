@@ -60,7 +60,7 @@ from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, crontab, fire_times_between, next_after
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store import sql
-from dcatwatch.store.db import open_store
+from dcatwatch.store.db import open_store, url_of
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -188,12 +188,8 @@ class Daemon:
     def prepare(self) -> None:
         """Sync the configuration into the store, recover from a crash, add the jobs."""
         now = datetime.now(UTC)
-        store = sql.connect(self.engine.url.render_as_string(hide_password=False))
-        try:
-            with store.transaction():
-                sync_configuration(store, self.settings)
-        finally:
-            store.close()
+        with sql.connect(url_of(self.engine)) as store, store.transaction():
+            sync_configuration(store, self.settings)
         with self.engine.begin() as conn:
             state.sync_schedules(conn, {n: s.schedule for n, s in self.sources.items()}, now,
                                  lambda name: next_after(self.triggers[name], now))

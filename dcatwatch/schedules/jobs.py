@@ -13,6 +13,7 @@ from dcatwatch.harvester.http import HttpClient
 from dcatwatch.harvester.run import RunResult, harvest_source
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
+from dcatwatch.store.db import url_of
 from dcatwatch.store.tables import RUNS
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,7 @@ def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, clie
                 instruments: Instruments) -> RunResult:
     """Harvest ``source`` once, count it and log it (lines carry the source and run id)."""
     with log_context(source=source.name):
-        result = harvest_source(engine.url.render_as_string(hide_password=False), settings,
-                                source, client, _RunProgress(engine))
+        result = harvest_source(url_of(engine), settings, source, client, _RunProgress(engine))
         instruments.record_run(result)
         log.info("harvest %s: %d datasets (%d added, %d updated, %d removed, %d held) from %d "
                  "pages in %.1f s", result.status, result.datasets, result.added,

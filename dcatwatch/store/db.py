@@ -40,6 +40,11 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor.close()
 
 
+def url_of(engine: Engine) -> str:
+    """The URL ``engine`` connects to, password included (for :func:`.sql.connect`)."""
+    return engine.url.render_as_string(hide_password=False)
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision recorded in the database (None for an empty database)."""
     with engine.connect() as connection:

@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 
 class Store:
-    """One connection to the store; use :meth:`transaction` for writes."""
+    """One connection to the store (closed when a ``with`` block ends); use
+    :meth:`transaction` for writes."""
 
     def __init__(self, connection: Any, dialect: str, error: type[Exception]) -> None:
         self.connection = connection
@@ -46,11 +47,19 @@ class Store:
         except self.error:
             return None
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement; returns the driver's cursor."""
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
         cursor = self.connection.cursor()
         cursor.execute(self._native(statement), params)
-        return cursor
+        count = cursor.rowcount
+        cursor.close()
+        return max(count, 0)
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each parameter row."""
@@ -60,7 +69,8 @@ class Store:
 
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row of a query."""
-        cursor = self.execute(statement, params)
+        cursor = self.connection.cursor()
+        cursor.execute(self._native(statement), params)
         rows = cursor.fetchall()
         cursor.close()
         return rows
@@ -83,7 +93,7 @@ class Store:
         SQLite takes its write lock at the start (``BEGIN IMMEDIATE``) so that two
         harvests writing at once wait for each other instead of failing.
         """
-        self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN").close()
+        self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
         try:
             yield self
         except BaseException:
