@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from dcatwatch.config import AgencySettings, Settings
+from dcatwatch.harvester.agencies import sync_registry
 from dcatwatch.harvester.registry_import import import_agencies
+from dcatwatch.reports.service import registry
 from dcatwatch.store.db import open_store
+from dcatwatch.store.sql import connect
 from tests.helpers import run, write_config
 
 
@@ -94,6 +98,39 @@ def test_reimport_updates_names_keeps_seen_iris_and_counts_unchanged(engine: Eng
     with engine.connect() as conn:
         rule = conn.execute(text("SELECT identity_rule FROM agency WHERE id = '2021006297'"))
         assert rule.scalar() == "dataportal"
+
+
+def test_the_imported_language_is_kept_and_written_in_unless_the_config_says_otherwise(
+        engine: Engine, tmp_path: Path) -> None:
+    path = write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
+                           "2021006297;Trafikverket;\n2021001363;Lantmäteriet;en\n")
+    import_agencies(engine, path)
+    changed = import_agencies(engine, write(tmp_path, "id;name;language\n"
+                                                      "2021005448;Skatteverket;sv\n"))
+    configured = Settings(agencies=[{"id": "2021001363", "name": "Lantmäteriet",
+                                     "language": "sv"},
+                                    {"id": "2021006297", "name": "Trafikverket"}])
+
+    languages = {r.id: r.language for r in registry(configured, engine)}
+
+    assert (changed.updated, changed.unchanged) == (1, 0)
+    assert languages == {"2021005448": "sv", "2021006297": None, "2021001363": "sv"}
+    languages = {r.id: r.language for r in registry(Settings(), engine)}
+    assert languages == {"2021005448": "sv", "2021006297": None, "2021001363": "en"}
+
+
+def test_the_configured_registry_keeps_an_imported_language_it_does_not_set(
+        database_url: str, tmp_path: Path) -> None:
+    engine = open_store(database_url)
+    import_agencies(engine, write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
+                                            "2021006297;Trafikverket;en\n"))
+    engine.dispose()
+    with connect(database_url) as store, store.transaction():
+        sync_registry(store, [AgencySettings(id="2021005448", name="Skatteverket"),
+                              AgencySettings(id="2021006297", name="Trafikverket",
+                                             language="sv")])
+        stored = dict(store.all("SELECT id, language FROM agency"))
+    assert stored == {"2021005448": "en", "2021006297": "sv"}
 
 
 def test_bad_rows_are_named_by_line_and_the_good_ones_imported(engine: Engine,

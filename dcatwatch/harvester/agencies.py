@@ -54,12 +54,14 @@ def registry_aliases(store: Store) -> dict[str, str]:
 
 
 def sync_registry(store: Store, registry: Iterable[AgencySettings]) -> None:
-    """Write the configured registry into the agency table (names and addresses win)."""
-    rows = [(a.id, a.name, a.email, True, "registry", False, "[]") for a in registry]
+    """Write the configured registry into the agency table (names and addresses win; a
+    configured report language wins over an imported one)."""
+    rows = [(a.id, a.name, a.email, a.language, True, "registry", False, "[]") for a in registry]
     store.executemany(
-        "INSERT INTO agency (id, name, email, in_registry, identity_rule, flagged, "
-        "publisher_iris) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-        "name = excluded.name, email = excluded.email, in_registry = excluded.in_registry", rows)
+        "INSERT INTO agency (id, name, email, language, in_registry, identity_rule, flagged, "
+        "publisher_iris) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "name = excluded.name, email = excluded.email, in_registry = excluded.in_registry, "
+        "language = COALESCE(excluded.language, agency.language)", rows)
     _adopt_aliased(store, {alias: a.id for a in registry for alias in a.aliases})
 
 

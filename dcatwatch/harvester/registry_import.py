@@ -53,7 +53,7 @@ class RegistryRow:
     name: str
     email: str | None = None
     aliases: list[str] = field(default_factory=list)
-    language: str | None = None  # not stored: the agency table has no column for it yet
+    language: str | None = None  # of its reports; None: the configured default
     line: int = 0
 
 
@@ -97,7 +97,7 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     with engine.begin() as conn:
         existing = {row.id: row for row in conn.execute(
             select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.in_registry,
-                   AGENCIES.c.publisher_iris)
+                   AGENCIES.c.publisher_iris, AGENCIES.c.language)
             .where(AGENCIES.c.id.in_([r.id for r in result.rows])))}
         changed = []
         for row in result.rows:
@@ -106,16 +106,18 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
             iris = sorted(set(seen) | set(row.aliases))
             if known is None:
                 result.added += 1
-            elif (known.name, known.email, known.in_registry, seen) == (
-                    row.name, row.email, True, iris):
+            elif (known.name, known.email, known.language, known.in_registry, seen) == (
+                    row.name, row.email, row.language, True, iris):
                 result.unchanged += 1
                 continue
             else:
                 result.updated += 1
             changed.append({"id": row.id, "name": row.name, "email": row.email,
-                            "in_registry": True, "identity_rule": "registry", "flagged": False,
+                            "language": row.language, "in_registry": True,
+                            "identity_rule": "registry", "flagged": False,
                             "publisher_iris": json.dumps(iris)})
-        upsert(conn, AGENCIES, changed, update=("name", "email", "in_registry", "publisher_iris"))
+        upsert(conn, AGENCIES, changed,
+               update=("name", "email", "language", "in_registry", "publisher_iris"))
     return result
 
 

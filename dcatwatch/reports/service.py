@@ -69,11 +69,15 @@ def registry(settings: Any, engine: Engine) -> list[Recipient]:
     """Registry agencies of the store, with the configuration's settings where it has them."""
     configured = {a.id: a for a in settings.agencies}
     with engine.connect() as conn:
-        rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email)
+        rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email,
+                                   AGENCIES.c.language)
                             .where(AGENCIES.c.in_registry.is_(True))).all()
-    found = {row.id: Recipient(row.id, row.name or row.id, row.email, None, True) for row in rows}
+    found = {row.id: Recipient(row.id, row.name or row.id, row.email, row.language, True)
+             for row in rows}
     for agency in configured.values():
-        found[agency.id] = Recipient(agency.id, agency.name, agency.email, agency.language,
+        imported = found.get(agency.id)
+        language = agency.language or (imported.language if imported else None)
+        found[agency.id] = Recipient(agency.id, agency.name, agency.email, language,
                                      agency.reports)
     return sorted(found.values(), key=lambda r: r.id)
 
@@ -83,11 +87,11 @@ def _recipient(settings: Any, engine: Engine, agency_id: str) -> Recipient:
         if recipient.id == agency_id:
             return recipient
     with engine.connect() as conn:
-        row = conn.execute(select(AGENCIES.c.name, AGENCIES.c.email)
+        row = conn.execute(select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language)
                            .where(AGENCIES.c.id == agency_id)).first()
     if row is None:
         raise ConfigError("--agency", f"no agency {agency_id!r} is known (registry or harvested)")
-    return Recipient(agency_id, row.name or agency_id, row.email, None, True)
+    return Recipient(agency_id, row.name or agency_id, row.email, row.language, True)
 
 
 @dataclass(frozen=True, slots=True)

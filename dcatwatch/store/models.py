@@ -94,6 +94,7 @@ class Agency(SQLModel, table=True):
     identity_rule: str | None = Field(default=None, max_length=16)
     flagged: bool = False
     publisher_iris: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    language: str | None = Field(default=None, max_length=2)  # of its reports; None: the default
 
 
 class Dataset(SQLModel, table=True):
