@@ -80,7 +80,7 @@ def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a run allocates millions of small objects.
 
     Grouping and mapping create no reference cycles, but each collection walks every tracked
-    object (SQLAlchemy's included): with the collector on, parsing a large catalogue took
+    object, and a large catalogue makes millions: with the collector on, parsing one took
     twice as long. Reference counting still frees everything; cycles wait for the next pass.
     """
     enabled = gc.isenabled()
@@ -239,25 +239,24 @@ def _finish(store: Store, settings: Settings, source: SourceSettings, collected:
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     with store.transaction():
-        if collected.not_modified:
-            # nothing was read: the datasets stand as the last good run left them (that
-            # run's time stays their last_seen_at; the source's last_success_at moves on)
-            changes = apply.Changes(unchanged=store.scalar(
-                f"SELECT count(*) FROM dataset WHERE {_CURRENT}", (source.name,)))
-        else:
+        if not collected.not_modified:
             parsed = collected.parsed
             changes = apply.apply_datasets(store, source.name, parsed, resolver, stamp,
                                            complete=result.status == "ok", threshold=threshold)
             apply.apply_services(store, source.name, parsed.services, resolver, stamp,
                                  complete=result.status == "ok")
             record_seen(store, resolver.seen)
+        _count_current(store, source.name, result)
+        if collected.not_modified:
+            # nothing was read: the datasets stand as the last good run left them (that
+            # run's time stays their last_seen_at; the source's last_success_at moves on)
+            changes = apply.Changes(unchanged=result.datasets)
         for key in ("added", "updated", "unchanged", "removed", "held_removals"):
             setattr(result, key, getattr(changes, key))
         if changes.held_removals:
             result.errors.append(DcatwatchError(
                 "run.held_removals", f"{changes.held_removals} datasets no longer listed were "
                 "held back, not removed", source.url).to_dict())
-        _count_current(store, source.name, result)
         if result.status == "ok":
             _remember_pages(store, source.name, collected, stamp)
         store.execute("UPDATE source SET last_status = ?, datasets = ?"
