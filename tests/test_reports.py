@@ -172,7 +172,11 @@ def test_one_report_per_registry_agency_with_an_address_over_starttls_and_auth(
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["From"] == SENDER
     assert "Skatteverket" in message["Subject"] and "maj 2026" in message["Subject"]
+    assert message["List-Unsubscribe"] == (
+        f"<mailto:{SENDER}?subject=Avbest%C3%A4ll%20m%C3%A5nadsrapporterna%20%28{TAX}%29>")
     text, html = parts(message)
+    assert " ".join(text.split()).endswith("Svara på mejlet med ordet ”avbeställ”.")
+    assert "Svara på mejlet med ordet ”avbeställ”.</p>" in html
     for body in (text, html):
         assert "API–dokumentindex" in body
         assert f"{sv(tax['api_document_index'])} av 100" in body
@@ -269,6 +273,9 @@ def test_preview_writes_eml_html_and_txt_in_the_agency_language(
     assert text.replace("\r\n", "\n") == paths[2].read_text(encoding="utf-8")
     assert html.replace("\r\n", "\n") == paths[1].read_text(encoding="utf-8")
     assert '<html lang="en">' in html and message["Content-Language"] == "en"
+    assert message["List-Unsubscribe"] == (
+        f"<mailto:{SENDER}?subject=Unsubscribe%20from%20the%20monthly%20reports%20%28{TAX}%29>")
+    assert " ".join(text.split()).endswith("reply with the word “unsubscribe”.")
     assert f"API–document index: {figures[TAX]['api_document_index']:.1f} of 100" in text
     assert "Documents only" in text and "May 2026" in text
     assert "Links that do not answer" not in text  # no link checks yet: no section

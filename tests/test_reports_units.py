@@ -1,6 +1,11 @@
-"""Report building blocks without a store: periods, wording, fixes tried on one dataset."""
+"""Report building blocks without a store: periods, wording, fixes tried on one dataset, the
+e-mail's headers."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -8,8 +13,9 @@ from dcatwatch.config import SmtpSettings
 from dcatwatch.dcat.model import Dataset, Distribution
 from dcatwatch.errors import ConfigError
 from dcatwatch.reports.fixes import RULES, Trier
-from dcatwatch.reports.options import ReportOptions
+from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import Period
+from dcatwatch.reports.render import Rendered, build_message, message_id
 from dcatwatch.reports.smtp import SmtpSender
 from dcatwatch.reports.texts import Texts
 
@@ -56,3 +62,46 @@ def test_smtp_login_needs_the_password_variable() -> None:
     settings = SmtpSettings(username="rapporter", password_env="NO_SUCH_VARIABLE_SET")
     with pytest.raises(ConfigError, match="smtp.password_env"):
         SmtpSender(settings, ReportOptions(), environ={})
+
+
+def message(language: Language, reply_to: str | None, agency: str = "2021000001"
+            ) -> EmailMessage:
+    """A report e-mail from dcatwatch@granskning.example with the catalogue's opt-out subject."""
+    rendered = Rendered("Rapport", "Text\n", "<p>HTML</p>\n",
+                        Texts(language)("mail.unsubscribe", agency=agency))
+    return build_message(rendered, sender="dcatwatch@granskning.example",
+                         recipient="registrator@myndighet.example",
+                         msgid="<id@granskning.example>", language=language, reply_to=reply_to,
+                         date=datetime(2026, 5, 1, tzinfo=UTC))
+
+
+def test_the_message_id_is_in_the_senders_domain_with_or_without_a_display_name() -> None:
+    period = Period.parse("2026-10")
+    assert message_id("2021005448", period, "Öppna data <rapporter@digg.se>") == \
+        message_id("2021005448", period, "rapporter@digg.se") == \
+        "<dcatwatch-report.2026-10.2021005448@digg.se>"
+    assert message_id("a/b", period, "dcatwatch").endswith(".a_b@dcatwatch.invalid>")
+
+
+def test_list_unsubscribe_mails_the_reply_to_address_in_swedish() -> None:
+    sent = message("sv", "Rapporter <rapporter+svar@granskning.example>")
+    assert sent["List-Unsubscribe"] == (
+        "<mailto:rapporter+svar@granskning.example"
+        "?subject=Avbest%C3%A4ll%20m%C3%A5nadsrapporterna%20%282021000001%29>")
+    assert "List-Unsubscribe-Post" not in sent and "List-Id" not in sent
+
+
+def test_list_unsubscribe_falls_back_to_the_sender_in_english() -> None:
+    assert message("en", None)["List-Unsubscribe"] == (
+        "<mailto:dcatwatch@granskning.example"
+        "?subject=Unsubscribe%20from%20the%20monthly%20reports%20%282021000001%29>")
+
+
+def test_list_unsubscribe_is_one_unfolded_line_that_decodes_to_the_subject() -> None:
+    address = "opt-out@a-rather-long-domain-name.granskning.example"
+    raw = message("sv", address, agency="a&b=c d").as_bytes()
+    [line] = [line for line in raw.split(b"\r\n") if line.startswith(b"List-Unsubscribe:")]
+    assert len(line) > 78 and b"=?" not in line  # not folded, no encoded words
+    uri = urlsplit(line.decode("ascii").removeprefix("List-Unsubscribe: ")[1:-1])
+    assert (uri.scheme, uri.path) == ("mailto", address)
+    assert parse_qs(uri.query) == {"subject": ["Avbeställ månadsrapporterna (a&b=c d)"]}

@@ -45,7 +45,6 @@ from dcatwatch.store.tables import (
 )
 
 
-
 class NotScored(DcatwatchError):
     """The agency has no score snapshot yet, so there is nothing to report."""
 

@@ -1,15 +1,18 @@
 """Rendering a report: Jinja2 templates (HTML and plain text from one context), CSS inlined
-with css-inline, and the multipart/alternative e-mail with a fixed Message-ID."""
+with css-inline, and the multipart/alternative e-mail with a fixed Message-ID and an RFC 2369
+``List-Unsubscribe``."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.policy import SMTP, Policy
+from email.utils import format_datetime, getaddresses, parseaddr
 from functools import cache
+from urllib.parse import quote
 
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -26,11 +29,13 @@ _UNSAFE_ID_RE = re.compile(r"[^A-Za-z0-9_.-]")
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A report as subject, plain text and HTML (CSS inlined)."""
+    """A report as subject, plain text and HTML (CSS inlined), with the subject of a request
+    to stop it (names the agency, in the report's language)."""
 
     subject: str
     text: str
     html: str
+    unsubscribe: str
 
 
 @cache
@@ -66,7 +71,8 @@ def render(content: ReportContent, options: ReportOptions) -> Rendered:
     }
     html = environment(html=True).get_template("report.html").render(context)
     text = environment(html=False).get_template("report.txt").render(context)
-    return Rendered(subject, _tidy(text), css_inline.inline(html).rstrip() + "\n")
+    return Rendered(subject, _tidy(text), css_inline.inline(html).rstrip() + "\n",
+                    texts("mail.unsubscribe", agency=content.agency_id))
 
 
 def _tidy(text: str) -> str:
@@ -76,15 +82,40 @@ def _tidy(text: str) -> str:
 
 
 def message_id(agency_id: str, period: Period, sender: str) -> str:
-    """The fixed Message-ID of one agency's report for one period."""
-    domain = sender.rpartition("@")[2] or "dcatwatch.invalid"
+    """The fixed Message-ID of one agency's report for one period, in the sender's domain
+    (``sender`` may carry a display name: ``Name <reports@example.se>``)."""
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    domain = domain if at and domain else "dcatwatch.invalid"
     return f"<dcatwatch-report.{period}.{_UNSAFE_ID_RE.sub('_', agency_id)}@{domain}>"
+
+
+class _UrlListHeader(UnstructuredHeader):
+    """An RFC 2369 header, never folded: no whitespace may go inside its ``<URL>``, and the
+    default folder would turn a long one into encoded words."""
+
+    def fold(self, *, policy: Policy) -> str:
+        """The header on one line."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _UrlListHeader)
+_POLICY = SMTP.clone(header_factory=_HEADERS)
+
+
+def _list_unsubscribe(subject: str, *, sender: str, reply_to: str | None) -> str:
+    """The ``List-Unsubscribe`` value: a mailto: URI to where replies go (Reply-To, else
+    From) with ``subject``, percent-encoded. No ``List-Unsubscribe-Post``: one-click (RFC 8058)
+    needs an HTTPS endpoint."""
+    to = ",".join(quote(address, safe="@+")
+                  for _, address in getaddresses([reply_to or sender]) if address)
+    return f"<mailto:{to}?subject={quote(subject, safe='')}>"
 
 
 def build_message(rendered: Rendered, *, sender: str, recipient: str | None, msgid: str,
                   language: str, reply_to: str | None, date: datetime) -> EmailMessage:
     """multipart/alternative: plain text first, HTML last (the preferred part)."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     if recipient:
         message["To"] = recipient
@@ -94,6 +125,8 @@ def build_message(rendered: Rendered, *, sender: str, recipient: str | None, msg
     message["Date"] = format_datetime(date)
     message["Message-ID"] = msgid
     message["Auto-Submitted"] = "auto-generated"
+    message["List-Unsubscribe"] = _list_unsubscribe(rendered.unsubscribe, sender=sender,
+                                                    reply_to=reply_to)
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     message["Content-Language"] = language  # after the content, which clears Content-*

@@ -28,7 +28,6 @@ from dcatwatch.reports.smtp import DeliveryError, SmtpSender
 from dcatwatch.store.tables import AGENCIES
 
 
-
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """A registry agency as reports see it."""
