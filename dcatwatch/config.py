@@ -191,7 +191,8 @@ class ReportsSettings(Section):
                          "SMTP error.")
     retry_backoff: float = Field(1.0, ge=0, description="Seconds before the first reconnect "
                                  "(doubles).")
-    reply_to: str | None = Field(None, description="Reply-To of reports (questions, opting out).")
+    reply_to: str | None = Field(None, description="Reply-To of reports (questions, opting "
+                                 "out), also their List-Unsubscribe address; unset: the sender.")
 
 
 
