@@ -572,6 +572,34 @@ def test_compressed_bodies_are_decoded(server: LoopbackServer) -> None:
     assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
+def test_prefix_keeps_the_first_decoded_bytes_of_any_body(server: LoopbackServer,
+                                                          tmp_path: Path) -> None:
+    body = b"0123456789" * 50_000
+    packed = gzip.compress(body)
+    plain = server.route("/plain", body)
+    zipped = server.route("/zipped", packed, headers={"Content-Encoding": "gzip"})
+    empty = gzip.compress(b"")
+    members = server.route("/members", iter(lambda: empty * 100, b""),
+                           headers={"Content-Encoding": "gzip"})
+    hook: list[tuple[int, int]] = []
+    with make_client(lambda status, size: hook.append((status, size)), max_bytes=1000,
+                     total_timeout=5.0) as client:
+        fails("fetch.too_large", lambda: client.fetch(plain, directory=tmp_path))
+        result = client.fetch(plain, directory=tmp_path, prefix=3000)
+        assert (result.status, result.size) == (200, 3000)
+        assert consume(result) == body[:3000]
+        result = client.fetch(zipped, directory=tmp_path, prefix=100_000)
+        assert (result.size, result.wire_size) == (100_000, len(packed))  # decoded bytes count
+        assert consume(result) == body[:100_000]
+        started = time.monotonic()
+        error = fails("fetch.too_large",
+                      lambda: client.fetch(members, directory=tmp_path, prefix=100))
+    assert time.monotonic() - started < 2.0  # cut at the wire cap, not by the deadline
+    assert f"more than {2 * 100 + (1 << 16)} bytes received" in error.message
+    assert hook == [(200, 0), (200, 3000), (200, 100_000), (200, 0)]  # caps: (status, 0)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_corrupt_and_unknown_encodings(server: LoopbackServer) -> None:
     truncated = server.route("/cut", gzip.compress(bytes(1000))[:-12],
                              headers={"Content-Encoding": "gzip"})

@@ -38,8 +38,7 @@ def client() -> Iterator[HttpClient]:
 
 def check(client: HttpClient, url: str, fmt: str, settings: ValidationSettings | None = None,
           cached: CacheValidators | None = None, known: str | None = None):
-    with DataChecker(client, settings or ValidationSettings()) as checker:
-        return checker.check(url, fmt, cached, known)
+    return DataChecker(client, settings or ValidationSettings()).check(url, fmt, cached, known)
 
 
 def test_clean_csv_is_valid(server: LoopbackServer, client: HttpClient) -> None:

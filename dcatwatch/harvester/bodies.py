@@ -13,6 +13,11 @@ never expanded in memory: every piece is checked before it is written, and nothi
   ``expansion_check_bytes`` (fetch.decompression_bomb), which stops a bomb long before
   ``max_bytes`` when that is large. RDF compresses 10 to 50-fold; zeros a thousandfold.
 
+A reader given ``keep`` reads a prefix instead: it ends the body after ``keep`` decoded bytes
+and keeps them, so a file of any size can be sampled. The caps above still apply (a caller
+sampling huge files passes unbounded ones); as a stream of empty gzip members would never
+reach ``keep``, the bytes received are then also capped at ``2 * keep + CHUNK``.
+
 A Content-Length above the cap fails before anything is read. A body still arriving when
 the fetch's deadline passes is cut off by a watchdog timer that shuts the socket down
 (urllib3 ``HTTPResponse.shutdown``), which wakes a read blocked on a server that drips a
@@ -137,7 +142,8 @@ def watchdog(raw: urllib3.HTTPResponse, seconds: float) -> Iterator[threading.Ev
 
 
 class BodyReader:
-    """Streams one response body into a temporary file within :class:`BodyLimits`.
+    """Streams one response body, or its first ``keep`` decoded bytes, into a temporary file
+    within :class:`BodyLimits` (see the module docstring).
 
     Failures are FetchErrors: fetch.connection when the transfer broke (worth retrying),
     fetch.timeout, fetch.too_large, fetch.decompression_bomb, and fetch.bad_encoding for an
@@ -145,9 +151,12 @@ class BodyReader:
     """
 
     def __init__(self, limits: BodyLimits, url: str, status: int, deadline: Deadline,
-                 read_timeout: float) -> None:
+                 read_timeout: float, keep: int | None = None) -> None:
         self.limits, self.url, self.status = limits, url, status
         self.deadline, self.read_timeout = deadline, read_timeout
+        self.keep = keep
+        self.wire_cap = limits.max_wire_bytes if keep is None else \
+            min(limits.max_wire_bytes, 2 * keep + CHUNK)
         self.size = self.wire_size = 0
 
     def read(self, raw: urllib3.HTTPResponse, headers: Mapping[str, str],
@@ -167,10 +176,14 @@ class BodyReader:
         try:
             with handle, watchdog(raw, self.deadline.remaining()) as expired:
                 for piece in self._pieces(raw, decoder, expired):
+                    if self.keep is not None:
+                        piece = piece[:self.keep - self.size]
                     self._check(len(piece), decoder)
                     self.size += len(piece)
                     digest.update(piece)
                     handle.write(piece)
+                    if self.size == self.keep:
+                        break
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -183,9 +196,9 @@ class BodyReader:
         try:
             while data := raw.read1(CHUNK, decode_content=False):
                 self.wire_size += len(data)
-                if self.wire_size > self.limits.max_wire_bytes and not decoder.identity:
-                    raise self._error("fetch.too_large", f"more than {self.limits.max_wire_bytes}"
-                                      " bytes received ([http] max_wire_bytes)")
+                if self.wire_size > self.wire_cap and not decoder.identity:
+                    raise self._error("fetch.too_large", f"more than {self.wire_cap} bytes "
+                                      f"received ({self._wire_cause()})")
                 yield from decoder.feed(data)
         except urllib3.exceptions.ReadTimeoutError as exc:
             raise (late if expired.is_set() else FetchError(
@@ -216,6 +229,11 @@ class BodyReader:
                               f"expands {size / wire:.0f}-fold ({wire} bytes to {size} so far),"
                               f" beyond [http] max_expansion_ratio = "
                               f"{limits.max_expansion_ratio:g}")
+
+    def _wire_cause(self) -> str:
+        if self.wire_cap == self.limits.max_wire_bytes:
+            return "[http] max_wire_bytes"
+        return f"for the first {self.keep} bytes"
 
     def _error(self, code: str, message: str) -> FetchError:
         return FetchError(code, message, self.url, status=self.status)

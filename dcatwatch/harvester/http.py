@@ -17,7 +17,10 @@ host, ``min_delay`` between requests). Around that:
   address guard (addresses.py: DNS answers are checked and pinned); basic auth and an
   Authorization header go to the first origin only.
 * Bodies are decoded and capped in bodies.py (``max_bytes``, ``max_wire_bytes``, expansion
-  ratio); a Content-Length above the cap fails before the download.
+  ratio); a Content-Length above the cap fails before the download. ``fetch(prefix=n)``
+  keeps the first n decoded bytes of a body of any size instead (data checks sample huge
+  files): ``max_bytes`` and ``max_wire_bytes`` give way to the prefix's own cap on bytes
+  received (bodies.py); the expansion ratio still holds.
 * No cookies are kept, no environment proxies are used, TLS is always verified.
 
 ``on_response(status, nbytes)`` is called once per attempt that reached the network: with
@@ -32,6 +35,7 @@ A client may be shared between threads.
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +154,7 @@ class _Call:
     min_delay: float
     deadline: Deadline
     retry_connection: bool = True
+    prefix: int | None = None  # keep the first this many decoded bytes of the body
 
 
 def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
@@ -188,14 +193,18 @@ class HttpClient:
     def fetch(self, url: str, *, cached: CacheValidators | None = None,
               headers: dict[str, str] | None = None, directory: Path | None = None,
               accept: str | None = None, auth: tuple[str, str] | None = None,
-              timeout: float | None = None, min_delay: float | None = None) -> FetchResult:
+              timeout: float | None = None, min_delay: float | None = None,
+              prefix: int | None = None) -> FetchResult:
         """GET ``url`` into a temporary file; raise :class:`FetchError` on any failure.
 
         ``cached`` makes the GET conditional (a 304 gives a result without a path).
         ``headers``, ``auth`` (basic: user, password), ``timeout`` (the read timeout; it also
         raises the total deadline when larger) and ``min_delay`` override the settings.
+        ``prefix`` keeps only the first that many decoded bytes, however long the body is
+        (``max_bytes`` and ``max_wire_bytes`` do not apply; see the module doc).
         """
         call = self._call(headers, auth, timeout, min_delay, accept=accept or "*/*")
+        call.prefix = prefix
         if cached and cached.etag:
             call.headers["If-None-Match"] = cached.etag
         if cached and cached.last_modified:
@@ -356,10 +365,15 @@ class HttpClient:
     def _download(self, response: requests.Response, result: FetchResult, call: _Call,
                   directory: Path | None) -> None:
         settings = self.settings
-        limits = BodyLimits(settings.max_bytes, settings.max_bytes if settings.max_wire_bytes
-                            is None else settings.max_wire_bytes, settings.max_expansion_ratio,
+        if call.prefix is None:
+            max_bytes = settings.max_bytes
+            max_wire = max_bytes if settings.max_wire_bytes is None else settings.max_wire_bytes
+        else:  # the reader caps a prefix itself
+            max_bytes = max_wire = sys.maxsize
+        limits = BodyLimits(max_bytes, max_wire, settings.max_expansion_ratio,
                             settings.expansion_check_bytes)
-        reader = BodyReader(limits, result.url, result.status, call.deadline, call.read_timeout)
+        reader = BodyReader(limits, result.url, result.status, call.deadline, call.read_timeout,
+                            call.prefix)
         try:
             body = reader.read(response.raw, result.headers, directory)
         except FetchError as error:

@@ -35,6 +35,7 @@ from dcatwatch.dcat.formats import declared_formats, url_formats
 from dcatwatch.dcat.model import Distribution
 from dcatwatch.errors import FetchError
 from dcatwatch.harvester.http import CacheValidators, HttpClient
+from dcatwatch.store.tables import DATA, LINKS
 from dcatwatch.validators.datafile import (
     UNPACKED_RATIO,
     FileReport,
@@ -43,9 +44,8 @@ from dcatwatch.validators.datafile import (
     validate_file,
 )
 from dcatwatch.validators.links import interleave_hosts
-from dcatwatch.validators.sampling import Sample, SampleClient
+from dcatwatch.validators.sampling import Sample, fetch_sample
 from dcatwatch.validators.settings import ValidationSettings
-from dcatwatch.store.tables import DATA, LINKS
 
 Progress = Callable[[str, int, int], None]
 
@@ -107,28 +107,18 @@ class DataChecker:
 
     def __init__(self, client: HttpClient, settings: ValidationSettings,
                  directory: Path | None = None) -> None:
+        self.client = client
         self.settings = settings
         self.directory = directory
-        self.sampler = SampleClient(client, settings.sample_bytes)
-        self.whole = SampleClient(client, settings.max_file_bytes)
-
-    def close(self) -> None:
-        self.sampler.close()
-        self.whole.close()
-
-    def __enter__(self) -> DataChecker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def check(self, url: str, fmt: str, cached: CacheValidators | None,
               known_sha256: str | None) -> DataOutcome:
         """Fetch and validate one file; never raises for the file's or the server's faults."""
-        client = self.sampler if fmt in SAMPLED_FORMATS else self.whole
+        settings = self.settings
+        limit = settings.sample_bytes if fmt in SAMPLED_FORMATS else settings.max_file_bytes
         try:
-            sample = client.sample(url, cached=cached, timeout=self.settings.data_timeout,
-                                   directory=self.directory)
+            sample = fetch_sample(self.client, url, limit, cached=cached,
+                                  timeout=settings.data_timeout, directory=self.directory)
         except FetchError as error:
             return DataOutcome(url, fmt, reason=f"{error.code}: {error.message}",
                                http_status=error.status)
@@ -191,9 +181,9 @@ def check_data(engine: Engine, client: HttpClient, targets: Iterable[DataTarget]
         todo, state = _due(conn, formats, now(), settings.recheck_hours)
     if progress:
         progress("data", 0, len(todo))
-    with DataChecker(client, settings) as checker, \
-            ThreadPoolExecutor(max_workers=max(1, settings.workers),
-                               thread_name_prefix="data") as pool:
+    checker = DataChecker(client, settings)
+    with ThreadPoolExecutor(max_workers=max(1, settings.workers),
+                            thread_name_prefix="data") as pool:
         futures = []
         for url in interleave_hosts(todo):
             stored = state.get(url)
