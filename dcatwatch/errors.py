@@ -82,6 +82,9 @@ _ENTRIES = [
               "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`."),
     ErrorType("report.not_scored", "warning", "The agency has no score snapshot yet",
               "Run `dcatwatch scores --snapshot` (the daemon does after each harvest) first."),
+    ErrorType("run.busy", "error", "Another harvest of the source was running",
+              "Nothing was changed; the running harvest (the daemon's or a command's) goes on. "
+              "Harvest again when it is done."),
     ErrorType("run.internal", "error", "An unexpected internal error",
               "This is a bug in dcatwatch: please report it with the log."),
 ]

@@ -1,8 +1,10 @@
 """One harvest run of a source, and harvesting several sources: the service the CLI and the
 daemon both call.
 
-A run is recorded before it starts (status ``running``) so a crash leaves a trace that the
-next run of the source marks ``failed``. Everything the run changes is written in one
+A run holds its source's lock (:meth:`dcatwatch.store.sql.Store.source_lock`): a second
+harvest of the same source, from the daemon or a command, does nothing and says so
+(``run.busy``). A run is recorded before it starts (status ``running``) so a crash leaves a
+trace that the next run of the source marks ``failed``. Everything the run changes is written in one
 transaction at the end; a failed run writes nothing but its own record.
 """
 
@@ -134,6 +136,19 @@ def harvest_source(database: str, settings: Settings, source: SourceSettings,
 
 def _harvest_source(settings: Settings, store: Store, source: SourceSettings,
                     client: HttpClient, progress: Progress | None) -> RunResult:
+    with store.source_lock(source.name) as held:
+        if held:
+            return _run(settings, store, source, client, progress)
+    result = RunResult(source=source.name)
+    result.errors.append(DcatwatchError(
+        "run.busy", "another harvest of this source is running (the daemon's or a command's); "
+        "this one did nothing", source.url).to_dict())
+    return result
+
+
+def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpClient,
+         progress: Progress | None) -> RunResult:
+    """One run of ``source``, whose lock the caller holds."""
     started = time.monotonic()
     result = RunResult(source=source.name)
     try:

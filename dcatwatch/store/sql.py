@@ -9,11 +9,19 @@ transaction starts. The schema and its migrations, and every other service, stay
 and SQLAlchemy; tests harvest into both dialects and read the rows back through SQLAlchemy.
 
 Statements are written with ``?`` placeholders and no literal ``?`` or ``%``.
+
+A run holds its source's lock (:meth:`Store.source_lock`) from start to end, so a harvest
+from the command line and the daemon's never run the same source at once: a PostgreSQL
+advisory lock, or for SQLite an ``flock`` on a file beside the database. Both belong to the
+process (its connection, its open file), so a killed harvest never leaves a lock behind.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +36,7 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                   "PRAGMA foreign_keys=ON")
 BUSY_TIMEOUT_S = 30
 IN_LIST = 1000  # psycopg sends at most 65 535 parameters per statement; stay far below
+LOCK_SPACE = 0x64637774  # "dcwt": the first key of dcatwatch's PostgreSQL advisory locks
 T = TypeVar("T")
 
 
@@ -35,10 +44,12 @@ class Store:
     """One connection to the store (closed when a ``with`` block ends); use
     :meth:`transaction` for writes."""
 
-    def __init__(self, connection: Any, dialect: str, error: type[Exception]) -> None:
+    def __init__(self, connection: Any, dialect: str, error: type[Exception],
+                 path: str | None = None) -> None:
         self.connection = connection
         self.dialect = dialect
         self.error = error  # the driver's base exception class
+        self.path = path  # a SQLite database's file (None: PostgreSQL or in memory)
 
     def revision(self) -> str | None:
         """The schema revision the store is at (None when it has no schema yet)."""
@@ -85,6 +96,34 @@ class Store:
         if moment is None or self.dialect != "sqlite":
             return moment
         return moment.strftime(SQLITE_TIME)
+
+    @contextmanager
+    def source_lock(self, source: str) -> Iterator[bool]:
+        """Hold the lock on harvesting ``source`` for the block; yields False, holding
+        nothing, when another connection or process holds it (see the module doc)."""
+        if self.dialect == "postgresql":
+            key = (LOCK_SPACE, zlib.crc32(source.encode()) - (1 << 31))  # two int4 keys
+            held = bool(self.scalar("SELECT pg_try_advisory_lock(?, ?)", key))
+            try:
+                yield held
+            finally:
+                if held:
+                    self.scalar("SELECT pg_advisory_unlock(?, ?)", key)
+            return
+        if self.path is None:
+            yield True  # an in-memory database: no other connection sees it
+            return
+        handle = os.open(f"{self.path}.harvest-{source}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            os.close(handle)  # releases the lock
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -140,7 +179,8 @@ def _connect_sqlite(url: str) -> Store:
                                  check_same_thread=False)
     for pragma in SQLITE_PRAGMAS:
         connection.execute(pragma)
-    return Store(connection, "sqlite", sqlite3.Error)
+    in_memory = path == ":memory:" or path.startswith("file::memory:")
+    return Store(connection, "sqlite", sqlite3.Error, None if in_memory else path)
 
 
 def _connect_postgresql(url: str) -> Store:
