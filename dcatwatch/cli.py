@@ -151,12 +151,20 @@ def _harvest(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import HarvestProgress, harvest_table
     from dcatwatch.harvester.run import confirm_removals, harvest
 
+    if args.confirm_removals and args.sources:
+        print(f"dcatwatch: harvest --confirm-removals {args.confirm_removals} harvests nothing "
+              f"and takes no SOURCE arguments (got: {' '.join(args.sources)}); confirm, then "
+              "harvest in a second command", file=sys.stderr)
+        return EXIT_USAGE
     settings = _settings(args)
     _harvest_ready(settings)
     if args.confirm_removals:
         settings.source(args.confirm_removals)
         removed = confirm_removals(settings, args.confirm_removals)
-        print(f"{args.confirm_removals}: {removed} held datasets removed")
+        if args.json:
+            print(json.dumps({"source": args.confirm_removals, "removed": removed}))
+        else:
+            print(f"{args.confirm_removals}: {removed} held datasets removed")
         return EXIT_OK
     for name in args.sources:
         settings.source(name)
@@ -275,16 +283,33 @@ def _agencies_import(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from dcatwatch.store.db import make_engine, upgrade
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dcatwatch.store.db import current_revision, make_engine, upgrade
 
     settings = _settings(args)
-    before, after = upgrade(make_engine(settings.database.url))
+    engine = make_engine(settings.database.url)
+    try:
+        current_revision(engine)  # reach the database before Alembic starts
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        check = ("the file's directory exists and is writable" if engine.dialect.name == "sqlite"
+                 else "the database server is running and the URL, user and password are right")
+        raise ConfigError("database.url", f"cannot open "
+                          f"{engine.url.render_as_string(hide_password=True)}: {reason} "
+                          f"(check that {check})") from None
+    before, after = upgrade(engine)
     print(f"database schema: {before or 'empty'} -> {after}")
     return EXIT_OK
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from dcatwatch.config import cron_settings
+    from dcatwatch.schedules.cron import setting_trigger
+
     settings = _settings(args)
+    for key, expression in cron_settings(settings):  # as `serve` parses them
+        setting_trigger(key, expression)
     print(f"configuration OK: {len(settings.sources)} sources, {len(settings.agencies)} agencies")
     return EXIT_OK
 

@@ -68,11 +68,12 @@ class ValidationProgress:
 def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
     """Validation results for people: the counts, then what failed and what to fix."""
     summary = result["summary"]
+    tabular_skipped = sum(d["tabular"] and d["valid"] is None for d in result["distributions"])
     out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
            f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}) · "
            f"tabular {summary['tabular']} (valid {summary['valid']}, invalid "
-           f"{summary['invalid']}, not validated {summary['skipped']}, sampled "
-           f"{summary['sampled']})",
+           f"{summary['invalid']}, not validated {tabular_skipped}, sampled "
+           f"{summary['sampled']}) · not tabular {summary['distributions'] - summary['tabular']}",
            f"data services: {summary['data_services']} (reachable "
            f"{summary['data_services_reachable']}) · metadata findings: "
            + ", ".join(f"{count} {severity}" for severity, count in summary["metadata"].items())]

@@ -33,7 +33,9 @@ def _check_cron(schedule: str) -> str:
     return schedule
 
 
-Cron = Annotated[str, AfterValidator(_check_cron)]  # 5 fields, Europe/Stockholm time
+# 5 fields, Europe/Stockholm time. Only the shape is checked here (APScheduler is slow to
+# import); `config check` (each cron_settings() value) and `serve` parse them fully.
+Cron = Annotated[str, AfterValidator(_check_cron)]
 
 
 class Section(BaseModel):
@@ -63,12 +65,14 @@ class HttpSettingsConfig(Section):
                                        "more than this (beyond 10 MB) is refused as a bomb.")
     max_redirects: int = Field(10, ge=0, description="Redirects followed per fetch.")
     retries: int = Field(3, ge=0, description="Retries on connection errors, 429 and 5xx.")
-    backoff_base: float = Field(1.0, ge=0, description="First retry pause in seconds (doubles, jittered).")
+    backoff_base: float = Field(1.0, ge=0, description="First retry pause in seconds "
+                                "(doubles, jittered).")
     backoff_max: float = Field(30.0, ge=0, description="Longest pause between retries, in seconds.")
     retry_after_max: float = Field(120.0, ge=0, description="Longest Retry-After honoured; a "
                                    "longer one fails the fetch.")
     min_delay: float = Field(1.0, ge=0, description="Seconds between two requests to one host.")
-    user_agent: str | None = Field(None, description="User-Agent header (default identifies dcatwatch).")
+    user_agent: str | None = Field(None, description="User-Agent header (default identifies "
+                                   "dcatwatch).")
     allowed_networks: list[str] = Field(
         default_factory=list, description="CIDR ranges allowed even though private (e.g. an "
         "intranet catalogue); link-local and metadata addresses are always refused. From the "
@@ -102,7 +106,8 @@ class SourceAuth(Section):
 class SourceSettings(Section):
     name: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=64,
                       description="Unique source name, [a-z0-9_-]; used as a metric label.")
-    type: Literal["dcat", "dataportal"] = Field(description="dcat (a DCAT-AP endpoint) or dataportal.")
+    type: Literal["dcat", "dataportal"] = Field(description="dcat (a DCAT-AP endpoint) or "
+                                                "dataportal.")
     url: str = Field(description="The catalogue URL (or the EntryStore base in search mode).")
     schedule: Cron = Field("0 5 * * *", description="Cron (5 fields), Europe/Stockholm time.")
     enabled: bool = Field(True, description="Disabled sources are neither scheduled nor harvested.")
@@ -249,7 +254,8 @@ def _unique(values: list[str], key: str) -> None:
 
 
 def config_path(explicit: str | None = None) -> Path:
-    """The configuration file to read: ``explicit``, else $DCATWATCH_CONFIG, else ./dcatwatch.toml."""
+    """The configuration file to read: ``explicit``, else $DCATWATCH_CONFIG, else
+    ./dcatwatch.toml."""
     return Path(explicit or os.environ.get(ENV_FILE) or DEFAULT_FILE)
 
 
@@ -265,7 +271,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
                               f"{ENV_FILE})") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError("(file)", f"not valid TOML: {exc}", file) from None
-    _apply_environment(raw, os.environ if environ is None else environ)
+    from_environment = _apply_environment(raw, os.environ if environ is None else environ)
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
@@ -274,11 +280,26 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
         problem = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             problem = "unknown key (check the spelling against the configuration reference)"
-        raise ConfigError(key, problem, file) from None
+        variable = from_environment.get(tuple(error["loc"][:2]))
+        if variable:
+            problem += f" (set by the environment variable {variable})"
+        raise ConfigError(key, problem, None if variable else file) from None
 
 
-def _apply_environment(raw: dict[str, Any], environ: Any) -> None:
-    """Put ``DCATWATCH_<SECTION>_<KEY>`` values into ``raw``; lists are comma-separated."""
+def cron_settings(settings: Settings) -> list[tuple[str, str]]:
+    """Every cron expression in ``settings`` as (key, expression), keys named as in errors."""
+    crons = [(f"sources[{index}] ({source.name}).schedule", source.schedule)
+             for index, source in enumerate(settings.sources)]
+    return crons + [("daemon.link_recheck", settings.daemon.link_recheck),
+                    ("reports.schedule", settings.reports.schedule)]
+
+
+def _apply_environment(raw: dict[str, Any], environ: Any) -> dict[tuple[str, str], str]:
+    """Put ``DCATWATCH_<SECTION>_<KEY>`` values into ``raw``; lists are comma-separated.
+
+    Returns the variable that set each (section, key).
+    """
+    applied: dict[tuple[str, str], str] = {}
     for section, model in Settings.model_fields.items():
         annotation = model.annotation
         if not (isinstance(annotation, type) and issubclass(annotation, Section)):
@@ -292,6 +313,8 @@ def _apply_environment(raw: dict[str, Any], environ: Any) -> None:
                 if getattr(field.annotation, "__origin__", None) is list:
                     value = [item.strip() for item in value.split(",") if item.strip()]
                 raw[section][key] = value
+                applied[section, key] = name
+    return applied
 
 
 def _key_path(raw: dict[str, Any], location: tuple[Any, ...]) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,60 @@ def test_environment_lists_and_misplaced_sections(tmp_path: Path) -> None:
     misplaced = GOOD.replace('[database]\nurl = "sqlite:///x.db"', 'database = "x"')
     with pytest.raises(ConfigError, match="database: Input should be a valid dictionary"):
         config.load(write(tmp_path, misplaced), environ={"DCATWATCH_DATABASE_URL": "sqlite://"})
+
+
+BAD_CRONS = [
+    (GOOD.replace('"0 5 * * *"', '"61 * * * *"'), "sources[0] (skatteverket).schedule"),
+    (GOOD.replace('"0 5 * * *"', '"0 5 * * 1#2"'), "sources[0] (skatteverket).schedule"),
+    (GOOD + "[daemon]\nlink_recheck = \"0 3 * * 8\"\n", "daemon.link_recheck"),
+    (GOOD + "[reports]\nschedule = \"0 25 * * *\"\n", "reports.schedule"),
+]
+CRON_IDS = ["minute-61", "weekday-1#2", "weekday-8", "hour-25"]
+
+
+@pytest.mark.parametrize(("text", "key"), BAD_CRONS, ids=CRON_IDS)
+def test_config_check_parses_crons_as_serve_does(tmp_path: Path, text: str, key: str) -> None:
+    status, out, err = run("--config", str(write(tmp_path, text)), "config", "check")
+    assert (status, out) == (2, "")
+    assert f"configuration error: {key}: cannot use the cron" in err
+
+
+@pytest.mark.parametrize(("text", "key"), BAD_CRONS, ids=CRON_IDS)
+def test_serve_rejects_the_same_crons(tmp_path: Path, text: str, key: str) -> None:
+    text = text.replace('"sqlite:///x.db"', f'"sqlite:///{tmp_path}/x.db"') + "[server]\nport = 0\n"
+    done = subprocess.run([sys.executable, "-m", "dcatwatch", "--config",
+                           str(write(tmp_path, text)), "serve"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"configuration error: {key}: cannot use the cron" in done.stderr
+
+
+def test_config_check_accepts_good_crons(tmp_path: Path) -> None:
+    text = GOOD.replace('"0 5 * * *"', '"*/15 6-18 ? * mon-fri"') + (
+        "[daemon]\nlink_recheck = \"0 3 * * 0,7\"\n[reports]\nschedule = \"30 7 1 * *\"\n")
+    status, out, _ = run("--config", str(write(tmp_path, text)), "config", "check")
+    assert (status, out) == (0, "configuration OK: 1 sources, 1 agencies\n")
+
+
+def test_environment_errors_name_the_variable_not_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path, environ={"DCATWATCH_SMTP_PORT": "abc"})
+    message = caught.value.message
+    assert message.startswith("smtp.port: ") and "DCATWATCH_SMTP_PORT" in message
+    assert str(path) not in message
+    done = subprocess.run([sys.executable, "-m", "dcatwatch", "--config", str(path), "config",
+                           "check"], capture_output=True, text=True, timeout=60,
+                          env=os.environ | {"DCATWATCH_SMTP_PORT": "abc"})
+    assert done.returncode == 2
+    assert "environment variable DCATWATCH_SMTP_PORT" in done.stderr
+    assert str(path) not in done.stderr
+
+
+def test_file_errors_still_name_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "[smtp]\nport = \"abc\"\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path, environ={"DCATWATCH_SMTP_HOST": "mail.example.se"})
+    assert caught.value.message.startswith("smtp.port: ")
+    assert caught.value.message.endswith(f" in {path}")
+    assert "environment" not in caught.value.message

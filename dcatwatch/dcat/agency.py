@@ -2,9 +2,10 @@
 
 Rules, first match wins:
 
-1. ``http://dataportal.se/organisation/SE<orgnr>[-suffix]`` → ``<orgnr>[-suffix]``;
+1. ``http://dataportal.se/organisation/SE<orgnr>[-suffix]`` as the publisher IRI or an
+   ``owl:sameAs`` → ``<orgnr>[-suffix]``;
 2. a Swedish organisation number (10 digits, dash optional) in ``dct:identifier`` or
-   ``owl:sameAs`` (or in the publisher IRI itself) → that number;
+   ``owl:sameAs`` → that number (one only in the publisher IRI is not used);
 3. otherwise a short slug of the publisher IRI (host and path, with a hash suffix);
 4. a blank-node publisher → a slug of its name (``flagged``: it may merge or split wrongly).
 """

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from dcatwatch.errors import ConfigError
+
 TIMEZONE = ZoneInfo("Europe/Stockholm")
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -27,6 +29,15 @@ def crontab(expression: str) -> CronTrigger:
     minute, hour, day, month, weekday = fields
     return CronTrigger(minute=minute, hour=hour, day=day, month=month,
                        day_of_week=_weekdays(weekday), timezone=TIMEZONE)
+
+
+def setting_trigger(key: str, expression: str) -> CronTrigger:
+    """The trigger of the setting ``key``; a :class:`ConfigError` naming it when the cron
+    cannot be used."""
+    try:
+        return crontab(expression)
+    except ValueError as exc:
+        raise ConfigError(key, f"cannot use the cron {expression!r}: {exc}") from None
 
 
 def _weekdays(field: str) -> str:

@@ -45,7 +45,6 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,7 +56,7 @@ from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
-from dcatwatch.schedules.cron import TIMEZONE, crontab, fire_times_between, next_after
+from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store import sql
 from dcatwatch.store.db import open_store, url_of
@@ -167,8 +166,9 @@ class Daemon:
         self.options = options
         self.instruments = instruments
         self.sources = {s.name: s for s in settings.sources if s.enabled}
-        self.triggers = {s.name: _trigger(f"sources[{i}] ({s.name}).schedule", s.schedule)
-                         for i, s in enumerate(settings.sources) if s.enabled}
+        self.triggers = {
+            s.name: setting_trigger(f"sources[{i}] ({s.name}).schedule", s.schedule)
+            for i, s in enumerate(settings.sources) if s.enabled}
         self.scheduler = BlockingScheduler(
             timezone=TIMEZONE,
             executors={"default": JobThreads(2), "dispatch": JobThreads(1)},
@@ -202,9 +202,10 @@ class Daemon:
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
         self._add("link_recheck", jobs.recheck_links, self.settings, self.engine, self.client,
-                  self._scoring.request, trigger=_trigger("daemon.link_recheck", self.options.link_recheck))
+                  self._scoring.request,
+                  trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.engine, self.instruments,
-                  trigger=_trigger("reports.schedule", self.options.reports_schedule))
+                  trigger=setting_trigger("reports.schedule", self.options.reports_schedule))
         self._add("scoring", self._scoring.request)  # once, now: scores as of this config
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
@@ -345,10 +346,3 @@ class Daemon:
     def close(self) -> None:
         self.client.close()
         self.engine.dispose()
-
-
-def _trigger(key: str, expression: str) -> CronTrigger:
-    try:
-        return crontab(expression)
-    except ValueError as exc:
-        raise ConfigError(key, f"cannot use the cron {expression!r}: {exc}") from None
