@@ -6,6 +6,10 @@ document makes the Rust parser abort the process, and lets the parent group trip
 the child parses (two cores). A syntax error is written to stderr as one JSON line and the
 exit status is 3.
 
+BASE_IRI is the sentinel base the parent chose (the document URL under a reserved
+authority, :func:`dcatwatch.dcat.parse.rebase`); both parsers resolve relative IRIs against
+it, so the parent can flag them and put the real authority back.
+
 When pyoxigraph (strict) refuses a small RDF/XML or Turtle document, rdflib
 (lenient) gets a second try, as dataportal.se's own harvester is liberal: the child writes
 the line ``#restart`` so the parent drops what it had, then rdflib's triples, and reports

@@ -2,9 +2,10 @@
 
 A record is a subject typed with its class (dcat:Dataset …) or, leniently, a described
 subject linked by the class's property (dcat:dataset, dcat:distribution, dcat:accessService).
-Blank-node records get stable skolem IRIs and a ``record.no_iri`` problem. Each dataset's
-description (its own triples, nested blank nodes and its distributions) is hashed
-canonically, so a re-harvest can tell updated from unchanged datasets.
+Blank-node records get stable skolem IRIs and a ``record.no_iri`` problem; a document with
+relative IRIs gets one ``record.relative_iri`` problem. Each dataset's description (its own
+triples, nested blank nodes and its distributions) is hashed canonically, so a re-harvest
+can tell updated from unchanged datasets.
 """
 
 from __future__ import annotations
@@ -417,7 +418,7 @@ class Mapper:
         return name
 
     def _node_value(self, node: str) -> str:
-        """A blank node used as a value (format, telephone …): its value or label, else a summary."""
+        """A blank node used as a value (format, telephone …): its value, label or a summary."""
         props = self.subjects.get(node, [])
         for predicate in VALUE_OF_NODE:
             for p, obj in props:
@@ -480,4 +481,10 @@ def map_graph(graph: Graph, url: str, source: str = "source", full: bool = True)
     parsed = Mapper(graph, url, source).map(full)
     if graph.recovered:
         parsed.problems.append(Problem("parse.recovered", graph.recovered, url))
+    if graph.relative_iris:
+        count = graph.relative_iris
+        were = "relative IRI was" if count == 1 else "relative IRIs were"
+        parsed.problems.append(Problem(
+            "record.relative_iri", f"{count} {were} resolved against the document URL, e.g. "
+            f"<{graph.relative_example}>; publish absolute IRIs", url, graph.relative_example))
     return parsed

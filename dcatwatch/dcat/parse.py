@@ -3,7 +3,10 @@
 The document is parsed by pyoxigraph in a child process (:mod:`dcatwatch.dcat._worker`)
 that writes N-Triples; this process groups the lines by subject while the child parses.
 Terms are kept in their N-Triples form (``<iri>``, ``_:b0``, ``"text"@sv``) and decoded
-only where the mapper reads them. Before any parsing, RDF/XML with a DTD (the door to
+only where the mapper reads them. Relative IRIs resolve against the document URL and are
+flagged: the child resolves them against a sentinel base (the URL with its authority
+replaced by :data:`SENTINEL_HOST`), and the grouping puts the real authority back and counts
+them (:class:`Rebase`). Before any parsing, RDF/XML with a DTD (the door to
 entity-expansion bombs, which abort the Rust parser) is refused, web pages are recognised,
 and the syntax is chosen (:mod:`dcatwatch.dcat.syntax`).
 """
@@ -16,10 +19,10 @@ import json
 import re
 import subprocess
 import sys
-from sys import intern
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 
 from dcatwatch.dcat import syntax as syntaxes
 from dcatwatch.errors import ParseError
@@ -31,6 +34,8 @@ SYNTAX_NAMES = {
 }
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 LARGE_BYTES = 8 << 20  # from here on, repeated IRIs are shared (interned) to save memory
+SENTINEL_HOST = "relative.dcatwatch.invalid"  # .invalid is reserved (RFC 6761): in no real IRI
+_URL_PARTS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)\Z", re.DOTALL)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -44,6 +49,20 @@ class Graph:
     syntax: str = ""
     recovered: str | None = None  # the strict parser's error when the lenient one was used
     large: bool = False  # from a large document: share repeated IRIs (see LARGE_BYTES)
+    relative_iris: int = 0  # distinct IRIs resolved against the document URL
+    relative_example: str | None = None  # the first of them
+
+
+@dataclass(frozen=True, slots=True)
+class Rebase:
+    """A document URL split for telling relative IRIs apart (see :func:`rebase`).
+
+    ``sentinel`` and ``real`` are IRI-term prefixes (``<scheme://authority``).
+    """
+
+    base: str  # the base IRI the parser gets: the URL with the sentinel authority
+    sentinel: str
+    real: str
 
 
 def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
@@ -105,7 +124,7 @@ def _declared_encoding(head: bytes, content_type: str | None, syntax: str) -> st
 
 
 def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path:
-    """Transcode the document to UTF-8 when it declares another encoding; returns the path to parse."""
+    """Transcode the document to UTF-8 when it declares another encoding; the path to parse."""
     with path.open("rb") as handle:
         head = handle.read(256)
     encoding = _declared_encoding(head, content_type, syntax)
@@ -145,9 +164,28 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
             source.unlink(missing_ok=True)
 
 
+def rebase(url: str) -> Rebase | None:
+    """How to flag IRIs resolved against ``url``; None when it has no authority to replace.
+
+    ``https://example.se:8443/dir/cat.ttl`` is parsed against
+    ``https://relative.dcatwatch.invalid/dir/cat.ttl``: relative references resolve exactly
+    as against the URL, while absolute IRIs, network-path references (``//host/x``) and IRIs
+    resolved against a base the document declares (``@base``, ``xml:base``) never carry the
+    sentinel authority.
+    """
+    match = _URL_PARTS.match(url)
+    if match is None:
+        return None
+    scheme, authority, rest = match.groups()
+    return Rebase(f"{scheme}://{SENTINEL_HOST}{rest}", f"<{scheme}://{SENTINEL_HOST}",
+                  f"<{scheme}://{authority}")
+
+
 def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
     large = path.stat().st_size >= LARGE_BYTES
-    command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, url, str(path)]
+    rebased = rebase(url)
+    base = rebased.base if rebased else url
+    command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, base, str(path)]
     # its own session: a Ctrl-C or SIGTERM to the daemon's process group must not kill a
     # parse the daemon wants to finish within its shutdown grace
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -156,7 +194,7 @@ def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
     graph = Graph(syntax=syntax, large=large)
     try:
         group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8", errors="surrogateescape"),
-                    graph)
+                    graph, rebased)
     finally:
         stderr = child.stderr.read().decode("utf-8", "replace")
         child.stderr.close()
@@ -175,24 +213,31 @@ def _describe(detail: dict[str, object], syntax: str) -> str:
     return f"{SYNTAX_NAMES[syntax]} syntax error{where}: {detail['message']}"
 
 
-def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
+def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = None) -> Graph:
     """Group N-Triples lines (each ending in `` .\\n``) by subject into ``graph``.
 
-    A line starting with ``#`` clears what was grouped (the worker's restart marker).
+    A line starting with ``#`` clears what was grouped (the worker's restart marker). With
+    ``rebased``, IRIs under its sentinel authority get the real one back and are counted in
+    ``graph.relative_iris``.
     """
     subjects = graph.subjects
     types = graph.types
     share = graph.large
     count = 0
+    relative: dict[str, None] = {}  # restored IRI terms, first seen first
+    host = SENTINEL_HOST  # searched in each line: cheaper than the longer "<scheme://host"
     for line in lines:
         if line[0] == "#":
             subjects.clear()
             types.clear()
+            relative.clear()
             count = 0
             continue
         subject, predicate, rest = line.split(" ", 2)
-        predicate = intern(predicate)  # a few dozen distinct predicates: share them
         obj = rest[:-3]
+        if rebased is not None and host in line:
+            subject, predicate, obj = _restore(subject, predicate, obj, rebased, relative)
+        predicate = intern(predicate)  # a few dozen distinct predicates: share them
         if share and obj[0] == "<":
             obj = intern(obj)  # publishers, themes, licences … repeat across datasets
         group = subjects.get(subject)
@@ -203,7 +248,27 @@ def group_lines(lines: Iterable[str], graph: Graph) -> Graph:
             types.setdefault(subject, []).append(obj)
         count += 1
     graph.triples = count
+    graph.relative_iris = len(relative)
+    graph.relative_example = next(iter(relative))[1:-1] if relative else None
     return graph
+
+
+def _restore(subject: str, predicate: str, obj: str, rebased: Rebase,
+             relative: dict[str, None]) -> list[str]:
+    """The terms with the real authority in their relative IRIs, which join ``relative``."""
+    sentinel, real = rebased.sentinel, rebased.real
+    size = len(sentinel)
+    restored = []
+    for term in (subject, predicate, obj):
+        # of a literal, only what follows the closing quote (``^^<datatype>``) is an IRI:
+        # its text is never rewritten
+        cut = term.rfind('"') + 3 if term[0] == '"' else 0
+        if term.startswith(sentinel, cut) and term[cut + size] in "/?#>":  # not a longer host
+            iri = real + term[cut + size:]
+            relative[iri] = None
+            term = term[:cut] + iri
+        restored.append(term)
+    return restored
 
 
 def graph_from_ntriples(text: str) -> Graph:

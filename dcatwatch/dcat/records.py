@@ -7,6 +7,7 @@ from typing import Any
 
 from dcatwatch.dcat.model import Agent, ContactPoint, DataService, Dataset
 
+
 def _plain(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 

@@ -27,8 +27,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.errors import FetchError
 from dcatwatch.harvester.http import HttpClient
-from dcatwatch.store.validation_models import LinkCheck
 from dcatwatch.store.tables import LINKS
+from dcatwatch.store.validation_models import LinkCheck
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 200  # results written per transaction

@@ -31,13 +31,13 @@ from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
 from dcatwatch.dcat.terms import iri
 from dcatwatch.harvester.http import HttpClient
+from dcatwatch.store.tables import DATA, DATASETS, FINDINGS, SERVICES, VALIDATION_RUNS
 from dcatwatch.store.validation_models import LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators.data import DataTarget, check_data, target
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
 from dcatwatch.validators.settings import ValidationSettings
 from dcatwatch.validators.shacl import shacl_findings
-from dcatwatch.store.tables import DATA, DATASETS, FINDINGS, SERVICES, VALIDATION_RUNS
 
 DISTRIBUTION = iri(ns.DCAT, "distribution")
 Progress = Callable[[str, int, int], None]  # (stage: metadata | links | data, done, total)
