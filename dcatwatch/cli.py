@@ -286,18 +286,14 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from dcatwatch.store.db import current_revision, make_engine, upgrade
+    from dcatwatch.store.sql import cannot_open
 
     settings = _settings(args)
     engine = make_engine(settings.database.url)
     try:
         current_revision(engine)  # reach the database before Alembic starts
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        check = ("the file's directory exists and is writable" if engine.dialect.name == "sqlite"
-                 else "the database server is running and the URL, user and password are right")
-        raise ConfigError("database.url", f"cannot open "
-                          f"{engine.url.render_as_string(hide_password=True)}: {reason} "
-                          f"(check that {check})") from None
+        raise cannot_open(settings.database.url, exc) from None
     before, after = upgrade(engine)
     print(f"database schema: {before or 'empty'} -> {after}")
     return EXIT_OK

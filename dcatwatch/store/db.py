@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.errors import ConfigError
-from dcatwatch.store.sql import HEAD, SQLITE_PRAGMAS
+from dcatwatch.store.sql import HEAD, SQLITE_PRAGMAS, cannot_open, hide_password
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
@@ -29,7 +29,7 @@ def make_engine(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise ConfigError("database.url", f"cannot use {url!r}: {exc}") from None
+        raise ConfigError("database.url", f"cannot use {hide_password(url)}: {exc}") from None
     return engine
 
 
@@ -95,7 +95,7 @@ def ready(engine: Engine) -> Engine:
     try:
         revision = current_revision(engine)
     except SQLAlchemyError as exc:
-        raise ConfigError("database.url", f"cannot open the database: {exc}") from None
+        raise cannot_open(url_of(engine), exc) from None
     if revision == HEAD:
         return engine
     if revision is None and not _has_tables(engine):

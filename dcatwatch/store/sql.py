@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from dcatwatch.errors import ConfigError
 
@@ -165,9 +166,28 @@ def connect(url: str) -> Store:
         if dialect in ("postgresql", "postgres") and driver in ("", "psycopg"):
             return _connect_postgresql(url)
     except (sqlite3.Error, ImportError) as exc:
-        raise ConfigError("database.url", f"cannot open {url!r}: {exc}") from None
+        raise cannot_open(url, exc) from None
     raise ConfigError("database.url", f"harvesting supports sqlite:/// and "
                       f"postgresql+psycopg:// URLs, not {scheme}://")
+
+
+def cannot_open(url: str, exc: BaseException) -> ConfigError:
+    """The error for a store that cannot be opened: its URL without the password, the
+    driver's reason (first line) and what to check."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    check = ("the file's directory exists and is writable" if url.startswith("sqlite")
+             else "the database server is running and the URL, user and password are right")
+    return ConfigError("database.url", f"cannot open {hide_password(url)}: "
+                       f"{lines[0] if lines else type(exc).__name__} (check that {check})")
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
+    netloc = urlsplit(url).netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return url.replace(netloc, f"{userinfo.partition(':')[0]}:***@{host}", 1)
 
 
 def _connect_sqlite(url: str) -> Store:
@@ -190,7 +210,7 @@ def _connect_postgresql(url: str) -> Store:
     try:
         connection = psycopg.connect(conninfo, autocommit=True)  # see Store.transaction
     except psycopg.Error as exc:
-        raise ConfigError("database.url", f"cannot open the database: {exc}") from None
+        raise cannot_open(url, exc) from None
     return Store(connection, "postgresql", psycopg.Error)
 
 
