@@ -57,6 +57,25 @@ def test_cron_is_crontab_in_stockholm_time() -> None:
         crontab("61 5 * * *")
 
 
+def test_cron_fires_on_either_restricted_day_and_refuses_what_is_not_cron() -> None:
+    # cron: the 1st of the month or a Monday (APScheduler alone: only a Monday the 1st)
+    either = crontab("0 5 1 * mon")
+    fires, moment = [], datetime(2026, 5, 30, 12, 0, tzinfo=UTC)
+    for _ in range(4):
+        moment = next_after(either, moment)
+        fires.append(moment.date().isoformat())
+    assert fires == ["2026-06-01", "2026-06-08", "2026-06-15", "2026-06-22"]
+    assert fire_times_between(either, datetime(2026, 6, 23, tzinfo=UTC),
+                              datetime(2026, 7, 7, tzinfo=UTC)) == 3  # 29 June, 1 and 6 July
+    assert next_after(crontab("0 5 1 * *"), UTC_NOON).day == 1
+    for expression, reason in [("0 5 * * mon#2", "not cron"), ("0 5 * * 1#2", "not cron"),
+                               ("0 5 L * *", "not cron"), ("0 5 15W * *", "not cron"),
+                               ("0 5 last * *", "not cron"), ("0 5 * * 5L", "day name"),
+                               ("0 5 * * monday", "day name")]:
+        with pytest.raises(ValueError, match=reason):
+            crontab(expression)
+
+
 def test_fire_times_between_counts_what_was_missed() -> None:
     hourly = crontab("0 * * * *")
     assert fire_times_between(hourly, UTC_NOON, UTC_NOON + timedelta(hours=5)) == 5

@@ -1,24 +1,37 @@
 """Cron expressions as the configuration means them: 5 fields, crontab weekdays, Stockholm time.
 
-APScheduler 3 numbers weekdays from Monday = 0, crontab from Sunday = 0 (its documented
-"historical mistake", fixed only in 4.x), so numeric weekdays are translated to names here;
-``?`` means ``*``.
+Two differences from APScheduler 3 are bridged here:
+
+* it numbers weekdays from Monday = 0, crontab from Sunday = 0 (its documented "historical
+  mistake", fixed only in 4.x), so numeric weekdays are translated to names;
+* when both the day of the month and the weekday are restricted, cron fires on either
+  (``0 5 1 * mon``: the 1st and every Monday) while APScheduler fires on both, so such an
+  expression becomes two triggers, either of which fires.
+
+``?`` means ``*``. Extensions cron does not define (``#``, ``L``, ``W``) are refused, not
+half-read.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from dcatwatch.errors import ConfigError
 
 TIMEZONE = ZoneInfo("Europe/Stockholm")
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NAME = "(?:sun|mon|tue|wed|thu|fri|sat)"
+_NAMES = re.compile(f"{_NAME}(?:-{_NAME})?")
+_DAYS = re.compile(r"[0-9*,/-]+")  # no Quartz extensions (L, W, #) or APScheduler's "last"
 
 
-def crontab(expression: str) -> CronTrigger:
+def crontab(expression: str) -> BaseTrigger:
     """A trigger for a 5-field crontab ``expression`` in Europe/Stockholm time.
 
     Raises ValueError (with APScheduler's reason) for an expression it cannot run.
@@ -27,11 +40,21 @@ def crontab(expression: str) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=_weekdays(weekday), timezone=TIMEZONE)
+    if not _DAYS.fullmatch(day) or "#" in weekday:
+        raise ValueError("the days of the month are numbers, ranges, lists and steps, and "
+                         "'#', 'L' and 'W' are not cron: give the days or weekdays themselves")
+    weekdays = _weekdays(weekday)
+
+    def trigger(day: str, weekdays: str) -> CronTrigger:
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=weekdays, timezone=TIMEZONE)
+
+    if day != "*" and weekdays != "*":  # cron: either one
+        return OrTrigger([trigger(day, "*"), trigger("*", weekdays)])
+    return trigger(day, weekdays)
 
 
-def setting_trigger(key: str, expression: str) -> CronTrigger:
+def setting_trigger(key: str, expression: str) -> BaseTrigger:
     """The trigger of the setting ``key``; a :class:`ConfigError` naming it when the cron
     cannot be used."""
     try:
@@ -46,6 +69,8 @@ def _weekdays(field: str) -> str:
     parts: list[str] = []
     for part in field.split(","):
         if any(c.isalpha() for c in part):  # names (mon-fri) mean the same in both
+            if not _NAMES.fullmatch(part.lower()):
+                raise ValueError(f"weekday {part!r} is not a day name or a range of them")
             parts.append(part)
         else:
             parts.extend(_DAY_NAMES[day] for day in _expand(part))
@@ -66,14 +91,14 @@ def _expand(part: str) -> range:
     return range(low, high + 1, int(step or 1))
 
 
-def next_after(trigger: CronTrigger, moment: datetime) -> datetime:
+def next_after(trigger: BaseTrigger, moment: datetime) -> datetime:
     """The first fire time strictly after ``moment`` (a cron always fires again)."""
     fire = trigger.get_next_fire_time(moment, moment)
     assert fire is not None, "a cron trigger without an end date always has a next time"
     return fire
 
 
-def fire_times_between(trigger: CronTrigger, after: datetime, until: datetime,
+def fire_times_between(trigger: BaseTrigger, after: datetime, until: datetime,
                        cap: int = 1000) -> int:
     """How many fire times fall in (``after``, ``until``], counting at most ``cap``."""
     count, moment = 0, after
