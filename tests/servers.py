@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,3 +133,23 @@ class LoopbackServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Stalling:
+    """A Turtle response that sends half its body, then waits until ``released`` (a run
+    caught in the middle); ``started`` is set when the first half is out."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.started = threading.Event()
+        self.released = threading.Event()
+
+    def __call__(self, _request: Request) -> Response:
+        return Response(200, self._chunks(), {"Content-Type": "text/turtle"})
+
+    def _chunks(self) -> Iterator[bytes]:
+        half = len(self.body) // 2
+        yield self.body[:half]
+        self.started.set()
+        self.released.wait(60)
+        yield self.body[half:]

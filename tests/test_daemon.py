@@ -10,7 +10,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import FIXTURES, ROOT
 from tests.helpers import harvest_json, run, write_config
-from tests.servers import LoopbackServer, Request, Response
+from tests.servers import LoopbackServer, Stalling
 
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
 NEW_DATASET = ('\n<https://data.example.se/dataset/ny> a dcat:Dataset ; dct:title "Ny"@sv ; '
@@ -209,25 +208,6 @@ def test_serve_harvests_exposes_the_contract_and_stops_on_sigterm(
     assert status == 0, daemon.output()
     assert seconds < GRACE
     assert "stopped" in daemon.output()
-
-
-class Stalling:
-    """A catalogue response that sends half its body, then stalls until released."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.released = threading.Event()
-        self.started = threading.Event()
-
-    def __call__(self, _request: Request) -> Response:
-        return Response(200, self._chunks(), {"Content-Type": "text/turtle"})
-
-    def _chunks(self) -> Iterator[bytes]:
-        half = len(self.body) // 2
-        yield self.body[:half]
-        self.started.set()
-        self.released.wait(60)
-        yield self.body[half:]
 
 
 def test_sigkill_mid_harvest_then_restart_carries_on(

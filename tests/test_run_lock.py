@@ -5,34 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import FIXTURES, ROOT
 from tests.helpers import harvest_json, sql, write_config
-from tests.servers import LoopbackServer, Request, Response
+from tests.servers import LoopbackServer, Stalling
 
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_bytes()
-
-
-class Stalling:
-    """A catalogue response that sends half its body, then waits until released."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.started = threading.Event()
-        self.released = threading.Event()
-
-    def __call__(self, _request: Request) -> Response:
-        return Response(200, self._chunks(), {"Content-Type": "text/turtle"})
-
-    def _chunks(self) -> Iterator[bytes]:
-        half = len(self.body) // 2
-        yield self.body[:half]
-        self.started.set()
-        self.released.wait(60)
-        yield self.body[half:]
 
 
 def test_a_second_harvest_of_a_running_source_does_nothing_and_says_so(
