@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
         ox.serialize(triples, out, ox.RdfFormat.N_TRIPLES)
         out.flush()
     except SyntaxError as exc:
-        error = {"message": str(exc), "line": exc.lineno, "column": exc.offset}
+        error = {"message": exc.msg, "line": exc.lineno, "column": exc.offset}  # str(exc) adds the temp file
         if lenient(syntax, base_iri, path, out):
             out.flush()
             sys.stderr.write(json.dumps({"warning": error}) + "\n")
