@@ -4,6 +4,9 @@
   the same scoring run, and the change since the figures of the previous report (else since
   the last snapshot before this period began).
 * The index per month (the last snapshot of each month) for a small chart.
+* The health of the agency's own DCAT catalogues: the latest finished harvest of each
+  ``dcat`` source that holds or held its datasets, and that run's problems the publisher can
+  fix, grouped by code (operator-side codes, :data:`OPERATOR_CODES`, are never shown).
 * Fixes ranked by what they earn (:mod:`dcatwatch.reports.fixes`): the sum of the index gain
   as a share of 100 and the mean MQA gain as a share of 405, each naming its datasets.
 * Datasets whose only API evidence is "API" in a title, link and data-check findings
@@ -20,12 +23,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import services_by_dataset
 from dcatwatch.dcat.model import DataService, Dataset
-from dcatwatch.errors import DcatwatchError
+from dcatwatch.errors import CATALOGUE, DcatwatchError
 from dcatwatch.reports.fixes import RULES, Trier
 from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import STOCKHOLM, Period
@@ -39,10 +42,20 @@ from dcatwatch.store.tables import (
     DATASETS,
     DELIVERIES,
     NATIONAL_SNAPSHOTS,
+    RUNS,
     SCORES,
     SERVICES,
     SOURCES,
 )
+
+# codes that are ours to fix, not the publisher's: never shown in a report
+OPERATOR_CODES = frozenset({"config.invalid", "fetch.refused_address", "fetch.refused_scheme",
+                            "run.held_removals", "run.busy", "run.internal",
+                            "report.not_scored"})
+PROBLEM_CODES = 6  # problem codes shown per catalogue, most severe first
+MESSAGE_CHARS = 200  # a longer run message is cut
+_SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+_CODE_RANK = {code: index for index, code in enumerate(CATALOGUE)}
 
 
 class NotScored(DcatwatchError):
@@ -146,6 +159,40 @@ class DatasetLine:
     mqa_band: str
 
 
+@dataclass(frozen=True, slots=True)
+class HarvestProblem:
+    """One code among the problems of a harvest run, with its first occurrence."""
+
+    code: str
+    title: str  # the catalogue's English title: the wording where the texts have none
+    count: int
+    message: str  # of the first occurrence, shortened
+    url: str | None  # of the first occurrence; None when it is the catalogue's own URL
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueHealth:
+    """The latest finished harvest of one of the agency's own catalogues (a ``dcat`` source)."""
+
+    source: str
+    url: str
+    status: str  # ok | partial | failed
+    finished_at: datetime
+    last_success_at: datetime | None  # the latest run with status ok
+    problems: list[HarvestProblem]  # the publisher's to fix, most severe first
+    more_problems: int  # codes left out of ``problems``
+
+    @property
+    def state(self) -> str:
+        """The status, with ``warnings`` for an ok run that still has problems to show."""
+        return "warnings" if self.status == "ok" and self.problems else self.status
+
+    @property
+    def ours(self) -> bool:
+        """Whether the run went wrong only for reasons of ours (nothing for the agency to do)."""
+        return self.status != "ok" and not self.problems
+
+
 @dataclass(slots=True)
 class ReportContent:
     """Everything one agency's report shows."""
@@ -163,6 +210,7 @@ class ReportContent:
     findings: ValidationFindings
     datasets: list[DatasetLine] = field(default_factory=list)
     datasets_total: int = 0
+    catalogues: list[CatalogueHealth] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -200,6 +248,7 @@ def build(engine: Engine, agency_id: str, period: Period, language: Language,
             findings=read_findings(conn, [(c.ref, c.model) for c in current]),
             datasets=_dataset_lines(current, options.dataset_rows),
             datasets_total=len(current),
+            catalogues=_catalogues(conn, agency_id),
         )
 
 
@@ -276,6 +325,54 @@ def _history(conn: Connection, agency_id: str, months: int) -> list[HistoryPoint
         points.append(HistoryPoint(period, last.get(period)))
         period = period.previous()
     return points[::-1]
+
+
+def _catalogues(conn: Connection, agency_id: str) -> list[CatalogueHealth]:
+    """The latest finished run of each ``dcat`` source with datasets of the agency, current
+    or removed (a ``dataportal`` source is not the agency's own endpoint)."""
+    own = select(DATASETS.c.source).where(DATASETS.c.agency_id == agency_id).distinct()
+    latest = (select(func.max(RUNS.c.id))  # runs of a source never overlap: ids are in order
+              .where(RUNS.c.source.in_(own), RUNS.c.status != "running",
+                     RUNS.c.finished_at.is_not(None))
+              .group_by(RUNS.c.source))
+    query = (select(SOURCES.c.name, SOURCES.c.url, SOURCES.c.last_success_at, RUNS.c.status,
+                    RUNS.c.finished_at, RUNS.c.errors)
+             .select_from(SOURCES.join(RUNS, RUNS.c.source == SOURCES.c.name))
+             .where(SOURCES.c.type == "dcat", RUNS.c.id.in_(latest))
+             .order_by(SOURCES.c.name))
+    found = []
+    for row in conn.execute(query):
+        problems = _problems(json.loads(row.errors), row.url)
+        found.append(CatalogueHealth(
+            row.name, row.url, row.status, _utc(row.finished_at),
+            _utc(row.last_success_at) if row.last_success_at else None,
+            problems[:PROBLEM_CODES], max(0, len(problems) - PROBLEM_CODES)))
+    return found
+
+
+def _problems(errors: list[dict[str, Any]], source_url: str) -> list[HarvestProblem]:
+    """The run's errors the publisher can fix, one per code: errors before warnings, then the
+    most frequent first."""
+    counts: dict[str, int] = defaultdict(int)
+    first: dict[str, dict[str, Any]] = {}
+    for error in errors:
+        code = error.get("code")
+        if code not in CATALOGUE or code in OPERATOR_CODES:
+            continue
+        counts[code] += 1
+        first.setdefault(code, error)
+    ranked = sorted(counts, key=lambda code: (_SEVERITY_RANK[CATALOGUE[code].severity],
+                                              -counts[code], _CODE_RANK[code]))
+    return [HarvestProblem(code, CATALOGUE[code].title, counts[code],
+                           _shorten(str(first[code].get("message") or "")),
+                           None if first[code].get("url") in (None, "", source_url)
+                           else str(first[code]["url"]))
+            for code in ranked]
+
+
+def _shorten(message: str) -> str:
+    text = " ".join(message.split())
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1].rstrip() + "…"
 
 
 def _current(conn: Connection, agency_id: str, language: Language) -> list[_Current]:
