@@ -38,10 +38,11 @@ SHOWN = {"fetch.timeout", "fetch.connection", "fetch.http_status", "fetch.too_la
 DAY = r"\(\d{4}-\d{2}-\d{2}\)"
 
 
-def configure(tmp_path: Path, sources: list[dict[str, Any]], language: str = "sv") -> Path:
+def configure(tmp_path: Path, sources: list[dict[str, Any]], language: str = "sv",
+              database: str | None = None) -> Path:
     registry = [{"id": TAX, "name": "Skatteverket", "email": "oppnadata@skatteverket.example",
                  "language": language}]
-    return write_config(tmp_path, sources, agencies=registry,
+    return write_config(tmp_path, sources, agencies=registry, database=database,
                         smtp={"host": "127.0.0.1", "sender": SENDER})
 
 
@@ -195,10 +196,10 @@ def test_problems_that_are_ours_to_fix_are_not_shown(server: LoopbackServer,
         assert hidden not in text and hidden not in html
 
 
-def test_run_problems_are_grouped_most_severe_first_and_escaped(server: LoopbackServer,
-                                                                tmp_path: Path) -> None:
+def test_run_problems_are_grouped_most_severe_first_and_escaped(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
     source = catalogue_source(server, CATALOG)
-    config = configure(tmp_path, [source])
+    config = configure(tmp_path, [source], database=database_url)
     harvest(config, "ok")
     scores(config)
     hostile = ("Turtle syntax error at line 3, column 9: <script>alert(1)</script>"
