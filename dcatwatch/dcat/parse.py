@@ -169,16 +169,17 @@ def rebase(url: str) -> Rebase | None:
 
     ``https://example.se:8443/dir/cat.ttl`` is parsed against
     ``https://relative.dcatwatch.invalid/dir/cat.ttl``: relative references resolve exactly
-    as against the URL, while absolute IRIs, network-path references (``//host/x``) and IRIs
-    resolved against a base the document declares (``@base``, ``xml:base``) never carry the
-    sentinel authority.
+    as against the URL (less any ``user:password@``), while absolute IRIs, network-path
+    references (``//host/x``) and IRIs resolved against a base the document declares
+    (``@base``, ``xml:base``) never carry the sentinel authority.
     """
     match = _URL_PARTS.match(url)
     if match is None:
         return None
     scheme, authority, rest = match.groups()
+    host = authority.rpartition("@")[2]  # credentials in the URL never go into stored IRIs
     return Rebase(f"{scheme}://{SENTINEL_HOST}{rest}", f"<{scheme}://{SENTINEL_HOST}",
-                  f"<{scheme}://{authority}")
+                  f"<{scheme}://{host}")
 
 
 def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
