@@ -164,26 +164,41 @@ SERVICE_COLUMNS = ("agency_id", "title", "endpoint_url", "record", "last_seen_at
 
 
 def apply_services(store: Store, source: str, services: list[DataService],
-                   agency_of: AgencyOf, now: datetime, *, complete: bool) -> None:
-    """Upsert the source's data services; a complete run marks the unlisted ones removed."""
+                   agency_of: AgencyOf, now: datetime, *, complete: bool,
+                   datasets_listed: bool) -> int:
+    """Upsert the source's data services; a complete run marks the unlisted ones removed,
+    unless it listed neither a dataset nor a service (an emptied catalogue, whose datasets
+    the mass-deletion guard holds). Returns how many services changed: added, described
+    differently, removed or back (their ``changed_at`` is now)."""
     stamp = store.time(now)
-    existing = dict(store.all("SELECT iri, id FROM data_service WHERE source = ?", (source,)))
-    new, old = [], []
+    existing = {iri: (row_id, record, removed is not None) for row_id, iri, record, removed
+                in store.all("SELECT id, iri, record, removed_at FROM data_service "
+                             "WHERE source = ?", (source,))}
+    new, old, changed = [], [], []
     for service in services:
+        record = records.dumps(service)
         values = (agency_of(service.publisher), best_text(service.title),
-                  (service.endpoint_urls or [None])[0], records.dumps(service), stamp, None)
-        row_id = existing.get(service.iri)
-        if row_id is None:
-            new.append((source, service.iri, stamp, *values))
-        else:
-            old.append((*values, row_id))
-    store.executemany(f"INSERT INTO data_service (source, iri, first_seen_at, "
+                  (service.endpoint_urls or [None])[0], record, stamp, None)
+        known = existing.get(service.iri)
+        if known is None:
+            new.append((source, service.iri, stamp, stamp, *values))
+            continue
+        row_id, known_record, was_removed = known
+        old.append((*values, row_id))
+        if was_removed or known_record != record:
+            changed.append(row_id)
+    store.executemany(f"INSERT INTO data_service (source, iri, first_seen_at, changed_at, "
                       f"{', '.join(SERVICE_COLUMNS)}) "
-                      f"VALUES (?, ?, ?, {placeholders(len(SERVICE_COLUMNS))})", new)
+                      f"VALUES (?, ?, ?, ?, {placeholders(len(SERVICE_COLUMNS))})", new)
     store.executemany(f"UPDATE data_service SET {', '.join(f'{c} = ?' for c in SERVICE_COLUMNS)}"
                       f" WHERE id = ?", old)
+    _set_where_ids(store, "changed_at = ?", (stamp,), changed, table="data_service")
     listed = {s.iri for s in services}
-    gone = [row_id for iri, row_id in existing.items() if iri not in listed]
-    if complete and listed:
-        _set_where_ids(store, "removed_at = ?", (stamp,), gone, table="data_service",
-                       extra=" AND removed_at IS NULL")
+    gone = [row_id for iri, (row_id, _, removed) in existing.items()
+            if iri not in listed and not removed]
+    if complete and (listed or datasets_listed):
+        _set_where_ids(store, "removed_at = ?, changed_at = ?", (stamp, stamp), gone,
+                       table="data_service")
+    else:
+        gone = []
+    return len(new) + len(changed) + len(gone)

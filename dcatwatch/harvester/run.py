@@ -59,9 +59,12 @@ class RunResult:
     pages: int = 0
     duration_s: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    services_changed: int = 0  # for the daemon's rescoring; not part of the JSON
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["services_changed"]
+        return data
 
 
 def now() -> datetime:
@@ -258,8 +261,9 @@ def _finish(store: Store, settings: Settings, source: SourceSettings, collected:
             parsed = collected.parsed
             changes = apply.apply_datasets(store, source.name, parsed, resolver, stamp,
                                            complete=result.status == "ok", threshold=threshold)
-            apply.apply_services(store, source.name, parsed.services, resolver, stamp,
-                                 complete=result.status == "ok")
+            result.services_changed = apply.apply_services(
+                store, source.name, parsed.services, resolver, stamp,
+                complete=result.status == "ok", datasets_listed=bool(parsed.entries))
             record_seen(store, resolver.seen)
         _count_current(store, source.name, result)
         if collected.not_modified:

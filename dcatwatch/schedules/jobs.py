@@ -57,8 +57,9 @@ class _RunProgress:
 
 
 def changed(result: RunResult) -> bool:
-    """Whether a run changed what the store holds (so scores and checks are out of date)."""
-    return bool(result.added or result.updated or result.removed)
+    """Whether a run changed what the store holds (so scores and checks are out of date):
+    datasets, or the data services their levels may rest on."""
+    return bool(result.added or result.updated or result.removed or result.services_changed)
 
 
 def validate_source(settings: Settings, engine: Engine, source: str, client: HttpClient) -> None:

@@ -157,6 +157,7 @@ class DataService(SQLModel, table=True):
     first_seen_at: datetime
     last_seen_at: datetime  # the last run that read it (a 304 reads nothing: see the source)
     removed_at: datetime | None = None
+    changed_at: datetime | None = None  # added, described differently, removed or back
 
 
 class HttpCache(SQLModel, table=True):
