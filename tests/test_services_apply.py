@@ -58,3 +58,26 @@ def test_the_daemon_rescores_after_a_run_that_changed_only_a_service() -> None:
     assert not changed(RunResult(source="s", unchanged=3))
     assert changed(RunResult(source="s", unchanged=3, services_changed=1))
     assert "services_changed" not in RunResult(source="s").to_dict()  # not in the JSON
+
+
+def test_a_source_dropped_from_the_configuration_no_longer_counts_until_it_returns(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    server.route("/c.ttl", CATALOG.encode(), content_type="text/turtle")
+    source = {"name": "s", "type": "dcat", "url": server.url("/c.ttl")}
+    config = write_config(tmp_path, [source], database=database_url)
+    harvest_json(config)
+    other = {"name": "other", "type": "dcat", "url": server.url("/c.ttl")}
+
+    write_config(tmp_path, [other], database=database_url)
+    harvest_json(config, "other")
+    current = ("SELECT source, count(*) FROM dataset WHERE removed_at IS NULL "
+               "GROUP BY source ORDER BY source")
+    assert sql(config, current) == [("other", 3)]
+    assert sql(config, "SELECT source FROM data_service WHERE removed_at IS NULL") == \
+        [("other",)]
+    assert sql(config, "SELECT count(*) FROM dataset WHERE source = 's'") == [(3,)]  # kept
+
+    write_config(tmp_path, [source, other], database=database_url)
+    status, [back, _] = harvest_json(config)
+    assert (status, back["source"], back["added"], back["datasets"]) == (0, "s", 3, 3)
+    assert sql(config, current) == [("other", 3), ("s", 3)]

@@ -99,9 +99,18 @@ def gc_paused() -> Iterator[None]:
 
 def sync_configuration(store: Store, settings: Settings) -> None:
     """Make the source and registry tables match the configuration (the state of kept
-    sources survives)."""
+    sources survives). The datasets and services of a source no longer configured are
+    marked removed, so scores, checks and metrics stop counting them; the rows stay, and
+    come back if the source does."""
     configured = {s.name: s for s in settings.sources}
     gone = [name for (name,) in store.all("SELECT name FROM source") if name not in configured]
+    if gone:
+        stamp = store.time(now())
+        for name in gone:
+            store.execute("UPDATE dataset SET removed_at = ?, removal_held_at = NULL "
+                          "WHERE source = ? AND removed_at IS NULL", (stamp, name))
+            store.execute("UPDATE data_service SET removed_at = ?, changed_at = ? "
+                          "WHERE source = ? AND removed_at IS NULL", (stamp, stamp, name))
     store.executemany("DELETE FROM source WHERE name = ?", [(name,) for name in gone])
     store.executemany(
         "INSERT INTO source (name, type, url, schedule, enabled, datasets) "
