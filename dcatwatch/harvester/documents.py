@@ -3,9 +3,12 @@
 Paging follows Hydra (``hydra:next`` of a PartialCollectionView, legacy ``hydra:nextPage``)
 and ``Link: <…>; rel="next"`` headers, ends on a page already visited (by URL or by content
 hash) and stops at ``max_pages``. A ``dct:hasPart`` child catalogue described by nothing but
-its type is fetched from its own IRI, one level deep (dataportal.se's convention). A
-single-document source is fetched with a conditional GET; when the server says 304 or the
-body hash equals the last good one, nothing is parsed and the source is unchanged.
+its type is fetched from its own IRI, one level deep (dataportal.se's convention), with its
+own pages; its documents count against ``max_pages`` too. A single-document source is
+fetched with a conditional GET; when the server says 304 or the body hash equals the last
+good one, nothing is parsed and the source is unchanged. A 304 to a request that was not
+conditional is an error. The source's headers and credentials go only to the origin of its
+URL, never to pages or sub-catalogues elsewhere.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from dcatwatch.dcat.model import ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
-from dcatwatch.errors import DcatwatchError
+from dcatwatch.errors import DcatwatchError, FetchError
 from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient
 
 if TYPE_CHECKING:
@@ -78,10 +81,12 @@ class DocumentReader:
         self.workdir = workdir
         self.progress = progress or (lambda _message: None)
         self.fetch_options = fetch_options or {}
+        self.origin: tuple[str, str] | None = None  # the source URL's: headers go there only
 
     def read(self, url: str, cached: Cached | None = None) -> Collected:
         """Read the source starting at ``url``; ``cached`` enables the conditional GET."""
         collected = Collected()
+        self.origin = _origin(url)
         try:
             first = self._fetch(url, cached.validators if cached else None)
         except DcatwatchError as exc:
@@ -102,15 +107,24 @@ class DocumentReader:
 
     def _fetch(self, url: str, validators: CacheValidators | None = None) -> FetchResult:
         self.progress(f"fetching {url}")
-        return self.client.fetch(url, cached=validators, headers=self.headers,
-                                  directory=self.workdir, accept=ACCEPT, **self.fetch_options)
+        own = _origin(url) == self.origin
+        options = self.fetch_options if own else \
+            {k: v for k, v in self.fetch_options.items() if k != "auth"}
+        result = self.client.fetch(url, cached=validators, headers=self.headers if own else {},
+                                   directory=self.workdir, accept=ACCEPT, **options)
+        if result.not_modified and not (validators and (validators.etag
+                                                        or validators.last_modified)):
+            raise FetchError("fetch.http_status", "the server answered 304 Not Modified to a "
+                             "request that was not conditional", url, status=304)
+        return result
 
     def _read_pages(self, first: FetchResult, collected: Collected) -> None:
         visited_urls = {first.url, first.final_url}
         seen_bodies: set[str] = set()
         result: FetchResult | None = first
         while result is not None:
-            page_links = self._read_one(result, collected, seen_bodies, is_first=not collected.pages)
+            page_links = self._read_one(result, collected, seen_bodies,
+                                        is_first=not collected.pages)
             if page_links is None:
                 return
             next_url = self._next(page_links, result, visited_urls, collected)
@@ -183,18 +197,21 @@ class DocumentReader:
         children = [part for c in parsed.catalogs for part in c.has_part
                     if part not in described and part.startswith(("http://", "https://"))]
         for child in dict.fromkeys(children):
-            result = self._fetch_page(child, collected)
-            if result is None:
-                continue
-            try:
-                _graph, mapped = self._parse(result)
-            except DcatwatchError as exc:
+            if len(collected.pages) >= self.max_pages:
                 collected.errors.append(DcatwatchError(
-                    "page.failed", f"sub-catalogue: {exc.code}: {exc.message}", child))
-                collected.complete = False
-                continue
-            _merge(collected.parsed, mapped)
-            collected.pages.append(Page(child, CacheValidators(), None))
+                    "page.cap", f"stopped after {self.max_pages} pages, before sub-catalogue "
+                    f"{child}", child))
+                collected.complete = False  # unread children: removing would be wrong
+                return
+            result = self._fetch_page(child, collected)
+            if result is not None:
+                self._read_pages(result, collected)  # the child's own pages, if any
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """Scheme and host[:port] of ``url`` (what "the same origin" compares)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
 
 
 def _next_links(graph: Graph, result: FetchResult) -> list[str]:
@@ -206,10 +223,18 @@ def _next_links(graph: Graph, result: FetchResult) -> list[str]:
 
 
 def _merge(into: ParsedCatalog, page: ParsedCatalog) -> None:
+    """Add ``page``'s records to ``into``; a record whose IRI is already there (on another
+    page, or twice on this one: two blank nodes with one identifier) is kept once."""
     known = {d.iri for d in into.entries}
-    into.entries.extend(d for d in page.entries if d.iri not in known)
+    for entry in page.entries:
+        if entry.iri not in known:
+            known.add(entry.iri)
+            into.entries.append(entry)
     known_services = {s.iri for s in into.services}
-    into.services.extend(s for s in page.services if s.iri not in known_services)
+    for service in page.services:
+        if service.iri not in known_services:
+            known_services.add(service.iri)
+            into.services.append(service)
     into.catalogs.extend(page.catalogs)
     into.problems.extend(page.problems)
     into.triples += page.triples
