@@ -90,3 +90,15 @@ def test_sub_catalogues_count_against_the_page_cap(server: LoopbackServer,
     assert (result["status"], result["pages"], result["datasets"]) == ("partial", 3, 2)
     assert "page.cap" in codes(result)
     assert sum(server.hits(f"/child{n}.ttl") for n in range(5)) == 2
+
+
+def test_two_sources_on_one_url_each_see_its_changes(server: LoopbackServer,
+                                                     tmp_path: Path) -> None:
+    server.route("/c.ttl", page(range(0, 1)), content_type="text/turtle")
+    config = write_config(tmp_path, [source(server, "/c.ttl", name="a"),
+                                     source(server, "/c.ttl", name="b")])
+    harvest_json(config)
+    server.route("/c.ttl", page(range(0, 2)), content_type="text/turtle")
+    harvest_json(config, "a")  # a's run must not make b's cached copy look current
+    status, [b] = harvest_json(config, "b")
+    assert (status, b["added"], b["unchanged"], b["datasets"]) == (0, 1, 1, 2)

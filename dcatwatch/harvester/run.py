@@ -215,7 +215,7 @@ _CURRENT = "source = ? AND removed_at IS NULL"
 def _read(settings: Settings, store: Store, source: SourceSettings, client: HttpClient,
           progress: Progress | None) -> Collected:
     row = next(iter(store.all("SELECT etag, last_modified, body_sha256 FROM http_cache "
-                              "WHERE url = ?", (source.url,))), None)
+                              "WHERE source = ? AND url = ?", (source.name, source.url))), None)
     has_data = store.all(f"SELECT 1 FROM dataset WHERE {_CURRENT} LIMIT 1", (source.name,))
     # held rows are few: asking only for them lets the store use ix_dataset_held
     held = any(removed is None for (removed,) in store.all(
@@ -311,7 +311,7 @@ def _remember_pages(store: Store, source: str, collected: Collected, stamp: date
     if len(collected.pages) != 1:
         return
     page = collected.pages[0]
-    store.execute("DELETE FROM http_cache WHERE url = ?", (page.url,))
+    store.execute("DELETE FROM http_cache WHERE source = ? AND url = ?", (source, page.url))
     store.execute("INSERT INTO http_cache (url, source, etag, last_modified, body_sha256, "
                   "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
                   (page.url, source, page.validators.etag, page.validators.last_modified,

@@ -161,12 +161,13 @@ class DataService(SQLModel, table=True):
 
 
 class HttpCache(SQLModel, table=True):
-    """What the last good fetch of a URL left for conditional GET and change detection."""
+    """What a source's last good fetch of a URL left for conditional GET and change
+    detection (per source: two sources may read one URL)."""
 
     __tablename__ = "http_cache"
 
+    source: str = Field(primary_key=True, max_length=64)
     url: str = Field(sa_column=Column(Text, primary_key=True))
-    source: str = Field(max_length=64)
     etag: str | None = Field(default=None, sa_column=Column(Text))
     last_modified: str | None = Field(default=None, max_length=64)
     body_sha256: str | None = Field(default=None, max_length=64)
