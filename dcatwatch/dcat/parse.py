@@ -6,9 +6,13 @@ Terms are kept in their N-Triples form (``<iri>``, ``_:b0``, ``"text"@sv``) and 
 only where the mapper reads them. Relative IRIs resolve against the document URL and are
 flagged: the child resolves them against a sentinel base (the URL with its authority
 replaced by :data:`SENTINEL_HOST`), and the grouping puts the real authority back and counts
-them (:class:`Rebase`). Before any parsing, RDF/XML with a DTD (the door to
-entity-expansion bombs, which abort the Rust parser) is refused, web pages are recognised,
-and the syntax is chosen (:mod:`dcatwatch.dcat.syntax`).
+them (:class:`Rebase`). Before any parsing, web pages are recognised, the syntax is chosen
+(:mod:`dcatwatch.dcat.syntax`) and the document is transcoded to UTF-8 when a byte-order mark,
+NUL bytes (UTF-16/32 without a mark) or a declared charset say it is in another encoding. Then
+RDF/XML with a DTD (the door to entity-expansion bombs, which abort the Rust parser, and to
+external entities) is refused: the whole prolog is scanned up to the first element, however
+long its comments, processing instructions and whitespace are, in the very file the parser
+gets.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dcatwatch.dcat import syntax as syntaxes
 from dcatwatch.errors import ParseError
 
 HEAD_BYTES = 64 * 1024
+SCAN_BYTES = 64 * 1024  # the DTD check reads the prolog in chunks of this size
 SYNTAX_NAMES = {
     "rdfxml": "RDF/XML", "turtle": "Turtle", "ntriples": "N-Triples", "nquads": "N-Quads",
     "trig": "TriG", "jsonld": "JSON-LD",
@@ -37,6 +42,10 @@ LARGE_BYTES = 8 << 20  # from here on, repeated IRIs are shared (interned) to sa
 SENTINEL_HOST = "relative.dcatwatch.invalid"  # .invalid is reserved (RFC 6761): in no real IRI
 _URL_PARTS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)(.*)\Z", re.DOTALL)
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
 
 
 @dataclass(slots=True)
@@ -69,8 +78,9 @@ def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
     """The syntax of the document at ``path`` or a :class:`ParseError` naming why not."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        head = head.decode("utf-16", "ignore").encode("utf-8")
+    encoding = _byte_encoding(head)
+    if encoding:
+        head = head.decode(encoding, "ignore").encode("utf-8")
     if not head.strip():
         raise ParseError("parse.not_rdf", "the document is empty", url)
     chosen = syntaxes.choose(content_type, url, head)
@@ -86,53 +96,116 @@ def detect_syntax(path: Path, url: str, content_type: str | None = None) -> str:
 
 
 def refuse_dtd(path: Path, url: str) -> None:
-    """Refuse XML whose prolog declares a DTD (entity expansion is never needed in RDF/XML)."""
+    """Refuse XML declaring a DTD before its first element (RDF/XML never needs entities).
+
+    The prolog is read in chunks up to the first ``<`` that starts an element, wherever it
+    is: the XML declaration, processing instructions and comments are skipped whatever their
+    length, and any other ``<!`` (``<!DOCTYPE``, ``<!ENTITY``) is refused. ``path`` is the
+    file the parser gets, already UTF-8: one starting with a NUL byte is in an encoding this
+    check cannot read (and expat would take for UTF-16), so it is refused too.
+    """
     with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
-    position = 0
-    while True:
-        start = head.find(b"<", position)
-        if start < 0 or start + 1 >= len(head):
-            return
-        marker = head[start + 1:start + 4]
-        if marker.startswith(b"?"):
-            position = head.find(b"?>", start) + 2
-        elif marker.startswith(b"!--"):
-            position = head.find(b"-->", start) + 3
-        elif marker.startswith(b"!"):
-            raise ParseError("parse.unsafe_xml",
-                             "the XML declares a DTD (<!DOCTYPE/<!ENTITY); refused to prevent "
-                             "entity-expansion attacks", url, syntax="RDF/XML")
-        else:
-            return  # the root element: declarations can no longer follow
-        if position <= 1:
-            return
+        buffer = handle.read(SCAN_BYTES)
+        if b"\0" in buffer[:4]:
+            raise ParseError("parse.not_rdf", "the XML starts with NUL bytes even after "
+                             "transcoding: its encoding cannot be read", url, syntax="RDF/XML")
+        position = 0
+        closing = b""  # the end of the comment or processing instruction being skipped
+        while True:
+            if closing:
+                end = buffer.find(closing, position)
+                if end >= 0:
+                    position, closing = end + len(closing), b""
+                    continue
+                position = max(position, len(buffer) - len(closing) + 1)
+            else:
+                start = buffer.find(b"<", position)
+                if start < 0:
+                    position = len(buffer)
+                elif start + 4 > len(buffer):
+                    position = start  # too few bytes to tell what it starts: read on
+                elif buffer[start + 1:start + 2] == b"?":
+                    position, closing = start + 2, b"?>"
+                    continue
+                elif buffer[start + 1:start + 4] == b"!--":
+                    position, closing = start + 4, b"-->"
+                    continue
+                elif buffer[start + 1:start + 2] == b"!":
+                    raise ParseError("parse.unsafe_xml",
+                                     "the XML declares a DTD (<!DOCTYPE/<!ENTITY); refused to "
+                                     "prevent entity-expansion attacks", url, syntax="RDF/XML")
+                else:
+                    return  # the root element: declarations can no longer follow
+            chunk = handle.read(SCAN_BYTES)
+            if not chunk:
+                return
+            buffer = buffer[position:] + chunk
+            position = 0
 
 
-def _declared_encoding(head: bytes, content_type: str | None, syntax: str) -> str | None:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if syntax == "rdfxml":
-        match = _XML_ENCODING.match(head)
-        if match:
-            return match.group(1).decode("ascii").lower()
-    if content_type and "charset=" in content_type.lower():
-        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+def _byte_encoding(head: bytes) -> str | None:
+    """The encoding the first bytes show: a byte-order mark, or NUL bytes next to the first
+    character, which is ASCII in every RDF syntax (UTF-16/32 without a mark, told apart as
+    XML's appendix F and expat do)."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if head[:3] == b"\0\0\0":
+        return "utf-32-be"
+    if head[1:4] == b"\0\0\0":
+        return "utf-32-le"
+    if head[:1] == b"\0":
+        return "utf-16-be"
+    if head[1:2] == b"\0":
+        return "utf-16-le"
     return None
 
 
+def _charset(name: str) -> str | None:
+    """The codec for a declared charset, or None to ignore the declaration.
+
+    Ignored: unknown names; codecs that are not text encodings (``rot13``, ``base64``,
+    ``zlib`` …); Python's own text codecs that are no charsets and fail or rewrite text
+    (``idna``, ``punycode``, ``unicode_escape`` …); and UTF-16/32, which the bytes would have
+    shown (:func:`_byte_encoding`): declared for a document without NUL bytes, they are wrong.
+    """
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        return None
+    if not codec._is_text_encoding or codec.name in _NOT_CHARSETS:
+        return None
+    return None if b"\0" in codec.encode("<")[0] else codec.name
+
+
+def _encoding(head: bytes, content_type: str | None, syntax: str) -> str | None:
+    """The encoding to transcode from; None to parse the file as it is (as UTF-8).
+
+    A byte-order mark or NUL bytes decide, else the XML declaration, else the Content-Type
+    charset; a declared charset to ignore (:func:`_charset`) counts as none. XML declaring
+    anything but UTF-8 is transcoded even from UTF-8: the strict parser reads nothing else,
+    and transcoding rewrites the declaration.
+    """
+    encoding = _byte_encoding(head)
+    if encoding:
+        return encoding
+    match = _XML_ENCODING.match(head) if syntax == "rdfxml" else None
+    if match:
+        encoding = _charset(match.group(1).decode("ascii"))
+    if encoding is None and content_type and "charset=" in content_type.lower():
+        encoding = _charset(content_type.lower().split("charset=", 1)[1].split(";")[0]
+                            .strip(" \"'"))
+    if encoding in (None, "utf-8", "ascii"):
+        return "utf-8" if match and match.group(1).lower() not in (b"utf-8", b"utf8") else None
+    return encoding
+
+
 def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path:
-    """Transcode the document to UTF-8 when it declares another encoding; the path to parse."""
+    """Transcode the document to UTF-8 when it is in another encoding; the path to parse."""
     with path.open("rb") as handle:
         head = handle.read(256)
-    encoding = _declared_encoding(head, content_type, syntax)
-    if encoding in (None, "utf-8", "utf8", "us-ascii", "ascii"):
-        return path
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
+    encoding = _encoding(head, content_type, syntax)
+    if encoding is None:
         return path
     target = path.with_name(path.name + ".utf8")
     with path.open("r", encoding=encoding, errors="replace", newline="") as source, \
