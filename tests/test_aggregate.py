@@ -13,6 +13,8 @@ from dcatwatch.scoring.aggregate import (
     aggregate,
     api_document_index,
 )
+from dcatwatch.scoring.mqa import band
+from dcatwatch.scoring.service import Copy, counted
 
 CONTRACT_AGENCY = {"id", "name", "datasets", "api", "machine_readable", "document_only", "unknown",
                    "api_share", "document_only_share", "api_document_index", "mqa_points",
@@ -88,6 +90,48 @@ def test_mqa_mean_and_band_ignore_unscored_datasets() -> None:
             DatasetRow("a", 2, mqa_points=None)]  # fmt: skip
     agency = aggregate(data, []).agencies[0]
     assert (agency.mqa_points, agency.mqa_band) == (330.0, "Good")
+
+
+@pytest.mark.parametrize(
+    ("points", "shown", "name"),
+    [((350.0, 350.08), 350.0, "Good"),  # mean 350.04: not "Excellent" beside 350.0
+     ((120.0, 120.06), 120.0, "Bad"),  # mean 120.03
+     ((350.0, 350.12), 350.1, "Excellent")],
+)  # fmt: skip
+def test_mqa_band_is_the_band_of_the_points_shown(points: tuple[float, ...], shown: float,
+                                                  name: str) -> None:
+    agency = aggregate([DatasetRow("a", 2, mqa_points=p) for p in points], []).agencies[0]
+    assert (agency.mqa_points, agency.mqa_band) == (shown, name)
+    assert agency.mqa_band == band(agency.mqa_points)
+
+
+def copy(id_: int, iri: str, source: str, agency: str, level: int = 2) -> Copy:
+    kind = "dataportal" if source.startswith("portal") else "dcat"
+    return Copy(id_, iri, source, kind, DatasetRow(agency, level))
+
+
+def test_copies_count_once_by_iri_then_by_identifier_within_an_agency() -> None:
+    copies = [
+        copy(1, "https://a.se/1", "portal", "B", level=1),  # the own copy (2) wins, under A
+        copy(2, "https://a.se/1", "own", "A", level=3),
+        copy(3, "https://a.se/2", "own", "A"),  # identifier X
+        copy(4, "https://dp.se/4", "portal", "A"),  # identifier X: the same dataset as 3
+        copy(5, "https://dp.se/5", "portal", "A"),  # X as well, but matches are one to one
+        copy(6, "https://dp.se/6", "portal", "C"),  # C has no own catalogue: nothing to read
+        copy(7, "https://a.se/7", "own-b", "D"), copy(8, "https://a.se/7", "own-a", "E"),
+    ]
+    asked: list[list[int]] = []
+
+    def identifiers_of(ids: list[int]) -> dict[int, list[str]]:
+        asked.append(sorted(ids))
+        return {3: ["X"], 4: ["X"], 5: ["X"]}
+
+    kept = {c.id: c.row for c in counted(copies, identifiers_of)}
+    assert sorted(kept) == [2, 3, 5, 6, 8]  # same type: the source first by name wins
+    assert (kept[2].agency_id, kept[2].level) == ("A", 3)
+    assert asked == [[2, 3, 4, 5]]
+    scores = aggregate(kept.values(), [])
+    assert {a.id: a.datasets for a in scores.agencies} == {"A": 3, "C": 1, "E": 1}
 
 
 def test_strong_api_and_open_download_shares() -> None:

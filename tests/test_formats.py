@@ -25,6 +25,8 @@ NORMALISE_CASES = [
      "RDF_TURTLE", None, None),
     (EU + "WMS_SRVC", "eu_iri", "WMS_SRVC", None, None),
     (EU + "PARQUET", "eu_iri", "PARQUET", None, None),
+    (EU + "csv", "eu_iri", "CSV", None, None),  # not the table's IRI, but still CSV
+    (EU + "CSV/", "eu_iri", "CSV", None, None),
     (IANA + "text/csv", "iana_iri", "CSV", "text/csv", None),
     ("http://www.iana.org/assignments/media-types/application/JSON", "iana_iri", "JSON",
      "application/json", None),

@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from dcatwatch.dcat.classify import LinkInfo
+from dcatwatch.dcat.classify import LinkInfo, classify_dataset
 from dcatwatch.dcat.model import Agent, ContactPoint, Dataset, Distribution
+from dcatwatch.dcat.records import load_dataset
 from dcatwatch.scoring.mqa import INDICATORS, REACHABLE, SCALE, MqaScore, band, score_dataset
+from dcatwatch.validators.metadata import check_description
+from dcatwatch.validators.vocabularies import LICENCE
 
 EU = "http://publications.europa.eu/resource/authority/file-type/"
 ACCESS = "https://data.example.se/trafik"
@@ -128,6 +131,11 @@ def test_interoperability_counts_only_the_best_distribution() -> None:
     ("formats", "media_types", "vocabulary", "non_proprietary", "machine_readable"),
     [
         ([EU + "CSV"], [], True, True, True),
+        (["https://publications.europa.eu/resource/authority/file-type/CSV"], [], True, True,
+         True),
+        ([EU + "csv"], [], False, True, True),  # wrong case: CSV, but not the table's IRI
+        ([EU + "CSV/"], [], False, True, True),
+        ([EU + "NEW_CODE"], [], True, False, False),  # as the validator: a code not yet known
         (["text/csv"], [], True, True, True),  # dataportal.se: media types count as formats
         (["https://www.iana.org/assignments/media-types/text/csv"], [], True, True, True),
         (["text/csv+zip"], [], True, True, True),
@@ -171,10 +179,82 @@ def test_licence_vocabulary(licence: str, known: bool) -> None:
     assert found["license_vocabulary"] == ((10, "pass") if known else (0, "fail"))
 
 
+@pytest.mark.parametrize(
+    "licence",
+    [*LICENCE.values, "https://creativecommons.org/licenses/by/4.0",
+     "https://www.creativecommons.org/licenses/by-sa/4.0/deed.sv",
+     "http://creativecommons.org/publicdomain/zero/1.0/legalcode",
+     "https://publications.europa.eu/resource/authority/licence/CC_BY_4_0",
+     "http://publications.europa.eu/resource/authority/licence/dl-by-de-2.0"],
+)
+def test_a_licence_the_validator_accepts_earns_the_points(licence: str) -> None:
+    assert LICENCE.accepts(licence)
+    found = states(score_dataset(Dataset("ds", distributions=[
+        Distribution("d", licenses=[licence])])))
+    assert found["license_vocabulary"] == (10, "pass")
+
+
 def test_access_rights_vocabulary_needs_the_eu_table() -> None:
     found = states(score_dataset(Dataset("ds", access_rights=["offentlig"])))
     assert found["access_rights"] == (10, "pass")
     assert found["access_rights_vocabulary"] == (0, "fail")
+
+
+ACCESS_RIGHT = "http://publications.europa.eu/resource/authority/access-right/"
+
+
+def description(access_rights: str, format_term: str) -> str:
+    """A stored description (N-Triples) with these dct:accessRights and dct:format terms."""
+    ds, dist, dct = "<https://ex.se/ds>", "<https://ex.se/dist>", "http://purl.org/dc/terms/"
+    return (f'{ds} <{dct}title> "Badplatser"@sv .\n'
+            f"{ds} <{dct}accessRights> {access_rights} .\n"
+            f"{ds} <http://www.w3.org/ns/dcat#distribution> {dist} .\n"
+            f"{dist} <http://www.w3.org/ns/dcat#accessURL> <https://ex.se/bad.csv> .\n"
+            f"{dist} <{dct}format> {format_term} .\n")
+
+
+@pytest.mark.parametrize(
+    ("term", "earns"),
+    [(f"<{ACCESS_RIGHT}PUBLIC>", True),
+     (f"<{ACCESS_RIGHT.replace('http:', 'https:')}PUBLIC>", True),  # as licences: scheme aside
+     (f"<{ACCESS_RIGHT.replace('http:', 'https:')}PUBLIC/>", False),  # another IRI
+     (f"<{ACCESS_RIGHT}public>", False),
+     ('"offentlig"', False)],
+)  # fmt: skip
+def test_access_rights_points_are_withheld_only_with_a_finding(term: str, earns: bool) -> None:
+    text = description(term, '"text/csv"')
+    found = states(score_dataset(load_dataset(text)))
+    findings = [f for f in check_description(text) if f.property == "dct:accessRights"]
+    assert found["access_rights_vocabulary"][1] == ("pass" if earns else "fail")
+    assert bool(findings) is not earns
+
+
+@pytest.mark.parametrize(
+    ("term", "earns"),
+    [(f"<{EU}CSV>", True), ("<https://publications.europa.eu/resource/authority/file-type/CSV>",
+      True), ('"text/csv"', True), (f"<{EU}csv>", False), (f"<{EU}CSV/>", False)],
+)  # fmt: skip
+def test_format_vocabulary_points_are_withheld_only_with_a_finding(term: str,
+                                                                   earns: bool) -> None:
+    text = description(f"<{ACCESS_RIGHT}PUBLIC>", term)
+    dataset = load_dataset(text)
+    found = states(score_dataset(dataset))
+    findings = [f.code for f in check_description(text) if f.property == "dct:format"]
+    assert found["format_media_type_vocabulary"][1] == ("pass" if earns else "fail")
+    assert findings == ([] if earns else ["meta.distribution.format_not_media_type"])
+    assert found["machine_readable"][1] == "pass"  # CSV, in whatever case
+    assert classify_dataset(dataset, {}, ()).level == 2
+
+
+def test_dataset_band_is_the_band_of_the_points_shown() -> None:
+    dists = [full_distribution() for _ in range(101)]
+    for dist in dists[1:]:
+        dist.rights = []  # 5 × 1/101 of the rights points
+    dataset = full_dataset(*dists)
+    dataset.temporal = []
+    score = score_dataset(dataset, ALL_OK)
+    assert 350 < score.points < 350.05  # 350.0495…, shown as 350.0
+    assert (score.to_dict()["points"], score.band) == (350.0, "Good")
 
 
 def test_empty_dataset_scores_nothing() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
@@ -147,3 +149,69 @@ def test_an_alias_added_later_moves_existing_datasets(server: LoopbackServer,
     agencies = {a["id"]: a for a in scores_json(config)["agencies"]}
     assert (agencies["2021006297"]["datasets"], agencies["2021006297"]["api"]) == (1, 1)
     assert not any(a["datasets"] for i, a in agencies.items() if "trafikverket" in i)
+
+
+PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
+@prefix dct: <http://purl.org/dc/terms/> .
+"""
+SKV = "http://dataportal.se/organisation/SE2021005448"
+PORTAL_77 = "https://admin.dataportal.se/store/9/resource/77"
+
+
+def catalogue(name: str, publisher: str, *datasets: tuple[str, str, str]) -> bytes:
+    """A Turtle catalogue of (IRI, dct:identifier, format) datasets, all by ``publisher``."""
+    listed = ", ".join(f"<{iri}>" for iri, _, _ in datasets)
+    text = PREFIXES + (f'<https://cat.example/{name}> a dcat:Catalog ; '
+                       f'dct:title "Katalog"@sv ; dct:publisher <{publisher}> ; '
+                       f'dcat:dataset {listed} .\n')
+    for iri, identifier, media_type in datasets:
+        text += (f'<{iri}> a dcat:Dataset ; dct:title "{identifier}"@sv ; '
+                 f'dct:identifier "{identifier}" ; dct:publisher <{publisher}> ; '
+                 f'dcat:distribution [ a dcat:Distribution ; '
+                 f'dcat:accessURL <{iri}/file> ; dct:format "{media_type}" ] .\n')
+    return text.encode()
+
+
+def harvest_own_and_portal(server: LoopbackServer, tmp_path: Path, database_url: str,
+                           own_publisher: str) -> Path:
+    own = server.route("/own.ttl", catalogue(
+        "own", own_publisher, ("https://own.se/x1", "id-x1", "text/csv"),
+        ("https://own.se/x2", "id-x2", "text/csv")), content_type="text/turtle")
+    portal = server.route("/portal.ttl", catalogue(
+        "portal", SKV, ("https://own.se/x1", "id-x1", "application/pdf"),
+        (PORTAL_77, "id-x2", "application/pdf")), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "portal", "type": "dataportal", "url": portal},
+                                     {"name": "own", "type": "dcat", "url": own}],
+                          database=database_url)
+    status, _ = harvest_json(config)
+    assert status == 0
+    return config
+
+
+def test_shared_identifier_across_own_catalogue_and_portal_counts_once(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    config = harvest_own_and_portal(server, tmp_path, database_url, SKV)
+
+    def check(scores: dict) -> None:
+        skv = {a["id"]: a for a in scores["agencies"]}["2021005448"]
+        # x1 by IRI, x2 / portal resource 77 by dct:identifier; the own copies (CSV) decide
+        assert (skv["datasets"], skv["machine_readable"], skv["document_only"]) == (2, 2, 0)
+        assert scores["national"]["datasets"] == 2
+
+    check(scores_json(config))  # identifiers kept in the score details
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # scores from before they were kept: descriptions
+        connection.execute(text("UPDATE dataset_score SET details = '{}'"))
+    engine.dispose()
+    check(scores_json(config))
+
+
+def test_shared_iri_under_two_agencies_counts_once_under_the_own_catalogues(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    config = harvest_own_and_portal(server, tmp_path, database_url, "https://own.se/#org")
+    scores = scores_json(config)
+    counted = {a["id"]: a["datasets"] for a in scores["agencies"] if a["datasets"]}
+    [own] = set(counted) - {"2021005448"}
+    # x1 counts under the own catalogue's agency only; 77 stays the portal agency's
+    assert counted == {own: 2, "2021005448": 1}
+    assert scores["national"]["datasets"] == 3

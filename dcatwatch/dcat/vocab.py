@@ -213,14 +213,12 @@ ENDPOINT_HINTS = ("service=", "request=", "wms", "wfs", "wcs", "wmts", "ows", "s
 API_TITLE_PATTERN = r"(?<![^\W_])api(?![^\W_])"
 
 # --- MQA vocabularies ----------------------------------------------------------------------
+# (EU file types and access rights "from a vocabulary" are the metadata validator's:
+# dcatwatch.validators.vocabularies FILE_TYPE and ACCESS_RIGHT.)
 # Licences counted as "from a vocabulary" (regex on lower-case IRI without scheme and "www.").
 KNOWN_LICENCE_PATTERNS: tuple[str, ...] = (
     r"^publications\.europa\.eu/resource/authority/licence/[a-z0-9_.-]+/?$",
     r"^creativecommons\.org/licenses/(by|by-sa|by-nd|by-nc|by-nc-sa|by-nc-nd)/[1-4]\.[05](/.*)?$",
     r"^creativecommons\.org/publicdomain/(zero|mark)/1\.0(/.*)?$",
     r"^opendatacommons\.org/licenses/(odbl|by|pddl)(/.*)?$",
-)
-ACCESS_RIGHTS = frozenset(
-    "http://publications.europa.eu/resource/authority/access-right/" + code
-    for code in ("PUBLIC", "RESTRICTED", "NON_PUBLIC")
 )

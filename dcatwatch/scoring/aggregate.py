@@ -6,7 +6,8 @@ with Python's ``round``. An agency with no datasets (N = 0) has index ``None`` (
 "nothing to score" is not the same as "everything unknown", which scores 0) and all shares 0.0.
 Registry agencies without datasets count as agencies without API. Publishers found in the
 data but missing from the registry are scored too, named by their id, ``registered = False``.
-Shares are unrounded ratios in [0, 1].
+Shares are unrounded ratios in [0, 1]. The mean MQA points are rounded to one decimal and
+the band is that of the rounded value, so the two never disagree (350.04 → 350.0, "Good").
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def score_agency(
     levels = Counter(_check_level(row) for row in rows)
     n = len(rows)
     points = [row.mqa_points for row in rows if row.mqa_points is not None]
-    mean = sum(points) / len(points) if points else None
+    shown = round(sum(points) / len(points), 1) if points else None  # the band follows it
     api_strong = sum(1 for row in rows if row.level == 3 and row.strong)
     open_download = sum(1 for row in rows if row.level == 2 and row.open)
     return AgencyScore(
@@ -142,8 +143,8 @@ def score_agency(
         api_share=_share(levels[3], n),
         document_only_share=_share(levels[1], n),
         api_document_index=api_document_index(levels),
-        mqa_points=round(mean, 1) if mean is not None else None,
-        mqa_band=band(mean) if mean is not None else None,
+        mqa_points=shown,
+        mqa_band=band(shown) if shown is not None else None,
         api_strong=api_strong,
         api_share_strong=_share(api_strong, n),
         download_share=_share(levels[2], n),

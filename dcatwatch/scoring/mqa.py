@@ -11,6 +11,15 @@ indicators with two deviations:
   ``dct:format``/``dcat:mediaType`` value maps to a listed code (``text/csv`` counts as CSV,
   the DCAT-AP-SE ``text/csv+zip`` by its inner type).
 
+"From a vocabulary" follows the metadata validator's vocabularies
+(:mod:`dcatwatch.validators.vocabularies`), so points are never withheld without a finding
+that says why: a ``dct:format`` EU file-type IRI counts when :data:`FILE_TYPE` accepts it
+(an upper-case code, also one newer than our copy of the table; ``…/file-type/csv`` is still
+classified as CSV but is no IRI of the table), access rights when :data:`ACCESS_RIGHT` does
+(http and https alike; a trailing slash or another case is another IRI). Licences are matched
+more loosely than the validator's rule (any Creative Commons version, Open Data Commons;
+scheme, case and trailing slash aside), so a licence the validator accepts earns the points.
+
 Other choices: dates of issue/modification are read on the dataset (as ckan-mqa does);
 distribution indicators earn ``points × share of distributions passing``, except the
 interoperability ones, which come from the single best distribution (MQA's rule). URL
@@ -30,8 +39,9 @@ from typing import Any, Literal, NamedTuple
 
 from dcatwatch.dcat import vocab
 from dcatwatch.dcat.classify import LinkInfo
-from dcatwatch.dcat.formats import EU_CODES, FormatValue, normalise
+from dcatwatch.dcat.formats import FormatValue, normalise
 from dcatwatch.dcat.model import Dataset, Distribution
+from dcatwatch.validators.vocabularies import ACCESS_RIGHT, FILE_TYPE
 
 Dimension = Literal[
     "findability", "accessibility", "interoperability", "reusability", "contextuality"
@@ -73,7 +83,7 @@ def _is_media_type(value: FormatValue) -> bool:
 
 def _in_vocabulary(value: FormatValue) -> bool:
     if value.form == "eu_iri":
-        return value.code in EU_CODES
+        return FILE_TYPE.accepts(value.raw)
     return _is_media_type(value)
 
 
@@ -115,7 +125,7 @@ def _is_known_licence(iri: str) -> bool:
 
 
 def _known_access_rights(dataset: Dataset) -> bool:
-    return not vocab.ACCESS_RIGHTS.isdisjoint(dataset.access_rights)
+    return any(map(ACCESS_RIGHT.accepts, dataset.access_rights))
 
 
 Scope = Literal["dataset", "distribution", "link", "format"]
@@ -297,7 +307,7 @@ def score_dataset(dataset: Dataset, links: Links = _NO_LINKS) -> MqaScore:
     return MqaScore(
         iri=dataset.iri,
         points=points,
-        band=band(points),
+        band=band(round(points, 1)),  # the band of the points shown (see to_dict)
         unknown_points=sum(result.unknown_points for result in results),
         indicators=results,
     )

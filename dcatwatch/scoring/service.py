@@ -3,24 +3,28 @@
 1. Datasets whose description changed since they were last scored (or all, with ``full``)
    are mapped, classified and given MQA-predicted points; results are kept per dataset with
    their evidence.
-2. Current datasets are counted once per agency: the same IRI harvested from the agency's
-   own catalogue and from dataportal.se counts once (the agency's own copy wins).
+2. Current datasets are counted once (research/quality.md §4.5, :func:`counted`): first by
+   IRI over all agencies, then by ``dct:identifier`` within an agency between its own
+   catalogue and dataportal.se; the preferred source's copy (:data:`SOURCE_PREFERENCE`)
+   decides the level, the MQA points and the agency.
 3. Agencies and the nation are aggregated; a snapshot of both is appended.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
 from dcatwatch.dcat.model import DataService
+from dcatwatch.harvester.coverage import DIRECT, PORTAL, DatasetRef, compare, identifiers
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
@@ -36,7 +40,9 @@ from dcatwatch.store.tables import (
     SOURCES,
 )
 
-SOURCE_PREFERENCE = {"dcat": 0, "dataportal": 1}  # lower wins when the same IRI is seen twice
+SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
+_IDENTIFIERS_PREFIX = '{"identifiers":'
+_JSON = json.JSONDecoder()
 
 
 @dataclass(slots=True)
@@ -114,7 +120,8 @@ def _score_row(row: Any, services: dict[str, DataService],
     dataset = records.load_dataset(row.description, row.source)
     level = classify_dataset(dataset, services, serving.get(dataset.iri, ()), links)
     mqa = score_dataset(dataset, links)
-    details = {"classification": level.to_dict(), "mqa": mqa.to_dict()}
+    details = {"identifiers": [text for raw in dataset.identifiers if (text := raw.strip())],
+               "classification": level.to_dict(), "mqa": mqa.to_dict()}  # identifiers first
     return {
         "dataset_id": row.id, "agency_id": row.agency_id, "level": level.level,
         "strong": level.strong, "open": level.open, "api_by_title_only": level.api_by_title_only,
@@ -124,23 +131,85 @@ def _score_row(row: Any, services: dict[str, DataService],
     }
 
 
+class Copy(NamedTuple):
+    """One source's current, scored copy of a dataset."""
+
+    id: int
+    iri: str
+    source: str
+    kind: str  # the source's type: "dcat", "dataportal"
+    row: DatasetRow
+
+    @property
+    def preference(self) -> tuple[int, str, int]:
+        """Lower is preferred: source type (:data:`SOURCE_PREFERENCE`), source name, id."""
+        return SOURCE_PREFERENCE.get(self.kind, 2), self.source, self.id
+
+
+def counted(copies: Iterable[Copy],
+            identifiers_of: Callable[[list[int]], Mapping[int, list[str]]]) -> list[Copy]:
+    """The copies that count: one per dataset (research/quality.md §4.5).
+
+    1. One per IRI over all agencies: the preferred copy, under its own agency.
+    2. Then, within an agency, an own-catalogue copy and a dataportal.se copy are one dataset
+       when the IRI or a ``dct:identifier`` of one equals the IRI or an identifier of the
+       other (portal coverage's matching, :func:`dcatwatch.harvester.coverage.compare`: one
+       to one); the own copy counts. ``identifiers_of`` reads the identifiers of copies by
+       id; it is asked only about agencies that still have copies of both kinds.
+    """
+    best: dict[str, Copy] = {}
+    for copy in copies:
+        held = best.get(copy.iri)
+        if held is None or copy.preference < held.preference:
+            best[copy.iri] = copy
+    sides: dict[str, dict[str, list[Copy]]] = {}
+    for copy in sorted(best.values(), key=lambda c: c.iri):
+        if copy.kind in (DIRECT, PORTAL):
+            sides.setdefault(copy.row.agency_id, {DIRECT: [], PORTAL: []})[copy.kind].append(copy)
+    both = [side for side in sides.values() if side[DIRECT] and side[PORTAL]]
+    found = identifiers_of([c.id for side in both for group in side.values() for c in group])
+    for side in both:
+        direct, portal = ([DatasetRef(c.iri, c.source, identifiers=found.get(c.id, []))
+                           for c in side[kind]] for kind in (DIRECT, PORTAL))
+        for match in compare("", direct, portal).matched:
+            del best[match.portal.iri]
+    return list(best.values())
+
+
+def _identifiers(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
+    """The ``dct:identifier`` values of datasets, by id.
+
+    Read from the score's details, which begin with them (``{"identifiers":[...],``): only
+    that prefix is decoded. Scores written before identifiers were kept fall back to the
+    stored description.
+    """
+    found: dict[int, list[str]] = {}
+    for part in chunks(sorted(ids)):
+        query = (select(SCORES.c.dataset_id, SCORES.c.details)
+                 .where(SCORES.c.dataset_id.in_(part)))
+        for row in conn.execute(query):
+            if row.details.startswith(_IDENTIFIERS_PREFIX):
+                found[row.dataset_id] = _JSON.raw_decode(row.details,
+                                                         len(_IDENTIFIERS_PREFIX))[0]
+    for part in chunks([i for i in ids if i not in found]):
+        query = select(DATASETS.c.id, DATASETS.c.description).where(DATASETS.c.id.in_(part))
+        found.update((row.id, identifiers(row.description)) for row in conn.execute(query))
+    return found
+
+
 def _aggregate(conn: Connection) -> Scores:
-    source_types = {row.name: row.type for row in conn.execute(select(SOURCES.c.name,
-                                                                      SOURCES.c.type))}
-    best: dict[tuple[str, str], tuple[int, DatasetRow]] = {}
-    query = (select(DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id, SCORES.c.level,
-                    SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
+    kinds: dict[str, str] = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
+    query = (select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id,
+                    SCORES.c.level, SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
              .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
              .where(DATASETS.c.removed_at.is_(None), DATASETS.c.agency_id.is_not(None)))
-    for row in conn.execute(query):
-        rank = SOURCE_PREFERENCE.get(source_types.get(row.source, ""), 2)
-        key = (row.agency_id, row.iri)
-        if key not in best or rank < best[key][0]:
-            best[key] = (rank, DatasetRow(row.agency_id, row.level, row.strong, row.mqa_points,
-                                          row.open))
+    copies = [Copy(row.id, row.iri, row.source, kinds.get(row.source, ""),
+                   DatasetRow(row.agency_id, row.level, row.strong, row.mqa_points, row.open))
+              for row in conn.execute(query)]
     agencies = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)).all()
     registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
-    scores = aggregate((row for _, row in best.values()), registry)
+    scores = aggregate((copy.row for copy in counted(copies, partial(_identifiers, conn))),
+                       registry)
     names = {a.id: a.name for a in agencies if a.name}
     for agency in scores.agencies:
         if not agency.registered and agency.id in names:

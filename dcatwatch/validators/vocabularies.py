@@ -3,7 +3,9 @@
 Small, stable tables are listed value by value; large or growing EU tables (languages,
 frequencies, file types, licences) are recognised by namespace and code shape, so a new
 code does not become a false finding. Each vocabulary is a :class:`Vocabulary`:
-``accepts(iri)`` is True for a value from it.
+``accepts(iri)`` is True for a value from it. The MQA-predicted points
+(:mod:`dcatwatch.scoring.mqa`) use FILE_TYPE and ACCESS_RIGHT too, so a value that costs
+"from a vocabulary" points always has a finding.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ class Vocabulary:
         object.__setattr__(self, "_bare", frozenset(map(_bare, self.values)))
 
     def accepts(self, iri: str) -> bool:
-        """Whether ``iri`` belongs to the vocabulary (scheme http/https not distinguished)."""
+        """Whether ``iri`` belongs to the vocabulary. http and https are not distinguished;
+        otherwise the IRI is taken as written (after ``canonical``): a listed value must match
+        exactly (``…/access-right/PUBLIC/`` and ``…/public`` are not ``…/PUBLIC``), a code in
+        a namespace must match ``code`` (upper-case file types: ``…/file-type/csv`` is not)."""
         canonical = self.canonical(iri) if self.canonical else None
         bare = _bare(canonical or iri)
         if bare in self._bare:
@@ -81,8 +86,8 @@ CC_LICENCES = _codes("http://creativecommons.org/licenses/", "by/4.0/", "by-nc/4
 CC0 = "http://creativecommons.org/publicdomain/zero/1.0/"
 FILE_TYPE = Vocabulary("EU file types", namespaces=(EU_AUTHORITY + "file-type/",))
 MEDIA_TYPE_IRI = Vocabulary("IANA media types", namespaces=(
-    "http://www.iana.org/assignments/media-types/", "https://www.iana.org/assignments/media-types/"),
-    code=r"[\w.+-]+/[\w.+-]+")
+    "http://www.iana.org/assignments/media-types/",
+    "https://www.iana.org/assignments/media-types/"), code=r"[\w.+-]+/[\w.+-]+")
 
 MEDIA_TYPE_LITERAL = re.compile(r"^\w+/[-.\w]+(?:\+[-.\w]+)?(\s*;\s*\w+=\w+)?$")
 """DCAT-AP-SE's pattern for a ``dct:format`` literal (bundle.json, format_generic)."""
