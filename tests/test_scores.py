@@ -87,6 +87,26 @@ def test_rescoring_only_what_changed_and_history(server: LoopbackServer, tmp_pat
     assert history == [(50.0,), (83.3,)]
 
 
+def test_a_service_added_alone_rescores_the_dataset_it_serves(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          database=database_url)
+    harvest_json(config)
+    tax = {a["id"]: a for a in scores_json(config)["agencies"]}["2021005448"]
+    assert (tax["api"], tax["document_only"]) == (0, 1)
+    served = CATALOG + (
+        "\n<https://data.example.se/api/arsredovisning> a dcat:DataService ;\n"
+        "    dcat:endpointURL <https://api.example.se/arsredovisning> ;\n"
+        "    dcat:servesDataset <https://data.example.se/dataset/arsredovisning> .\n")
+    server.route("/catalog.ttl", served.encode(), content_type="text/turtle")
+    status, [result] = harvest_json(config)
+    assert (status, result["updated"], result["data_services"]) == (0, 0, 2)
+
+    tax = {a["id"]: a for a in scores_json(config)["agencies"]}["2021005448"]  # not --full
+    assert (tax["api"], tax["document_only"]) == (1, 0)
+
+
 def test_table_sorted_by_index_and_explain(server: LoopbackServer, tmp_path: Path) -> None:
     url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
     config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}])

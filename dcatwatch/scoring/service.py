@@ -58,12 +58,15 @@ def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: 
           snapshot: bool = True) -> ScoringRun:
     """Rescore what changed, aggregate, and append a snapshot.
 
-    ``links`` defaults to the stored link checks; when links were checked after the last
-    scoring run every dataset is rescored (``full``), since reachability earns MQA points.
+    ``links`` defaults to the stored link checks. Every dataset is rescored (``full``) when
+    links were checked after the last scoring run, since reachability earns MQA points, and
+    when a data service changed since (a level can rest on a service while the dataset's
+    own description stays the same).
     """
     stamp = datetime.now(UTC)
     with engine.begin() as conn:
-        full = full or _links_checked_since_scoring(conn)
+        full = full or _changed_since_scoring(conn, LINKS.c.last_checked_at) \
+            or _changed_since_scoring(conn, SERVICES.c.changed_at)
         rescored = _rescore(conn, engine, links, full, stamp)
         scores = _aggregate(conn)
         if snapshot:
@@ -71,10 +74,11 @@ def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: 
     return ScoringRun(scores, rescored, stamp)
 
 
-def _links_checked_since_scoring(conn: Connection) -> bool:
-    checked = conn.execute(select(func.max(LINKS.c.last_checked_at))).scalar()
+def _changed_since_scoring(conn: Connection, column: Any) -> bool:
+    """Whether the latest time in ``column`` is after the last scoring run."""
+    changed = conn.execute(select(func.max(column))).scalar()
     scored = conn.execute(select(func.max(SCORES.c.scored_at))).scalar()
-    return checked is not None and scored is not None and _aware(checked) > _aware(scored)
+    return changed is not None and scored is not None and _aware(changed) > _aware(scored)
 
 
 def _aware(moment: datetime) -> datetime:
