@@ -218,7 +218,13 @@ def test_shared_identifier_across_own_catalogue_and_portal_counts_once(
         assert (skv["datasets"], skv["machine_readable"], skv["document_only"]) == (2, 2, 0)
         assert scores["national"]["datasets"] == 2
 
-    check(scores_json(config))  # identifiers kept in the score details
+    check(scores_json(config, "--snapshot"))  # identifiers kept in the score details
+    out = tmp_path / "report"
+    status, _, err = run("--config", str(config), "report", "preview", "--agency", "2021005448",
+                         "--out", str(out))
+    assert status == 0, err
+    # the report lists the datasets the scores count: the portal's copy of x2 is not one
+    assert "/resource/77" not in next(out.glob("*.txt")).read_text(encoding="utf-8")
     engine = create_engine(database_url)
     with engine.begin() as connection:  # scores from before they were kept: descriptions
         connection.execute(text("UPDATE dataset_score SET details = '{}'"))

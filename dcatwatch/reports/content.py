@@ -34,8 +34,9 @@ from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
 from dcatwatch.reports.validation import ValidationFindings, read_findings
+from dcatwatch.scoring.aggregate import DatasetRow
 from dcatwatch.scoring.mqa import SCALE
-from dcatwatch.scoring.service import SOURCE_PREFERENCE
+from dcatwatch.scoring.service import Copy, count_once
 from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
@@ -376,20 +377,22 @@ def _shorten(message: str) -> str:
 
 
 def _current(conn: Connection, agency_id: str, language: Language) -> list[_Current]:
-    """The agency's current scored datasets, one per IRI (the agency's own copy wins)."""
+    """The agency's current scored datasets, each once as its scores count it (by IRI, then
+    by identifier; the agency's own copy wins: :func:`~dcatwatch.scoring.service.counted`)."""
     types = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
-    best: dict[str, tuple[int, Any]] = {}
-    query = (select(DATASETS.c.iri, DATASETS.c.source, DATASETS.c.title,
-                    DATASETS.c.description, SCORES.c.level, SCORES.c.api_by_title_only,
-                    SCORES.c.mqa_points, SCORES.c.mqa_band, SCORES.c.details)
+    query = (select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.title,
+                    DATASETS.c.description, SCORES.c.level, SCORES.c.strong, SCORES.c.open,
+                    SCORES.c.api_by_title_only, SCORES.c.mqa_points, SCORES.c.mqa_band,
+                    SCORES.c.details)
              .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
              .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id == agency_id))
-    for row in conn.execute(query):
-        rank = SOURCE_PREFERENCE.get(types.get(row.source, ""), 2)
-        if row.iri not in best or rank < best[row.iri][0]:
-            best[row.iri] = (rank, row)
+    rows = {row.id: row for row in conn.execute(query)}
+    copies = (Copy(row.id, row.iri, row.source, types.get(row.source, ""),
+                   DatasetRow(agency_id, row.level, row.strong, row.mqa_points, row.open))
+              for row in rows.values())
     found = []
-    for _, row in best.values():
+    for copy in count_once(conn, copies):
+        row = rows[copy.id]
         model = records.load_dataset(row.description, row.source)
         found.append(_Current(dataset_ref(model, row.title, language), model, row))
     return sorted(found, key=lambda c: (c.ref.title.casefold(), c.ref.iri))

@@ -180,6 +180,11 @@ def counted(copies: Iterable[Copy],
     return list(best.values())
 
 
+def count_once(conn: Connection, copies: Iterable[Copy]) -> list[Copy]:
+    """:func:`counted`, reading identifiers from the store of ``conn``."""
+    return counted(copies, partial(_identifiers, conn))
+
+
 def _identifiers(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
     """The ``dct:identifier`` values of datasets, by id.
 
@@ -212,7 +217,7 @@ def _aggregate(conn: Connection) -> Scores:
               for row in conn.execute(query)]
     agencies = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)).all()
     registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
-    scores = aggregate((copy.row for copy in counted(copies, partial(_identifiers, conn))),
+    scores = aggregate((copy.row for copy in count_once(conn, copies)),
                        registry)
     names = {a.id: a.name for a in agencies if a.name}
     for agency in scores.agencies:
