@@ -18,6 +18,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
@@ -334,6 +335,137 @@ def test_total_deadline_cuts_a_slow_drip(server: LoopbackServer, tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
+class Dripping:
+    """A raw loopback server answering every request with ``opening``, then with one byte
+    every 0.1 s for ever: headers, or a TLS handshake, that never end."""
+
+    def __init__(self, opening: bytes) -> None:
+        self.opening = opening
+        self.answering = threading.Event()  # set once a request has been answered
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port: int = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def url(self, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}/catalog.ttl"
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._drip, args=(connection,), daemon=True).start()
+
+    def _drip(self, connection: socket.socket) -> None:
+        with connection, suppress(OSError):
+            connection.recv(65536)
+            connection.sendall(self.opening)
+            self.answering.set()
+            while not self.stop.wait(0.1):
+                connection.sendall(b"X")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+
+
+@pytest.fixture
+def dripping() -> Iterator[Callable[[bytes], Dripping]]:
+    servers: list[Dripping] = []
+
+    def start(opening: bytes) -> Dripping:
+        servers.append(Dripping(opening))
+        return servers[-1]
+
+    yield start
+    for drip in servers:
+        drip.close()
+
+
+def test_total_deadline_cuts_slow_headers_and_handshakes(
+        server: LoopbackServer, names: dict[str, list[str]],
+        dripping: Callable[[bytes], Dripping]) -> None:
+    headers = dripping(b"HTTP/1.1 200 OK\r\n").url()
+    handshake = dripping(bytes.fromhex("1603034000")).url("https")  # a 16 kB TLS record
+    asked, answers = threading.Event(), []
+
+    def slow_answer(_request: Request) -> Response:
+        asked.set()
+        return Response(200, b"late", delay=3.5)
+
+    names["other.example"] = ["127.0.0.1"]  # another host name: not held up by the turn
+    slow = server.handle("/slow", slow_answer).replace("127.0.0.1", "other.example")
+    hook: list[tuple[int, int]] = []
+    with make_client(total_timeout=30.0) as patient, \
+            make_client(lambda status, size: hook.append((status, size)), read_timeout=0.5,
+                        total_timeout=1.0) as client:
+        fetch = threading.Thread(target=lambda: answers.append(consume(patient.fetch(slow))))
+        fetch.start()  # a deadline far off, set first, does not hold back the nearer ones
+        assert asked.wait(5)
+        calls: list[tuple[str, Callable[[str], object]]] = [
+            (headers, client.fetch), (headers, client.probe), (handshake, client.fetch)]
+        for url, call in calls:
+            started = time.monotonic()
+            error = fails("fetch.timeout", partial(call, url))
+            assert 0.9 < time.monotonic() - started < 1.6, url
+            assert error.url == url
+            assert "no complete response when [http] total_timeout = 1 s ran out" in error.message
+        fetch.join(10)
+    assert hook == [(0, 0)] * 3  # not retried, and the probe's HEAD not repeated as a GET
+    assert answers == [b"late"]
+
+
+def test_a_stuck_fetch_gives_up_the_host_turn_at_its_deadline(
+        server: LoopbackServer, dripping: Callable[[bytes], Dripping]) -> None:
+    drip = dripping(b"HTTP/1.1 200 OK\r\n")
+    stuck = drip.url()  # the same host as the server's, so the same turn
+    fine = server.route("/catalog.ttl", b"ok")
+    outcomes: dict[str, tuple[str, float]] = {}
+
+    def run(name: str, url: str) -> None:
+        started = time.monotonic()
+        try:
+            outcome = consume(client.fetch(url)).decode()
+        except FetchError as error:
+            outcome = error.code
+        outcomes[name] = (outcome, time.monotonic() - started)
+
+    with make_client(read_timeout=0.5, total_timeout=1.0) as client:
+        threads = [threading.Thread(target=run, args=args, daemon=True)
+                   for args in [("first", stuck), ("behind", stuck), ("fine", fine)]]
+        threads[0].start()
+        assert drip.answering.wait(5)
+        time.sleep(0.2)
+        for thread in threads[1:]:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    assert outcomes.keys() == {"first", "behind", "fine"}, outcomes
+    assert outcomes["first"][0] == "fetch.timeout" and outcomes["first"][1] < 1.5
+    assert outcomes["fine"][0] == "ok" and outcomes["fine"][1] < 2.5
+    # the ~0.8 s spent waiting for the turn does not count; then its own second runs out
+    assert outcomes["behind"][0] == "fetch.timeout" and 1.4 < outcomes["behind"][1] < 2.5
+
+
+def test_watched_connections_are_kept_alive_and_leave_no_descriptors(
+        server: LoopbackServer, loopback_only: list[tuple[str, int]]) -> None:
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("counting descriptors needs /proc")
+    url = server.route("/catalog.ttl", b"ok")
+    with make_client() as client:
+        consume(client.fetch(url))
+        descriptors = len(list(Path("/proc/self/fd").iterdir()))
+        for _ in range(10):
+            consume(client.fetch(url))
+        assert len(list(Path("/proc/self/fd").iterdir())) <= descriptors
+    assert len(loopback_only) == 1  # one connection, kept alive throughout
+
+
 # --- retries --------------------------------------------------------------------------------
 
 def test_retries_503_then_succeeds(server: LoopbackServer) -> None:
@@ -487,15 +619,20 @@ def test_redirect_loop_is_capped(server: LoopbackServer) -> None:
 def test_auth_and_headers_stay_with_the_first_origin(server: LoopbackServer) -> None:
     with LoopbackServer() as elsewhere:
         target = elsewhere.route("/catalog", b"ok")
-        server.route("/private", status=302, headers={"Location": target})
+        server.route("/private", status=302, headers={"Location": "/moved"})
+        server.route("/moved", status=307, headers={"Location": target})
         with make_client() as client:
             result = client.fetch(server.url("/private"), auth=("user", "secret"),
-                                  headers={"X-Source": "test"}, accept="text/turtle")
+                                  headers={"X-Api-Key": "key", "user-agent": "harvester/1"},
+                                  cached=CacheValidators('"v1"', "Wed, 01 Jan 2025 00:00:00 GMT"),
+                                  accept="text/turtle")
         assert consume(result) == b"ok"
-        sent, forwarded = server.requests[0].headers, elsewhere.requests[0].headers
-    assert sent["authorization"].startswith("Basic ") and sent["x-source"] == "test"
-    assert sent["accept"] == "text/turtle" and sent["user-agent"].startswith("dcatwatch/")
-    assert "authorization" not in forwarded and forwarded["x-source"] == "test"
+        forwarded = elsewhere.requests[0].headers
+    for sent in (request.headers for request in server.requests):  # both hops: one origin
+        assert sent["authorization"].startswith("Basic ") and sent["x-api-key"] == "key"
+        assert sent["if-none-match"] == '"v1"' and "if-modified-since" in sent
+    assert forwarded == {"host": f"127.0.0.1:{elsewhere.port}", "user-agent": "harvester/1",
+                         "accept": "text/turtle", "accept-encoding": "gzip, deflate"}
 
 
 # --- size caps and decoding -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Response bodies streamed to disk within caps: decoding, size limits, the deadline watchdog.
+"""Response bodies streamed to disk within caps: decoding, size limits, the deadline.
 
 The body is read raw (``decode_content=False``) and decoded here, gzip or deflate, in
 pieces of at most CHUNK bytes (``zlib`` with ``max_length``), so a decompression bomb is
@@ -19,9 +19,9 @@ sampling huge files passes unbounded ones); as a stream of empty gzip members wo
 reach ``keep``, the bytes received are then also capped at ``2 * keep + CHUNK``.
 
 A Content-Length above the cap fails before anything is read. A body still arriving when
-the fetch's deadline passes is cut off by a watchdog timer that shuts the socket down
-(urllib3 ``HTTPResponse.shutdown``), which wakes a read blocked on a server that drips a
-byte a second and so never trips the read timeout.
+the fetch's deadline passes is cut off by the exchange's watchdog (http.py), which shuts
+the socket down and so wakes a read blocked on a server that drips a byte a second and
+never trips the read timeout; the reader reports that as fetch.timeout.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,25 +121,6 @@ class Decoder:
                           f"the {self.encoding}-encoded body is corrupt: {detail}", self.url)
 
 
-@contextmanager
-def watchdog(raw: urllib3.HTTPResponse, seconds: float) -> Iterator[threading.Event]:
-    """Shut the response's socket down after ``seconds``; the event tells whether it did."""
-    fired = threading.Event()
-
-    def stop() -> None:
-        fired.set()
-        with suppress(ValueError, RuntimeError, OSError):  # already closed or released
-            raw.shutdown()
-
-    timer = threading.Timer(max(seconds, 0.0), stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield fired
-    finally:
-        timer.cancel()
-
-
 class BodyReader:
     """Streams one response body, or its first ``keep`` decoded bytes, into a temporary file
     within :class:`BodyLimits` (see the module docstring).
@@ -160,8 +140,9 @@ class BodyReader:
         self.size = self.wire_size = 0
 
     def read(self, raw: urllib3.HTTPResponse, headers: Mapping[str, str],
-             directory: Path | None) -> Body:
-        """Read the body of ``raw`` (whose lower-cased ``headers`` are given) to a file."""
+             directory: Path | None, expired: threading.Event) -> Body:
+        """Read the body of ``raw`` (whose lower-cased ``headers`` are given) to a file;
+        ``expired`` is set when the deadline's watchdog has cut the transfer off."""
         decoder = Decoder(headers.get("content-encoding", "").strip().lower(), self.url)
         limits = self.limits
         cap = limits.max_wire_bytes if not decoder.identity else \
@@ -174,7 +155,7 @@ class BodyReader:
         handle = tempfile.NamedTemporaryFile(prefix="dcatwatch-", dir=directory, delete=False)
         path = Path(handle.name)
         try:
-            with handle, watchdog(raw, self.deadline.remaining()) as expired:
+            with handle:
                 for piece in self._pieces(raw, decoder, expired):
                     if self.keep is not None:
                         piece = piece[:self.keep - self.size]

@@ -6,16 +6,19 @@ host, ``min_delay`` between requests). Around that:
 
 * Timeouts: ``connect_timeout`` and ``read_timeout`` per socket operation, and
   ``total_timeout`` for the whole fetch: hops, retries and pauses included, time spent
-  waiting while another request to the same host is in flight excluded. A body still
-  arriving at the deadline is cut off (bodies.py).
+  waiting while another request to the same host is in flight excluded. At the deadline a
+  watchdog shuts down the socket of the exchange under way, whatever it is doing
+  (connecting, a TLS handshake, headers or a body arriving a byte at a time, which never
+  trips the read timeout), so no exchange holds its host's turn past its fetch's deadline.
 * Retries: connection errors (also a transfer breaking off), 429 and 5xx but 501/505 are
   retried ``retries`` times after a jittered exponential backoff, or after ``Retry-After``;
   the wait holds back every request to that host. A Retry-After above ``retry_after_max``
   fails at once. Timeouts and TLS failures are not retried: a server that went silent would
   only be loaded further, and a certificate does not fix itself.
 * Redirects are followed here, hop by hop, so that every hop passes the scheme check and the
-  address guard (addresses.py: DNS answers are checked and pinned); basic auth and an
-  Authorization header go to the first origin only.
+  address guard (addresses.py: DNS answers are checked and pinned). Basic auth, the
+  caller's headers and the conditional-GET validators go to the first origin only; a hop
+  to another origin gets only User-Agent, Accept and Accept-Encoding.
 * Bodies are decoded and capped in bodies.py (``max_bytes``, ``max_wire_bytes``, expansion
   ratio); a Content-Length above the cap fails before the download. ``fetch(prefix=n)``
   keeps the first n decoded bytes of a body of any size instead (data checks sample huge
@@ -34,16 +37,21 @@ A client may be shared between threads.
 
 from __future__ import annotations
 
+import math
 import socket
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from urllib3.connectionpool import HTTPConnectionPool
 
 from dcatwatch import __version__
 from dcatwatch.config import HttpSettingsConfig
@@ -69,6 +77,7 @@ USER_AGENT = f"dcatwatch/{__version__} (+https://github.com/dcatwatch/dcatwatch)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 FALLBACK_TO_GET = frozenset({405, 501})
 _NOT_SENT = frozenset({"fetch.refused_address", "fetch.refused_scheme", "fetch.invalid_url"})
+_EVERY_HOP = ("User-Agent", "Accept", "Accept-Encoding")  # the headers sent to other origins
 
 
 DEFAULTS = HttpSettingsConfig()  # the settings table is the one source of defaults
@@ -148,13 +157,30 @@ class _RetryableError(Exception):
 class _Call:
     """The options of one fetch or probe, resolved against the settings."""
 
-    headers: CaseInsensitiveDict[str]
+    headers: CaseInsensitiveDict[str]  # for every hop
+    private: CaseInsensitiveDict[str]  # the caller's other headers: for the first origin only
     auth: tuple[str, str] | None
     read_timeout: float
     min_delay: float
     deadline: Deadline
     retry_connection: bool = True
     prefix: int | None = None  # keep the first this many decoded bytes of the body
+
+
+def _failure(exc: requests.exceptions.RequestException, url: str, connect: float,
+             read: float) -> FetchError | _RetryableError:
+    """The error for a request that failed to get a response (not for want of time)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return FetchError("fetch.timeout", f"could not connect within {connect:.3g} s "
+                          "([http] connect_timeout)", url)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return FetchError("fetch.timeout", f"no response within {read:.3g} s "
+                          "([http] read_timeout)", url)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FetchError("fetch.connection", _problem(url, exc), url)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return _RetryableError(FetchError("fetch.connection", _problem(url, exc), url))
+    return FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url)
 
 
 def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
@@ -170,6 +196,130 @@ def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
     return f"could not connect to {where}: {cause}"
 
 
+class _Watchdog:
+    """Shuts down every socket one exchange uses once ``seconds`` have passed.
+
+    The sockets come from the connections of :class:`_WatchedAdapter` while the watchdog is
+    the current thread's. It keeps duplicates of their descriptors: a shutdown through one
+    reaches the socket under TLS too, and they stay valid however urllib3 closes or wraps
+    its own. ``fired`` tells whether the time ran out.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = threading.Event()
+        self._lock = threading.Lock()
+        self._copies: list[socket.socket] = []
+
+    def __enter__(self) -> threading.Event:
+        _TIMER.arm(self, self.seconds)
+        _current.watchdog = self
+        return self.fired
+
+    def __exit__(self, *exc: object) -> None:
+        _TIMER.disarm(self)
+        _current.watchdog = None
+        with self._lock:
+            for copy in self._copies:
+                copy.close()
+            self._copies.clear()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the time runs out, or now if it has."""
+        copy = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        with self._lock:
+            self._copies.append(copy)
+            if self.fired.is_set():
+                _shut(copy)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired.set()
+            for copy in self._copies:
+                _shut(copy)
+
+
+def _shut(sock: socket.socket) -> None:
+    with suppress(OSError):  # not connected (any more)
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Timer:
+    """One thread, started on demand, that fires armed watchdogs when their time comes
+    (cheaper than a timer thread per exchange)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._armed: dict[_Watchdog, float] = {}  # watchdog: when it fires (monotonic)
+        self._next = math.inf  # when the thread wakes up next
+        self._thread: threading.Thread | None = None
+
+    def arm(self, watchdog: _Watchdog, seconds: float) -> None:
+        when = time.monotonic() + seconds
+        with self._changed:
+            self._armed[watchdog] = when
+            if self._thread is None or not self._thread.is_alive():  # or in a forked child
+                self._thread = threading.Thread(target=self._run, name="dcatwatch-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            elif when < self._next:
+                self._changed.notify()
+
+    def disarm(self, watchdog: _Watchdog) -> None:
+        with self._changed:
+            self._armed.pop(watchdog, None)
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                for watchdog in [w for w, when in self._armed.items() if when <= now]:
+                    del self._armed[watchdog]
+                    watchdog.fire()
+                self._next = min(self._armed.values(), default=math.inf)
+                self._changed.wait(None if self._next == math.inf else self._next - now)
+
+
+_TIMER = _Timer()
+_current = threading.local()  # .watchdog: the watchdog of the thread's exchange, if any
+
+
+def _watch(sock: socket.socket | None) -> None:
+    watchdog: _Watchdog | None = getattr(_current, "watchdog", None)
+    if watchdog is not None and sock is not None:
+        watchdog.watch(sock)
+
+
+class _Watched:
+    """Mixin for urllib3 connections: hand each socket used to the thread's watchdog."""
+
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # a connection kept alive (or one just connected: watched twice)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+def _watched(pool: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+    connection = type(pool.ConnectionCls.__name__, (_Watched, pool.ConnectionCls), {})
+    return type(pool.__name__, (pool,), {"ConnectionCls": connection})
+
+
+class _WatchedAdapter(GuardedAdapter):
+    """A :class:`GuardedAdapter` whose connections are watched (see :class:`_Watchdog`)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            scheme: _watched(pool)
+            for scheme, pool in self.poolmanager.pool_classes_by_scheme.items()}
+
+
 class HttpClient:
     """Fetches URLs to temporary files within the configured limits (see the module doc)."""
 
@@ -178,7 +328,7 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self.on_response = on_response
         self.gate = gate or DEFAULT_GATE
-        self.adapter = GuardedAdapter(AddressPolicy.from_settings(
+        self.adapter = _WatchedAdapter(AddressPolicy.from_settings(
             self.settings.allow_private_networks, self.settings.allowed_networks))
 
     def close(self) -> None:
@@ -206,9 +356,9 @@ class HttpClient:
         call = self._call(headers, auth, timeout, min_delay, accept=accept or "*/*")
         call.prefix = prefix
         if cached and cached.etag:
-            call.headers["If-None-Match"] = cached.etag
+            call.private["If-None-Match"] = cached.etag
         if cached and cached.last_modified:
-            call.headers["If-Modified-Since"] = cached.last_modified
+            call.private["If-Modified-Since"] = cached.last_modified
         return self._run("GET", url, call, directory)
 
     def probe(self, url: str, *, method: Literal["HEAD", "GET"] = "HEAD",
@@ -236,15 +386,16 @@ class HttpClient:
               timeout: float | None, min_delay: float | None, *, accept: str = "*/*",
               retry_connection: bool = True) -> _Call:
         settings = self.settings
-        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
-            {"User-Agent": settings.user_agent, "Accept": accept,
-             "Accept-Encoding": "gzip, deflate"})
-        merged.update(headers or {})
+        common: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            zip(_EVERY_HOP, (settings.user_agent, accept, "gzip, deflate"), strict=True))
+        private: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        for name, value in (headers or {}).items():
+            (common if name in common else private)[name] = value
         read, total = settings.read_timeout, settings.total_timeout
         if timeout is not None:
             read, total = timeout, max(total, timeout)
-        return _Call(merged, auth, read, settings.min_delay if min_delay is None else min_delay,
-                     Deadline(total), retry_connection)
+        pause = settings.min_delay if min_delay is None else min_delay
+        return _Call(common, private, auth, read, pause, Deadline(total), retry_connection)
 
     def _run(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
              probe: bool = False) -> FetchResult:
@@ -280,8 +431,8 @@ class HttpClient:
             try:
                 with self.gate.turn(host, call.min_delay) as waited:
                     call.deadline.extend(waited)
-                    with self._send(request, call) as response:
-                        return self._judge(response, call, directory, probe)
+                    with self._exchange(request, call) as (response, expired):
+                        return self._judge(response, call, directory, probe, expired)
             except _RetryableError as retry:
                 self._count_failure(retry.error)
                 self.gate.defer(host, self._retry_wait(retry, attempt, call))
@@ -292,16 +443,23 @@ class HttpClient:
 
     def _prepare(self, method: str, url: str, origin: str,
                  call: _Call) -> requests.PreparedRequest:
-        headers, auth = call.headers.copy(), call.auth
-        if not same_origin(origin, url):
-            headers.pop("Authorization", None)
-            auth = None
+        headers, auth = call.headers.copy(), None
+        if same_origin(origin, url):
+            headers.update(call.private)
+            auth = call.auth
         try:
             return requests.Request(method, url, headers=dict(headers), auth=auth).prepare()
         except (requests.exceptions.RequestException, ValueError) as exc:
             raise FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url) from exc
 
-    def _send(self, request: requests.PreparedRequest, call: _Call) -> requests.Response:
+    @contextmanager
+    def _exchange(self, request: requests.PreparedRequest,
+                  call: _Call) -> Iterator[tuple[requests.Response, threading.Event]]:
+        """Send ``request``; yields the response and an event set if the deadline ran out.
+
+        A watchdog shuts the exchange down at the deadline, from connecting to the end of
+        the body, until the response is done with.
+        """
         url = request.url or ""
         remaining = call.deadline.remaining()
         if remaining <= 0:
@@ -309,26 +467,24 @@ class HttpClient:
                              " ran out before the request could be sent", url)
         connect = min(self.settings.connect_timeout, remaining)
         read = min(call.read_timeout, remaining)
-        try:
-            return self.adapter.send(request, stream=True, timeout=(connect, read), proxies={})
-        except RefusedAddressError as exc:
-            raise FetchError("fetch.refused_address", str(exc), url) from exc
-        except requests.exceptions.ConnectTimeout as exc:
-            raise FetchError("fetch.timeout", f"could not connect within {connect:.3g} s "
-                             "([http] connect_timeout)", url) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise FetchError("fetch.timeout", f"no response within {read:.3g} s "
-                             "([http] read_timeout)", url) from exc
-        except requests.exceptions.SSLError as exc:
-            raise FetchError("fetch.connection", _problem(url, exc), url) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise _RetryableError(FetchError("fetch.connection", _problem(url, exc),
-                                             url)) from exc
-        except requests.exceptions.InvalidURL as exc:
-            raise FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url) from exc
+        late = FetchError("fetch.timeout", "no complete response when [http] total_timeout = "
+                          f"{call.deadline.seconds:g} s ran out", url)
+        with _Watchdog(remaining) as expired:
+            try:
+                response = self.adapter.send(request, stream=True, timeout=(connect, read),
+                                             proxies={})
+            except RefusedAddressError as exc:
+                raise FetchError("fetch.refused_address", str(exc), url) from exc
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.InvalidURL) as exc:
+                raise (late if expired.is_set() else _failure(exc, url, connect, read)) from exc
+            with response:
+                if expired.is_set():  # the headers were cut off
+                    raise late
+                yield response, expired
 
     def _judge(self, response: requests.Response, call: _Call, directory: Path | None,
-               probe: bool) -> FetchResult:
+               probe: bool, expired: threading.Event) -> FetchResult:
         """The result of one response: a redirect, a 304, a downloaded body, or an error."""
         status = response.status_code
         result = FetchResult(url=response.url, final_url=response.url, status=status,
@@ -341,7 +497,7 @@ class HttpClient:
             raise _RetryableError(error, parse_retry_after(response.headers.get("retry-after")))
         if not 200 <= status < 300:
             raise error
-        self._download(response, result, call, directory)
+        self._download(response, result, call, directory, expired)
         return result
 
     def _retry_wait(self, retry: _RetryableError, attempt: int, call: _Call) -> float:
@@ -363,7 +519,7 @@ class HttpClient:
                          status=error.status) from retry
 
     def _download(self, response: requests.Response, result: FetchResult, call: _Call,
-                  directory: Path | None) -> None:
+                  directory: Path | None, expired: threading.Event) -> None:
         settings = self.settings
         if call.prefix is None:
             max_bytes = settings.max_bytes
@@ -375,7 +531,7 @@ class HttpClient:
         reader = BodyReader(limits, result.url, result.status, call.deadline, call.read_timeout,
                             call.prefix)
         try:
-            body = reader.read(response.raw, result.headers, directory)
+            body = reader.read(response.raw, result.headers, directory, expired)
         except FetchError as error:
             if error.code == "fetch.connection":  # the transfer broke off
                 raise _RetryableError(error) from error
