@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from dcatwatch.dcat.model import ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
-from dcatwatch.errors import DcatwatchError, FetchError
+from dcatwatch.errors import DcatwatchError
+from dcatwatch.harvester.addresses import same_origin
 from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient
 
 if TYPE_CHECKING:
@@ -81,12 +82,12 @@ class DocumentReader:
         self.workdir = workdir
         self.progress = progress or (lambda _message: None)
         self.fetch_options = fetch_options or {}
-        self.origin: tuple[str, str] | None = None  # the source URL's: headers go there only
+        self.url = ""  # the source's URL: its headers and credentials go to its origin only
 
     def read(self, url: str, cached: Cached | None = None) -> Collected:
         """Read the source starting at ``url``; ``cached`` enables the conditional GET."""
         collected = Collected()
-        self.origin = _origin(url)
+        self.url = url
         try:
             first = self._fetch(url, cached.validators if cached else None)
         except DcatwatchError as exc:
@@ -107,16 +108,11 @@ class DocumentReader:
 
     def _fetch(self, url: str, validators: CacheValidators | None = None) -> FetchResult:
         self.progress(f"fetching {url}")
-        own = _origin(url) == self.origin
+        own = same_origin(self.url, url)
         options = self.fetch_options if own else \
             {k: v for k, v in self.fetch_options.items() if k != "auth"}
-        result = self.client.fetch(url, cached=validators, headers=self.headers if own else {},
-                                   directory=self.workdir, accept=ACCEPT, **options)
-        if result.not_modified and not (validators and (validators.etag
-                                                        or validators.last_modified)):
-            raise FetchError("fetch.http_status", "the server answered 304 Not Modified to a "
-                             "request that was not conditional", url, status=304)
-        return result
+        return self.client.fetch(url, cached=validators, headers=self.headers if own else {},
+                                 directory=self.workdir, accept=ACCEPT, **options)
 
     def _read_pages(self, first: FetchResult, collected: Collected) -> None:
         visited_urls = {first.url, first.final_url}
@@ -206,12 +202,6 @@ class DocumentReader:
             result = self._fetch_page(child, collected)
             if result is not None:
                 self._read_pages(result, collected)  # the child's own pages, if any
-
-
-def _origin(url: str) -> tuple[str, str]:
-    """Scheme and host[:port] of ``url`` (what "the same origin" compares)."""
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
 
 
 def _next_links(graph: Graph, result: FetchResult) -> list[str]:

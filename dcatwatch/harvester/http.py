@@ -347,7 +347,8 @@ class HttpClient:
               prefix: int | None = None) -> FetchResult:
         """GET ``url`` into a temporary file; raise :class:`FetchError` on any failure.
 
-        ``cached`` makes the GET conditional (a 304 gives a result without a path).
+        ``cached`` makes the GET conditional (a 304 gives a result without a path; a 304 to
+        a GET that was not conditional is a ``fetch.http_status`` error).
         ``headers``, ``auth`` (basic: user, password), ``timeout`` (the read timeout; it also
         raises the total deadline when larger) and ``min_delay`` override the settings.
         ``prefix`` keeps only the first that many decoded bytes, however long the body is
@@ -359,7 +360,12 @@ class HttpClient:
             call.private["If-None-Match"] = cached.etag
         if cached and cached.last_modified:
             call.private["If-Modified-Since"] = cached.last_modified
-        return self._run("GET", url, call, directory)
+        result = self._run("GET", url, call, directory)
+        if result.not_modified and not call.private.keys() & {"If-None-Match",
+                                                              "If-Modified-Since"}:
+            raise FetchError("fetch.http_status", "the server answered 304 Not Modified to a "
+                             "request that was not conditional", url, status=304)
+        return result
 
     def probe(self, url: str, *, method: Literal["HEAD", "GET"] = "HEAD",
               headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
