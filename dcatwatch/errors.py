@@ -27,11 +27,13 @@ class ErrorType:
     severity: Severity
     title: str
     hint: str
+    publisher: bool = True  # the publisher can fix it: agencies' reports show it
 
 
 _ENTRIES = [
     ErrorType("config.invalid", "error", "Invalid configuration",
-              "Fix the named key in the configuration file or environment variable."),
+              "Fix the named key in the configuration file or environment variable.",
+              publisher=False),
     ErrorType("fetch.timeout", "error", "The server did not answer in time",
               "Check that the URL is right and the server is up; raise [http] timeouts if it is slow."),
     ErrorType("fetch.connection", "error", "Could not connect",
@@ -47,9 +49,11 @@ _ENTRIES = [
     ErrorType("fetch.too_many_redirects", "error", "Too many redirects",
               "Point the source at the final URL or ask the publisher to fix the redirect loop."),
     ErrorType("fetch.refused_address", "error", "Refused: the URL resolves to a private address",
-              "Only public addresses are fetched; set [http] allow_private_networks = true for tests."),
+              "Only public addresses are fetched; set [http] allow_private_networks = true for tests.",
+              publisher=False),
     ErrorType("fetch.refused_scheme", "error", "Refused: only http and https URLs are fetched",
-              "Use an http(s) URL for the source."),
+              "Use an http(s) URL for the source.",
+              publisher=False),
     ErrorType("fetch.invalid_url", "error", "The URL is not valid",
               "Correct the URL in the configuration or ask the publisher to correct the link."),
     ErrorType("parse.syntax", "error", "The document is not valid RDF",
@@ -79,14 +83,18 @@ _ENTRIES = [
     ErrorType("record.no_publisher", "warning", "A dataset has no dct:publisher",
               "Add dct:publisher to the dataset (mandatory in DCAT-AP-SE)."),
     ErrorType("run.held_removals", "warning", "Removals held back by the mass-deletion guard",
-              "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`."),
+              "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`.",
+              publisher=False),
     ErrorType("report.not_scored", "warning", "The agency has no score snapshot yet",
-              "Run `dcatwatch scores --snapshot` (the daemon does after each harvest) first."),
+              "Run `dcatwatch scores --snapshot` (the daemon does after each harvest) first.",
+              publisher=False),
     ErrorType("run.busy", "error", "Another harvest of the source was running",
               "Nothing was changed; the running harvest (the daemon's or a command's) goes on. "
-              "Harvest again when it is done."),
+              "Harvest again when it is done.",
+              publisher=False),
     ErrorType("run.internal", "error", "An unexpected internal error",
-              "This is a bug in dcatwatch: please report it with the log."),
+              "This is a bug in dcatwatch: please report it with the log.",
+              publisher=False),
 ]
 
 CATALOGUE: dict[str, ErrorType] = {entry.code: entry for entry in _ENTRIES}

@@ -6,7 +6,8 @@
 * The index per month (the last snapshot of each month) for a small chart.
 * The health of the agency's own DCAT catalogues: the latest finished harvest of each
   ``dcat`` source that holds or held its datasets, and that run's problems the publisher can
-  fix, grouped by code (operator-side codes, :data:`OPERATOR_CODES`, are never shown).
+  fix, grouped by code (codes the catalogue marks as ours, not the publisher's, are never
+  shown).
 * Fixes ranked by what they earn (:mod:`dcatwatch.reports.fixes`): the sum of the index gain
   as a share of 100 and the mean MQA gain as a share of 405, each naming its datasets.
 * Datasets whose only API evidence is "API" in a title, link and data-check findings
@@ -49,10 +50,6 @@ from dcatwatch.store.tables import (
     SOURCES,
 )
 
-# codes that are ours to fix, not the publisher's: never shown in a report
-OPERATOR_CODES = frozenset({"config.invalid", "fetch.refused_address", "fetch.refused_scheme",
-                            "run.held_removals", "run.busy", "run.internal",
-                            "report.not_scored"})
 PROBLEM_CODES = 6  # problem codes shown per catalogue, most severe first
 MESSAGE_CHARS = 200  # a longer run message is cut
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -358,7 +355,7 @@ def _problems(errors: list[dict[str, Any]], source_url: str) -> list[HarvestProb
     first: dict[str, dict[str, Any]] = {}
     for error in errors:
         code = error.get("code")
-        if code not in CATALOGUE or code in OPERATOR_CODES:
+        if code not in CATALOGUE or not CATALOGUE[code].publisher:
             continue
         counts[code] += 1
         first.setdefault(code, error)
