@@ -29,7 +29,7 @@ import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import harvest, http_settings
 from dcatwatch.store.db import open_store
 from dcatwatch.validators.service import validate

@@ -130,10 +130,10 @@ def _settings(args: argparse.Namespace) -> Any:
     return config.load(config.config_path(args.config))
 
 
-def _engine(settings: Any) -> Any:
-    from dcatwatch.store.db import open_store
+def _store(settings: Any) -> Any:
+    from dcatwatch.store.core import Store
 
-    return open_store(settings.database.url)
+    return Store.open(settings.database.url)
 
 
 def _harvest_ready(settings: Any) -> None:
@@ -144,7 +144,7 @@ def _harvest_ready(settings: Any) -> None:
     with sql.connect(settings.database.url) as store:
         current = store.revision()
     if current != sql.HEAD:
-        _engine(settings).dispose()
+        _store(settings).close()
 
 
 def _harvest(args: argparse.Namespace) -> int:
@@ -179,14 +179,14 @@ def _harvest(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import ValidationProgress, validation_summary
-    from dcatwatch.harvester.http import HttpClient
+    from dcatwatch.http.client import HttpClient
     from dcatwatch.harvester.run import http_settings
     from dcatwatch.validators.service import validate
 
     settings = _settings(args)
     if args.source:
         settings.source(args.source)
-    engine = _engine(settings)
+    engine = _store(settings).engine
     with HttpClient(http_settings(settings)) as client, \
             ValidationProgress(enabled=sys.stderr.isatty()) as progress:
         result = validate(settings, engine, args.source, client, progress=progress.update)
@@ -201,7 +201,7 @@ def _scores(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import scores_table
     from dcatwatch.scoring.service import score
 
-    engine = _engine(_settings(args))
+    engine = _store(_settings(args)).engine
     run = score(engine, full=args.full, snapshot=args.snapshot)
     if args.json:
         print(json.dumps(run.scores.to_dict(), ensure_ascii=False, indent=2))
@@ -214,7 +214,7 @@ def _explain(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import explanation
     from dcatwatch.scoring.service import explain, score
 
-    engine = _engine(_settings(args))
+    engine = _store(_settings(args)).engine
     score(engine, snapshot=False)
     found = explain(engine, args.iri)
     if not found:
@@ -240,7 +240,7 @@ def _report_preview(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import preview
 
     settings = _settings(args)
-    written = preview(settings, _engine(settings), args.agency, args.out, args.period)
+    written = preview(settings, _store(settings).engine, args.agency, args.out, args.period)
     for path in written:
         print(path)
     return EXIT_OK
@@ -250,16 +250,16 @@ def _report_send(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import send
 
     settings = _settings(args)
-    result = send(settings, _engine(settings), args.agency, args.period)
+    result = send(settings, _store(settings).engine, args.agency, args.period)
     print(result.summary())
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
 def _coverage(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import coverage_table
-    from dcatwatch.harvester.coverage import agency_coverage, portal_coverage
+    from dcatwatch.registry.coverage import agency_coverage, portal_coverage
 
-    engine = _engine(_settings(args))
+    engine = _store(_settings(args)).engine
     if args.agency:
         found = agency_coverage(engine, args.agency)
         results = [found] if found else []
@@ -274,10 +274,10 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _agencies_import(args: argparse.Namespace) -> int:
-    from dcatwatch.harvester.registry_import import import_agencies
+    from dcatwatch.registry.importer import import_agencies
 
     settings = _settings(args)
-    result = import_agencies(_engine(settings), args.file)
+    result = import_agencies(_store(settings).engine, args.file)
     print(result.summary())
     return EXIT_FAILED if result.errors else EXIT_OK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dcatwatch.harvester.coverage import (
+from dcatwatch.registry.coverage import (
     DatasetRef,
     agency_coverage,
     compare,

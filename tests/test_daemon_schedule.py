@@ -20,6 +20,7 @@ from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
 from dcatwatch.schedules.daemon import ActiveWork, Daemon
 from dcatwatch.schedules.jobs import Coalescing
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 
 UTC_NOON = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # a Saturday in summer (UTC+2 in Sweden)
@@ -192,9 +193,9 @@ def test_bad_crons_name_their_key(tmp_path: Path) -> None:
         {"name": "a", "type": "dcat", "url": "http://x/", "schedule": "0 5 * * 9"}]})
     engine = open_store(f"sqlite:///{tmp_path}/s.db")
     with pytest.raises(ConfigError, match=r"sources\[0\] \(a\)\.schedule"):
-        Daemon(settings, engine, DaemonOptions(), Instruments(new_registry()))
+        Daemon(settings, Store(engine), DaemonOptions(), Instruments(new_registry()))
     with pytest.raises(ConfigError, match=r"reports\.schedule"):
-        daemon = Daemon(Settings(), engine, DaemonOptions(reports_schedule="0 5 32 * *"),
+        daemon = Daemon(Settings(), Store(engine), DaemonOptions(reports_schedule="0 5 32 * *"),
                         Instruments(new_registry()))
         try:
             daemon.prepare()
@@ -204,7 +205,7 @@ def test_bad_crons_name_their_key(tmp_path: Path) -> None:
 
 def test_readiness_needs_a_running_scheduler(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path}/s.db")
-    daemon = Daemon(Settings(), engine, DaemonOptions(), Instruments(new_registry()))
+    daemon = Daemon(Settings(), Store(engine), DaemonOptions(), Instruments(new_registry()))
     try:
         assert daemon.readiness() == "scheduler not running"
         daemon.stopping.set()

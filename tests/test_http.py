@@ -31,7 +31,7 @@ import requests
 import urllib3.util.connection
 
 from dcatwatch.errors import ConfigError, FetchError
-from dcatwatch.harvester.addresses import (
+from dcatwatch.http.addresses import (
     AddressPolicy,
     GuardedAdapter,
     Kind,
@@ -39,8 +39,8 @@ from dcatwatch.harvester.addresses import (
     check_url,
     classify,
 )
-from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient, HttpSettings
-from dcatwatch.harvester.politeness import HostGate, backoff_delay, parse_retry_after
+from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient, HttpSettings
+from dcatwatch.http.politeness import HostGate, backoff_delay, parse_retry_after
 from tests.servers import LoopbackServer, Request, Response
 
 MB = 1 << 20

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from dcatwatch.config import AgencySettings, Settings
 from dcatwatch.harvester.agencies import sync_registry
-from dcatwatch.harvester.registry_import import import_agencies
+from dcatwatch.registry.importer import import_agencies
 from dcatwatch.reports.service import registry
 from dcatwatch.store.db import open_store
 from dcatwatch.store.sql import connect

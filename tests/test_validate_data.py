@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from dcatwatch.dcat.model import Distribution
-from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
+from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
 from dcatwatch.store.db import open_store
 from dcatwatch.store.validation_models import DataCheck
 from dcatwatch.validators.data import DataChecker, DataTarget, check_data, cut_at_last_line, target

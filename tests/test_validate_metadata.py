@@ -10,7 +10,7 @@ from dcatwatch.dcat.model import Agent, DataService
 from dcatwatch.dcat.parse import graph_from_ntriples, parse_file
 from dcatwatch.validators.metadata import check_description, check_graph, check_service
 from dcatwatch.validators.rules import RULES, RULES_BY_CODE
-from dcatwatch.validators.vocabularies import canonical_licence
+from dcatwatch.dcat.vocabularies import canonical_licence
 
 DCT = "http://purl.org/dc/terms/"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dcatwatch.config import load
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import http_settings
 from dcatwatch.store.db import open_store
 from dcatwatch.validators.service import link_infos, validate

@@ -23,6 +23,14 @@ from dcatwatch.dcat.model import Agent, best_text
 _DATAPORTAL = re.compile(r"^https?://(?:www\.)?dataportal\.se/organisation/SE(\d{10})(-[\w-]+)?/?$",
                          re.I)
 _ORGNR = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+_WRITTEN_ORGNR = re.compile(r"^(?:SE)?(\d{6})-?(\d{4})(-[A-Za-z0-9_-]+)?$", re.I)
+
+
+def organisation_number(text: str) -> str | None:
+    """``2021005448[-suffix]`` from an organisation number as people write it
+    (``2021005448``, ``202100-5448``, ``SE2021005448``, ``2120001215-1``); None otherwise."""
+    match = _WRITTEN_ORGNR.match(text.strip())
+    return match.group(1) + match.group(2) + (match.group(3) or "") if match else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ Forms, tried in this order on every ``dct:format`` / ``dcat:mediaType`` /
 
 1. ``eu_iri``: EU file-type IRI ``…/authority/file-type/CSV`` → ``CSV``, in any case or scheme
    (``…/file-type/csv`` is CSV too; whether the IRI is one of the table's is
-   :data:`dcatwatch.validators.vocabularies.FILE_TYPE`'s question).
+   :data:`dcatwatch.dcat.vocabularies.FILE_TYPE`'s question).
 2. ``iana_iri``: IANA media-type IRI → media type (lower-case, parameters dropped) → code.
 3. ``media_type``: a media-type literal (``text/csv; charset=utf-8``) → code;
    ``se_packaged``: DCAT-AP-SE packaged literal (``text/csv+zip``) → inner code + packaging.

@@ -214,7 +214,7 @@ API_TITLE_PATTERN = r"(?<![^\W_])api(?![^\W_])"
 
 # --- MQA vocabularies ----------------------------------------------------------------------
 # (EU file types and access rights "from a vocabulary" are the metadata validator's:
-# dcatwatch.validators.vocabularies FILE_TYPE and ACCESS_RIGHT.)
+# dcatwatch.dcat.vocabularies FILE_TYPE and ACCESS_RIGHT.)
 # Licences counted as "from a vocabulary" (regex on lower-case IRI without scheme and "www.").
 KNOWN_LICENCE_PATTERNS: tuple[str, ...] = (
     r"^publications\.europa\.eu/resource/authority/licence/[a-z0-9_.-]+/?$",

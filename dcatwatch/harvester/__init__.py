@@ -1,1 +1,1 @@
-"""Harvesting: the HTTP client, source types, paging and one harvest run."""
+"""Harvesting: source types, paging, change detection and one harvest run."""

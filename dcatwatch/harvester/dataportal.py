@@ -45,13 +45,14 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat.agency import organisation_number
 from dcatwatch.dcat.mapper import Mapper
 from dcatwatch.dcat.model import Problem
 from dcatwatch.dcat.parse import Graph, group_lines
 from dcatwatch.dcat.terms import iri
 from dcatwatch.errors import DcatwatchError
 from dcatwatch.harvester.documents import Collected, Page
-from dcatwatch.harvester.http import CacheValidators, HttpClient
+from dcatwatch.http.client import CacheValidators, HttpClient
 
 ORGANISATION_PREFIX = "http://dataportal.se/organisation/SE"
 SEARCH_LIMIT = 100  # the server's maximum
@@ -65,7 +66,6 @@ PUBLISHER = iri(ns.DCT, "publisher")
 LINKS = frozenset({iri(ns.DCAT, "distribution"), iri(ns.DCAT, "accessService"), PUBLISHER,
                    iri(ns.DCAT, "contactPoint"), iri(ns.ADMS, "contactPoint")})
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_ORGNR = re.compile(r"^(?:SE)?(\d{6})-?(\d{4})(-[A-Za-z0-9_-]+)?$", re.I)
 _SOLR_SPECIAL = re.compile(r'([\\+\-!():^\[\]"{}~*?|&;\s])')
 
 Progress = Callable[[str], None]
@@ -77,13 +77,6 @@ def predicate_field(predicate: str) -> str:
 
 
 PUBLISHER_FIELD = predicate_field(ns.DCT + "publisher")  # metadata.predicate.uri.9259d4c1
-
-
-def organisation_number(text: str) -> str | None:
-    """``2021005448[-suffix]`` from an organisation number as people write it
-    (``2021005448``, ``202100-5448``, ``SE2021005448``, ``2120001215-1``); None otherwise."""
-    match = _ORGNR.match(text.strip())
-    return match.group(1) + match.group(2) + (match.group(3) or "") if match else None
 
 
 def organisation_iri(text: str) -> str:

@@ -23,8 +23,8 @@ from urllib.parse import urljoin
 from dcatwatch.dcat.model import ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
 from dcatwatch.errors import DcatwatchError
-from dcatwatch.harvester.addresses import same_origin
-from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient
+from dcatwatch.http.addresses import same_origin
+from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 
 if TYPE_CHECKING:
     from dcatwatch.dcat.parse import Graph

@@ -32,7 +32,7 @@ from dcatwatch.harvester.agencies import (
     sync_registry,
 )
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
-from dcatwatch.harvester.http import CacheValidators, HttpClient, HttpSettings
+from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
 from dcatwatch.store import sql
 from dcatwatch.store.sql import Store
 

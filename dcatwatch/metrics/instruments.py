@@ -92,7 +92,7 @@ class Instruments:
             self.missed_runs.labels(job)
 
     def on_response(self, status: int, nbytes: int) -> None:
-        """The :class:`~dcatwatch.harvester.http.HttpClient` hook: one call per attempt."""
+        """The :class:`~dcatwatch.http.client.HttpClient` hook: one call per attempt."""
         self.http_requests.labels(code_class(status)).inc()
         if nbytes:
             self.http_response_bytes.inc(nbytes)

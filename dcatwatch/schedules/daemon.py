@@ -51,7 +51,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.config import Settings
 from dcatwatch.errors import ConfigError
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
@@ -59,7 +59,8 @@ from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store import sql
-from dcatwatch.store.db import open_store, url_of
+from dcatwatch.store.core import Store
+from dcatwatch.store.db import url_of
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -92,11 +93,11 @@ def serve(settings: Settings, demo: bool = False, demo_dir: Path | None = None) 
 def _serve(settings: Settings) -> int:
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run
-    engine = open_store(settings.database.url)
+    store = Store.open(settings.database.url)
     registry = new_registry()
     instruments = Instruments(registry)
-    registry.register(StoreCollector(engine))
-    daemon = Daemon(settings, engine, daemon_options(settings), instruments)
+    registry.register(StoreCollector(store.engine))
+    daemon = Daemon(settings, store, daemon_options(settings), instruments)
     try:
         server = MetricsServer(settings.server.host, settings.server.port, registry,
                                daemon.readiness)
@@ -159,10 +160,11 @@ class ActiveWork:
 class Daemon:
     """The scheduler, the harvest pool and the jobs (see the module doc)."""
 
-    def __init__(self, settings: Settings, engine: Engine, options: DaemonOptions,
+    def __init__(self, settings: Settings, store: Store, options: DaemonOptions,
                  instruments: Instruments) -> None:
         self.settings = settings
-        self.engine = engine
+        self.store = store
+        self.engine = store.engine
         self.options = options
         self.instruments = instruments
         self.sources = {s.name: s for s in settings.sources if s.enabled}

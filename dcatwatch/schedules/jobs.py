@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 
 from dcatwatch.config import Settings, SourceSettings
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, harvest_source
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments

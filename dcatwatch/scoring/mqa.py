@@ -12,7 +12,7 @@ indicators with two deviations:
   the DCAT-AP-SE ``text/csv+zip`` by its inner type).
 
 "From a vocabulary" follows the metadata validator's vocabularies
-(:mod:`dcatwatch.validators.vocabularies`), so points are never withheld without a finding
+(:mod:`dcatwatch.dcat.vocabularies`), so points are never withheld without a finding
 that says why: a ``dct:format`` EU file-type IRI counts when :data:`FILE_TYPE` accepts it
 (an upper-case code, also one newer than our copy of the table; ``…/file-type/csv`` is still
 classified as CSV but is no IRI of the table), access rights when :data:`ACCESS_RIGHT` does
@@ -41,7 +41,7 @@ from dcatwatch.dcat import vocab
 from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.dcat.formats import FormatValue, normalise
 from dcatwatch.dcat.model import Dataset, Distribution
-from dcatwatch.validators.vocabularies import ACCESS_RIGHT, FILE_TYPE
+from dcatwatch.dcat.vocabularies import ACCESS_RIGHT, FILE_TYPE
 
 Dimension = Literal[
     "findability", "accessibility", "interoperability", "reusability", "contextuality"

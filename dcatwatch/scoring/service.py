@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
 from dcatwatch.dcat.model import DataService
-from dcatwatch.harvester.coverage import DIRECT, PORTAL, DatasetRef, compare, identifiers
+from dcatwatch.registry.coverage import DIRECT, PORTAL, DatasetRef, compare, identifiers
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
@@ -157,7 +157,7 @@ def counted(copies: Iterable[Copy],
     1. One per IRI over all agencies: the preferred copy, under its own agency.
     2. Then, within an agency, an own-catalogue copy and a dataportal.se copy are one dataset
        when the IRI or a ``dct:identifier`` of one equals the IRI or an identifier of the
-       other (portal coverage's matching, :func:`dcatwatch.harvester.coverage.compare`: one
+       other (portal coverage's matching, :func:`dcatwatch.registry.coverage.compare`: one
        to one); the own copy counts. ``identifiers_of`` reads the identifiers of copies by
        id; it is asked only about agencies that still have copies of both kinds.
     """

@@ -9,8 +9,9 @@ command line fast.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.errors import ConfigError
@@ -26,6 +27,7 @@ def make_engine(url: str) -> Engine:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -33,11 +35,20 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(connection: object, _record: object) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    connection.isolation_level = None  # the driver begins nothing itself: _sqlite_begin does
+    cursor = connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """``BEGIN IMMEDIATE`` for a write unit (:meth:`.core.Store.write`), so two writers queue
+    for the lock at the start instead of one failing on its first write; plain ``BEGIN``
+    (no lock until needed) otherwise."""
+    write = connection.get_execution_options().get("dcatwatch_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def url_of(engine: Engine) -> str:

@@ -2,6 +2,6 @@
 
 Validators read the store the harvester filled and write their own tables
 (:mod:`dcatwatch.store.validation_models`); they never fetch catalogues. Every network
-access goes through :class:`~dcatwatch.harvester.http.HttpClient` (politeness, caps, SSRF
+access goes through :class:`~dcatwatch.http.client.HttpClient` (politeness, caps, SSRF
 guard). The entry point is :func:`dcatwatch.validators.service.validate`.
 """

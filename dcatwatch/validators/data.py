@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from dcatwatch.dcat.formats import declared_formats, url_formats
 from dcatwatch.dcat.model import Distribution
 from dcatwatch.errors import FetchError
-from dcatwatch.harvester.http import CacheValidators, HttpClient
+from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.tables import DATA, LINKS
 from dcatwatch.validators.datafile import (
     UNPACKED_RATIO,

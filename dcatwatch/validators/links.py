@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.errors import FetchError
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.store.tables import LINKS
 from dcatwatch.store.validation_models import LinkCheck
 

@@ -28,7 +28,7 @@ from dcatwatch.dcat.mapper import AGENT_FIELDS, SERVICE_FIELDS
 from dcatwatch.dcat.model import Agent, DataService
 from dcatwatch.dcat.parse import Graph, graph_from_ntriples
 from dcatwatch.dcat.terms import iri, is_blank, is_iri, is_literal, value
-from dcatwatch.validators import vocabularies as vocab
+from dcatwatch.dcat import vocabularies as vocab
 from dcatwatch.validators.rules import RULES, Record, Rule, Severity, hint
 
 _HTTP = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dcatwatch.dcat import namespaces as ns
-from dcatwatch.validators import vocabularies as vocab
+from dcatwatch.dcat import vocabularies as vocab
 
 Record = Literal["catalog", "dataset", "distribution", "data_service", "agent", "contact"]
 Kind = Literal["required", "recommended", "max_one", "iri", "http_url", "vocabulary", "equals",

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dcatwatch.harvester.http import CacheValidators, FetchResult, HttpClient
+from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from dcatwatch.dcat.model import Dataset
 from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
 from dcatwatch.dcat.terms import iri
-from dcatwatch.harvester.http import HttpClient
+from dcatwatch.http.client import HttpClient
 from dcatwatch.store.tables import DATA, DATASETS, FINDINGS, SERVICES, VALIDATION_RUNS
 from dcatwatch.store.validation_models import LinkCheck
 from dcatwatch.validators import links as link_checks

@@ -37,7 +37,7 @@ from pathlib import Path
 import urllib3
 
 from dcatwatch.errors import FetchError
-from dcatwatch.harvester.politeness import Deadline
+from dcatwatch.http.politeness import Deadline
 
 CHUNK = 1 << 16
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS,

@@ -56,15 +56,15 @@ from urllib3.connectionpool import HTTPConnectionPool
 from dcatwatch import __version__
 from dcatwatch.config import HttpSettingsConfig
 from dcatwatch.errors import FetchError
-from dcatwatch.harvester.addresses import (
+from dcatwatch.http.addresses import (
     AddressPolicy,
     GuardedAdapter,
     RefusedAddressError,
     check_url,
     same_origin,
 )
-from dcatwatch.harvester.bodies import BodyLimits, BodyReader
-from dcatwatch.harvester.politeness import (
+from dcatwatch.http.bodies import BodyLimits, BodyReader
+from dcatwatch.http.politeness import (
     DEFAULT_GATE,
     Deadline,
     HostGate,

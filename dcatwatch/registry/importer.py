@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from dcatwatch.harvester.dataportal import organisation_number
+from dcatwatch.dcat.agency import organisation_number
 from dcatwatch.store.tables import AGENCIES
 from dcatwatch.store.upsert import upsert
 

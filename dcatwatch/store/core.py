@@ -1,0 +1,152 @@
+"""The one way into the database: :class:`Store` opens it, :meth:`Store.write` and
+:meth:`Store.read` hand out a :class:`Unit`, one transaction on one connection with the
+repositories bound to it.
+
+Services call repositories with whole units of work (``unit.runs.start(source)``,
+``unit.datasets.apply(batch)``, ``unit.scores.latest(agency)``); no module outside ``store/``
+writes SQL, builds ``select()``/``insert()`` or holds a cursor. A :meth:`Store.write` unit on
+SQLite begins with ``BEGIN IMMEDIATE``, so two writers wait for each other instead of failing
+half-way; a :meth:`Store.read` unit takes no write lock, so a scrape never waits for a harvest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine
+
+from dcatwatch.store.db import open_store, url_of
+
+if TYPE_CHECKING:
+    from dcatwatch.store.agencies import Agencies
+    from dcatwatch.store.checks import Checks
+    from dcatwatch.store.datasets import Datasets
+    from dcatwatch.store.findings import Findings
+    from dcatwatch.store.outbox import Outbox
+    from dcatwatch.store.runs import Runs
+    from dcatwatch.store.schedules import Schedules
+    from dcatwatch.store.scores import Scores
+    from dcatwatch.store.services import Services
+    from dcatwatch.store.sources import Sources
+
+
+class Store:
+    """The database at one URL, with a current schema (see :func:`.db.ready`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open the store at ``url``; an empty database gets the current schema."""
+        return cls(open_store(url))
+
+    @property
+    def url(self) -> str:
+        """The URL the store was opened with (password included: never print it)."""
+        return url_of(self.engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Unit]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(dcatwatch_write=True)
+            with connection.begin():
+                yield Unit(connection)
+
+    @contextmanager
+    def read(self) -> Iterator[Unit]:
+        """One read-only transaction (a consistent view; never takes a write lock)."""
+        with self.engine.connect() as connection, connection.begin():
+            yield Unit(connection)
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class Unit:
+    """One transaction on one connection; each repository is bound to it."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @cached_property
+    def sources(self) -> Sources:
+        from dcatwatch.store.sources import Sources
+
+        return Sources(self.connection)
+
+    @cached_property
+    def runs(self) -> Runs:
+        from dcatwatch.store.runs import Runs
+
+        return Runs(self.connection)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        from dcatwatch.store.datasets import Datasets
+
+        return Datasets(self.connection)
+
+    @cached_property
+    def services(self) -> Services:
+        from dcatwatch.store.services import Services
+
+        return Services(self.connection)
+
+    @cached_property
+    def agencies(self) -> Agencies:
+        from dcatwatch.store.agencies import Agencies
+
+        return Agencies(self.connection)
+
+    @cached_property
+    def checks(self) -> Checks:
+        from dcatwatch.store.checks import Checks
+
+        return Checks(self.connection)
+
+    @cached_property
+    def findings(self) -> Findings:
+        from dcatwatch.store.findings import Findings
+
+        return Findings(self.connection)
+
+    @cached_property
+    def scores(self) -> Scores:
+        from dcatwatch.store.scores import Scores
+
+        return Scores(self.connection)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from dcatwatch.store.outbox import Outbox
+
+        return Outbox(self.connection)
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        from dcatwatch.store.schedules import Schedules
+
+        return Schedules(self.connection)
+
+
+class Repository:
+    """Base of the repositories: the connection of the unit they belong to."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
