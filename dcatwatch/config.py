@@ -187,7 +187,7 @@ class ValidationSection(Section):
 
 class ReportsSettings(Section):
     language: Language = Field("sv", description="Default report language; an "
-                                          "agency's own `language` overrides it.")
+                               "agency's own `language` overrides it.")
     schedule: Cron = Field("0 7 * * *", description="Cron for the daemon's report job (Europe/"
                           "Stockholm). Daily: a month's report is queued on its first run, "
                           "later runs only retry what is unsent.")
