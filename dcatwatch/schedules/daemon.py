@@ -198,8 +198,7 @@ class Daemon:
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
         self._add("link_recheck", jobs.recheck_links, self.settings, self.store.engine,
-                  self.client,
-                  self._scoring.request,
+                  self.client, self._scoring.request,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.store, self.instruments,
                   trigger=setting_trigger("reports.schedule", self.settings.reports.schedule))
