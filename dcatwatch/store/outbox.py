@@ -32,9 +32,10 @@ class Outbox(Repository):
         """Insert a pending row; False when the (agency, period) row already exists."""
         statement = _insert(self.connection, DELIVERIES).values(
             status="pending", attempts=0, failures=0, **values)
-        result = self.connection.execute(
-            statement.on_conflict_do_nothing(index_elements=["agency_id", "period"]))
-        return result.rowcount == 1
+        inserted = self.connection.execute(
+            statement.on_conflict_do_nothing(index_elements=["agency_id", "period"])
+            .returning(DELIVERIES.c.id)).first()
+        return inserted is not None
 
     def unsent(self, period: str, agency_ids: Iterable[str]) -> list[Any]:
         """Rows of ``period`` for ``agency_ids`` not yet sent (pending, failed or
