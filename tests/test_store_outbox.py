@@ -13,8 +13,9 @@ NOW = datetime(2026, 5, 1, 7, 0, tzinfo=UTC)
 def _queue(store: Store, agency: str, period: str) -> bool:
     with store.write() as unit:
         return unit.outbox.queue(agency_id=agency, period=period,
-                                 recipient=f"{agency}@x.example", language="sv", subject="Rapport", message_id=f"<{agency}>",
-                                 message="body", figures='{"index": 1}', created_at=NOW)
+                                 recipient=f"{agency}@x.example", language="sv",
+                                 subject="Rapport", message_id=f"<{agency}>", message="body",
+                                 figures='{"index": 1}', created_at=NOW)
 
 
 def test_one_row_per_agency_and_period_and_its_delivery(database_url: str) -> None:
