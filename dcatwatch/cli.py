@@ -240,7 +240,7 @@ def _report_preview(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import preview
 
     settings = _settings(args)
-    written = preview(settings, _store(settings).engine, args.agency, args.out, args.period)
+    written = preview(settings, _store(settings), args.agency, args.out, args.period)
     for path in written:
         print(path)
     return EXIT_OK
@@ -250,7 +250,7 @@ def _report_send(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import send
 
     settings = _settings(args)
-    result = send(settings, _store(settings).engine, args.agency, args.period)
+    result = send(settings, _store(settings), args.agency, args.period)
     print(result.summary())
     return EXIT_FAILED if result.failed else EXIT_OK
 
@@ -259,12 +259,12 @@ def _coverage(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import coverage_table
     from dcatwatch.registry.coverage import agency_coverage, portal_coverage
 
-    engine = _store(_settings(args)).engine
+    store = _store(_settings(args))
     if args.agency:
-        found = agency_coverage(engine, args.agency)
+        found = agency_coverage(store, args.agency)
         results = [found] if found else []
     else:
-        results = portal_coverage(engine)
+        results = portal_coverage(store)
     if args.json:
         print(json.dumps([c.to_dict() for c in results], ensure_ascii=False, indent=2))
     else:
@@ -283,8 +283,7 @@ def _agencies_import(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
+    from dcatwatch.store.core import StoreError
     from dcatwatch.store.db import current_revision, make_engine, upgrade
     from dcatwatch.store.sql import cannot_open
 
@@ -292,7 +291,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database.url)
     try:
         current_revision(engine)  # reach the database before Alembic starts
-    except SQLAlchemyError as exc:
+    except StoreError as exc:
         raise cannot_open(settings.database.url, exc) from None
     before, after = upgrade(engine)
     print(f"database schema: {before or 'empty'} -> {after}")
@@ -300,12 +299,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    from dcatwatch.config import cron_settings
-    from dcatwatch.schedules.cron import setting_trigger
-
-    settings = _settings(args)
-    for key, expression in cron_settings(settings):  # as `serve` parses them
-        setting_trigger(key, expression)
+    settings = _settings(args)  # crons are parsed as `serve` parses them
     print(f"configuration OK: {len(settings.sources)} sources, {len(settings.agencies)} agencies")
     return EXIT_OK
 

@@ -23,18 +23,23 @@ from dcatwatch.errors import ConfigError
 DEFAULT_FILE = "dcatwatch.toml"
 ENV_FILE = "DCATWATCH_CONFIG"
 ENV_PREFIX = "DCATWATCH_"
-_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+Language = Literal["sv", "en"]  # of reports
 
 
 def _check_cron(schedule: str) -> str:
-    fields = schedule.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise ValueError(f"must be a 5-field cron expression like '0 5 * * *', got {schedule!r}")
+    """Parse ``schedule`` as the daemon will (:func:`dcatwatch.schedules.cron.crontab`), so
+    loading a configuration refuses what ``serve`` would; imported here, on the first cron,
+    to keep ``import dcatwatch.config`` free of APScheduler."""
+    from dcatwatch.schedules.cron import crontab
+
+    try:
+        crontab(schedule)
+    except ValueError as exc:
+        raise ValueError(f"cannot use the cron {schedule!r}: {exc}") from None
     return schedule
 
 
-# 5 fields, Europe/Stockholm time. Only the shape is checked here (APScheduler is slow to
-# import); `config check` (each cron_settings() value) and `serve` parse them fully.
+# 5 fields, Europe/Stockholm time, as the daemon reads them.
 Cron = Annotated[str, AfterValidator(_check_cron)]
 
 
@@ -181,8 +186,8 @@ class ValidationSection(Section):
 
 
 class ReportsSettings(Section):
-    language: Literal["sv", "en"] = Field("sv", description="Default report language; an "
-                                          "agency's own `language` overrides it.")
+    language: Language = Field("sv", description="Default report language; an "
+                               "agency's own `language` overrides it.")
     schedule: Cron = Field("0 7 * * *", description="Cron for the daemon's report job (Europe/"
                           "Stockholm). Daily: a month's report is queued on its first run, "
                           "later runs only retry what is unsent.")
@@ -284,14 +289,6 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
         if variable:
             problem += f" (set by the environment variable {variable})"
         raise ConfigError(key, problem, None if variable else file) from None
-
-
-def cron_settings(settings: Settings) -> list[tuple[str, str]]:
-    """Every cron expression in ``settings`` as (key, expression), keys named as in errors."""
-    crons = [(f"sources[{index}] ({source.name}).schedule", source.schedule)
-             for index, source in enumerate(settings.sources)]
-    return crons + [("daemon.link_recheck", settings.daemon.link_recheck),
-                    ("reports.schedule", settings.reports.schedule)]
 
 
 def _apply_environment(raw: dict[str, Any], environ: Any) -> dict[tuple[str, str], str]:

@@ -148,6 +148,15 @@ def test_config_check_parses_crons_as_serve_does(tmp_path: Path, text: str, key:
 
 
 @pytest.mark.parametrize(("text", "key"), BAD_CRONS, ids=CRON_IDS)
+def test_loading_refuses_the_crons_the_daemon_refuses(tmp_path: Path, text: str,
+                                                      key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(write(tmp_path, text), environ={})
+    assert caught.value.key == key
+    assert "cannot use the cron" in str(caught.value)
+
+
+@pytest.mark.parametrize(("text", "key"), BAD_CRONS, ids=CRON_IDS)
 def test_serve_rejects_the_same_crons(tmp_path: Path, text: str, key: str) -> None:
     text = text.replace('"sqlite:///x.db"', f'"sqlite:///{tmp_path}/x.db"') + "[server]\nport = 0\n"
     done = subprocess.run([sys.executable, "-m", "dcatwatch", "--config",

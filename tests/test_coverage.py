@@ -12,6 +12,7 @@ from dcatwatch.registry.coverage import (
     identifiers,
     portal_coverage,
 )
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, run, write_config
@@ -39,7 +40,7 @@ def test_coverage_of_agencies_harvested_directly_and_from_the_portal(
         server: LoopbackServer, tmp_path: Path) -> None:
     engine = open_store(harvest_both(server, tmp_path))
 
-    found = {c.agency: c for c in portal_coverage(engine)}
+    found = {c.agency: c for c in portal_coverage(Store(engine))}
 
     assert set(found) == {"2021005448", "2120001215-1"}  # Trafikverket: portal only
     skv = found["2021005448"]
@@ -59,8 +60,8 @@ def test_coverage_of_agencies_harvested_directly_and_from_the_portal(
     data = json.loads(json.dumps(skv.to_dict()))
     assert data["portal_share"] == 0.5
     assert data["missing_on_portal"][0]["title"] == "Deklarationsstatistik"
-    assert agency_coverage(engine, "2021006297") is None
-    assert agency_coverage(engine, "2021005448") == skv
+    assert agency_coverage(Store(engine), "2021006297") is None
+    assert agency_coverage(Store(engine), "2021005448") == skv
 
 
 def test_identifier_matches_are_one_to_one_and_may_name_the_other_iri() -> None:

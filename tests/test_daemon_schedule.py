@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from dcatwatch.config import Settings
+from dcatwatch.config import DaemonSettings, ReportsSettings, Settings, SourceSettings
 from dcatwatch.errors import ConfigError
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
 from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
 from dcatwatch.schedules.daemon import ActiveWork, Daemon
 from dcatwatch.schedules.jobs import Coalescing
-from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
+from dcatwatch.store.tables import RUNS, SCHEDULES, SOURCES
 
 UTC_NOON = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # a Saturday in summer (UTC+2 in Sweden)
 
@@ -34,7 +34,7 @@ def engine(database_url: str) -> Engine:
 def _sources(engine: Engine, *names: str) -> None:
     with engine.begin() as conn:
         for name in names:
-            conn.execute(insert(state.SOURCES).values(name=name, type="dcat", url="http://x/",
+            conn.execute(insert(SOURCES).values(name=name, type="dcat", url="http://x/",
                                                       schedule="0 5 * * *", enabled=True,
                                                       datasets=0))
 
@@ -88,19 +88,19 @@ def test_fire_times_between_counts_what_was_missed() -> None:
 def test_new_sources_are_due_at_once_and_runs_move_them_on(engine: Engine) -> None:
     _sources(engine, "a", "b", "c")
     daily = crontab("0 5 * * *")
-    with engine.begin() as conn:
-        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *", "c": "0 5 * * *"},
-                             UTC_NOON, lambda _name: next_after(daily, UTC_NOON))
-        assert [d.source for d in state.due(conn, UTC_NOON, set(), 10)] == ["a", "b", "c"]
-        assert [d.source for d in state.due(conn, UTC_NOON, {"b"}, 10)] == ["a", "c"]
-        assert len(state.due(conn, UTC_NOON, set(), 2)) == 2
-        state.set_next_run(conn, "a", next_after(daily, UTC_NOON))
-        [b, _c] = state.due(conn, UTC_NOON, set(), 10)
+    with Store(engine).write() as unit:
+        unit.schedules.sync({"a": "0 5 * * *", "b": "0 5 * * *", "c": "0 5 * * *"},
+                            UTC_NOON, lambda _name: next_after(daily, UTC_NOON))
+        assert [d.source for d in state.due(unit, UTC_NOON, set(), 10)] == ["a", "b", "c"]
+        assert [d.source for d in state.due(unit, UTC_NOON, {"b"}, 10)] == ["a", "c"]
+        assert len(state.due(unit, UTC_NOON, set(), 2)) == 2
+        unit.schedules.set_next_run("a", next_after(daily, UTC_NOON))
+        [b, _c] = state.due(unit, UTC_NOON, set(), 10)
         assert (b.source, b.due_at) == ("b", UTC_NOON)
         # a failed run is retried by a time, unless it is due sooner anyway
-        state.retry_by(conn, "a", UTC_NOON + timedelta(hours=1))
-        state.retry_by(conn, "a", UTC_NOON + timedelta(hours=3))
-        [a] = state.due(conn, UTC_NOON + timedelta(hours=2), {"b", "c"}, 10)
+        unit.schedules.retry_by("a", UTC_NOON + timedelta(hours=1))
+        unit.schedules.retry_by("a", UTC_NOON + timedelta(hours=3))
+        [a] = state.due(unit, UTC_NOON + timedelta(hours=2), {"b", "c"}, 10)
         assert a.due_at == UTC_NOON + timedelta(hours=1)
 
 
@@ -108,35 +108,38 @@ def test_sync_follows_the_configuration(engine: Engine) -> None:
     _sources(engine, "a", "b")
     daily = crontab("0 5 * * *")
     later = UTC_NOON + timedelta(days=1)
-    with engine.begin() as conn:
-        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
-                             lambda _name: next_after(daily, UTC_NOON))
-        state.set_next_run(conn, "a", later)
-        state.set_next_run(conn, "b", later)
-        state.sync_schedules(conn, {"a": "0 6 * * *"}, UTC_NOON,
-                             lambda _name: next_after(crontab("0 6 * * *"), UTC_NOON))
+    with Store(engine).write() as unit:
+        unit.schedules.sync({"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
+                            lambda _name: next_after(daily, UTC_NOON))
+        unit.schedules.set_next_run("a", later)
+        unit.schedules.set_next_run("b", later)
+        unit.schedules.sync({"a": "0 6 * * *"}, UTC_NOON,
+                            lambda _name: next_after(crontab("0 6 * * *"), UTC_NOON))
+    with engine.connect() as conn:
         rows = {r.source: (r.schedule, state.as_utc(r.next_run_at))
-                for r in conn.execute(select(state.SCHEDULES))}
+                for r in conn.execute(select(SCHEDULES))}
     assert rows == {"a": ("0 6 * * *", datetime(2026, 6, 14, 4, 0, tzinfo=UTC))}
 
 
 def test_runs_left_running_are_marked_failed_and_retried_at_once(engine: Engine) -> None:
     _sources(engine, "a", "b")
+    with Store(engine).write() as unit:
+        unit.schedules.sync({"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
+                            lambda _name: UTC_NOON)
+        unit.schedules.set_next_run("a", UTC_NOON + timedelta(days=1))
+        unit.schedules.set_next_run("b", UTC_NOON + timedelta(days=1))
     with engine.begin() as conn:
-        state.sync_schedules(conn, {"a": "0 5 * * *", "b": "0 5 * * *"}, UTC_NOON,
-                             lambda _name: UTC_NOON)
-        state.set_next_run(conn, "a", UTC_NOON + timedelta(days=1))
-        state.set_next_run(conn, "b", UTC_NOON + timedelta(days=1))
         for source, status in (("a", "running"), ("b", "ok")):
-            conn.execute(insert(state.RUNS).values(source=source, started_at=UTC_NOON,
+            conn.execute(insert(RUNS).values(source=source, started_at=UTC_NOON,
                                                    status=status, errors="[]"))
     restart = UTC_NOON + timedelta(minutes=5)
-    with engine.begin() as conn:
-        assert state.recover_interrupted(conn, restart) == ["a"]
-        assert state.recover_interrupted(conn, restart) == []
-        runs = {r.source: r for r in conn.execute(select(state.RUNS))}
-        sources = {r.name: r.last_status for r in conn.execute(select(state.SOURCES))}
-        [due] = state.due(conn, restart, set(), 10)
+    with Store(engine).write() as unit:
+        assert state.recover_interrupted(unit, restart) == ["a"]
+        assert state.recover_interrupted(unit, restart) == []
+        [due] = state.due(unit, restart, set(), 10)
+    with engine.connect() as conn:
+        runs = {r.source: r for r in conn.execute(select(RUNS))}
+        sources = {r.name: r.last_status for r in conn.execute(select(SOURCES))}
     assert runs["a"].status == "failed" and runs["b"].status == "ok"
     assert json.loads(runs["a"].errors)[0]["code"] == "run.internal"
     assert sources == {"a": "failed", "b": None}
@@ -179,23 +182,34 @@ def test_active_work_reports_what_outlives_the_grace() -> None:
     thread.join(5)
     assert work.wait_idle(0.1) == []
 
-def test_options_default_and_follow_the_configuration() -> None:
-    assert daemon_options(Settings()) == DaemonOptions()
-    chosen = daemon_options(Settings.model_validate({
+def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> None:
+    chosen = Settings.model_validate({
         "daemon": {"max_concurrent_harvests": 2, "shutdown_grace": 5.0},
-        "reports": {"schedule": "0 8 2 * *"}}))
-    assert (chosen.max_concurrent_harvests, chosen.shutdown_grace, chosen.reports_schedule,
-            chosen.misfire_grace) == (2, 5.0, "0 8 2 * *", DaemonOptions().misfire_grace)
+        "reports": {"schedule": "0 8 2 * *"}})
+    daemon = Daemon(chosen, Store(open_store(f"sqlite:///{tmp_path}/s.db")),
+                    Instruments(new_registry()))
+    try:
+        assert daemon.options is chosen.daemon
+        assert (daemon.options.max_concurrent_harvests, daemon.options.shutdown_grace,
+                daemon.settings.reports.schedule, daemon.options.misfire_grace) == (
+                    2, 5.0, "0 8 2 * *", DaemonSettings().misfire_grace)
+        assert daemon.pool._max_workers == 2
+    finally:
+        daemon.close()
 
 
 def test_bad_crons_name_their_key(tmp_path: Path) -> None:
-    settings = Settings.model_validate({"sources": [
-        {"name": "a", "type": "dcat", "url": "http://x/", "schedule": "0 5 * * 9"}]})
+    # the configuration refuses these crons when it is loaded; settings built past that
+    # check (model_construct/model_copy do not validate) are still refused by the daemon
+    source = SourceSettings(name="a", type="dcat", url="http://x/").model_copy(
+        update={"schedule": "0 5 * * 9"})
+    settings = Settings().model_copy(update={"sources": [source]})
     engine = open_store(f"sqlite:///{tmp_path}/s.db")
     with pytest.raises(ConfigError, match=r"sources\[0\] \(a\)\.schedule"):
-        Daemon(settings, Store(engine), DaemonOptions(), Instruments(new_registry()))
+        Daemon(settings, Store(engine), Instruments(new_registry()))
+    reports = ReportsSettings().model_copy(update={"schedule": "0 5 32 * *"})
     with pytest.raises(ConfigError, match=r"reports\.schedule"):
-        daemon = Daemon(Settings(), Store(engine), DaemonOptions(reports_schedule="0 5 32 * *"),
+        daemon = Daemon(Settings().model_copy(update={"reports": reports}), Store(engine),
                         Instruments(new_registry()))
         try:
             daemon.prepare()
@@ -205,7 +219,7 @@ def test_bad_crons_name_their_key(tmp_path: Path) -> None:
 
 def test_readiness_needs_a_running_scheduler(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path}/s.db")
-    daemon = Daemon(Settings(), Store(engine), DaemonOptions(), Instruments(new_registry()))
+    daemon = Daemon(Settings(), Store(engine), Instruments(new_registry()))
     try:
         assert daemon.readiness() == "scheduler not running"
         daemon.stopping.set()

@@ -12,6 +12,7 @@ from dcatwatch.config import AgencySettings, Settings
 from dcatwatch.harvester.agencies import sync_registry
 from dcatwatch.registry.importer import import_agencies
 from dcatwatch.reports.service import registry
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.sql import connect
 from tests.helpers import run, write_config
@@ -111,11 +112,11 @@ def test_the_imported_language_is_kept_and_written_in_unless_the_config_says_oth
                                      "language": "sv"},
                                     {"id": "2021006297", "name": "Trafikverket"}])
 
-    languages = {r.id: r.language for r in registry(configured, engine)}
+    languages = {r.id: r.language for r in registry(configured, Store(engine))}
 
     assert (changed.updated, changed.unchanged) == (1, 0)
     assert languages == {"2021005448": "sv", "2021006297": None, "2021001363": "sv"}
-    languages = {r.id: r.language for r in registry(Settings(), engine)}
+    languages = {r.id: r.language for r in registry(Settings(), Store(engine))}
     assert languages == {"2021005448": "sv", "2021006297": None, "2021001363": "en"}
 
 

@@ -9,11 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dcatwatch.config import SmtpSettings
+from dcatwatch.config import Language, ReportsSettings, SmtpSettings
 from dcatwatch.dcat.model import Dataset, Distribution
 from dcatwatch.errors import ConfigError
 from dcatwatch.reports.fixes import RULES, Trier
-from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import Period
 from dcatwatch.reports.render import Rendered, build_message, message_id
 from dcatwatch.reports.smtp import SmtpSender
@@ -61,7 +60,7 @@ def test_fix_gains_come_from_rescoring_the_changed_dataset() -> None:
 def test_smtp_login_needs_the_password_variable() -> None:
     settings = SmtpSettings(username="rapporter", password_env="NO_SUCH_VARIABLE_SET")
     with pytest.raises(ConfigError, match="smtp.password_env"):
-        SmtpSender(settings, ReportOptions(), environ={})
+        SmtpSender(settings, ReportsSettings(), environ={})
 
 
 def message(language: Language, reply_to: str | None, agency: str = "2021000001"

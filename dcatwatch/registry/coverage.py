@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat.terms import iri, value
-from dcatwatch.store.tables import DATASETS, SOURCES
+
+if TYPE_CHECKING:  # the store's scores module reads identifiers with this module's parser
+    from dcatwatch.store.core import Store
 
 IDENTIFIER = iri(ns.DCT, "identifier")
 DIRECT, PORTAL = "dcat", "dataportal"
@@ -66,26 +66,21 @@ class Coverage:
         return data
 
 
-def agency_coverage(engine: Engine, agency_id: str) -> Coverage | None:
+def agency_coverage(store: Store, agency_id: str) -> Coverage | None:
     """The coverage of ``agency_id``; None unless both kinds of source list datasets of it."""
-    found = _coverages(engine, [agency_id])
+    found = _coverages(store, [agency_id])
     return found[0] if found else None
 
 
-def portal_coverage(engine: Engine) -> list[Coverage]:
+def portal_coverage(store: Store) -> list[Coverage]:
     """The coverage of every agency listed both directly and by a dataportal source."""
-    return _coverages(engine, None)
+    return _coverages(store, None)
 
 
-def _coverages(engine: Engine, agencies: list[str] | None) -> list[Coverage]:
-    current = DATASETS.c.removed_at.is_(None) & DATASETS.c.agency_id.is_not(None)
-    if agencies is not None:
-        current &= DATASETS.c.agency_id.in_(agencies)
-    with engine.connect() as conn:
-        kinds = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
-        rows = conn.execute(select(DATASETS.c.agency_id, DATASETS.c.source, DATASETS.c.iri,
-                                   DATASETS.c.title, DATASETS.c.description).where(current)
-                            .order_by(DATASETS.c.agency_id, DATASETS.c.iri)).all()
+def _coverages(store: Store, agencies: list[str] | None) -> list[Coverage]:
+    with store.read() as unit:
+        kinds = unit.sources.types()
+        rows = unit.datasets.current_of_agencies(agencies)
     split: dict[str, dict[str, list[DatasetRef]]] = {}
     for row in rows:
         kind = kinds.get(row.source)

@@ -24,31 +24,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
-
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import services_by_dataset
 from dcatwatch.dcat.model import DataService, Dataset
 from dcatwatch.errors import CATALOGUE, DcatwatchError
+from dcatwatch.config import Language, ReportsSettings
 from dcatwatch.reports.fixes import RULES, Trier
-from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
 from dcatwatch.reports.validation import ValidationFindings, read_findings
 from dcatwatch.scoring.aggregate import DatasetRow
 from dcatwatch.scoring.mqa import SCALE
-from dcatwatch.scoring.service import Copy, count_once
-from dcatwatch.store.tables import (
-    AGENCIES,
-    AGENCY_SNAPSHOTS,
-    DATASETS,
-    DELIVERIES,
-    NATIONAL_SNAPSHOTS,
-    RUNS,
-    SCORES,
-    SERVICES,
-    SOURCES,
-)
+from dcatwatch.scoring.service import Copy, counted
+from dcatwatch.store.core import Store, Unit
 
 PROBLEM_CODES = 6  # problem codes shown per catalogue, most severe first
 MESSAGE_CHARS = 200  # a longer run message is cut
@@ -220,33 +208,31 @@ class _Current:
     score: Any
 
 
-def build(engine: Engine, agency_id: str, period: Period, language: Language,
-          options: ReportOptions) -> ReportContent:
-    """The report of ``agency_id`` for ``period`` (NotScored when there are no scores yet)."""
-    with engine.connect() as conn:
-        snapshot = conn.execute(
-            select(AGENCY_SNAPSHOTS).where(AGENCY_SNAPSHOTS.c.agency_id == agency_id)
-            .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc(), AGENCY_SNAPSHOTS.c.id.desc())
-            .limit(1)).first()
+def build(store: Store, agency_id: str, period: Period, language: Language,
+          options: ReportsSettings) -> ReportContent:
+    """The report of ``agency_id`` for ``period`` (NotScored when there are no scores yet),
+    read in one transaction."""
+    with store.read() as unit:
+        snapshot = unit.scores.latest_snapshot(agency_id)
         if snapshot is None:
             raise NotScored(agency_id)
         figures = _figures(snapshot)
-        current = _current(conn, agency_id, language)
+        current = _current(unit, agency_id, language)
         return ReportContent(
             agency_id=agency_id,
-            agency_name=_name(conn, agency_id, snapshot),
+            agency_name=_name(unit, agency_id, snapshot),
             period=period,
             language=language,
             figures=figures,
-            comparison=_comparison(conn, snapshot),
-            change=_change(conn, agency_id, period, figures),
-            history=_history(conn, agency_id, options.history_months),
-            fixes=_fixes(conn, current),
+            comparison=_comparison(unit, snapshot),
+            change=_change(unit, agency_id, period, figures),
+            history=_history(unit, agency_id, options.history_months),
+            fixes=_fixes(unit, current),
             api_title_only=[c.ref for c in current if c.score.api_by_title_only],
-            findings=read_findings(conn, [(c.ref, c.model) for c in current]),
+            findings=read_findings(unit.checks, [(c.ref, c.model) for c in current]),
             datasets=_dataset_lines(current, options.dataset_rows),
             datasets_total=len(current),
-            catalogues=_catalogues(conn, agency_id),
+            catalogues=_catalogues(unit, agency_id),
         )
 
 
@@ -262,38 +248,27 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _name(conn: Connection, agency_id: str, snapshot: Any) -> str:
-    name = conn.execute(select(AGENCIES.c.name).where(AGENCIES.c.id == agency_id)).scalar()
+def _name(unit: Unit, agency_id: str, snapshot: Any) -> str:
+    contact = unit.agencies.contact(agency_id)
+    name = contact.name if contact else None
     return name or json.loads(snapshot.details).get("name") or agency_id
 
 
-def _comparison(conn: Connection, snapshot: Any) -> Comparison:
-    median = conn.execute(select(NATIONAL_SNAPSHOTS.c.median_api_document_index)
-                          .where(NATIONAL_SNAPSHOTS.c.scored_at == snapshot.scored_at)).scalar()
-    indexes = conn.execute(select(AGENCY_SNAPSHOTS.c.api_document_index).where(
-        AGENCY_SNAPSHOTS.c.scored_at == snapshot.scored_at,
-        AGENCY_SNAPSHOTS.c.api_document_index.is_not(None))).scalars().all()
+def _comparison(unit: Unit, snapshot: Any) -> Comparison:
+    median = unit.scores.national_median(snapshot.scored_at)
+    indexes = unit.scores.indexes_at(snapshot.scored_at)
     own = snapshot.api_document_index
     rank = None if own is None else 1 + sum(1 for index in indexes if index > own)
     return Comparison(median, rank, len(indexes))
 
 
-def _change(conn: Connection, agency_id: str, period: Period, figures: Figures) -> Change | None:
-    report = conn.execute(
-        select(DELIVERIES.c.period, DELIVERIES.c.figures)
-        .where(DELIVERIES.c.agency_id == agency_id, DELIVERIES.c.period < str(period),
-               DELIVERIES.c.status == "sent")
-        .order_by(DELIVERIES.c.period.desc()).limit(1)).first()
+def _change(unit: Unit, agency_id: str, period: Period, figures: Figures) -> Change | None:
+    report = unit.outbox.last_sent(agency_id, str(period))
     if report is not None:
         before = Figures.from_json(report.figures)
         return _difference(report.period, True, before.index, before.mqa_points, figures)
     start = datetime(period.year, period.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
-    snapshot = conn.execute(
-        select(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.api_document_index,
-               AGENCY_SNAPSHOTS.c.mqa_points)
-        .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id,
-               AGENCY_SNAPSHOTS.c.scored_at < start)
-        .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+    snapshot = unit.scores.snapshot_before(agency_id, start)
     if snapshot is None:
         return None
     day = _utc(snapshot.scored_at).astimezone(STOCKHOLM).date().isoformat()
@@ -308,12 +283,9 @@ def _difference(since: str, since_report: bool, index: float | None, mqa: float 
                   minus(figures.mqa_points, mqa))
 
 
-def _history(conn: Connection, agency_id: str, months: int) -> list[HistoryPoint]:
+def _history(unit: Unit, agency_id: str, months: int) -> list[HistoryPoint]:
     last: dict[Period, float | None] = {}
-    for row in conn.execute(select(AGENCY_SNAPSHOTS.c.scored_at,
-                                   AGENCY_SNAPSHOTS.c.api_document_index)
-                            .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id)
-                            .order_by(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.id)):
+    for row in unit.scores.index_history(agency_id):
         last[Period.of(row.scored_at)] = row.api_document_index
     if not last:
         return []
@@ -325,21 +297,11 @@ def _history(conn: Connection, agency_id: str, months: int) -> list[HistoryPoint
     return points[::-1]
 
 
-def _catalogues(conn: Connection, agency_id: str) -> list[CatalogueHealth]:
+def _catalogues(unit: Unit, agency_id: str) -> list[CatalogueHealth]:
     """The latest finished run of each ``dcat`` source with datasets of the agency, current
     or removed (a ``dataportal`` source is not the agency's own endpoint)."""
-    own = select(DATASETS.c.source).where(DATASETS.c.agency_id == agency_id).distinct()
-    latest = (select(func.max(RUNS.c.id))  # runs of a source never overlap: ids are in order
-              .where(RUNS.c.source.in_(own), RUNS.c.status != "running",
-                     RUNS.c.finished_at.is_not(None))
-              .group_by(RUNS.c.source))
-    query = (select(SOURCES.c.name, SOURCES.c.url, SOURCES.c.last_success_at, RUNS.c.status,
-                    RUNS.c.finished_at, RUNS.c.errors)
-             .select_from(SOURCES.join(RUNS, RUNS.c.source == SOURCES.c.name))
-             .where(SOURCES.c.type == "dcat", RUNS.c.id.in_(latest))
-             .order_by(SOURCES.c.name))
     found = []
-    for row in conn.execute(query):
+    for row in unit.runs.latest_of_catalogues(agency_id):
         problems = _problems(json.loads(row.errors), row.url)
         found.append(CatalogueHealth(
             row.name, row.url, row.status, _utc(row.finished_at),
@@ -373,41 +335,34 @@ def _shorten(message: str) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1].rstrip() + "…"
 
 
-def _current(conn: Connection, agency_id: str, language: Language) -> list[_Current]:
+def _current(unit: Unit, agency_id: str, language: Language) -> list[_Current]:
     """The agency's current scored datasets, each once as its scores count it (by IRI, then
     by identifier; the agency's own copy wins: :func:`~dcatwatch.scoring.service.counted`)."""
-    types = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
-    query = (select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.title,
-                    DATASETS.c.description, SCORES.c.level, SCORES.c.strong, SCORES.c.open,
-                    SCORES.c.api_by_title_only, SCORES.c.mqa_points, SCORES.c.mqa_band,
-                    SCORES.c.details)
-             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-             .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id == agency_id))
-    rows = {row.id: row for row in conn.execute(query)}
+    types = unit.sources.types()
+    rows = {row.id: row for row in unit.scores.current_of_agency(agency_id)}
     copies = (Copy(row.id, row.iri, row.source, types.get(row.source, ""),
                    DatasetRow(agency_id, row.level, row.strong, row.mqa_points, row.open))
               for row in rows.values())
     found = []
-    for copy in count_once(conn, copies):
+    for copy in counted(copies, unit.scores.identifiers):
         row = rows[copy.id]
         model = records.load_dataset(row.description, row.source)
         found.append(_Current(dataset_ref(model, row.title, language), model, row))
     return sorted(found, key=lambda c: (c.ref.title.casefold(), c.ref.iri))
 
 
-def _services(conn: Connection) -> dict[str, DataService]:
+def _services(unit: Unit) -> dict[str, DataService]:
     found: dict[str, DataService] = {}
-    for text in conn.execute(select(SERVICES.c.record).where(SERVICES.c.removed_at.is_(None))
-                             ).scalars():
+    for text in unit.services.current_records():
         service = records.load_service(text)
         found.setdefault(service.iri, service)
     return found
 
 
-def _fixes(conn: Connection, current: list[_Current]) -> list[Fix]:
+def _fixes(unit: Unit, current: list[_Current]) -> list[Fix]:
     if not current:
         return []
-    services = _services(conn)
+    services = _services(unit)
     trier = Trier(services, services_by_dataset(services.values()))
     concerned: defaultdict[str, list[DatasetRef]] = defaultdict(list)
     levels: defaultdict[str, int] = defaultdict(int)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dcatwatch.dcat.model import Dataset, best_text
-from dcatwatch.reports.options import Language
+from dcatwatch.config import Language
 
 TITLE_LANGUAGES: dict[Language, tuple[str, ...]] = {"sv": ("sv", "", "en"), "en": ("en", "", "sv")}
 _WEB = ("https://", "http://")

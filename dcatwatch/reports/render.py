@@ -17,8 +17,8 @@ from urllib.parse import quote
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from dcatwatch.config import ReportsSettings
 from dcatwatch.reports.content import ReportContent
-from dcatwatch.reports.options import ReportOptions
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.texts import Texts
 from dcatwatch.scoring.mqa import REACHABLE, SCALE
@@ -58,7 +58,7 @@ def _local_date(moment: datetime) -> str:
     return moment.astimezone(STOCKHOLM).date().isoformat()
 
 
-def render(content: ReportContent, options: ReportOptions) -> Rendered:
+def render(content: ReportContent, options: ReportsSettings) -> Rendered:
     """Render ``content`` in its language."""
     texts = Texts(content.language)
     subject = texts("mail.subject", agency=content.agency_name, month=texts.month(content.period))

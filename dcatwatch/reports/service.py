@@ -16,16 +16,14 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-
+from dcatwatch.config import Language, Settings
 from dcatwatch.errors import ConfigError
-from dcatwatch.reports import outbox
 from dcatwatch.reports.content import NotScored, build
-from dcatwatch.reports.options import Language, ReportOptions
 from dcatwatch.reports.period import Period
 from dcatwatch.reports.render import build_message, message_id, render
 from dcatwatch.reports.smtp import DeliveryError, SmtpSender
-from dcatwatch.store.tables import AGENCIES
+from dcatwatch.store.core import Store
+from dcatwatch.store.outbox import SENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +62,11 @@ class SendResult:
         return "\n".join(lines)
 
 
-def registry(settings: Any, engine: Engine) -> list[Recipient]:
+def registry(settings: Settings, store: Store) -> list[Recipient]:
     """Registry agencies of the store, with the configuration's settings where it has them."""
     configured = {a.id: a for a in settings.agencies}
-    with engine.connect() as conn:
-        rows = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email,
-                                   AGENCIES.c.language)
-                            .where(AGENCIES.c.in_registry.is_(True))).all()
+    with store.read() as unit:
+        rows = unit.agencies.in_registry()
     found = {row.id: Recipient(row.id, row.name or row.id, row.email, row.language, True)
              for row in rows}
     for agency in configured.values():
@@ -81,13 +77,12 @@ def registry(settings: Any, engine: Engine) -> list[Recipient]:
     return sorted(found.values(), key=lambda r: r.id)
 
 
-def _recipient(settings: Any, engine: Engine, agency_id: str) -> Recipient:
-    for recipient in registry(settings, engine):
+def _recipient(settings: Settings, store: Store, agency_id: str) -> Recipient:
+    for recipient in registry(settings, store):
         if recipient.id == agency_id:
             return recipient
-    with engine.connect() as conn:
-        row = conn.execute(select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language)
-                           .where(AGENCIES.c.id == agency_id)).first()
+    with store.read() as unit:
+        row = unit.agencies.contact(agency_id)
     if row is None:
         raise ConfigError("--agency", f"no agency {agency_id!r} is known (registry or harvested)")
     return Recipient(agency_id, row.name or agency_id, row.email, row.language, True)
@@ -105,10 +100,11 @@ class Prepared:
     message: EmailMessage
 
 
-def _prepare(settings: Any, engine: Engine, options: ReportOptions, recipient: Recipient,
-             period: Period, date: datetime) -> Prepared:
+def _prepare(settings: Settings, store: Store, recipient: Recipient, period: Period,
+             date: datetime) -> Prepared:
+    options = settings.reports
     language = recipient.language or options.language
-    content = build(engine, recipient.id, period, language, options)
+    content = build(store, recipient.id, period, language, options)
     rendered = render(content, options)
     message = build_message(rendered, sender=settings.smtp.sender, recipient=recipient.email,
                             msgid=message_id(recipient.id, period, settings.smtp.sender),
@@ -117,14 +113,13 @@ def _prepare(settings: Any, engine: Engine, options: ReportOptions, recipient: R
                     rendered.html, message)
 
 
-def preview(settings: Any, engine: Engine, agency_id: str, out_dir: Path,
+def preview(settings: Settings, store: Store, agency_id: str, out_dir: Path,
             period: str | None = None) -> list[Path]:
     """Write the agency's report as ``.eml``, ``.html`` and ``.txt`` into ``out_dir``."""
-    options = ReportOptions.from_settings(settings)
     when = Period.parse(period)
-    recipient = _recipient(settings, engine, agency_id)
+    recipient = _recipient(settings, store, agency_id)
     try:
-        prepared = _prepare(settings, engine, options, recipient, when, datetime.now(UTC))
+        prepared = _prepare(settings, store, recipient, when, datetime.now(UTC))
     except NotScored as error:
         raise ConfigError("--agency", error.message) from None
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,24 +131,25 @@ def preview(settings: Any, engine: Engine, agency_id: str, out_dir: Path,
     return paths
 
 
-def send(settings: Any, engine: Engine, agency_id: str | None = None,
+def send(settings: Settings, store: Store, agency_id: str | None = None,
          period: str | None = None) -> SendResult:
     """Queue the period's reports that are due and deliver every one not yet sent."""
-    options = ReportOptions.from_settings(settings)
     when = Period.parse(period)
-    recipients = registry(settings, engine)
+    recipients = registry(settings, store)
     if agency_id is not None:
         recipients = [r for r in recipients if r.id == agency_id]
         if not recipients:
             raise ConfigError("--agency", f"{agency_id!r} is not a registry agency")
     result = SendResult(str(when))
-    due = [r.id for r in recipients if _queued(settings, engine, options, r, when, result)]
-    _deliver(settings, engine, options, outbox.unsent(engine, when, due), result)
+    due = [r.id for r in recipients if _queued(settings, store, r, when, result)]
+    with store.read() as unit:
+        rows = unit.outbox.unsent(str(when), due)
+    _deliver(settings, store, rows, result)
     return result
 
 
-def _queued(settings: Any, engine: Engine, options: ReportOptions, recipient: Recipient,
-            period: Period, result: SendResult) -> bool:
+def _queued(settings: Settings, store: Store, recipient: Recipient, period: Period,
+            result: SendResult) -> bool:
     """Whether the agency's report for ``period`` is in the outbox waiting to be sent."""
     if not recipient.reports:
         result.skip("opted out", recipient.id)
@@ -161,49 +157,55 @@ def _queued(settings: Any, engine: Engine, options: ReportOptions, recipient: Re
     if not recipient.email:
         result.skip("no e-mail address", recipient.id)
         return False
-    row = outbox.find(engine, recipient.id, period)
+    with store.read() as unit:
+        row = unit.outbox.find(recipient.id, str(period))
     if row is not None:
-        if row.status == outbox.SENT:
+        if row.status == SENT:
             result.already_sent.append(recipient.id)
             return False
         return True
     now = datetime.now(UTC)
     try:
-        prepared = _prepare(settings, engine, options, recipient, period, now)
+        prepared = _prepare(settings, store, recipient, period, now)
     except NotScored:
         result.skip("not scored yet", recipient.id)
         return False
-    outbox.queue(engine, agency_id=recipient.id, period=str(period), recipient=recipient.email,
-                 language=prepared.language, subject=prepared.subject,
-                 message_id=prepared.message["Message-ID"],
-                 message=prepared.message.as_bytes().decode("ascii"),
-                 figures=prepared.figures_json, created_at=now)
+    with store.write() as unit:
+        unit.outbox.queue(agency_id=recipient.id, period=str(period),
+                          recipient=recipient.email, language=prepared.language,
+                          subject=prepared.subject, message_id=prepared.message["Message-ID"],
+                          message=prepared.message.as_bytes().decode("ascii"),
+                          figures=prepared.figures_json, created_at=now)
     return True
 
 
-def _deliver(settings: Any, engine: Engine, options: ReportOptions, rows: list[Any],
-             result: SendResult) -> None:
-    rows = [row for row in rows if _under_cap(row, options, result)]
+def _deliver(settings: Settings, store: Store, rows: list[Any], result: SendResult) -> None:
+    """Send ``rows``; each state change is committed on its own, the first before the
+    message goes to the server, so a crash never loses track of what was handed over."""
+    rows = [row for row in rows if _under_cap(row, settings.reports.max_attempts, result)]
     if not rows:
         return
-    with SmtpSender(settings.smtp, options) as smtp:
+    with SmtpSender(settings.smtp, settings.reports) as smtp:
         for index, row in enumerate(rows):
-            outbox.mark_sending(engine, row.id)
+            with store.write() as unit:
+                unit.outbox.mark_sending(row.id, datetime.now(UTC))
             try:
                 smtp.send(row.recipient, row.message.encode("ascii"))
             except DeliveryError as error:
-                outbox.mark_failed(engine, row.id, str(error))
+                with store.write() as unit:
+                    unit.outbox.mark_failed(row.id, str(error))
                 result.failed[row.agency_id] = str(error)
                 if error.session:
                     result.queued += [later.agency_id for later in rows[index + 1:]]
                     return
                 continue
-            outbox.mark_sent(engine, row.id)
+            with store.write() as unit:
+                unit.outbox.mark_sent(row.id, datetime.now(UTC))
             result.sent.append(row.agency_id)
 
 
-def _under_cap(row: Any, options: ReportOptions, result: SendResult) -> bool:
-    if row.attempts < options.max_attempts:
+def _under_cap(row: Any, max_attempts: int, result: SendResult) -> bool:
+    if row.attempts < max_attempts:
         return True
-    result.skip(f"gave up after {options.max_attempts} attempts", row.agency_id)
+    result.skip(f"gave up after {max_attempts} attempts", row.agency_id)
     return False

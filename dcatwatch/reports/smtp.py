@@ -16,9 +16,8 @@ import time
 from collections.abc import Mapping
 from typing import Self
 
-from dcatwatch.config import SmtpSettings
+from dcatwatch.config import ReportsSettings, SmtpSettings
 from dcatwatch.errors import ConfigError
-from dcatwatch.reports.options import ReportOptions
 
 _REFUSED_SESSION = (smtplib.SMTPAuthenticationError, smtplib.SMTPSenderRefused,
                     smtplib.SMTPNotSupportedError)
@@ -52,7 +51,7 @@ def _describe(error: BaseException) -> str:
 class SmtpSender:
     """One SMTP session, opened on first use and reopened after a transient failure."""
 
-    def __init__(self, settings: SmtpSettings, options: ReportOptions,
+    def __init__(self, settings: SmtpSettings, options: ReportsSettings,
                  environ: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.options = options

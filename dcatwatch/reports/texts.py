@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from dcatwatch.reports.options import Language
+from dcatwatch.config import Language
 from dcatwatch.reports.period import Period
 
 MINUS = "\u2212"

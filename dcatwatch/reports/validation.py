@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection, Table, select
 
 from dcatwatch.dcat.model import Dataset
 from dcatwatch.reports.refs import DatasetRef
-from dcatwatch.store.tables import DATA, LINKS
-
-CHUNK = 500  # URLs per IN (...) query
+from dcatwatch.store.checks import Checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +65,7 @@ class ValidationFindings:
     invalid: list[InvalidFile] = field(default_factory=list)
 
 
-def read_findings(conn: Connection,
+def read_findings(checks: Checks,
                   datasets: Iterable[tuple[DatasetRef, Dataset]]) -> ValidationFindings:
     """The checks of the URLs of ``datasets`` (each named by its reference)."""
     links: defaultdict[str, list[DatasetRef]] = defaultdict(list)
@@ -82,14 +77,14 @@ def read_findings(conn: Connection,
             for url in dist.download_urls:
                 _add(files[url], ref)
     findings = ValidationFindings()
-    for row in _rows(conn, LINKS, links):
+    for row in checks.links_of(list(links)):
         findings.links_checked += 1
         if row.reachable:
             findings.links_reachable += 1
         else:
             findings.broken.append(BrokenLink(row.url, row.reason, row.first_failure_at,
                                               row.consecutive_failures, links[row.url]))
-    for row in _rows(conn, DATA, files):
+    for row in checks.data_of(list(files)):
         if row.valid is None:
             continue
         findings.files_validated += 1
@@ -107,12 +102,6 @@ def read_findings(conn: Connection,
 def _add(refs: list[DatasetRef], ref: DatasetRef) -> None:
     if ref not in refs:
         refs.append(ref)
-
-
-def _rows(conn: Connection, table: Table, urls: dict[str, Any]) -> Iterator[Any]:
-    wanted = list(urls)
-    for start in range(0, len(wanted), CHUNK):
-        yield from conn.execute(select(table).where(table.c.url.in_(wanted[start:start + CHUNK])))
 
 
 def _examples(text: str) -> list[ErrorExample]:

@@ -4,5 +4,4 @@
 * :mod:`~dcatwatch.schedules.state`: which sources are due, kept in the store.
 * :mod:`~dcatwatch.schedules.jobs`: the work itself, over the services the CLI calls.
 * :mod:`~dcatwatch.schedules.cron`: crontab expressions in Europe/Stockholm time.
-* :mod:`~dcatwatch.schedules.options`: ``[daemon]`` options with their defaults.
 """

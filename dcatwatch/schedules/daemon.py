@@ -46,10 +46,8 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
-from dcatwatch.config import Settings
+from dcatwatch.config import DaemonSettings, Settings
 from dcatwatch.errors import ConfigError
 from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
@@ -57,10 +55,8 @@ from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
-from dcatwatch.schedules.options import DaemonOptions, daemon_options
 from dcatwatch.store import sql
-from dcatwatch.store.core import Store
-from dcatwatch.store.db import url_of
+from dcatwatch.store.core import Store, StoreError
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -97,7 +93,7 @@ def _serve(settings: Settings) -> int:
     registry = new_registry()
     instruments = Instruments(registry)
     registry.register(StoreCollector(store.engine))
-    daemon = Daemon(settings, store, daemon_options(settings), instruments)
+    daemon = Daemon(settings, store, instruments)
     try:
         server = MetricsServer(settings.server.host, settings.server.port, registry,
                                daemon.readiness)
@@ -160,12 +156,10 @@ class ActiveWork:
 class Daemon:
     """The scheduler, the harvest pool and the jobs (see the module doc)."""
 
-    def __init__(self, settings: Settings, store: Store, options: DaemonOptions,
-                 instruments: Instruments) -> None:
+    def __init__(self, settings: Settings, store: Store, instruments: Instruments) -> None:
         self.settings = settings
         self.store = store
-        self.engine = store.engine
-        self.options = options
+        self.options: DaemonSettings = settings.daemon
         self.instruments = instruments
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self.triggers = {
@@ -175,8 +169,8 @@ class Daemon:
             timezone=TIMEZONE,
             executors={"default": JobThreads(2), "dispatch": JobThreads(1)},
             job_defaults={"coalesce": True, "max_instances": 1,
-                          "misfire_grace_time": options.misfire_grace})
-        self.pool = ThreadPoolExecutor(options.max_concurrent_harvests,
+                          "misfire_grace_time": self.options.misfire_grace})
+        self.pool = ThreadPoolExecutor(self.options.max_concurrent_harvests,
                                        thread_name_prefix="harvest")
         self.client = HttpClient(http_settings(settings), on_response=instruments.on_response)
         self.running: dict[str, Future[None]] = {}
@@ -190,12 +184,12 @@ class Daemon:
     def prepare(self) -> None:
         """Sync the configuration into the store, recover from a crash, add the jobs."""
         now = datetime.now(UTC)
-        with sql.connect(url_of(self.engine)) as store, store.transaction():
-            sync_configuration(store, self.settings)
-        with self.engine.begin() as conn:
-            state.sync_schedules(conn, {n: s.schedule for n, s in self.sources.items()}, now,
-                                 lambda name: next_after(self.triggers[name], now))
-            interrupted = state.recover_interrupted(conn, now)
+        with sql.connect(self.store.url) as harvest_store, harvest_store.transaction():
+            sync_configuration(harvest_store, self.settings)
+        with self.store.write() as unit:
+            unit.schedules.sync({n: s.schedule for n, s in self.sources.items()}, now,
+                                lambda name: next_after(self.triggers[name], now))
+            interrupted = state.recover_interrupted(unit, now)
         if interrupted:
             self.instruments.record_unfinished(len(interrupted))
             log.warning("%d runs left running by a previous process are marked failed: %s",
@@ -203,18 +197,18 @@ class Daemon:
         self._add("dispatcher", self.dispatch, trigger=IntervalTrigger(
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
-        self._add("link_recheck", jobs.recheck_links, self.settings, self.engine, self.client,
-                  self._scoring.request,
+        self._add("link_recheck", jobs.recheck_links, self.settings, self.store.engine,
+                  self.client, self._scoring.request,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
-        self._add("reports", jobs.send_reports, self.settings, self.engine, self.instruments,
-                  trigger=setting_trigger("reports.schedule", self.options.reports_schedule))
+        self._add("reports", jobs.send_reports, self.settings, self.store, self.instruments,
+                  trigger=setting_trigger("reports.schedule", self.settings.reports.schedule))
         self._add("scoring", self._scoring.request)  # once, now: scores as of this config
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
 
     def _score(self) -> None:
         with log_context(job="scoring", source=None, run_id=None):  # for every source
-            jobs.score(self.engine)
+            jobs.score(self.store.engine)
             self.scored()
 
     def _add(self, name: str, work: Callable[..., None], *args: Any, **options: Any) -> None:
@@ -260,8 +254,8 @@ class Daemon:
             if free <= 0:
                 return
             now = datetime.now(UTC)
-            with self.engine.connect() as conn:
-                found = state.due(conn, now, set(self.running), free)
+            with self.store.read() as unit:
+                found = state.due(unit, now, set(self.running), free)
             started = []
             for due in found:
                 try:
@@ -271,10 +265,10 @@ class Daemon:
                 started.append(due)
             if not started:
                 return
-            with self.engine.begin() as conn:  # before a run can end (that waits for _lock)
+            with self.store.write() as unit:  # before a run can end (that waits for _lock)
                 for due in started:
-                    state.set_next_run(conn, due.source,
-                                       next_after(self.triggers[due.source], now))
+                    unit.schedules.set_next_run(due.source,
+                                                next_after(self.triggers[due.source], now))
             for due in started:
                 missed = fire_times_between(self.triggers[due.source], due.due_at, now)
                 if missed:
@@ -294,8 +288,8 @@ class Daemon:
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()
         try:
-            return jobs.harvest_one(self.settings, self.engine, self.sources[name], self.client,
-                                    self.instruments)
+            return jobs.harvest_one(self.settings, self.store.engine, self.sources[name],
+                                    self.client, self.instruments)
         except Exception:  # noqa: BLE001 - e.g. the store went away; retried like a failure
             log.exception("harvest could not run", extra={"code": "run.internal"})
             self.instruments.record_unfinished(1)
@@ -310,16 +304,16 @@ class Daemon:
             return
         retry = datetime.now(UTC) + timedelta(seconds=self.options.retry_failed_after)
         try:
-            with self.engine.begin() as conn:
-                state.retry_by(conn, name, retry)
-        except SQLAlchemyError:
+            with self.store.write() as unit:
+                unit.schedules.retry_by(name, retry)
+        except StoreError:
             log.exception("cannot schedule the retry; the source waits for its next cron time")
 
     def _checks_and_scores(self, name: str) -> None:
         """Validate the changed source, then rescore; a failure of either is logged and
         caught up later (next harvest, link re-check, or the scoring at start)."""
         try:
-            jobs.validate_source(self.settings, self.engine, name, self.client)
+            jobs.validate_source(self.settings, self.store.engine, name, self.client)
         except Exception:  # noqa: BLE001 - scores must not wait for a broken check
             log.exception("validation failed")
         try:
@@ -333,11 +327,9 @@ class Daemon:
             return "shutting down"
         if not self.scheduler.running:
             return "scheduler not running"
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            return f"store unreachable ({type(exc).__name__})"
+        problem = self.store.unreachable()
+        if problem is not None:
+            return f"store unreachable ({problem})"
         return None
 
     def drain(self) -> list[str]:
@@ -347,4 +339,4 @@ class Daemon:
 
     def close(self) -> None:
         self.client.close()
-        self.engine.dispose()
+        self.store.close()

@@ -6,15 +6,15 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, harvest_source
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import url_of
-from dcatwatch.store.tables import RUNS
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
@@ -43,15 +43,13 @@ class _RunProgress:
     """The harvest's progress callback: binds the run id to the log context, logs steps."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.store = Store(engine)
         self.run_id: int | None = None
 
     def __call__(self, source: str, message: str) -> None:
         if self.run_id is None:  # the run's row exists before its first fetch
-            with self.engine.connect() as conn:
-                self.run_id = conn.execute(
-                    select(RUNS.c.id).where(RUNS.c.source == source, RUNS.c.status == "running")
-                    .order_by(RUNS.c.id.desc()).limit(1)).scalar()
+            with self.store.read() as unit:
+                self.run_id = unit.runs.running_id(source)
             bind(run_id=self.run_id)
         log.debug("%s", message)
 
@@ -92,11 +90,11 @@ def score(engine: Engine, full: bool = False) -> None:
     log.info("scored: %d datasets rescored, %d agencies", run.rescored, len(run.scores.agencies))
 
 
-def send_reports(settings: Settings, engine: Engine, instruments: Instruments) -> None:
+def send_reports(settings: Settings, store: Store, instruments: Instruments) -> None:
     """E-mail the reports that are due and count what was sent and what failed."""
     from dcatwatch.reports.service import send
 
-    result = send(settings, engine)
+    result = send(settings, store)
     instruments.record_emails(len(result.sent), len(result.failed))
     log.info("reports: %s", result.summary())
 

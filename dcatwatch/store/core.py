@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError as StoreError  # what a failing store raises
 
 from dcatwatch.store.db import open_store, url_of
 
@@ -66,6 +67,15 @@ class Store:
         """One read-only transaction (a consistent view; never takes a write lock)."""
         with self.engine.connect() as connection, connection.begin():
             yield Unit(connection)
+
+    def unreachable(self) -> str | None:
+        """None when the database answers a query, else the kind of error."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except StoreError as exc:
+            return type(exc).__name__
+        return None
 
     def close(self) -> None:
         """Release the pooled connections."""
