@@ -38,6 +38,7 @@ from dcatwatch.reports.validation import ValidationFindings, read_findings
 from dcatwatch.scoring.aggregate import DatasetRow
 from dcatwatch.scoring.mqa import SCALE
 from dcatwatch.scoring.service import Copy, count_once
+from dcatwatch.store.core import Unit
 from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
@@ -388,7 +389,7 @@ def _current(conn: Connection, agency_id: str, language: Language) -> list[_Curr
                    DatasetRow(agency_id, row.level, row.strong, row.mqa_points, row.open))
               for row in rows.values())
     found = []
-    for copy in count_once(conn, copies):
+    for copy in count_once(Unit(conn), copies):
         row = rows[copy.id]
         model = records.load_dataset(row.description, row.source)
         found.append(_Current(dataset_ref(model, row.title, language), model, row))

@@ -96,7 +96,7 @@ def _serve(settings: Settings) -> int:
     store = Store.open(settings.database.url)
     registry = new_registry()
     instruments = Instruments(registry)
-    registry.register(StoreCollector(store.engine))
+    registry.register(StoreCollector(store))
     daemon = Daemon(settings, store, daemon_options(settings), instruments)
     try:
         server = MetricsServer(settings.server.host, settings.server.port, registry,
@@ -203,7 +203,7 @@ class Daemon:
         self._add("dispatcher", self.dispatch, trigger=IntervalTrigger(
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
-        self._add("link_recheck", jobs.recheck_links, self.settings, self.engine, self.client,
+        self._add("link_recheck", jobs.recheck_links, self.settings, self.store, self.client,
                   self._scoring.request,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.engine, self.instruments,
@@ -214,7 +214,7 @@ class Daemon:
 
     def _score(self) -> None:
         with log_context(job="scoring", source=None, run_id=None):  # for every source
-            jobs.score(self.engine)
+            jobs.score(self.store)
             self.scored()
 
     def _add(self, name: str, work: Callable[..., None], *args: Any, **options: Any) -> None:
@@ -319,7 +319,7 @@ class Daemon:
         """Validate the changed source, then rescore; a failure of either is logged and
         caught up later (next harvest, link re-check, or the scoring at start)."""
         try:
-            jobs.validate_source(self.settings, self.engine, name, self.client)
+            jobs.validate_source(self.settings, self.store, name, self.client)
         except Exception:  # noqa: BLE001 - scores must not wait for a broken check
             log.exception("validation failed")
         try:

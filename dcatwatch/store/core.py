@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.store.db import open_store, url_of
 
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from dcatwatch.store.scores import Scores
     from dcatwatch.store.services import Services
     from dcatwatch.store.sources import Sources
+
+StoreError = SQLAlchemyError
+"""What a unit raises when the database cannot be read or written."""
 
 
 class Store:
