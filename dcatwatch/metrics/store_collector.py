@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
+
 from dcatwatch.store.core import Store, StoreError, Unit
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,8 @@ class Findings(Repository):
     def replace(self, source: str | None, rows: Sequence[dict[str, Any]]) -> None:
         """Replace the findings of ``source`` (None: of every source) with ``rows``."""
         query = delete(FINDINGS)
-        self.connection.execute(query if source is None else query.where(FINDINGS.c.source == source))
+        if source is not None:
+            query = query.where(FINDINGS.c.source == source)
+        self.connection.execute(query)
         if rows:
             self.connection.execute(insert(FINDINGS), list(rows))
