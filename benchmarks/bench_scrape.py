@@ -17,7 +17,6 @@ the whole ``agency_score`` history.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -30,10 +29,10 @@ from sqlalchemy import Engine, insert, text
 
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.scoring.aggregate import Agency, DatasetRow, Scores, aggregate
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.models import Agency as AgencyRow
 from dcatwatch.store.models import Dataset, Source
-from dcatwatch.store.score_models import AgencyScoreSnapshot, NationalScoreSnapshot
 
 PROPOSED_INDEXES = (
     "CREATE INDEX ix_dataset_held ON dataset (source) WHERE removal_held_at IS NOT NULL",
@@ -77,16 +76,8 @@ def fill(engine: Engine, agencies: int, datasets: int, sources: int, history: in
 
 def snapshot(engine: Engine, scores: Scores, stamp: datetime) -> None:
     """Append one snapshot as the scoring service does."""
-    keys = ("datasets", "api", "machine_readable", "document_only", "unknown", "api_share",
-            "document_only_share", "api_document_index", "mqa_points", "mqa_band")
-    with engine.begin() as conn:
-        conn.execute(insert(AgencyScoreSnapshot.__table__), [
-            {k: a.to_dict()[k] for k in keys} | {"agency_id": a.id, "scored_at": stamp,
-                                                 "details": json.dumps(a.to_dict())}
-            for a in scores.agencies])
-        assert scores.national is not None
-        conn.execute(insert(NationalScoreSnapshot.__table__).values(
-            scored_at=stamp, **scores.national.to_dict()))
+    with Store(engine).write() as unit:
+        unit.scores.snapshot(scores, stamp)
 
 
 def scrape(url: str) -> tuple[float, int]:
@@ -126,7 +117,7 @@ def main() -> None:
               f"({time.perf_counter() - started:.1f} s to fill)")
         registry = new_registry()
         Instruments(registry)
-        registry.register(StoreCollector(engine))
+        registry.register(StoreCollector(Store(engine)))
         server = MetricsServer("127.0.0.1", 0, registry, lambda: None)
         server.start()
         metrics = f"http://127.0.0.1:{server.address[1]}/metrics"

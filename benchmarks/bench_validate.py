@@ -28,12 +28,12 @@ from pathlib import Path
 import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings
-from dcatwatch.http.client import HttpClient
+from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings, ValidationSettings
 from dcatwatch.harvester.run import harvest, http_settings
+from dcatwatch.http.client import HttpClient
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.validators.service import validate
-from dcatwatch.validators.settings import ValidationSettings
 
 PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .
@@ -114,14 +114,15 @@ def main() -> None:
             sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
         engine = open_store(settings.database.url)
         started = time.perf_counter()
-        [run] = harvest(settings, engine)
+        [run] = harvest(settings)
         print(f"harvest: {run.status}, {run.datasets} datasets, {run.distributions} "
               f"distributions in {time.perf_counter() - started:.2f} s")
-        checks = ValidationSettings(recheck_hours=0, workers=args.workers)
+        settings = settings.model_copy(update={"validation": ValidationSettings(
+            recheck_hours=0, workers=args.workers)})
         with HttpClient(http_settings(settings)) as client:
             for label in ("cold", "warm"):
                 started = time.perf_counter()
-                result = validate(checks, engine, "bench", client)
+                result = validate(Store(engine), settings, client, source="bench")
                 wall = time.perf_counter() - started
                 summary = result.summary
                 print(f"validate ({label}): {wall:.2f} s wall, "

@@ -179,17 +179,17 @@ def _harvest(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import ValidationProgress, validation_summary
-    from dcatwatch.http.client import HttpClient
     from dcatwatch.harvester.run import http_settings
+    from dcatwatch.http.client import HttpClient
     from dcatwatch.validators.service import validate
 
     settings = _settings(args)
     if args.source:
         settings.source(args.source)
-    engine = _store(settings).engine
+    store = _store(settings)
     with HttpClient(http_settings(settings)) as client, \
             ValidationProgress(enabled=sys.stderr.isatty()) as progress:
-        result = validate(settings, engine, args.source, client, progress=progress.update)
+        result = validate(store, settings, client, source=args.source, progress=progress.update)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -201,8 +201,7 @@ def _scores(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import scores_table
     from dcatwatch.scoring.service import score
 
-    engine = _store(_settings(args)).engine
-    run = score(engine, full=args.full, snapshot=args.snapshot)
+    run = score(_store(_settings(args)), full=args.full, snapshot=args.snapshot)
     if args.json:
         print(json.dumps(run.scores.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -214,9 +213,9 @@ def _explain(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import explanation
     from dcatwatch.scoring.service import explain, score
 
-    engine = _store(_settings(args)).engine
-    score(engine, snapshot=False)
-    found = explain(engine, args.iri)
+    store = _store(_settings(args))
+    score(store, snapshot=False)
+    found = explain(store, args.iri)
     if not found:
         print(f"dcatwatch: no harvested dataset has the IRI {args.iri}", file=sys.stderr)
         return EXIT_FAILED

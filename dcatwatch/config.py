@@ -162,7 +162,7 @@ class DaemonSettings(Section):
 
 
 
-class ValidationSection(Section):
+class ValidationSettings(Section):
     recheck_hours: float = Field(24.0, ge=0, description="A URL checked more recently than "
                                  "this is not asked again.")
     workers: int = Field(8, ge=1, description="URLs checked at the same time (one at a time per "
@@ -224,7 +224,7 @@ class Settings(Section):
     harvest: HarvestSettings = HarvestSettings()
     smtp: SmtpSettings = SmtpSettings()
     daemon: DaemonSettings = DaemonSettings()
-    validation: ValidationSection = ValidationSection()
+    validation: ValidationSettings = ValidationSettings()
     reports: ReportsSettings = ReportsSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     agencies: list[AgencySettings] = Field(default_factory=list)

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from dcatwatch.metrics import Instruments, StoreCollector, new_registry
-from dcatwatch.store.db import open_store
+from dcatwatch.store.core import Store
 from tests.conftest import FIXTURES, ROOT
 from tests.helpers import harvest_json, run, write_config
 from tests.servers import LoopbackServer
@@ -76,7 +76,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     assert run("--config", str(config), "scores", "--snapshot")[0] == 0
     registry: CollectorRegistry = new_registry()
     Instruments(registry)
-    registry.register(StoreCollector(open_store(f"sqlite:///{tmp_path}/dcatwatch.db")))
+    registry.register(StoreCollector(Store.open(f"sqlite:///{tmp_path}/dcatwatch.db")))
     families = text_string_to_metric_families(generate_latest(registry).decode())
     return {sample.name for family in families for sample in family.samples}
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dcatwatch.registry.coverage import (
-    DatasetRef,
-    agency_coverage,
-    compare,
-    identifiers,
-    portal_coverage,
-)
+from dcatwatch.dcat.twins import DatasetRef, compare, identifiers
+from dcatwatch.registry.coverage import agency_coverage, portal_coverage
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from tests.conftest import FIXTURES

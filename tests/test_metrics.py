@@ -19,6 +19,7 @@ from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_re
 from dcatwatch.metrics.exposition import CachedExposition
 from dcatwatch.metrics.instruments import code_class
 from dcatwatch.store import sql
+from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.models import Dataset, Source
 from tests.conftest import FIXTURES
@@ -84,7 +85,7 @@ def test_the_collector_reads_sources_and_the_latest_scores(
         harvested: tuple[Path, Engine]) -> None:
     config, engine = harvested
     registry = CollectorRegistry()
-    registry.register(StoreCollector(engine))
+    registry.register(StoreCollector(Store(engine)))
     found = samples(registry)
     exempel = frozenset({("source", "exempel")})
     assert named(found, "dcatwatch_source_up") == {exempel: 1.0}  # disabled sources left out
@@ -130,7 +131,7 @@ def test_a_failed_source_is_down_and_keeps_its_last_success(
     with engine.begin() as conn:
         conn.execute(update(Source.__table__).values(last_status="failed"))
     registry = CollectorRegistry()
-    registry.register(StoreCollector(engine))
+    registry.register(StoreCollector(Store(engine)))
     found = samples(registry)
     exempel = frozenset({("source", "exempel")})
     assert found[("dcatwatch_source_up", exempel)] == 0
@@ -144,7 +145,7 @@ def test_an_unreadable_store_is_reported_not_raised(tmp_path: Path) -> None:
         file.unlink()
     (tmp_path / "s.db").mkdir()  # the database is gone and cannot be created again
     registry = CollectorRegistry()
-    registry.register(StoreCollector(engine))
+    registry.register(StoreCollector(Store(engine)))
     found = samples(registry)
     assert found[("dcatwatch_store_up", frozenset())] == 0
     assert not named(found, "dcatwatch_source_up")
@@ -161,7 +162,7 @@ def test_the_cached_exposition_is_what_prometheus_client_renders(
     config, engine = harvested
     registry = new_registry()
     Instruments(registry)
-    registry.register(StoreCollector(engine))
+    registry.register(StoreCollector(Store(engine)))
     exposition = CachedExposition(registry)
     for _ in range(2):  # the second time, the agency families come from the cache
         for accept, generate in (("", generate_latest),

@@ -9,9 +9,9 @@ import pytest
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset
 from dcatwatch.dcat.model import Agent, ContactPoint, Dataset, Distribution
 from dcatwatch.dcat.records import load_dataset
+from dcatwatch.dcat.vocabularies import LICENCE
 from dcatwatch.scoring.mqa import INDICATORS, REACHABLE, SCALE, MqaScore, band, score_dataset
 from dcatwatch.validators.metadata import check_description
-from dcatwatch.dcat.vocabularies import LICENCE
 
 EU = "http://publications.europa.eu/resource/authority/file-type/"
 ACCESS = "https://data.example.se/trafik"

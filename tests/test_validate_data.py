@@ -8,20 +8,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import openpyxl
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from dcatwatch.config import Settings, ValidationSettings
 from dcatwatch.dcat.model import Distribution
 from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
-from dcatwatch.store.db import open_store
+from dcatwatch.store.core import Store
 from dcatwatch.store.validation_models import DataCheck
 from dcatwatch.validators.data import DataChecker, DataTarget, check_data, cut_at_last_line, target
 from dcatwatch.validators.datafile import detect_delimiter, detect_encoding
 from dcatwatch.validators.links import check_links
-from dcatwatch.validators.settings import ValidationSettings
 from tests.conftest import FIXTURES
 from tests.servers import LoopbackServer, Request, Response
 
@@ -189,7 +189,7 @@ def test_the_content_decides_the_spreadsheet_kind(server: LoopbackServer,
 
 def test_unreachable_files_are_not_downloaded(server: LoopbackServer, client: HttpClient,
                                               tmp_path: Path) -> None:
-    engine = open_store(f"sqlite:///{tmp_path}/data.db")
+    store = Store.open(f"sqlite:///{tmp_path}/data.db")
     dead = "http://127.0.0.1:9/data.csv"
     good = server.route_file("/clean.csv", FILES / "clean.csv", CSV)
 
@@ -197,23 +197,24 @@ def test_unreachable_files_are_not_downloaded(server: LoopbackServer, client: Ht
         return datetime(2025, 3, 1, tzinfo=UTC)
 
     settings = ValidationSettings(recheck_hours=0)
-    check_links(engine, client, [dead, good], workers=2, timeout=5, recheck_hours=0, now=now)
+    check_links(store, client, [dead, good], workers=2, timeout=5, recheck_hours=0, now=now)
     targets = [DataTarget(dead, "csv"), DataTarget(good, "csv"), DataTarget(None, None, "x")]
-    assert check_data(engine, client, targets, settings, now=now) == 1
-    with engine.connect() as conn:
+    assert check_data(store, client, targets, settings, now=now) == 1
+    with store.engine.connect() as conn:
         rows = {row.url: row for row in conn.execute(select(DataCheck.__table__))}
-    engine.dispose()
+    store.close()
     assert rows[good].valid is True and rows[good].rows_checked == 3
     assert rows[dead].valid is None and rows[dead].reason.startswith(
         "not downloaded: the link check failed (could not connect")
 
 
-def test_settings_from_the_configuration() -> None:
-    section = SimpleNamespace(validation=SimpleNamespace(
-        recheck_hours=6.0, missing_values=["", "-"], unknown_key=1))
-    settings = ValidationSettings.of(section)
-    assert settings.recheck_hours == 6.0 and settings.missing_values == ("", "-")
-    assert ValidationSettings.of(object()) == ValidationSettings()
+def test_settings_are_the_configuration_section() -> None:
+    settings = Settings.model_validate({"validation": {"recheck_hours": 6.0,
+                                                     "missing_values": ["", "-"]}}).validation
+    assert settings.recheck_hours == 6.0 and settings.missing_values == ["", "-"]
+    assert settings.row_limit == ValidationSettings().row_limit
+    with pytest.raises(ValidationError):
+        ValidationSettings(unknown_key=1)
 
 
 def test_which_distributions_are_tabular() -> None:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
+from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.http.client import HttpClient, HttpSettings
-from dcatwatch.store.db import open_store
-from dcatwatch.validators.links import check_links, history, interleave_hosts, link_infos
+from dcatwatch.store.core import Store
+from dcatwatch.store.validation_models import LinkCheck
+from dcatwatch.validators.links import check_links, interleave_hosts
 from tests.servers import LoopbackServer, Request, Response
 
 
@@ -23,10 +24,19 @@ def client() -> Iterator[HttpClient]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    store = open_store(f"sqlite:///{tmp_path}/links.db")
-    yield store
-    store.dispose()
+def engine(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path}/links.db") as store:
+        yield store
+
+
+def history(store: Store, urls: list[str]) -> dict[str, LinkCheck]:
+    with store.read() as unit:
+        return unit.checks.history(urls)
+
+
+def link_infos(store: Store, urls: list[str] | None = None) -> dict[str, LinkInfo]:
+    with store.read() as unit:
+        return unit.checks.link_infos(urls)
 
 
 class Clock:
@@ -39,14 +49,14 @@ class Clock:
         return self.time
 
 
-def run(engine: Engine, client: HttpClient, urls: list[str], clock: Clock,
+def run(engine: Store, client: HttpClient, urls: list[str], clock: Clock,
         recheck_hours: float = 0.0) -> int:
     return check_links(engine, client, urls, workers=4, timeout=5, recheck_hours=recheck_hours,
                        now=clock)
 
 
 def test_ok_and_404_with_history(server: LoopbackServer, client: HttpClient,
-                                 engine: Engine) -> None:
+                                 engine: Store) -> None:
     ok = server.route("/data.csv", b"a\n1\n", content_type="text/csv")
     missing = server.url("/gone.csv")
     clock = Clock()
@@ -72,7 +82,7 @@ def test_ok_and_404_with_history(server: LoopbackServer, client: HttpClient,
 
 
 def test_head_refused_with_405_succeeds_with_get(server: LoopbackServer, client: HttpClient,
-                                                 engine: Engine) -> None:
+                                                 engine: Store) -> None:
     def no_head(request: Request) -> Response:
         if request.method == "HEAD":
             return Response(405, b"", {"Allow": "GET"})
@@ -88,7 +98,7 @@ def test_head_refused_with_405_succeeds_with_get(server: LoopbackServer, client:
 @pytest.mark.parametrize("target", ["http://10.0.0.1/data.csv",
                                     "http://169.254.169.254/latest/meta-data/"])
 def test_redirect_to_a_private_address_is_refused(server: LoopbackServer, client: HttpClient,
-                                                  engine: Engine, target: str) -> None:
+                                                  engine: Store, target: str) -> None:
     url = server.route("/moved.csv", status=302, headers={"Location": target})
     run(engine, client, [url], Clock())
     check = history(engine, [url])[url]
@@ -98,7 +108,7 @@ def test_redirect_to_a_private_address_is_refused(server: LoopbackServer, client
 
 
 def test_redirects_are_followed_and_recorded(server: LoopbackServer, client: HttpClient,
-                                             engine: Engine) -> None:
+                                             engine: Store) -> None:
     final = server.route("/v2/data.csv", b"a\n", content_type="text/csv")
     url = server.route("/data.csv", status=301, headers={"Location": "/v2/data.csv"})
     run(engine, client, [url], Clock())
@@ -107,7 +117,7 @@ def test_redirects_are_followed_and_recorded(server: LoopbackServer, client: Htt
 
 
 def test_recent_checks_are_not_repeated(server: LoopbackServer, client: HttpClient,
-                                        engine: Engine) -> None:
+                                        engine: Store) -> None:
     url = server.route("/data.csv", b"a\n", content_type="text/csv")
     clock = Clock()
     assert run(engine, client, [url], clock, recheck_hours=24) == 1
@@ -118,7 +128,7 @@ def test_recent_checks_are_not_repeated(server: LoopbackServer, client: HttpClie
     assert server.hits("/data.csv") == 2
 
 
-def test_unreachable_host_and_bad_urls(client: HttpClient, engine: Engine) -> None:
+def test_unreachable_host_and_bad_urls(client: HttpClient, engine: Store) -> None:
     closed = "http://127.0.0.1:9/nothing"  # discard port: connection refused
     urls = [closed, "ftp://example.se/data.csv", "not a url"]
     run(engine, client, urls, Clock())
@@ -129,7 +139,7 @@ def test_unreachable_host_and_bad_urls(client: HttpClient, engine: Engine) -> No
 
 
 def test_link_infos_feed_scoring(server: LoopbackServer, client: HttpClient,
-                                 engine: Engine) -> None:
+                                 engine: Store) -> None:
     ok = server.route("/a.csv", b"a\n", content_type="text/csv")
     gone = server.url("/b.csv")
     run(engine, client, [ok, gone], Clock())

@@ -8,9 +8,9 @@ import pytest
 
 from dcatwatch.dcat.model import Agent, DataService
 from dcatwatch.dcat.parse import graph_from_ntriples, parse_file
+from dcatwatch.dcat.vocabularies import canonical_licence
 from dcatwatch.validators.metadata import check_description, check_graph, check_service
 from dcatwatch.validators.rules import RULES, RULES_BY_CODE
-from dcatwatch.dcat.vocabularies import canonical_licence
 
 DCT = "http://purl.org/dc/terms/"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from dcatwatch.config import load
-from dcatwatch.http.client import HttpClient
+from dcatwatch.config import ValidationSettings, load
 from dcatwatch.harvester.run import http_settings
-from dcatwatch.store.db import open_store
-from dcatwatch.validators.service import link_infos, validate
-from dcatwatch.validators.settings import ValidationSettings
+from dcatwatch.http.client import HttpClient
+from dcatwatch.store.core import Store
+from dcatwatch.validators.service import validate
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, sql, write_config
 from tests.servers import LoopbackServer, Request, Response
@@ -36,17 +35,13 @@ def _harvested(server: LoopbackServer, tmp_path: Path, database_url: str) -> Pat
 
 
 def _validate(config: Path, settings: ValidationSettings = SETTINGS) -> dict:
-    app = load(config)
-    engine = open_store(app.database.url)
-    try:
-        with HttpClient(http_settings(app)) as client:
-            stages: list[str] = []
-            result = validate(settings, engine, "exempel", client,
-                              progress=lambda stage, done, total: stages.append(stage))
-            assert stages and set(stages) <= {"metadata", "links", "data"}
-            return result.to_dict()
-    finally:
-        engine.dispose()
+    app = load(config).model_copy(update={"validation": settings})
+    with Store.open(app.database.url) as store, HttpClient(http_settings(app)) as client:
+        stages: list[str] = []
+        result = validate(store, app, client, source="exempel",
+                          progress=lambda stage, done, total: stages.append(stage))
+        assert stages and set(stages) <= {"metadata", "links", "data"}
+        return result.to_dict()
 
 
 def test_validate_reports_links_data_and_metadata(server: LoopbackServer, tmp_path: Path,
@@ -133,11 +128,8 @@ def test_unchanged_files_are_not_validated_again(server: LoopbackServer, tmp_pat
 def test_link_infos_by_url(server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
     config = _harvested(server, tmp_path, database_url)
     _validate(config)
-    engine = open_store(load(config).database.url)
-    try:
-        infos = link_infos(engine)
-    finally:
-        engine.dispose()
+    with Store.open(load(config).database.url) as store, store.read() as unit:
+        infos = unit.checks.link_infos()
     assert infos[server.url("/kommuner.csv")].ok is True
     assert infos[server.url("/saknas.pdf")].ok is False
 

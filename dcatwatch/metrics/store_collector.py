@@ -20,10 +20,8 @@ from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SOURCES
+from dcatwatch.store.core import Store, StoreError, Unit
 
 log = logging.getLogger(__name__)
 LEVELS = ("api", "machine_readable", "document_only", "unknown")
@@ -42,8 +40,8 @@ def timestamp(moment: datetime | None) -> float:
 class StoreCollector(Collector):
     """Builds the store's metric families on every scrape (see the module doc)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._lock = threading.Lock()
         self._snapshot: tuple[datetime, list[Metric]] | None = None
 
@@ -52,9 +50,9 @@ class StoreCollector(Collector):
         up = GaugeMetricFamily("dcatwatch_store_up", "1 if the store could be read for this "
                                "scrape, else 0 (store families are then missing).")
         try:
-            with self.engine.connect() as conn:
-                families = [*self._sources(conn), *self._scores(conn)]
-        except SQLAlchemyError as exc:
+            with self.store.read() as unit:
+                families = [*self._sources(unit), *self._scores(unit)]
+        except StoreError as exc:
             log.error("metrics: cannot read the store: %s", exc)
             families = []
             up.add_metric([], 0)
@@ -66,7 +64,7 @@ class StoreCollector(Collector):
                                 "Time this scrape spent reading the store.",
                                 value=time.perf_counter() - started)
 
-    def _sources(self, conn: Connection) -> list[Metric]:
+    def _sources(self, unit: Unit) -> list[Metric]:
         up = GaugeMetricFamily("dcatwatch_source_up", "1 if the source's last harvest run "
                                "read its catalogue (ok or partial), 0 if it failed or none "
                                "finished yet.", labels=["source"])
@@ -80,14 +78,8 @@ class StoreCollector(Collector):
                                      "source after its last run.", labels=["source"])
         held = GaugeMetricFamily("dcatwatch_source_held_removals", "Datasets whose removal the "
                                  "mass-deletion guard holds until confirmed.", labels=["source"])
-        held_counts = dict(conn.execute(
-            select(DATASETS.c.source, func.count())
-            .where(DATASETS.c.removal_held_at.is_not(None), DATASETS.c.removed_at.is_(None))
-            .group_by(DATASETS.c.source)).all())
-        rows = conn.execute(select(SOURCES.c.name, SOURCES.c.last_status,
-                                   SOURCES.c.last_success_at, SOURCES.c.last_attempt_at,
-                                   SOURCES.c.datasets)
-                            .where(SOURCES.c.enabled).order_by(SOURCES.c.name))
+        held_counts = unit.datasets.held_removals()
+        rows = unit.sources.enabled_states()
         for row in rows:
             label = [row.name]
             up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
@@ -97,10 +89,8 @@ class StoreCollector(Collector):
             held.add_metric(label, held_counts.get(row.name, 0))
         return [up, success, attempt, datasets, held]
 
-    def _scores(self, conn: Connection) -> list[Metric]:
-        latest = conn.execute(select(NATIONAL_SNAPSHOTS.c.scored_at,
-                                     NATIONAL_SNAPSHOTS.c.agencies_with_api_share)
-                              .order_by(NATIONAL_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+    def _scores(self, unit: Unit) -> list[Metric]:
+        latest = unit.scores.latest_national()
         if latest is None:
             return []
         national = [
@@ -112,12 +102,12 @@ class StoreCollector(Collector):
         ]
         with self._lock:
             if self._snapshot is None or self._snapshot[0] != latest.scored_at:
-                self._snapshot = (latest.scored_at, _agency_families(conn, latest.scored_at))
+                self._snapshot = (latest.scored_at, _agency_families(unit, latest.scored_at))
             agencies = self._snapshot[1]
         return [*national, *agencies]
 
 
-def _agency_families(conn: Connection, scored_at: datetime) -> list[Metric]:
+def _agency_families(unit: Unit, scored_at: datetime) -> list[Metric]:
     """The per-agency families of the snapshot taken at ``scored_at``."""
     info = InfoMetricFamily("dcatwatch_agency", "The agency's name (value always 1).",
                             labels=["agency", "name"])
@@ -132,14 +122,7 @@ def _agency_families(conn: Connection, scored_at: datetime) -> list[Metric]:
                               "0–100 (100 × mean channel level / 3).", labels=["agency"])
     mqa = GaugeMetricFamily("dcatwatch_agency_mqa_points", "Mean MQA-predicted points of the "
                             "agency's datasets (405 scale).", labels=["agency"])
-    snapshot = AGENCY_SNAPSHOTS.c
-    name = func.coalesce(AGENCIES.c.name, snapshot.agency_id)  # as the scores name agencies
-    rows = conn.execute(
-        select(snapshot.agency_id, name.label("name"), *(snapshot[level] for level in LEVELS),
-               snapshot.api_share, snapshot.document_only_share, snapshot.api_document_index,
-               snapshot.mqa_points)
-        .select_from(AGENCY_SNAPSHOTS.outerjoin(AGENCIES, AGENCIES.c.id == snapshot.agency_id))
-        .where(snapshot.scored_at == scored_at).order_by(snapshot.agency_id))
+    rows = unit.scores.agency_snapshot(scored_at)
     for row in rows:
         agency = row.agency_id
         info.add_metric([agency, row.name], {})

@@ -24,18 +24,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from dcatwatch.config import Language, ReportsSettings
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import services_by_dataset
 from dcatwatch.dcat.model import DataService, Dataset
 from dcatwatch.errors import CATALOGUE, DcatwatchError
-from dcatwatch.config import Language, ReportsSettings
 from dcatwatch.reports.fixes import RULES, Trier
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
 from dcatwatch.reports.validation import ValidationFindings, read_findings
 from dcatwatch.scoring.aggregate import DatasetRow
 from dcatwatch.scoring.mqa import SCALE
-from dcatwatch.scoring.service import Copy, counted
+from dcatwatch.scoring.service import Copy, count_once
 from dcatwatch.store.core import Store, Unit
 
 PROBLEM_CODES = 6  # problem codes shown per catalogue, most severe first
@@ -344,7 +344,7 @@ def _current(unit: Unit, agency_id: str, language: Language) -> list[_Current]:
                    DatasetRow(agency_id, row.level, row.strong, row.mqa_points, row.open))
               for row in rows.values())
     found = []
-    for copy in counted(copies, unit.scores.identifiers):
+    for copy in count_once(unit, copies):
         row = rows[copy.id]
         model = records.load_dataset(row.description, row.source)
         found.append(_Current(dataset_ref(model, row.title, language), model, row))
@@ -353,8 +353,8 @@ def _current(unit: Unit, agency_id: str, language: Language) -> list[_Current]:
 
 def _services(unit: Unit) -> dict[str, DataService]:
     found: dict[str, DataService] = {}
-    for text in unit.services.current_records():
-        service = records.load_service(text)
+    for row in unit.services.current_records():
+        service = records.load_service(row.record)
         found.setdefault(service.iri, service)
     return found
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dcatwatch.dcat.model import Dataset, best_text
 from dcatwatch.config import Language
+from dcatwatch.dcat.model import Dataset, best_text
 
 TITLE_LANGUAGES: dict[Language, tuple[str, ...]] = {"sv": ("sv", "", "en"), "en": ("en", "", "sv")}
 _WEB = ("https://", "http://")

@@ -77,14 +77,14 @@ def read_findings(checks: Checks,
             for url in dist.download_urls:
                 _add(files[url], ref)
     findings = ValidationFindings()
-    for row in checks.links_of(list(links)):
+    for row in checks.history(links).values():
         findings.links_checked += 1
         if row.reachable:
             findings.links_reachable += 1
         else:
             findings.broken.append(BrokenLink(row.url, row.reason, row.first_failure_at,
                                               row.consecutive_failures, links[row.url]))
-    for row in checks.data_of(list(files)):
+    for row in checks.data_checks(files).values():
         if row.valid is None:
             continue
         findings.files_validated += 1

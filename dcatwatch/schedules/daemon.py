@@ -49,8 +49,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from dcatwatch.config import DaemonSettings, Settings
 from dcatwatch.errors import ConfigError
-from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
+from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
@@ -92,7 +92,7 @@ def _serve(settings: Settings) -> int:
     store = Store.open(settings.database.url)
     registry = new_registry()
     instruments = Instruments(registry)
-    registry.register(StoreCollector(store.engine))
+    registry.register(StoreCollector(store))
     daemon = Daemon(settings, store, instruments)
     try:
         server = MetricsServer(settings.server.host, settings.server.port, registry,
@@ -197,8 +197,8 @@ class Daemon:
         self._add("dispatcher", self.dispatch, trigger=IntervalTrigger(
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
-        self._add("link_recheck", jobs.recheck_links, self.settings, self.store.engine,
-                  self.client, self._scoring.request,
+        self._add("link_recheck", jobs.recheck_links, self.settings, self.store, self.client,
+                  self._scoring.request,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.store, self.instruments,
                   trigger=setting_trigger("reports.schedule", self.settings.reports.schedule))
@@ -208,7 +208,7 @@ class Daemon:
 
     def _score(self) -> None:
         with log_context(job="scoring", source=None, run_id=None):  # for every source
-            jobs.score(self.store.engine)
+            jobs.score(self.store)
             self.scored()
 
     def _add(self, name: str, work: Callable[..., None], *args: Any, **options: Any) -> None:
@@ -313,7 +313,7 @@ class Daemon:
         """Validate the changed source, then rescore; a failure of either is logged and
         caught up later (next harvest, link re-check, or the scoring at start)."""
         try:
-            jobs.validate_source(self.settings, self.store.engine, name, self.client)
+            jobs.validate_source(self.settings, self.store, name, self.client)
         except Exception:  # noqa: BLE001 - scores must not wait for a broken check
             log.exception("validation failed")
         try:

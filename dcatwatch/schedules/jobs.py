@@ -9,8 +9,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dcatwatch.config import Settings, SourceSettings
-from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import RunResult, harvest_source
+from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
@@ -60,33 +60,33 @@ def changed(result: RunResult) -> bool:
     return bool(result.added or result.updated or result.removed or result.services_changed)
 
 
-def validate_source(settings: Settings, engine: Engine, source: str, client: HttpClient) -> None:
+def validate_source(settings: Settings, store: Store, source: str, client: HttpClient) -> None:
     """Validate ``source``: metadata, then the links and data files that are due (new and
     changed ones are always due)."""
     from dcatwatch.validators.service import validate
 
-    result = validate(settings, engine, source, client)
+    result = validate(store, settings, client, source=source)
     log.info("validated", extra={"summary": result.summary})
 
 
-def recheck_links(settings: Settings, engine: Engine, client: HttpClient,
+def recheck_links(settings: Settings, store: Store, client: HttpClient,
                   rescore: Callable[[], None]) -> None:
     """Validate every source (links due for a re-check, data, metadata), then ask for a
     scoring run (``rescore``, coalesced with the daemon's others); it rescores every dataset
     because links were checked after the last scoring run."""
     from dcatwatch.validators.service import validate
 
-    result = validate(settings, engine, None, client)
+    result = validate(store, settings, client)
     log.info("validated every source", extra={"summary": result.summary})
     rescore()
 
 
-def score(engine: Engine, full: bool = False) -> None:
+def score(store: Store, full: bool = False) -> None:
     """A scoring run with a snapshot (what ``/metrics`` shows per agency), using the stored
     link checks."""
     from dcatwatch.scoring.service import score as score_store
 
-    run = score_store(engine, full=full, snapshot=True)
+    run = score_store(store, full=full, snapshot=True)
     log.info("scored: %d datasets rescored, %d agencies", run.rescored, len(run.scores.agencies))
 
 

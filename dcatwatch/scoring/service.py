@@ -19,26 +19,15 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
-
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
 from dcatwatch.dcat.model import DataService
-from dcatwatch.registry.coverage import DIRECT, PORTAL, DatasetRef, compare, identifiers
+from dcatwatch.dcat.twins import DIRECT, PORTAL, DatasetRef, compare, identifiers
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
+from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.sql import chunks
-from dcatwatch.store.tables import (
-    AGENCIES,
-    AGENCY_SNAPSHOTS,
-    DATASETS,
-    LINKS,
-    NATIONAL_SNAPSHOTS,
-    SCORES,
-    SERVICES,
-    SOURCES,
-)
 
 SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
 _IDENTIFIERS_PREFIX = '{"identifiers":'
@@ -54,7 +43,7 @@ class ScoringRun:
     scored_at: datetime
 
 
-def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: bool = False,
+def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bool = False,
           snapshot: bool = True) -> ScoringRun:
     """Rescore what changed, aggregate, and append a snapshot.
 
@@ -64,20 +53,19 @@ def score(engine: Engine, links: Mapping[str, LinkInfo] | None = None, *, full: 
     own description stays the same).
     """
     stamp = datetime.now(UTC)
-    with engine.begin() as conn:
-        full = full or _changed_since_scoring(conn, LINKS.c.last_checked_at) \
-            or _changed_since_scoring(conn, SERVICES.c.changed_at)
-        rescored = _rescore(conn, engine, links, full, stamp)
-        scores = _aggregate(conn)
+    with store.write() as unit:
+        scored = unit.scores.last_scored()
+        full = full or _after(unit.checks.last_link_check(), scored) \
+            or _after(unit.services.last_change(), scored)
+        rescored = _rescore(unit, links, full, stamp)
+        scores = _aggregate(unit)
         if snapshot:
-            _snapshot(conn, scores, stamp)
+            unit.scores.snapshot(scores, stamp)
     return ScoringRun(scores, rescored, stamp)
 
 
-def _changed_since_scoring(conn: Connection, column: Any) -> bool:
-    """Whether the latest time in ``column`` is after the last scoring run."""
-    changed = conn.execute(select(func.max(column))).scalar()
-    scored = conn.execute(select(func.max(SCORES.c.scored_at))).scalar()
+def _after(changed: datetime | None, scored: datetime | None) -> bool:
+    """Whether ``changed`` is after the last scoring run (``scored``)."""
     return changed is not None and scored is not None and _aware(changed) > _aware(scored)
 
 
@@ -85,37 +73,21 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _rescore(conn: Connection, engine: Engine, links: Mapping[str, LinkInfo] | None,
-             full: bool, stamp: datetime) -> int:
-    query = (select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
-                    DATASETS.c.content_hash, DATASETS.c.description)
-             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-             .where(DATASETS.c.removed_at.is_(None)))
-    if not full:
-        query = query.where((SCORES.c.dataset_id.is_(None))
-                            | (SCORES.c.content_hash != DATASETS.c.content_hash))
-    stale = conn.execute(query).all()
+def _rescore(unit: Unit, links: Mapping[str, LinkInfo] | None, full: bool,
+             stamp: datetime) -> int:
+    stale = unit.scores.unscored(every=full)
     if not stale:
         return 0
     if links is None:  # read only when something is rescored: the table can be large
-        from dcatwatch.validators.service import link_infos
-
-        links = link_infos(engine)
-    services = _services(conn)
+        links = unit.checks.link_infos()
+    services: dict[str, DataService] = {}
+    for row in unit.services.current_records():
+        service = records.load_service(row.record)
+        services.setdefault(service.iri, service)
     serving = services_by_dataset(services.values())
     for part in chunks(stale):
-        rows = [_score_row(row, services, serving, links, stamp) for row in part]
-        conn.execute(delete(SCORES).where(SCORES.c.dataset_id.in_([r["dataset_id"] for r in rows])))
-        conn.execute(insert(SCORES), rows)
+        unit.scores.save([_score_row(row, services, serving, links, stamp) for row in part])
     return len(stale)
-
-
-def _services(conn: Connection) -> dict[str, DataService]:
-    found: dict[str, DataService] = {}
-    for row in conn.execute(select(SERVICES.c.record).where(SERVICES.c.removed_at.is_(None))):
-        service = records.load_service(row.record)
-        found.setdefault(service.iri, service)
-    return found
 
 
 def _score_row(row: Any, services: dict[str, DataService],
@@ -157,7 +129,7 @@ def counted(copies: Iterable[Copy],
     1. One per IRI over all agencies: the preferred copy, under its own agency.
     2. Then, within an agency, an own-catalogue copy and a dataportal.se copy are one dataset
        when the IRI or a ``dct:identifier`` of one equals the IRI or an identifier of the
-       other (portal coverage's matching, :func:`dcatwatch.registry.coverage.compare`: one
+       other (portal coverage's matching, :func:`dcatwatch.dcat.twins.compare`: one
        to one); the own copy counts. ``identifiers_of`` reads the identifiers of copies by
        id; it is asked only about agencies that still have copies of both kinds.
     """
@@ -180,12 +152,12 @@ def counted(copies: Iterable[Copy],
     return list(best.values())
 
 
-def count_once(conn: Connection, copies: Iterable[Copy]) -> list[Copy]:
-    """:func:`counted`, reading identifiers from the store of ``conn``."""
-    return counted(copies, partial(_identifiers, conn))
+def count_once(unit: Unit, copies: Iterable[Copy]) -> list[Copy]:
+    """:func:`counted`, reading identifiers in ``unit``."""
+    return counted(copies, partial(_identifiers, unit))
 
 
-def _identifiers(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
+def _identifiers(unit: Unit, ids: list[int]) -> dict[int, list[str]]:
     """The ``dct:identifier`` values of datasets, by id.
 
     Read from the score's details, which begin with them (``{"identifiers":[...],``): only
@@ -193,32 +165,23 @@ def _identifiers(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
     stored description.
     """
     found: dict[int, list[str]] = {}
-    for part in chunks(sorted(ids)):
-        query = (select(SCORES.c.dataset_id, SCORES.c.details)
-                 .where(SCORES.c.dataset_id.in_(part)))
-        for row in conn.execute(query):
-            if row.details.startswith(_IDENTIFIERS_PREFIX):
-                found[row.dataset_id] = _JSON.raw_decode(row.details,
-                                                         len(_IDENTIFIERS_PREFIX))[0]
-    for part in chunks([i for i in ids if i not in found]):
-        query = select(DATASETS.c.id, DATASETS.c.description).where(DATASETS.c.id.in_(part))
-        found.update((row.id, identifiers(row.description)) for row in conn.execute(query))
+    for dataset_id, details in unit.scores.details(ids).items():
+        if details.startswith(_IDENTIFIERS_PREFIX):
+            found[dataset_id] = _JSON.raw_decode(details, len(_IDENTIFIERS_PREFIX))[0]
+    missing = [i for i in ids if i not in found]
+    found.update((dataset_id, identifiers(description)) for dataset_id, description
+                 in unit.datasets.descriptions(missing).items())
     return found
 
 
-def _aggregate(conn: Connection) -> Scores:
-    kinds: dict[str, str] = dict(conn.execute(select(SOURCES.c.name, SOURCES.c.type)).all())
-    query = (select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id,
-                    SCORES.c.level, SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
-             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-             .where(DATASETS.c.removed_at.is_(None), DATASETS.c.agency_id.is_not(None)))
+def _aggregate(unit: Unit) -> Scores:
+    kinds = unit.sources.kinds()
     copies = [Copy(row.id, row.iri, row.source, kinds.get(row.source, ""),
                    DatasetRow(row.agency_id, row.level, row.strong, row.mqa_points, row.open))
-              for row in conn.execute(query)]
-    agencies = conn.execute(select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)).all()
+              for row in unit.scores.copies()]
+    agencies = unit.agencies.listed()
     registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
-    scores = aggregate((copy.row for copy in count_once(conn, copies)),
-                       registry)
+    scores = aggregate((copy.row for copy in count_once(unit, copies)), registry)
     names = {a.id: a.name for a in agencies if a.name}
     for agency in scores.agencies:
         if not agency.registered and agency.id in names:
@@ -226,36 +189,12 @@ def _aggregate(conn: Connection) -> Scores:
     return scores
 
 
-def _snapshot(conn: Connection, scores: Scores, stamp: datetime) -> None:
-    rows = []
-    for agency in scores.agencies:
-        data = agency.to_dict()
-        rows.append({key: data[key] for key in (
-            "datasets", "api", "machine_readable", "document_only", "unknown", "api_share",
-            "document_only_share", "api_document_index", "mqa_points", "mqa_band")}
-            | {"agency_id": agency.id, "scored_at": stamp,
-               "details": json.dumps(data, ensure_ascii=False)})
-    if rows:
-        conn.execute(insert(AGENCY_SNAPSHOTS), rows)
-    if scores.national is not None:
-        conn.execute(insert(NATIONAL_SNAPSHOTS).values(scored_at=stamp,
-                                                       **scores.national.to_dict()))
-
-
-def explain(engine: Engine, iri: str) -> list[dict[str, Any]]:
+def explain(store: Store, iri: str) -> list[dict[str, Any]]:
     """Everything known about the scoring of the dataset ``iri``, once per source holding it."""
-    query = (select(DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
-                    DATASETS.c.removed_at, SCORES.c.level, SCORES.c.mqa_points,
-                    SCORES.c.mqa_band, SCORES.c.details, SCORES.c.scored_at)
-             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-             .where(DATASETS.c.iri == iri))
-    with engine.connect() as conn:
-        found = []
-        for row in conn.execute(query):
-            details = json.loads(row.details) if row.details else None
-            found.append({"source": row.source, "agency": row.agency_id, "title": row.title,
-                          "removed": row.removed_at is not None, "level": row.level,
-                          "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
-                          "scored_at": row.scored_at.isoformat() if row.scored_at else None,
-                          "details": details})
-    return found
+    with store.read() as unit:
+        rows = unit.scores.of_dataset(iri)
+    return [{"source": row.source, "agency": row.agency_id, "title": row.title,
+             "removed": row.removed_at is not None, "level": row.level,
+             "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
+             "scored_at": row.scored_at.isoformat() if row.scored_at else None,
+             "details": json.loads(row.details) if row.details else None} for row in rows]

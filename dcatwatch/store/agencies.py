@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from dcatwatch.store.core import Repository
 from dcatwatch.store.tables import AGENCIES
@@ -26,3 +26,9 @@ class Agencies(Repository):
         return self.connection.execute(
             select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language)
             .where(AGENCIES.c.id == agency_id)).first()
+    # reads for validation, scoring and metrics
+
+    def listed(self) -> list[Row[Any]]:
+        """``id``, ``name`` and ``in_registry`` of every agency known."""
+        return list(self.connection.execute(
+            select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)))

@@ -1,30 +1,116 @@
-"""Link and data checks and validation runs."""
+"""Link and data checks and validation runs: the tables ``link_check``, ``data_check`` and
+``validation_run``. Which URL is due and what counts as reachable are the validators' rules;
+these methods only read and write the rows they are given."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
 
+from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.store.core import Repository
 from dcatwatch.store.sql import chunks
-from dcatwatch.store.tables import DATA, LINKS
+from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
+from dcatwatch.store.validation_models import DataCheck, LinkCheck
 
 
 class Checks(Repository):
     """Link and data checks and validation runs."""
 
-    # reads for reports, the daemon and coverage
+    # validation runs
 
-    def links_of(self, urls: Sequence[str]) -> Iterator[Any]:
-        """The ``link_check`` rows of ``urls`` (URLs never checked have none)."""
-        yield from self._of(LINKS, urls)
+    def start_run(self, source: str | None, at: datetime) -> int:
+        """Record a validation run of ``source`` (None: every source) as running; its id."""
+        result = self.connection.execute(insert(VALIDATION_RUNS).values(
+            source=source, started_at=at, status="running", summary="{}"))
+        return int(result.inserted_primary_key[0])
 
-    def data_of(self, urls: Sequence[str]) -> Iterator[Any]:
-        """The ``data_check`` rows of ``urls`` (URLs never checked have none)."""
-        yield from self._of(DATA, urls)
+    def finish_run(self, run_id: int, status: str, at: datetime,
+                   summary: Mapping[str, Any] | None = None) -> None:
+        """Mark run ``run_id`` ``status`` (ok | failed), with its summary when given."""
+        values: dict[str, Any] = {"status": status, "finished_at": at}
+        if summary is not None:
+            values["summary"] = json.dumps(summary)
+        self.connection.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id)
+                                .values(values))
 
-    def _of(self, table: Table, urls: Sequence[str]) -> Iterator[Any]:
+    # link checks
+
+    def recent_links(self, urls: Sequence[str], since: datetime) -> set[str]:
+        """The URLs among ``urls`` last checked after ``since``."""
+        found: set[str] = set()
         for part in chunks(urls):
+            found.update(self.connection.execute(select(LINKS.c.url).where(
+                LINKS.c.url.in_(part), LINKS.c.last_checked_at > since)).scalars())
+        return found
+
+    def link_histories(self, urls: Sequence[str]) -> dict[str, Row[Any]]:
+        """``first_failure_at``, ``consecutive_failures``, ``last_success_at`` of the stored
+        checks among ``urls``, by URL."""
+        found = {}
+        for part in chunks(urls):
+            query = select(LINKS.c.url, LINKS.c.first_failure_at, LINKS.c.consecutive_failures,
+                           LINKS.c.last_success_at).where(LINKS.c.url.in_(part))
+            found.update((row.url, row) for row in self.connection.execute(query))
+        return found
+
+    def save_links(self, new: Sequence[dict[str, Any]], known: Sequence[dict[str, Any]]) -> None:
+        """Insert the ``new`` link-check rows and overwrite the ``known`` ones (by url); the
+        rows of each list have the same columns."""
+        if new:
+            self.connection.execute(insert(LINKS), list(new))
+        if known:
+            statement = update(LINKS).where(LINKS.c.url == bindparam("_url"))
+            self.connection.execute(statement, [
+                {"_url": row["url"]} | {k: v for k, v in row.items() if k != "url"}
+                for row in known])
+
+    def link_infos(self, urls: Iterable[str] | None = None) -> dict[str, LinkInfo]:
+        """The latest check of each URL (of ``urls``, or every checked URL) as scoring
+        reads it."""
+        query = select(LINKS.c.url, LINKS.c.status, LINKS.c.content_type, LINKS.c.reachable)
+        if urls is None:
+            rows: Iterable[Any] = self.connection.execute(query)
+        else:
+            rows = (row for part in chunks(list(dict.fromkeys(urls)))
+                    for row in self.connection.execute(query.where(LINKS.c.url.in_(part))))
+        return {row.url: LinkInfo(row.status, row.content_type, row.reachable) for row in rows}
+
+    def history(self, urls: Iterable[str]) -> dict[str, LinkCheck]:
+        """The stored checks of ``urls`` as :class:`LinkCheck` rows, by URL."""
+        return {row.url: LinkCheck.model_validate(row._mapping)
+                for row in self._rows(LINKS, urls)}
+
+    def unreachable(self, urls: Sequence[str], codes: Iterable[str]) -> dict[str, str]:
+        """The URLs among ``urls`` whose latest link check failed with one of the error
+        ``codes``, with the check's reason."""
+        found = {}
+        for part in chunks(urls):
+            query = select(LINKS.c.url, LINKS.c.reason).where(
+                LINKS.c.url.in_(part), LINKS.c.error_code.in_(list(codes)))
+            found.update((row.url, row.reason) for row in self.connection.execute(query))
+        return found
+
+    def last_link_check(self) -> datetime | None:
+        """When a link was last checked (None: never)."""
+        return self.connection.execute(select(func.max(LINKS.c.last_checked_at))).scalar()
+
+    # data checks
+
+    def data_checks(self, urls: Iterable[str]) -> dict[str, DataCheck]:
+        """The stored data checks of ``urls``, by URL."""
+        return {row.url: DataCheck.model_validate(row._mapping)
+                for row in self._rows(DATA, urls)}
+
+    def save_data(self, url: str, values: Mapping[str, Any], exists: bool) -> None:
+        """Write the data check of ``url``: overwrite ``values`` when ``exists``, else insert."""
+        self.connection.execute(update(DATA).where(DATA.c.url == url).values(dict(values))
+                                if exists else insert(DATA).values(url=url, **values))
+
+    def _rows(self, table: Any, urls: Iterable[str]) -> Iterator[Row[Any]]:
+        for part in chunks(list(dict.fromkeys(urls))):
             yield from self.connection.execute(select(table).where(table.c.url.in_(part)))

@@ -1,9 +1,24 @@
-"""Metadata findings."""
+"""Metadata findings: the table ``metadata_finding``, replaced source by source."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert
+
 from dcatwatch.store.core import Repository
+from dcatwatch.store.tables import FINDINGS
 
 
 class Findings(Repository):
     """Metadata findings."""
+
+    def replace(self, source: str | None, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the findings of ``source`` (None: of every source) with ``rows``."""
+        query = delete(FINDINGS)
+        if source is not None:
+            query = query.where(FINDINGS.c.source == source)
+        self.connection.execute(query)
+        if rows:
+            self.connection.execute(insert(FINDINGS), list(rows))

@@ -34,7 +34,9 @@ class DatasetScore(SQLModel, table=True):
 
 
 class AgencyScoreSnapshot(SQLModel, table=True):
-    """One agency's figures after one scoring run."""
+    """One agency's figures after one scoring run: the contract fields of
+    :class:`dcatwatch.scoring.aggregate.AgencyScore`, name for name (``details`` holds the
+    whole score; ``tests/test_score_shapes.py`` keeps the two in step)."""
 
     __tablename__ = "agency_score"
     __table_args__ = (Index("ix_agency_score_agency_time", "agency_id", "scored_at"),
@@ -57,7 +59,8 @@ class AgencyScoreSnapshot(SQLModel, table=True):
 
 
 class NationalScoreSnapshot(SQLModel, table=True):
-    """The national figures after one scoring run."""
+    """The national figures after one scoring run: the fields of
+    :class:`dcatwatch.scoring.aggregate.NationalScore`, name for name."""
 
     __tablename__ = "national_score"
 

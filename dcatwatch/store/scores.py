@@ -1,20 +1,27 @@
-"""Dataset scores and agency and national snapshots."""
+"""Dataset scores and agency and national snapshots: the tables ``dataset_score``,
+``agency_score`` and ``national_score``. How points and levels are computed, and which copy
+of a dataset counts, is :mod:`dcatwatch.scoring`'s; these methods read and write rows."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, delete, func, insert, select
 
-from dcatwatch.registry.coverage import identifiers
 from dcatwatch.store.core import Repository
 from dcatwatch.store.sql import chunks
-from dcatwatch.store.tables import AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SCORES
+from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SCORES
 
-_IDENTIFIERS_PREFIX = '{"identifiers":'
-_JSON = json.JSONDecoder()
+if TYPE_CHECKING:
+    from dcatwatch.scoring.aggregate import Scores as Aggregate
+
+SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
+AGENCY_FIGURES = tuple(c.name for c in AGENCY_SNAPSHOTS.columns if c.name not in SNAPSHOT_KEYS)
+NATIONAL_FIGURES = tuple(c.name for c in NATIONAL_SNAPSHOTS.columns
+                         if c.name not in SNAPSHOT_KEYS)
 
 
 class Scores(Repository):
@@ -71,18 +78,84 @@ class Scores(Repository):
             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
             .where(DATASETS.c.removed_at.is_(None), SCORES.c.agency_id == agency_id)))
 
-    def identifiers(self, ids: list[int]) -> dict[int, list[str]]:
-        """The ``dct:identifier`` values of datasets, by id (for
-        :func:`~dcatwatch.scoring.service.counted`): from the score's details, which begin
-        with them (only that prefix is decoded); else from the stored description."""
-        found: dict[int, list[str]] = {}
+    def last_scored(self) -> datetime | None:
+        """When a dataset was last scored (None: never)."""
+        return self.connection.execute(select(func.max(SCORES.c.scored_at))).scalar()
+
+    def unscored(self, *, every: bool = False) -> list[Row[Any]]:
+        """``id``, ``source``, ``agency_id``, ``content_hash`` and ``description`` of the
+        current datasets never scored or scored from another description (``every``: all
+        current datasets)."""
+        query = (select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
+                        DATASETS.c.content_hash, DATASETS.c.description)
+                 .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+                 .where(DATASETS.c.removed_at.is_(None)))
+        if not every:
+            query = query.where(SCORES.c.dataset_id.is_(None)
+                                | (SCORES.c.content_hash != DATASETS.c.content_hash))
+        return list(self.connection.execute(query))
+
+    def save(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the scores of the datasets of ``rows`` (``dataset_score`` rows)."""
+        for part in chunks(rows):
+            self.connection.execute(delete(SCORES).where(
+                SCORES.c.dataset_id.in_([row["dataset_id"] for row in part])))
+            self.connection.execute(insert(SCORES), list(part))
+
+    def details(self, ids: Sequence[int]) -> dict[int, str]:
+        """The stored details (JSON) of the scores of datasets, by dataset id."""
+        found: dict[int, str] = {}
         for part in chunks(sorted(ids)):
-            for row in self.connection.execute(select(SCORES.c.dataset_id, SCORES.c.details)
-                                               .where(SCORES.c.dataset_id.in_(part))):
-                if row.details.startswith(_IDENTIFIERS_PREFIX):
-                    found[row.dataset_id] = _JSON.raw_decode(row.details,
-                                                             len(_IDENTIFIERS_PREFIX))[0]
-        for part in chunks([i for i in ids if i not in found]):
-            found.update((row.id, identifiers(row.description)) for row in self.connection.execute(
-                select(DATASETS.c.id, DATASETS.c.description).where(DATASETS.c.id.in_(part))))
+            query = select(SCORES.c.dataset_id, SCORES.c.details).where(
+                SCORES.c.dataset_id.in_(part))
+            found.update((row.dataset_id, row.details) for row in self.connection.execute(query))
         return found
+
+    def copies(self) -> list[Row[Any]]:
+        """The scored current datasets with a publisher: ``id``, ``iri``, ``source``,
+        ``agency_id``, ``level``, ``strong``, ``mqa_points``, ``open``."""
+        return list(self.connection.execute(
+            select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id,
+                   SCORES.c.level, SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
+            .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+            .where(DATASETS.c.removed_at.is_(None), DATASETS.c.agency_id.is_not(None))))
+
+    def of_dataset(self, iri: str) -> list[Row[Any]]:
+        """Every stored copy of the dataset ``iri`` with its score, if any."""
+        return list(self.connection.execute(
+            select(DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
+                   DATASETS.c.removed_at, SCORES.c.level, SCORES.c.mqa_points,
+                   SCORES.c.mqa_band, SCORES.c.details, SCORES.c.scored_at)
+            .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+            .where(DATASETS.c.iri == iri)))
+
+    def snapshot(self, scores: Aggregate, at: datetime) -> None:
+        """Append the agency and national figures of ``scores`` as the snapshot at ``at``."""
+        rows = []
+        for agency in scores.agencies:
+            data = agency.to_dict()
+            rows.append({key: data[key] for key in AGENCY_FIGURES}
+                        | {"agency_id": agency.id, "scored_at": at,
+                           "details": json.dumps(data, ensure_ascii=False)})
+        if rows:
+            self.connection.execute(insert(AGENCY_SNAPSHOTS), rows)
+        if scores.national is not None:
+            self.connection.execute(insert(NATIONAL_SNAPSHOTS).values(
+                scored_at=at, **scores.national.to_dict()))
+
+    def latest_national(self) -> Row[Any] | None:
+        """``scored_at`` and ``agencies_with_api_share`` of the latest snapshot (None: none)."""
+        return self.connection.execute(
+            select(NATIONAL_SNAPSHOTS.c.scored_at, NATIONAL_SNAPSHOTS.c.agencies_with_api_share)
+            .order_by(NATIONAL_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+
+    def agency_snapshot(self, at: datetime) -> list[Row[Any]]:
+        """The agency figures of the snapshot taken ``at``, by agency id, each with ``name``:
+        the agency's stored name, else its id (as the scores name agencies)."""
+        snapshot = AGENCY_SNAPSHOTS.c
+        name = func.coalesce(AGENCIES.c.name, snapshot.agency_id)
+        return list(self.connection.execute(
+            select(snapshot.agency_id, name.label("name"),
+                   *(snapshot[figure] for figure in AGENCY_FIGURES))
+            .select_from(AGENCY_SNAPSHOTS.outerjoin(AGENCIES, AGENCIES.c.id == snapshot.agency_id))
+            .where(snapshot.scored_at == at).order_by(snapshot.agency_id)))

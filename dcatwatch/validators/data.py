@@ -29,13 +29,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
-
+from dcatwatch.config import ValidationSettings
 from dcatwatch.dcat.formats import declared_formats, url_formats
 from dcatwatch.dcat.model import Distribution
 from dcatwatch.errors import FetchError
 from dcatwatch.http.client import CacheValidators, HttpClient
-from dcatwatch.store.tables import DATA, LINKS
+from dcatwatch.store.core import Store, Unit
 from dcatwatch.validators.datafile import (
     UNPACKED_RATIO,
     FileReport,
@@ -45,7 +44,6 @@ from dcatwatch.validators.datafile import (
 )
 from dcatwatch.validators.links import interleave_hosts
 from dcatwatch.validators.sampling import Sample, fetch_sample
-from dcatwatch.validators.settings import ValidationSettings
 
 Progress = Callable[[str, int, int], None]
 
@@ -172,13 +170,13 @@ def cut_at_last_line(path: Path) -> int:
     return keep
 
 
-def check_data(engine: Engine, client: HttpClient, targets: Iterable[DataTarget],
+def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
                settings: ValidationSettings, *, now: Callable[[], datetime],
                progress: Progress | None = None) -> int:
     """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked."""
     formats = {t.url: t.format for t in targets if t.url and t.format}
-    with engine.begin() as conn:
-        todo, state = _due(conn, formats, now(), settings.recheck_hours)
+    with store.write() as unit:
+        todo, state = _due(unit, formats, now(), settings.recheck_hours)
     if progress:
         progress("data", 0, len(todo))
     checker = DataChecker(client, settings)
@@ -192,8 +190,9 @@ def check_data(engine: Engine, client: HttpClient, targets: Iterable[DataTarget]
                                        stored.sha256 if stored else None))
         for count, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
-            with engine.begin() as conn:
-                _record(conn, outcome, state.get(outcome.url) is not None, now())
+            with store.write() as unit:
+                unit.checks.save_data(outcome.url, _values(outcome, now()),
+                                      exists=state.get(outcome.url) is not None)
             if progress:
                 progress("data", count, len(todo))
     return len(todo)
@@ -206,42 +205,34 @@ class _Stored:
     sha256: str | None
 
 
-def _due(conn: Connection, formats: dict[str, str], now: datetime,
+def _due(unit: Unit, formats: dict[str, str], now: datetime,
          recheck_hours: float) -> tuple[list[str], dict[str, _Stored]]:
-    """URLs to check now, and what earlier validations left for a conditional GET."""
+    """URLs to check now, and what earlier validations left for a conditional GET; the URLs
+    the link check could not reach are recorded as not downloaded."""
     urls = list(formats)
     limit = now - timedelta(hours=recheck_hours)
     stored: dict[str, _Stored] = {}
     recent: set[str] = set()
-    unreachable: set[str] = set()
-    for start in range(0, len(urls), 500):
-        chunk = urls[start:start + 500]
-        for row in conn.execute(select(DATA).where(DATA.c.url.in_(chunk))):
-            if row.checked_at > limit:
-                recent.add(row.url)
-            if row.format == formats[row.url] and row.validated_at is not None:
-                stored[row.url] = _Stored(row.etag, row.last_modified, row.sha256)
-            else:
-                stored[row.url] = _Stored(None, None, None)
-        unreachable.update(conn.execute(select(LINKS.c.url).where(
-            LINKS.c.url.in_(chunk), LINKS.c.error_code.in_(UNREACHABLE_CODES))).scalars())
+    for url, row in unit.checks.data_checks(urls).items():
+        if row.checked_at > limit:
+            recent.add(url)
+        if row.format == formats[url] and row.validated_at is not None:
+            stored[url] = _Stored(row.etag, row.last_modified, row.sha256)
+        else:
+            stored[url] = _Stored(None, None, None)
+    unreachable = unit.checks.unreachable(urls, UNREACHABLE_CODES)
     todo = [url for url in urls if url not in recent and url not in unreachable]
     for url in (url for url in urls if url not in recent and url in unreachable):
-        _skip_unreachable(conn, url, formats[url], url in stored, now)
+        unit.checks.save_data(url, {
+            "format": formats[url], "tabular": True, "valid": None, "sampled": False,
+            "reason": f"not downloaded: the link check failed ({unreachable[url]})",
+            "checked_at": now, "error_count": 0, "error_types": "{}", "examples": "[]",
+            "validated_at": None}, exists=url in stored)
     return todo, stored
 
 
-def _skip_unreachable(conn: Connection, url: str, fmt: str, exists: bool, now: datetime) -> None:
-    """Record that ``url`` was not downloaded because the link check could not reach it."""
-    reason = conn.execute(select(LINKS.c.reason).where(LINKS.c.url == url)).scalar()
-    values = {"format": fmt, "tabular": True, "valid": None, "sampled": False,
-              "reason": f"not downloaded: the link check failed ({reason})", "checked_at": now,
-              "error_count": 0, "error_types": "{}", "examples": "[]", "validated_at": None}
-    conn.execute(update(DATA).where(DATA.c.url == url).values(values) if exists
-                 else insert(DATA).values(url=url, **values))
-
-
-def _record(conn: Connection, outcome: DataOutcome, exists: bool, now: datetime) -> None:
+def _values(outcome: DataOutcome, now: datetime) -> dict[str, Any]:
+    """The ``data_check`` columns ``outcome`` sets."""
     values: dict[str, Any] = {"checked_at": now, "tabular": True}
     if outcome.etag or outcome.last_modified:
         values |= {"etag": outcome.etag, "last_modified": outcome.last_modified}
@@ -257,7 +248,4 @@ def _record(conn: Connection, outcome: DataOutcome, exists: bool, now: datetime)
             "examples": json.dumps(report.examples if report else [], ensure_ascii=False),
             "validated_at": now if report else None,
         }
-    if exists:
-        conn.execute(update(DATA).where(DATA.c.url == outcome.url).values(values))
-    else:
-        conn.execute(insert(DATA).values(url=outcome.url, **values))
+    return values

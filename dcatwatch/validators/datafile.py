@@ -37,7 +37,7 @@ import frictionless
 from frictionless import Detector, Dialect, FrictionlessException, Schema
 from frictionless.formats import CsvControl
 
-from dcatwatch.validators.settings import ValidationSettings
+from dcatwatch.config import ValidationSettings
 
 ENCODING_PROBE = 1 << 20
 DELIMITERS = (";", ",", "\t", "|")

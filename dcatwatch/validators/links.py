@@ -15,20 +15,16 @@ a busy host, not the whole pool. Results are written from the calling thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, insert, select, update
-
-from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.errors import FetchError
 from dcatwatch.http.client import HttpClient
-from dcatwatch.store.tables import LINKS
-from dcatwatch.store.validation_models import LinkCheck
+from dcatwatch.store.core import Store, Unit
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 200  # results written per transaction
@@ -70,46 +66,43 @@ def interleave_hosts(urls: Iterable[str]) -> list[str]:
     return [url for row in zip_longest(*by_host.values()) for url in row if url is not None]
 
 
-def due(conn: Connection, urls: Iterable[str], now: datetime, recheck_hours: float) -> list[str]:
+def due(store: Store, urls: Iterable[str], now: datetime, recheck_hours: float) -> list[str]:
     """The URLs among ``urls`` never checked, or last checked ``recheck_hours`` ago or more."""
     wanted = list(dict.fromkeys(urls))
-    limit = now - timedelta(hours=recheck_hours)
-    recent = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        recent.update(conn.execute(select(LINKS.c.url).where(
-            LINKS.c.url.in_(chunk), LINKS.c.last_checked_at > limit)).scalars())
+    with store.read() as unit:
+        recent = unit.checks.recent_links(wanted, now - timedelta(hours=recheck_hours))
     return [url for url in wanted if url not in recent]
 
 
-def record(conn: Connection, outcome: LinkOutcome, now: datetime) -> None:
-    """Store ``outcome`` as the URL's latest check and advance its history."""
-    previous = conn.execute(select(LINKS.c.first_failure_at, LINKS.c.consecutive_failures,
-                                   LINKS.c.last_success_at)
-                            .where(LINKS.c.url == outcome.url)).first()
-    values = {"status": outcome.status, "content_type": outcome.content_type,
-              "final_url": outcome.final_url, "elapsed_s": outcome.elapsed_s,
-              "reachable": outcome.reachable, "reason": outcome.reason,
-              "error_code": outcome.error_code, "last_checked_at": now}
-    if outcome.reachable:
-        values |= {"last_success_at": now, "first_failure_at": None, "consecutive_failures": 0}
-    else:
-        failures = previous.consecutive_failures if previous else 0
-        values |= {"consecutive_failures": failures + 1,
-                   "first_failure_at": (previous.first_failure_at if previous and failures
-                                        else now)}
-    if previous is None:
-        conn.execute(insert(LINKS).values(url=outcome.url, **values))
-    else:
-        conn.execute(update(LINKS).where(LINKS.c.url == outcome.url).values(values))
+def record(unit: Unit, outcomes: Sequence[LinkOutcome], now: datetime) -> None:
+    """Store ``outcomes`` as their URLs' latest checks and advance each URL's history."""
+    previous = unit.checks.link_histories([outcome.url for outcome in outcomes])
+    new, known = [], []
+    for outcome in outcomes:
+        before = previous.get(outcome.url)
+        values = {"url": outcome.url, "status": outcome.status,
+                  "content_type": outcome.content_type, "final_url": outcome.final_url,
+                  "elapsed_s": outcome.elapsed_s, "reachable": outcome.reachable,
+                  "reason": outcome.reason, "error_code": outcome.error_code,
+                  "last_checked_at": now}
+        if outcome.reachable:
+            values |= {"last_success_at": now, "first_failure_at": None,
+                       "consecutive_failures": 0}
+        else:
+            failures = before.consecutive_failures if before else 0
+            values |= {"last_success_at": before.last_success_at if before else None,
+                       "consecutive_failures": failures + 1,
+                       "first_failure_at": before.first_failure_at if before and failures
+                       else now}
+        (known if before else new).append(values)
+    unit.checks.save_links(new, known)
 
 
-def check_links(engine: Engine, client: HttpClient, urls: Iterable[str], *, workers: int,
+def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, workers: int,
                 timeout: float, recheck_hours: float, now: Callable[[], datetime],
                 progress: Progress | None = None) -> int:
     """Check the URLs among ``urls`` that are due (see :func:`due`); returns how many."""
-    with engine.connect() as conn:
-        todo = interleave_hosts(due(conn, urls, now(), recheck_hours))
+    todo = interleave_hosts(due(store, urls, now(), recheck_hours))
     if progress:
         progress("links", 0, len(todo))
     done: list[LinkOutcome] = []
@@ -118,42 +111,16 @@ def check_links(engine: Engine, client: HttpClient, urls: Iterable[str], *, work
         for count, future in enumerate(as_completed(futures), 1):
             done.append(future.result())
             if len(done) >= BATCH:
-                _write(engine, done, now())
+                _write(store, done, now())
             if progress:
                 progress("links", count, len(todo))
-    _write(engine, done, now())
+    _write(store, done, now())
     return len(todo)
 
 
-def _write(engine: Engine, outcomes: list[LinkOutcome], stamp: datetime) -> None:
+def _write(store: Store, outcomes: list[LinkOutcome], stamp: datetime) -> None:
     if outcomes:
-        with engine.begin() as conn:
-            for outcome in outcomes:
-                record(conn, outcome, stamp)
+        with store.write() as unit:
+            record(unit, outcomes, stamp)
         outcomes.clear()
 
-
-def link_infos(engine: Engine, urls: Iterable[str] | None = None) -> dict[str, LinkInfo]:
-    """The latest link check of each URL (of ``urls``, or every checked URL) for scoring."""
-    query = select(LINKS.c.url, LINKS.c.status, LINKS.c.content_type, LINKS.c.reachable)
-    with engine.connect() as conn:
-        if urls is None:
-            rows = list(conn.execute(query))
-        else:
-            wanted = list(dict.fromkeys(urls))
-            rows = [row for start in range(0, len(wanted), 500)
-                    for row in conn.execute(query.where(
-                        LINKS.c.url.in_(wanted[start:start + 500])))]
-    return {row.url: LinkInfo(row.status, row.content_type, row.reachable) for row in rows}
-
-
-def history(engine: Engine, urls: Iterable[str]) -> Mapping[str, LinkCheck]:
-    """The stored checks of ``urls`` as :class:`LinkCheck` rows, by URL."""
-    wanted = list(dict.fromkeys(urls))
-    found: dict[str, LinkCheck] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 500):
-            for row in conn.execute(select(LINKS).where(
-                    LINKS.c.url.in_(wanted[start:start + 500]))):
-                found[row.url] = LinkCheck.model_validate(row._mapping)
-    return found

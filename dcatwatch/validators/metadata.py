@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat import vocabularies as vocab
 from dcatwatch.dcat.mapper import AGENT_FIELDS, SERVICE_FIELDS
 from dcatwatch.dcat.model import Agent, DataService
 from dcatwatch.dcat.parse import Graph, graph_from_ntriples
 from dcatwatch.dcat.terms import iri, is_blank, is_iri, is_literal, value
-from dcatwatch.dcat import vocabularies as vocab
 from dcatwatch.validators.rules import RULES, Record, Rule, Severity, hint
 
 _HTTP = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)

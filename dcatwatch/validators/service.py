@@ -21,22 +21,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
-
+from dcatwatch.config import Settings, ValidationSettings
 from dcatwatch.dcat import namespaces as ns
-from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.dcat.mapper import Mapper
 from dcatwatch.dcat.model import Dataset
 from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
 from dcatwatch.dcat.terms import iri
 from dcatwatch.http.client import HttpClient
-from dcatwatch.store.tables import DATA, DATASETS, FINDINGS, SERVICES, VALIDATION_RUNS
-from dcatwatch.store.validation_models import LinkCheck
+from dcatwatch.store.core import Store
+from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators.data import DataTarget, check_data, target
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
-from dcatwatch.validators.settings import ValidationSettings
 from dcatwatch.validators.shacl import shacl_findings
 
 DISTRIBUTION = iri(ns.DCAT, "distribution")
@@ -87,54 +84,44 @@ class ValidationResult:
                 "metadata": self.metadata, "summary": self.summary}
 
 
-def validate(settings_like: Any, engine: Engine, source: str | None, client: HttpClient,
+def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None) -> ValidationResult:
-    """Validate the current records of ``source`` (None: every source); see the module doc.
+    """Validate the current records of ``source`` (None: every source) with the
+    ``[validation]`` settings; see the module doc.
 
-    ``settings_like``: :class:`ValidationSettings`, or settings with a ``validation`` section.
     ``progress(stage, done, total)`` is called as the run advances.
     """
-    settings = ValidationSettings.of(settings_like)
+    checks = settings.validation
     started = time.monotonic()
-    with engine.begin() as conn:
-        run_id = conn.execute(insert(VALIDATION_RUNS).values(source=source, started_at=now(), status="running",
-                                                  summary="{}")).inserted_primary_key[0]
+    with store.write() as unit:
+        run_id = unit.checks.start_run(source, now())
     try:
-        scope = _read_scope(engine, source, settings, progress)
-        if settings.metadata or settings.shacl:
-            _store_findings(engine, source, scope)
+        scope = _read_scope(store, source, checks, progress)
+        if checks.metadata or checks.shacl:
+            _store_findings(store, source, scope)
         checked = link_checks.check_links(
-            engine, client, scope.urls(), workers=settings.workers, timeout=settings.link_timeout,
-            recheck_hours=settings.recheck_hours, now=now, progress=progress)
-        validated = check_data(engine, client, [d.target for d in scope.distributions], settings,
-                               now=now, progress=progress) if settings.data else 0
-        result = _assemble(engine, scope, checked, validated)
+            store, client, scope.urls(), workers=checks.workers, timeout=checks.link_timeout,
+            recheck_hours=checks.recheck_hours, now=now, progress=progress)
+        validated = check_data(store, client, [d.target for d in scope.distributions], checks,
+                               now=now, progress=progress) if checks.data else 0
+        result = _assemble(store, scope, checked, validated)
     except BaseException:
-        with engine.begin() as conn:
-            conn.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id)
-                         .values(status="failed", finished_at=now()))
+        with store.write() as unit:
+            unit.checks.finish_run(run_id, "failed", now())
         raise
     result.summary["duration_s"] = round(time.monotonic() - started, 3)
-    with engine.begin() as conn:
-        conn.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id).values(
-            status="ok", finished_at=now(), summary=json.dumps(result.summary)))
+    with store.write() as unit:
+        unit.checks.finish_run(run_id, "ok", now(), result.summary)
     return result
 
 
-def _read_scope(engine: Engine, source: str | None, settings: ValidationSettings,
+def _read_scope(store: Store, source: str | None, settings: ValidationSettings,
                 progress: Progress | None) -> _Scope:
     """The current distributions and services of ``source`` with their metadata findings."""
     scope = _Scope()
-    datasets = select(DATASETS.c.source, DATASETS.c.description).where(
-        DATASETS.c.removed_at.is_(None)).order_by(DATASETS.c.id)
-    services = select(SERVICES.c.source, SERVICES.c.record).where(
-        SERVICES.c.removed_at.is_(None)).order_by(SERVICES.c.id)
-    if source is not None:
-        datasets = datasets.where(DATASETS.c.source == source)
-        services = services.where(SERVICES.c.source == source)
-    with engine.connect() as conn:
-        dataset_rows = list(conn.execute(datasets))
-        service_rows = list(conn.execute(services))
+    with store.read() as unit:
+        dataset_rows = unit.datasets.current_descriptions(source)
+        service_rows = unit.services.current_records(source)
     total = len(dataset_rows) + len(service_rows)
     seen: set[str] = set()
     for count, row in enumerate(dataset_rows, 1):
@@ -171,21 +158,19 @@ def _read_dataset(scope: _Scope, source: str, description: str, settings: Valida
                            shacl_findings(description, f"{dataset.iri} (blank node)")]
 
 
-def _store_findings(engine: Engine, source: str | None, scope: _Scope) -> None:
+def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
     stamp = now()
-    with engine.begin() as conn:
-        query = delete(FINDINGS)
-        conn.execute(query if source is None else query.where(FINDINGS.c.source == source))
-        rows = [{"source": src, "dataset_iri": dataset, "subject": f.subject, "record": f.record,
-                 "code": f.code, "severity": f.severity, "property": f.property,
-                 "value": f.value, "found_at": stamp} for src, dataset, f in scope.findings]
-        if rows:
-            conn.execute(insert(FINDINGS), rows)
+    rows = [{"source": src, "dataset_iri": dataset, "subject": f.subject, "record": f.record,
+             "code": f.code, "severity": f.severity, "property": f.property,
+             "value": f.value, "found_at": stamp} for src, dataset, f in scope.findings]
+    with store.write() as unit:
+        unit.findings.replace(source, rows)
 
 
-def _assemble(engine: Engine, scope: _Scope, checked: int, validated: int) -> ValidationResult:
-    checks = link_checks.history(engine, scope.urls())
-    data = _data_rows(engine, [d.target.url for d in scope.distributions if d.target.url])
+def _assemble(store: Store, scope: _Scope, checked: int, validated: int) -> ValidationResult:
+    with store.read() as unit:
+        checks = unit.checks.history(scope.urls())
+        data = unit.checks.data_checks(d.target.url for d in scope.distributions if d.target.url)
     distributions = [_distribution(d, checks, data) for d in scope.distributions]
     services = [{"uri": uri, "source": src, "url": urls[0] if urls else None,
                  **_link_fields(checks.get(urls[0]) if urls else None),
@@ -195,16 +180,6 @@ def _assemble(engine: Engine, scope: _Scope, checked: int, validated: int) -> Va
                 for src, dataset, f in scope.findings]
     return ValidationResult(distributions, services, metadata,
                             _summary(distributions, services, scope, checked, validated))
-
-
-def _data_rows(engine: Engine, urls: list[str]) -> dict[str, Any]:
-    wanted = list(dict.fromkeys(urls))
-    found = {}
-    with engine.connect() as conn:
-        for start in range(0, len(wanted), 500):
-            for row in conn.execute(select(DATA).where(DATA.c.url.in_(wanted[start:start + 500]))):
-                found[row.url] = row
-    return found
 
 
 def _link_fields(check: LinkCheck | None) -> dict[str, Any]:
@@ -229,7 +204,7 @@ def _iso(stamp: datetime | None) -> str | None:
 
 
 def _distribution(dist: _Dist, checks: dict[str, LinkCheck],
-                  data: dict[str, Any]) -> dict[str, Any]:
+                  data: dict[str, DataCheck]) -> dict[str, Any]:
     url = dist.target.url
     row = data.get(url) if url and dist.target.format else None
     return {
@@ -271,7 +246,3 @@ def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]]
                      for severity in ("error", "warning", "info")},
     }
 
-
-def link_infos(engine: Engine, urls: list[str] | None = None) -> dict[str, LinkInfo]:
-    """Link-check results by URL for scoring (MQA accessibility; classification rule D3)."""
-    return link_checks.link_infos(engine, urls)
