@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from dcatwatch.cli_output import explanation
 from dcatwatch.dcat.classify import (
+    FORMAT_CONFLICT,
     RULES,
     LinkInfo,
     classify_dataset,
     classify_distribution,
-    FORMAT_CONFLICT,
     services_by_dataset,
 )
-from dcatwatch.errors import lookup
 from dcatwatch.dcat.model import DataService, Dataset, Distribution
+from dcatwatch.errors import lookup
+from dcatwatch.scoring.mqa import score_dataset
 
 EU = "http://publications.europa.eu/resource/authority/file-type/"
 IANA = "https://www.iana.org/assignments/media-types/"
@@ -460,3 +462,37 @@ def test_to_dict_is_json_ready() -> None:
 )  # fmt: skip
 def test_link_info_ok(status: int | None, reachable: bool | None, ok: bool | None) -> None:
     assert LinkInfo(status, None, reachable).ok is ok
+
+
+# --- explain output ------------------------------------------------------------------------------
+
+
+def _explained(dataset: Dataset, links: dict[str, LinkInfo] | None = None) -> str:
+    details = {"classification": classify_dataset(dataset, {}, links=links or {}).to_dict(),
+               "mqa": score_dataset(dataset, links or {}).to_dict()}
+    return explanation(dataset.iri, [{"source": "s", "agency": "a", "title": "T",
+                                      "removed": False, "details": details}])
+
+
+def test_explain_prints_missing_values_and_no_empty_promise() -> None:
+    out = _explained(_dataset())
+    assert "U5 distribution = missing (no distribution)" in out
+    assert " = \n" not in out + "\n" and not any(line.endswith("= ") for line in out.splitlines())
+    url = "https://data.example.se/hamta?id=1"
+    out = _explained(_dataset(Distribution("d", access_urls=[url])))
+    assert "U4 format = missing (no format, media type or file extension)" in out
+    assert "more once links are checked" in out  # the access URL is not checked yet
+    checked = _explained(_dataset(Distribution("d", access_urls=[url])),
+                         {url: LinkInfo(200, "application/octet-stream", True)})
+    assert "more once links are checked" not in checked
+    assert "up to 0 more" not in checked
+
+
+def test_explain_prints_codes_weakness_and_findings() -> None:
+    dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
+    wms = Distribution("w", formats=[EU + "WMS"], title={"de": "Bäume"})
+    out = _explained(_dataset(dist))
+    assert "D1 downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
+    assert ("! warning meta.distribution.format_conflict downloadURL = http://x.de/baumliste.pdf: "
+            "declared XML, the URL names PDF.") in out
+    assert f"A3 format = {EU}WMS (WMS_SRVC)" in _explained(_dataset(wms))
