@@ -239,8 +239,14 @@ def _api_text(ctx: _Context) -> list[Evidence]:
     return [
         Evidence("A7", prop, text, strong=False, detail=f"'{match[0]}' in {prop}")
         for prop, text in texts
-        if (match := _API_TEXT_RE.search(text))
+        if _may_say_api(text) and (match := _API_TEXT_RE.search(text))
     ]
+
+
+def _may_say_api(text: str) -> bool:
+    """Cheap pre-check for A7: one of the words' stems occurs at all."""
+    low = text.lower()
+    return any(stem in low for stem in vocab.API_TEXT_STEMS)
 
 
 def _api_url_token(ctx: _Context) -> list[Evidence]:
@@ -248,7 +254,7 @@ def _api_url_token(ctx: _Context) -> list[Evidence]:
         Evidence("A8", prop, url, strong=False, detail="'api' in URL path")
         for prop, attr in (("downloadURL", "download_urls"), ("accessURL", "access_urls"))
         for url in getattr(ctx.dist, attr)
-        if _API_URL_TOKEN_RE.search(url_path(url))
+        if "api" in url.lower() and _API_URL_TOKEN_RE.search(url_path(url))
     ]
 
 

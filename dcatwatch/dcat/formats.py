@@ -172,6 +172,7 @@ def _file_name(url: str) -> str:
     return _url_path(url).rsplit("/", 1)[-1]
 
 
+@lru_cache(maxsize=16384)
 def has_strong_extension(url: str) -> bool:
     """True when the URL's file name ends in a suffix that names its type beyond doubt."""
     name = _file_name(url)
@@ -189,6 +190,7 @@ def _url_path(url: str) -> str:
     return path.lower()
 
 
+@lru_cache(maxsize=16384)
 def from_url(url: str) -> FormatValue | None:
     """The format a URL's file extension (or path shape) suggests (weak evidence), or None."""
     stem, _, suffix = _file_name(url).rpartition(".")

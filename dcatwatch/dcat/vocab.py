@@ -241,6 +241,7 @@ API_TEXT_PATTERN = (
     r"(?<![^\W_])(apis?|schnittstellen?|programmierschnittstellen?|webbtjänst(er)?"
     r"|web ?services?)(?![^\W_])"
 )
+API_TEXT_STEMS = ("api", "schnittstelle", "webbtj", "webservice", "web service")  # A7 pre-check
 # A8 (weak): an "api" token in a URL's path (…/api/v2/…, …-grundvatten-api.xml).
 API_URL_TOKEN_PATTERN = r"(?<![a-z0-9])api(?![a-z0-9])"
 
