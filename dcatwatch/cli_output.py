@@ -197,9 +197,12 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
             codes = ", ".join(dist["codes"]) or "no format"
             out.append(f"  distribution {dist['iri']}: {dist['class']} [{codes}]")
             out.extend(_evidence_lines(dist["evidence"], "    "))
+            out.extend(_finding_lines(dist.get("findings", []), "    "))
         mqa = details["mqa"]
-        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {mqa['max_points']} ({mqa['band']}); "
-                   f"up to {mqa['unknown_points']:.0f} more once links are checked")
+        pending = (f"; up to {mqa['unknown_points']:.0f} more once links are checked"
+                   if mqa["unknown_points"] else "")
+        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {mqa['max_points']} ({mqa['band']})"
+                   f"{pending}")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
                        f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")
@@ -207,8 +210,24 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
-    return [f"{indent}{e['rule']} {e['property']} = {e['value']}"
-            + ("" if e["strong"] else " (weak)") for e in evidence]
+    """``A3 format = <value> (WMS_SRVC)``: every value, "missing" where there is none."""
+    lines = []
+    for e in evidence:
+        notes = [e["detail"]] if e.get("detail") and e["detail"] != e["value"] else []
+        notes += [] if e["strong"] else ["weak"]
+        lines.append(f"{indent}{e['rule']} {e['property']} = {e['value'] or 'missing'}"
+                     + (f" ({'; '.join(notes)})" if notes else ""))
+    return lines
+
+
+def _finding_lines(findings: list[dict[str, Any]], indent: str) -> list[str]:
+    """``! code property = value: detail. Title. Hint`` for problems seen while classifying."""
+    lines = []
+    for f in findings:
+        entry = CATALOGUE[f["code"]]
+        lines.append(f"{indent}! {entry.severity} {f['code']} {f['property']} = "
+                     f"{f['value'] or 'missing'}: {f['detail']}. {entry.title}. {entry.hint}")
+    return lines
 
 
 def coverage_table(results: Sequence[Any], shown: int = 5) -> str:

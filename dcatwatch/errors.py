@@ -82,6 +82,14 @@ _ENTRIES = [
               "Fix the record named; the rest of the catalogue was harvested."),
     ErrorType("record.no_publisher", "warning", "A dataset has no dct:publisher",
               "Add dct:publisher to the dataset (mandatory in DCAT-AP-SE)."),
+    ErrorType("record.tolerated", "warning",
+              "A misspelt or wrong-namespace property was read as the one meant",
+              "Use the property named in the message (e.g. dcat:distribution, not "
+              "dct:distribution): other harvesters drop the value."),
+    ErrorType("meta.distribution.format_conflict", "warning",
+              "The declared format contradicts the file the URL names",
+              "Correct dct:format / dcat:mediaType (or the URL): the file's suffix, e.g. .pdf, "
+              "was taken as the format."),
     ErrorType("run.held_removals", "warning", "Removals held back by the mass-deletion guard",
               "Check the source; confirm with `dcatwatch harvest --confirm-removals SOURCE`.",
               publisher=False),

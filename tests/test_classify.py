@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from dcatwatch.cli_output import explanation
 from dcatwatch.dcat.classify import (
+    FORMAT_CONFLICT,
     RULES,
     LinkInfo,
     classify_dataset,
@@ -16,6 +18,8 @@ from dcatwatch.dcat.classify import (
     services_by_dataset,
 )
 from dcatwatch.dcat.model import DataService, Dataset, Distribution
+from dcatwatch.errors import lookup
+from dcatwatch.scoring.mqa import score_dataset
 
 EU = "http://publications.europa.eu/resource/authority/file-type/"
 IANA = "https://www.iana.org/assignments/media-types/"
@@ -129,6 +133,55 @@ CASES = [
          [("A6", W)], codes=["PDF"]),
     Case("A6 needs a whole word", {"title": ["Rapid trafikdata"], "formats": ["CSV"]},
          "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    # --- A3: EU file-type service codes without "_SRVC", and their common spellings -----------
+    Case("A3 EU file-type/WMS", fmt(EU + "WMS"), "api", [("A3", S)], codes=["WMS_SRVC"]),
+    Case("A3 EU file-type/wfs lower case", fmt(EU + "wfs"), "api", [("A3", S)],
+         codes=["WFS_SRVC"]),
+    Case("A3 EU file-type/WCS", fmt(EU + "WCS"), "api", [("A3", S)], codes=["WCS_SRVC"]),
+    Case("A3 EU file-type/WMTS", fmt(EU + "WMTS"), "api", [("A3", S)], codes=["WMTS_SRVC"]),
+    Case("A3 EU file-type/SOS", fmt(EU + "SOS"), "api", [("A3", S)], codes=["SOS_SRVC"]),
+    Case("A3 EU file-type/OData", fmt(EU + "OData"), "api", [("A3", S)], codes=["ODATA"]),
+    Case("A3 literal WMS_SRVC", fmt("WMS_SRVC"), "api", [("A3", S)], codes=["WMS_SRVC"]),
+    Case("A3 literal OGC:WMS", fmt("OGC:WMS"), "api", [("A3", S)], codes=["WMS_SRVC"]),
+    Case("A3 literal ogc-wfs", fmt("ogc-wfs"), "api", [("A3", S)], codes=["WFS_SRVC"]),
+    Case("A3 media type wms+xml", fmt("application/vnd.ogc.wms+xml"), "api", [("A3", S)],
+         codes=["WMS_SRVC"]),
+    # --- A7 (weak): the distribution's description says API ------------------------------------
+    Case("A7 'via API' in the description",
+         {"description": ["Nedladdning via API i JSON-format"], "formats": ["application/json"]},
+         "api", [("A7", W)], codes=["JSON"], open=True),
+    Case("A7 German Schnittstelle", {"description": ["Abruf über die REST-Schnittstelle"]},
+         "api", [("A7", W)]),
+    Case("A7 Schnittstelle in the title", {"title": ["Schnittstelle Parkhäuser"]}, "api",
+         [("A7", W)]),
+    Case("A7 needs a whole word", {"description": ["Rapid kapitelvis"], "formats": ["CSV"]},
+         "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    # --- A8 (weak): an "api" token in the URL path ----------------------------------------------
+    Case("A8 -api.xml accessURL",
+         acc("http://resource.sgu.se/oppnadata/grundvatten/brunnar-api.xml", formats=["text/csv"]),
+         "api", [("A8", W)], codes=["CSV"], open=True),
+    Case("A8 /api/ in a downloadURL",
+         dl("https://opendata.example.de/api/v2/catalog/datasets/x/exports/csv",
+            formats=["text/csv"]), "api", [("A8", W)], codes=["CSV"], open=True),
+    Case("A8 not in the host name", dl("https://api.example.se/trafik.csv"), "machine_readable",
+         [("M1", W)], codes=["CSV"], open=True),
+    Case("A8 not inside a word", dl("https://example.de/papiercontainer/papiercontainer.csv"),
+         "machine_readable", [("M1", W)], codes=["CSV"], open=True),
+    # --- format contradicting a strong URL suffix: the suffix decides -------------------------
+    Case("conflict XML declared, .pdf URL", dl("http://x.de/internet_baumliste.pdf",
+                                               formats=[EU + "XML"]),
+         "document", [("D1", W)], codes=["PDF"]),
+    Case("conflict HTML declared, .xlsx URL", dl("https://x.de/04-kreise.xlsx", formats=["HTML"]),
+         "machine_readable", [("M1", W)], codes=["XLSX"]),
+    Case("conflict HTML declared, .zip URL", acc("https://x.de/GV100AD.zip", formats=["HTML"]),
+         "unknown", [("U1", W)], codes=["ZIP"]),
+    Case("no conflict within a class: XLS and .xlsx", dl("https://x.de/a.xlsx", formats=["XLS"]),
+         "machine_readable", [("M1", S)], codes=["XLS"]),
+    Case("no conflict with a weak suffix: JSON and .xml",
+         acc("http://resource.sgu.se/kallor-nedladdning.xml", formats=["application/json"]),
+         "machine_readable", [("M1", S)], codes=["JSON"], open=True),
+    Case("CKAN datastore dump is CSV", dl("http://ckan.example.se/datastore/dump/27fb8bcc-23cb"),
+         "machine_readable", [("M1", W)], codes=["CSV"], open=True),
     # --- M1: MQA machine-readable list, every format form --------------------------------------
     Case("M1 EU CSV", fmt(EU + "CSV"), "machine_readable", [("M1", S)], codes=["CSV"], open=True),
     Case("M1 IANA text/csv", fmt(IANA + "text/csv"), "machine_readable", [("M1", S)],
@@ -235,7 +288,9 @@ def test_distribution(case: Case) -> None:
     dataset = Dataset(DS, title={"sv": "Trafikflöden"}, landing_pages=[LANDING])
     fields = dict(case.dist)
     titles = dict(zip(("sv", "en"), fields.pop("title", []), strict=False))
-    dist = Distribution("https://data.example.se/dist/1", title=titles, **fields)  # type: ignore[arg-type]
+    texts = dict(zip(("sv", "en"), fields.pop("description", []), strict=False))
+    dist = Distribution("https://data.example.se/dist/1", title=titles, description=texts,
+                        **fields)  # type: ignore[arg-type]
     result = classify_distribution(dist, dataset, SERVICES, case.links)
     assert result.cls == case.cls
     assert [(e.rule, e.strong) for e in result.evidence] == case.evidence
@@ -267,6 +322,29 @@ def test_service_conforms_to_and_endpoint_description_are_reported() -> None:
         ("accessService/endpointDescription", "https://api.example.se/trafik/v1/openapi.json"),
     ]
     assert evidence[0].detail == "Trafik-API"
+
+
+def test_format_conflict_is_a_finding_in_the_error_catalogue() -> None:
+    dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
+    result = classify_distribution(dist, Dataset(DS))
+    assert [tuple(f) for f in result.findings] == [
+        (FORMAT_CONFLICT, "downloadURL", "http://x.de/baumliste.pdf",
+         "declared XML, the URL names PDF"),
+    ]
+    assert lookup(FORMAT_CONFLICT).severity == "warning"
+    assert result.to_dict()["findings"][0]["code"] == FORMAT_CONFLICT
+    assert classify_distribution(Distribution("e", formats=["PDF"], download_urls=[
+        "http://x.de/baumliste.pdf"]), Dataset(DS)).findings == []
+
+
+def test_api_evidence_from_text_and_url_names_what_matched() -> None:
+    dist = Distribution("d", description={"sv": "Nedladdning via API i CSV-format"},
+                        access_urls=["http://r.sgu.se/miljo-api.xml"], formats=["text/csv"])
+    evidence = classify_distribution(dist, Dataset(DS)).evidence
+    assert [(e.rule, e.property, e.detail) for e in evidence] == [
+        ("A7", "description", "'API' in description"),
+        ("A8", "accessURL", "'api' in URL path"),
+    ]
 
 
 def test_ambiguous_document_formats_are_flagged() -> None:
@@ -384,3 +462,37 @@ def test_to_dict_is_json_ready() -> None:
 )  # fmt: skip
 def test_link_info_ok(status: int | None, reachable: bool | None, ok: bool | None) -> None:
     assert LinkInfo(status, None, reachable).ok is ok
+
+
+# --- explain output ------------------------------------------------------------------------------
+
+
+def _explained(dataset: Dataset, links: dict[str, LinkInfo] | None = None) -> str:
+    details = {"classification": classify_dataset(dataset, {}, links=links or {}).to_dict(),
+               "mqa": score_dataset(dataset, links or {}).to_dict()}
+    return explanation(dataset.iri, [{"source": "s", "agency": "a", "title": "T",
+                                      "removed": False, "details": details}])
+
+
+def test_explain_prints_missing_values_and_no_empty_promise() -> None:
+    out = _explained(_dataset())
+    assert "U5 distribution = missing (no distribution)" in out
+    assert " = \n" not in out + "\n" and not any(line.endswith("= ") for line in out.splitlines())
+    url = "https://data.example.se/hamta?id=1"
+    out = _explained(_dataset(Distribution("d", access_urls=[url])))
+    assert "U4 format = missing (no format, media type or file extension)" in out
+    assert "more once links are checked" in out  # the access URL is not checked yet
+    checked = _explained(_dataset(Distribution("d", access_urls=[url])),
+                         {url: LinkInfo(200, "application/octet-stream", True)})
+    assert "more once links are checked" not in checked
+    assert "up to 0 more" not in checked
+
+
+def test_explain_prints_codes_weakness_and_findings() -> None:
+    dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
+    wms = Distribution("w", formats=[EU + "WMS"], title={"de": "Bäume"})
+    out = _explained(_dataset(dist))
+    assert "D1 downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
+    assert ("! warning meta.distribution.format_conflict downloadURL = http://x.de/baumliste.pdf: "
+            "declared XML, the URL names PDF.") in out
+    assert f"A3 format = {EU}WMS (WMS_SRVC)" in _explained(_dataset(wms))

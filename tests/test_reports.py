@@ -38,7 +38,7 @@ PASSWORD_ENV = "DCATWATCH_TEST_SMTP_PASSWORD"
 CSV_ADDED = CATALOG.replace(
     'dct:format "application/pdf" ]',
     'dct:format "application/pdf" ], [ a dcat:Distribution ;\n'
-    '        dcat:accessURL <https://data.example.se/files/arsredovisning.pdf> ;\n'
+    '        dcat:accessURL <https://data.example.se/files/arsredovisning.csv> ;\n'
     '        dct:format <http://publications.europa.eu/resource/authority/file-type/CSV> ;\n'
     '        dcat:mediaType "text/csv" ]')
 

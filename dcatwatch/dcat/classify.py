@@ -21,6 +21,8 @@ from dcatwatch.dcat.formats import (
     FormatValue,
     codes_of,
     declared_formats,
+    from_url,
+    has_strong_extension,
     url_formats,
 )
 from dcatwatch.dcat.model import DataService, Dataset, Distribution, best_text
@@ -38,6 +40,8 @@ RULES: dict[str, str] = {
     "A4": "conformsTo names an API specification or an API description document",
     "A5": "accessURL looks like a service endpoint (weak)",
     "A6": "'API' as a word in the distribution or dataset title (weak)",
+    "A7": "distribution description (or title) says API, Schnittstelle, webbtjänst … (weak)",
+    "A8": "an 'api' token in the path of the accessURL or downloadURL (weak)",
     "M1": "machine-readable format on the MQA list",
     "M2": "machine-readable format, dcatwatch extension of the MQA list",
     "M3": "machine-readable format inside an archive (+zip literal or .csv.gz style URL)",
@@ -53,6 +57,8 @@ RULES: dict[str, str] = {
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _API_TITLE_RE = re.compile(vocab.API_TITLE_PATTERN, re.IGNORECASE)
+_API_TEXT_RE = re.compile(vocab.API_TEXT_PATTERN, re.IGNORECASE)
+_API_URL_TOKEN_RE = re.compile(vocab.API_URL_TOKEN_PATTERN)
 _API_SPEC_RES = tuple((label, re.compile(rx)) for label, rx in vocab.API_SPEC_PATTERNS)
 _ENDPOINT_RES = tuple((label, re.compile(rx)) for label, rx in vocab.ENDPOINT_PATTERNS)
 _ENDPOINT_HINT_RE = re.compile("|".join(map(re.escape, vocab.ENDPOINT_HINTS)))  # fast pre-check
@@ -60,6 +66,7 @@ _MACHINE_READABLE = vocab.MQA_MACHINE_READABLE | vocab.EXTENSION_MACHINE_READABL
 _OPEN_DATA = _MACHINE_READABLE & (vocab.MQA_NON_PROPRIETARY | vocab.EXTENSION_OPEN)
 _CLASSIFIED = vocab.API_CODES | _MACHINE_READABLE | vocab.DOCUMENT_CODES
 _UNKNOWN_RULES = dict.fromkeys(vocab.ARCHIVE_CODES, "U1") | dict.fromkeys(vocab.BINARY_CODES, "U2")
+FORMAT_CONFLICT = "meta.distribution.format_conflict"
 
 
 class Evidence(NamedTuple):
@@ -70,6 +77,19 @@ class Evidence(NamedTuple):
     value: str
     strong: bool = True
     detail: str = ""  # normalised code or matched pattern, for reports
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return self._asdict()
+
+
+class Finding(NamedTuple):
+    """A problem seen while classifying: error-catalogue code, property, value, explanation."""
+
+    code: str
+    property: str
+    value: str
+    detail: str
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -103,6 +123,7 @@ class DistributionClass:
     landing_page: bool  # a web page standing in for data (D2/D3)
     evidence: list[Evidence]
     codes: list[str]  # normalised format codes
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def level(self) -> int:
@@ -113,7 +134,8 @@ class DistributionClass:
         """JSON-ready form."""
         return {"iri": self.iri, "class": self.cls, "open": self.open, "linked": self.linked,
                 "landing_page": self.landing_page, "codes": list(self.codes),
-                "evidence": [e.to_dict() for e in self.evidence]}  # fmt: skip
+                "evidence": [e.to_dict() for e in self.evidence],
+                "findings": [f.to_dict() for f in self.findings]}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -152,6 +174,7 @@ class _Context:
     links: Mapping[str, LinkInfo]
     declared: list[tuple[str, FormatValue]]
     values: list[tuple[str, FormatValue]]  # mapped declared values, plus URL extensions if needed
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def has_format_info(self) -> bool:
@@ -208,6 +231,31 @@ def _endpoint_url(ctx: _Context) -> list[Evidence]:
 
 def _api_title(ctx: _Context) -> list[Evidence]:
     return _title_evidence(ctx.dist.title.values(), "title")
+
+
+def _api_text(ctx: _Context) -> list[Evidence]:
+    texts = [("description", text) for text in ctx.dist.description.values()]
+    texts += [("title", text) for text in ctx.dist.title.values() if not _API_TITLE_RE.search(text)]
+    return [
+        Evidence("A7", prop, text, strong=False, detail=f"'{match[0]}' in {prop}")
+        for prop, text in texts
+        if _may_say_api(text) and (match := _API_TEXT_RE.search(text))
+    ]
+
+
+def _may_say_api(text: str) -> bool:
+    """Cheap pre-check for A7: one of the words' stems occurs at all."""
+    low = text.lower()
+    return any(stem in low for stem in vocab.API_TEXT_STEMS)
+
+
+def _api_url_token(ctx: _Context) -> list[Evidence]:
+    return [
+        Evidence("A8", prop, url, strong=False, detail="'api' in URL path")
+        for prop, attr in (("downloadURL", "download_urls"), ("accessURL", "access_urls"))
+        for url in getattr(ctx.dist, attr)
+        if "api" in url.lower() and _API_URL_TOKEN_RE.search(url_path(url))
+    ]
 
 
 def _machine_readable(ctx: _Context) -> list[Evidence]:
@@ -272,7 +320,8 @@ def _unknown(ctx: _Context) -> list[Evidence]:
 
 
 CLASS_RULES: tuple[tuple[ClassName, tuple[Rule, ...]], ...] = (
-    ("api", (_access_service, _api_format, _conforms_to, _endpoint_url, _api_title)),
+    ("api", (_access_service, _api_format, _conforms_to, _endpoint_url, _api_title, _api_text,
+             _api_url_token)),
     ("machine_readable", (_machine_readable,)),
     ("document", (_document_format, _landing_page, _html_response)),
     ("unknown", (_unknown,)),
@@ -290,6 +339,15 @@ def _title_evidence(titles: Iterable[str], prop: str) -> list[Evidence]:
         for text in titles
         if "api" in text.lower() and _API_TITLE_RE.search(text)
     ]
+
+
+def url_path(url: str) -> str:
+    """The lower-case path of a URL (no scheme, host, query or fragment)."""
+    bare = url.split("#", 1)[0].split("?", 1)[0].lower()
+    if "://" in bare:
+        rest = bare.split("://", 1)[1]
+        return rest[rest.find("/") :] if "/" in rest else ""
+    return bare
 
 
 def _url_key(url: str) -> str:
@@ -317,11 +375,55 @@ def _context(
     services: Mapping[str, DataService],
     links: Mapping[str, LinkInfo],
 ) -> _Context:
-    declared = declared_formats(dist)
+    declared = [(prop, _service_code(value)) for prop, value in declared_formats(dist)]
     values = [(prop, value) for prop, value in declared if value.code]
+    if conflict := _format_conflict(dist, values):
+        prop, url_value, finding = conflict
+        return _Context(dist, dataset, services, links, declared, [(prop, url_value)], [finding])
     if not any(value.code in _CLASSIFIED for _, value in values):  # URLs never prove an API
         values += [(p, v) for p, v in url_formats(dist) if v.code not in vocab.API_CODES]
     return _Context(dist, dataset, services, links, declared, values)
+
+
+def _service_code(value: FormatValue) -> FormatValue:
+    """``file-type/WMS`` (no such EU code) read as the service code it names, WMS_SRVC."""
+    alias = vocab.SERVICE_CODE_ALIASES.get(value.code or "") if value.form == "eu_iri" else None
+    return value._replace(code=alias) if alias else value
+
+
+def _class_of(code: str | None) -> ClassName | None:
+    if code in vocab.API_CODES:
+        return "api"
+    if code in _MACHINE_READABLE:
+        return "machine_readable"
+    if code in vocab.DOCUMENT_CODES:
+        return "document"
+    return "unknown" if code in _UNKNOWN_RULES else None
+
+
+def _format_conflict(
+    dist: Distribution, values: list[tuple[str, FormatValue]]
+) -> tuple[str, FormatValue, Finding] | None:
+    """A strong URL suffix (``.pdf``) whose class no declared format shares: it decides.
+
+    Declared API codes are never overruled (a service may hand out files), nor are declared
+    archives (a ``.csv.zip`` refines ZIP); the downloadURL is read first, the accessURL only
+    when there is none.
+    """
+    declared = {_class_of(value.code) for _, value in values} - {None, "unknown"}
+    if not declared or "api" in declared:  # an archive's content is no contradiction
+        return None
+    prop, urls = ("downloadURL", dist.download_urls) if dist.download_urls \
+        else ("accessURL", dist.access_urls)
+    for url in urls:
+        url_value = from_url(url) if has_strong_extension(url) else None
+        url_class = _class_of(url_value.code) if url_value else None
+        if url_value and url_class and url_class not in declared:
+            said = ", ".join(dict.fromkeys(v.code or "" for _, v in values))
+            finding = Finding(FORMAT_CONFLICT, prop, url,
+                              f"declared {said}, the URL names {url_value.describe()}")
+            return prop, url_value, finding
+    return None
 
 
 def _first_class_with_evidence(ctx: _Context) -> tuple[ClassName, list[Evidence]]:
@@ -349,6 +451,7 @@ def classify_distribution(
         landing_page=cls == "document" and any(e.rule in ("D2", "D3") for e in evidence),
         evidence=evidence,
         codes=codes,
+        findings=ctx.findings,
     )
 
 

@@ -169,18 +169,35 @@ def normalise(value: str) -> tuple[FormatValue, ...]:
 
 
 def _file_name(url: str) -> str:
+    return _url_path(url).rsplit("/", 1)[-1]
+
+
+@lru_cache(maxsize=16384)
+def has_strong_extension(url: str) -> bool:
+    """True when the URL's file name ends in a suffix that names its type beyond doubt."""
+    name = _file_name(url)
+    return "." in name and "." + name.rpartition(".")[2] in vocab.STRONG_EXTENSIONS
+
+
+_URL_PATH_FORMATS = tuple((code, re.compile(rx)) for code, rx in vocab.URL_PATH_FORMATS)
+
+
+def _url_path(url: str) -> str:
     path = url.split("#", 1)[0].split("?", 1)[0]
     if "://" in path:
         rest = path.split("://", 1)[1]
         path = rest[rest.find("/") :] if "/" in rest else ""
-    return path.rsplit("/", 1)[-1].lower()
+    return path.lower()
 
 
+@lru_cache(maxsize=16384)
 def from_url(url: str) -> FormatValue | None:
-    """The format a URL's file extension suggests (weak evidence), or None."""
+    """The format a URL's file extension (or path shape) suggests (weak evidence), or None."""
     stem, _, suffix = _file_name(url).rpartition(".")
     if not stem:
-        return None
+        path = _url_path(url)
+        code = next((code for code, rx in _URL_PATH_FORMATS if rx.search(path)), None)
+        return FormatValue(url, "extension", code) if code else None
     last = "." + suffix
     inner = "." + stem.rpartition(".")[2] if "." in stem else ""
     if inner and (code := EXTENSION_CODES.get(inner + last)):

@@ -131,11 +131,28 @@ LINK_FIELDS = {iri(DCAT, "accessURL"): "access_url", iri(DCAT, "downloadURL"): "
                iri(DCT, "format"): "format", iri(DCAT, "mediaType"): "format"}
 CONTACT_POINTS = (iri(DCAT, "contactPoint"), iri(ns.ADMS, "contactPoint"))
 DISTRIBUTION = iri(DCAT, "distribution")
+# Slips read as the property meant, each with a record.tolerated warning: used -> meant.
+TOLERATED_LINKS = {iri(DCT, "distribution"): DISTRIBUTION}
+TOLERATED_DISTRIBUTION_FIELDS = {
+    iri(DCAT, "accessUrl"): iri(DCAT, "accessURL"),
+    iri(DCAT, "downloadUrl"): iri(DCAT, "downloadURL"),
+    iri(DCT, "accessURL"): iri(DCAT, "accessURL"),
+    iri(DCT, "downloadURL"): iri(DCAT, "downloadURL"),
+    iri(DCT, "mediaType"): iri(DCAT, "mediaType"),
+    iri(DCAT, "format"): iri(DCT, "format"),
+}
+DISTRIBUTION_LINKS = frozenset((DISTRIBUTION, *TOLERATED_LINKS))
+DISTRIBUTION_READ = {**DISTRIBUTION_FIELDS,
+                     **{used: DISTRIBUTION_FIELDS[meant]
+                        for used, meant in TOLERATED_DISTRIBUTION_FIELDS.items()}}
+LINK_READ = {**LINK_FIELDS, **{used: LINK_FIELDS[meant]
+                               for used, meant in TOLERATED_DISTRIBUTION_FIELDS.items()
+                               if meant in LINK_FIELDS}}
 DATASET_LINKS = (iri(DCAT, "dataset"),)
 SERVICE_LINKS = (iri(DCAT, "accessService"), iri(DCAT, "service"))
 CATALOG_LINKS = (iri(DCT, "hasPart"), iri(DCAT, "catalog"))
 ALL_LINKS = frozenset((*DATASET_LINKS, *SERVICE_LINKS, *CATALOG_LINKS))
-DESCRIBED_WITH_DATASET = frozenset((DISTRIBUTION, PUBLISHER, *CONTACT_POINTS))
+DESCRIBED_WITH_DATASET = frozenset((*DISTRIBUTION_LINKS, PUBLISHER, *CONTACT_POINTS))
 VALUE_OF_NODE = (iri(ns.RDF, "value"), iri(ns.RDFS, "label"), iri(ns.SKOS, "prefLabel"),
                  iri(VCARD, "hasValue"), iri(DCT, "identifier"))
 DATASET_TYPES = {iri(ns.DATASET), iri(ns.DATASET_SERIES)}
@@ -267,7 +284,8 @@ class Mapper:
         dataset.publisher = self._agent(props)
         dataset.contact_points = self._contacts(props)
         dataset.distributions = [self._distribution(obj, dataset.iri) for p, obj in props
-                                 if p == DISTRIBUTION and obj in self.subjects]
+                                 if p in DISTRIBUTION_LINKS and obj in self.subjects]
+        self._tolerate(props, TOLERATED_LINKS, dataset.iri)
         return dataset
 
     def _entry(self, node: str) -> DatasetEntry:
@@ -282,11 +300,12 @@ class Mapper:
                 if obj[0] == '"':
                     text, lang = literal(obj)
                     titles.setdefault(lang, text)
-            elif predicate == DISTRIBUTION:
+            elif predicate in DISTRIBUTION_LINKS:
                 if obj in subjects:
                     distributions.append(self._link(obj, name))
             elif predicate == PUBLISHER and publisher is None:
                 publisher = obj
+        self._tolerate(props, TOLERATED_LINKS, name)
         description, digest = self.describe(node)
         return DatasetEntry(iri=name, digest=digest, packed=pack_description(description),
                             title=best_text(titles), publisher=self._agent_at(publisher),
@@ -294,12 +313,14 @@ class Mapper:
 
     def _link(self, node: str, dataset_iri: str) -> DistributionLink:
         found: dict[str, str] = {}
-        for predicate, obj in self.subjects[node]:
-            name = LINK_FIELDS.get(predicate)
+        props = self.subjects[node]
+        for predicate, obj in props:
+            name = LINK_READ.get(predicate)
             if name is not None and name not in found:
                 found[name] = self._node_value(obj) if obj[0] == "_" else value(obj)
         iri_ = f"{dataset_iri}#distribution-{self._digest(node)[:12]}" if is_blank(node) \
             else value(node)
+        self._tolerate(props, TOLERATED_DISTRIBUTION_FIELDS, iri_)
         return DistributionLink(iri_, found.get("access_url"), found.get("download_url"),
                                 found.get("format"))
 
@@ -346,8 +367,17 @@ class Mapper:
             name = value(node)
         distribution = Distribution(iri=name, blank=is_blank(node),
                                     types=[value(t) for t in self.graph.types.get(node, [])])
-        _fill(distribution, props, DISTRIBUTION_FIELDS, self._node_value)
+        _fill(distribution, props, DISTRIBUTION_READ, self._node_value)
+        self._tolerate(props, TOLERATED_DISTRIBUTION_FIELDS, name)
         return distribution
+
+    def _tolerate(self, props: list[tuple[str, str]], tolerated: dict[str, str],
+                  subject: str) -> None:
+        """One record.tolerated warning per slipped property of ``subject`` that was read."""
+        for used in dict.fromkeys(p for p, _ in props if p in tolerated):
+            self.problems.append(Problem(
+                "record.tolerated", f"{_curie(used)} was read as {_curie(tolerated[used])}",
+                self.url, subject))
 
     def _service(self, node: str) -> DataService:
         props = self.subjects.get(node, [])
@@ -447,6 +477,15 @@ class Mapper:
             lines.append(predicate + " " + obj)
         lines.sort()
         return lines
+
+
+def _curie(term: str) -> str:
+    """``<http://purl.org/dc/terms/distribution>`` → ``dct:distribution``."""
+    bare = value(term)
+    for prefix, namespace in (("dcat", DCAT), ("dct", DCT)):
+        if bare.startswith(namespace):
+            return f"{prefix}:{bare[len(namespace):]}"
+    return bare
 
 
 def _fill(record: Any, props: list[tuple[str, str]], table: FieldTable,

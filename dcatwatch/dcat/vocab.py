@@ -67,6 +67,14 @@ BINARY_CODES = frozenset({"OCTET", "BIN"})
 AMBIGUOUS_DOCUMENTS = frozenset({"TXT", "TIFF", "JPEG2000", "HTML"})
 HTML_CODES = frozenset({"HTML", "HTML5", "HTML_SIMPL", "XHTML", "XHTML5", "XHTML_SIMPL"})
 
+# Service codes written without the EU table's "_SRVC" suffix ("file-type/WMS", "OGC:WFS"):
+# read as the API code they name (rule A3).
+SERVICE_CODE_ALIASES: dict[str, str] = {
+    "WMS": "WMS_SRVC", "WFS": "WFS_SRVC", "WCS": "WCS_SRVC", "WMTS": "WMTS_SRVC",
+    "CSW": "CSW_SRVC", "SOS": "SOS_SRVC", "WPS": "WPS_SRVC", "SPARQL": "SPARQLQ",
+    "OGC_API": "OGC_API", "OGCAPI": "OGC_API", "GRAPHQL": "GRAPHQL", "OPENAPI": "OPENAPI",
+}  # fmt: skip
+
 # --- media types ---------------------------------------------------------------------------
 # Curated media type -> code; wins over the EU table's "mime-type-cellar" mappings.
 MEDIA_TYPES: dict[str, str] = {
@@ -98,6 +106,9 @@ MEDIA_TYPES: dict[str, str] = {
     "application/sparql-results+xml": "SPARQLQRES", "application/sparql-results+json": "SPARQLQRES",
     "application/vnd.ogc.wms_xml": "WMS_SRVC", "application/vnd.ogc.wmts_xml": "WMTS_SRVC",
     "application/vnd.ogc.wfs_xml": "WFS_SRVC", "application/vnd.ogc.wcs_xml": "WCS_SRVC",
+    "application/vnd.ogc.wms+xml": "WMS_SRVC", "application/vnd.ogc.wmts+xml": "WMTS_SRVC",
+    "application/vnd.ogc.wfs+xml": "WFS_SRVC", "application/vnd.ogc.wcs+xml": "WCS_SRVC",
+    "application/vnd.ogc.csw_xml": "CSW_SRVC", "application/vnd.ogc.sos_xml": "SOS_SRVC",
     "application/sparql-query": "SPARQLQ", "application/graphql": "GRAPHQL",
     "application/vnd.oai.openapi": "OPENAPI", "application/vnd.oai.openapi+json": "OPENAPI",
     "application/pdf": "PDF", "application/msword": "DOC",
@@ -142,6 +153,8 @@ LABELS: dict[str, str] = {
     "wms": "WMS_SRVC", "wfs": "WFS_SRVC", "wcs": "WCS_SRVC", "wmts": "WMTS_SRVC",
     "csw": "CSW_SRVC", "sos": "SOS_SRVC", "wps": "WPS_SRVC", "ogc api": "OGC_API",
     "ogc wms": "WMS_SRVC", "ogc wfs": "WFS_SRVC", "ogc wcs": "WCS_SRVC", "ogc wmts": "WMTS_SRVC",
+    "ogc:wms": "WMS_SRVC", "ogc:wfs": "WFS_SRVC", "ogc:wcs": "WCS_SRVC", "ogc:wmts": "WMTS_SRVC",
+    "ogc-wms": "WMS_SRVC", "ogc-wfs": "WFS_SRVC", "ogc-wcs": "WCS_SRVC", "ogc-wmts": "WMTS_SRVC",
     "odata": "ODATA", "sparql": "SPARQLQ", "sparql endpoint": "SPARQLQ", "graphql": "GRAPHQL",
     "openapi": "OPENAPI", "swagger": "OPENAPI",
     "csv": "CSV", "tsv": "TSV", "json": "JSON", "geojson": "GEOJSON", "xml": "XML",
@@ -178,6 +191,18 @@ EXTENSIONS: dict[str, str] = {
     ".txt": "TXT", ".tif": "TIFF", ".tiff": "TIFF", ".tgz": "TAR_GZ", ".bz2": "BZIP2",
     ".7z": "7Z", ".zip": "ZIP", ".gz": "GZIP",
 }  # fmt: skip
+# File-name suffixes that name the file type beyond doubt: a declared format of another class
+# is a contradiction (meta.distribution.format_conflict) and the suffix decides the class.
+# (.xml, .json and .html are left out: servers answer with those for pages and APIs alike.)
+STRONG_EXTENSIONS = frozenset(
+    {".pdf", ".doc", ".docx", ".odt", ".rtf", ".ppt", ".pptx", ".odp", ".xls", ".xlsx", ".ods",
+     ".csv", ".tsv", ".parquet", ".gpkg", ".shp", ".kmz", ".zip", ".7z", ".gz", ".tgz", ".jpg",
+     ".jpeg", ".png", ".gif", ".tif", ".tiff"}
+)  # fmt: skip
+# Extension-less URL paths whose shape names the file type (weak, like extensions).
+URL_PATH_FORMATS: tuple[tuple[str, str], ...] = (
+    ("CSV", r"/datastore/dump/[\w-]+/?$"),  # CKAN DataStore dump: CSV unless ?format= says else
+)
 # Last suffixes that wrap an inner file ("data.csv.gz"), with the packaging code.
 COMPRESSION_EXTENSIONS = {".zip": "ZIP", ".gz": "GZIP", ".bz2": "BZIP2", ".7z": "7Z"}
 
@@ -211,6 +236,14 @@ ENDPOINT_HINTS = ("service=", "request=", "wms", "wfs", "wcs", "wmts", "ows", "s
                   "$metadata", "/rest/services/", "/collections")  # fmt: skip
 # A6 (weak): "API" as a whole word in a title (dataportal.se's shortcut).
 API_TITLE_PATTERN = r"(?<![^\W_])api(?![^\W_])"
+# A7 (weak): a distribution's description (or title) says it is an API or web service.
+API_TEXT_PATTERN = (
+    r"(?<![^\W_])(apis?|schnittstellen?|programmierschnittstellen?|webbtjänst(er)?"
+    r"|web ?services?)(?![^\W_])"
+)
+API_TEXT_STEMS = ("api", "schnittstelle", "webbtj", "webservice", "web service")  # A7 pre-check
+# A8 (weak): an "api" token in a URL's path (…/api/v2/…, …-grundvatten-api.xml).
+API_URL_TOKEN_PATTERN = r"(?<![a-z0-9])api(?![a-z0-9])"
 
 # --- MQA vocabularies ----------------------------------------------------------------------
 # (EU file types and access rights "from a vocabulary" are the metadata validator's:

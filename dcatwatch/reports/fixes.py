@@ -130,10 +130,12 @@ def _add_csv_copy(trial: Trial) -> Dataset | None:
         return None
     copy = deepcopy(trial.dataset)
     first = copy.distributions[0]
+    url = f"{first.iri}#csv"  # its own file: the first one's URL may name a .pdf
     copy.distributions.append(replace(
-        deepcopy(first), iri=f"{first.iri}#csv", types=[], formats=[EU_FILE_TYPE + "CSV"],
+        deepcopy(first), iri=url, types=[], formats=[EU_FILE_TYPE + "CSV"],
         media_types=["text/csv"], compress_formats=[], package_formats=[], access_services=[],
-        conforms_to=[]))
+        conforms_to=[], access_urls=[url] if first.access_urls else [],
+        download_urls=[url] if first.download_urls else []))
     return copy
 
 
