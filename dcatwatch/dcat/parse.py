@@ -292,7 +292,9 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
 
     A line starting with ``#`` clears what was grouped (the worker's restart marker). With
     ``rebased``, IRIs under its sentinel authority get the real one back and are counted in
-    ``graph.relative_iris``.
+    ``graph.relative_iris``; an object that is the sentinel base itself came from an empty
+    reference (``rdf:resource=""``, Turtle's ``<>``) and becomes an empty literal, which the
+    mapper reports (``record.empty_value``) instead of reading the document's URL.
     """
     subjects = graph.subjects
     types = graph.types
@@ -300,6 +302,7 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
     count = 0
     relative: dict[str, None] = {}  # restored IRI terms, first seen first
     host = SENTINEL_HOST  # searched in each line: cheaper than the longer "<scheme://host"
+    empty = f"<{rebased.base.split('#', 1)[0]}>" if rebased is not None else None
     for line in lines:
         if line[0] == "#":
             subjects.clear()
@@ -310,6 +313,8 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
         subject, predicate, rest = line.split(" ", 2)
         obj = rest[:-3]
         if rebased is not None and host in line:
+            if obj == empty:  # rdf:resource="" or <>: no value, never the document's URL
+                obj = '""'
             subject, predicate, obj = _restore(subject, predicate, obj, rebased, relative)
         predicate = intern(predicate)  # a few dozen distinct predicates: share them
         if share and obj[0] == "<":
