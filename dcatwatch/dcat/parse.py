@@ -29,6 +29,7 @@ from pathlib import Path
 from sys import intern
 
 from dcatwatch.dcat import syntax as syntaxes
+from dcatwatch.dcat.jsonld import Contexts, inline_file
 from dcatwatch.errors import ParseError
 
 HEAD_BYTES = 64 * 1024
@@ -220,9 +221,11 @@ def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path
 
 
 def parse_file(path: Path, url: str, content_type: str | None = None,
-               syntax: str | None = None) -> Graph:
+               syntax: str | None = None, contexts: Contexts | None = None) -> Graph:
     """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
 
+    A JSON-LD document with a remote ``@context`` is parsed again with its contexts from
+    ``contexts`` (:mod:`dcatwatch.dcat.jsonld`; None: none is local or may be fetched).
     Raises :class:`ParseError` naming the URL, the syntax and, for syntax errors, the
     line and column.
     """
@@ -231,7 +234,16 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
     try:
         if chosen == "rdfxml":
             refuse_dtd(source, url)  # after transcoding: UTF-16 must not hide a DTD
-        return _parse_in_child(source, url, chosen)
+        try:
+            return _parse_in_child(source, url, chosen)
+        except ParseError as error:
+            if error.code != "parse.remote_context":
+                raise
+        inlined = inline_file(source, url, contexts or Contexts())
+        try:
+            return _parse_in_child(inlined, url, chosen)
+        finally:
+            inlined.unlink(missing_ok=True)
     finally:
         if source != path:
             source.unlink(missing_ok=True)
