@@ -251,5 +251,5 @@ def test_findings_name_their_dataset_and_its_title() -> None:
     literal = by_subject[("https://ex.se/d/1", "meta.distribution.access_url_literal")]
     assert (literal.dataset, literal.title) == ("https://ex.se/d", "Agris")
     missing = by_subject[("https://ex.se/d", "meta.dataset.missing_publisher")]
-    assert missing.to_dict()["dataset"] == "https://ex.se/d"
+    assert missing.dataset == "https://ex.se/d"
     assert missing.to_dict()["title"] == "Agris"

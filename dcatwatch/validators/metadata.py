@@ -72,10 +72,11 @@ class Finding:
     title: str | None = None  # that dataset's title
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the hint in Swedish and English."""
+        """JSON-ready form, with the dataset's title and the hint in Swedish and English
+        (the dataset is the caller's to add: it knows it also for SHACL findings)."""
         return {"code": self.code, "severity": self.severity, "record": self.record,
                 "subject": self.subject, "property": self.property, "value": self.value,
-                "dataset": self.dataset, "title": self.title,
+                "title": self.title,
                 "hint": {"sv": hint(self.code, "sv"), "en": hint(self.code, "en")}}
 
 
