@@ -280,31 +280,41 @@ class Mapper:
         name = self._identity(node, "dataset", props)
         titles: dict[str, str] = {}
         distributions = []
+        publishers = []
+        empty = []
         subjects = self.subjects
-        for predicate, obj in props:  # one pass for the title and distributions
-            if predicate == TITLE:
+        for predicate, obj in props:  # one pass for the title, distributions and publisher
+            if obj[1] == '"' and obj[0] == '"':
+                empty.append(predicate)
+            elif predicate == TITLE:
                 if obj[0] == '"':
                     text, lang = literal(obj)
                     titles.setdefault(lang, text)
             elif predicate == DISTRIBUTION:
                 if obj in subjects:
                     distributions.append(self._link(obj, name))
-        self._empties(props, "dataset", name, name)
+            elif predicate == PUBLISHER:
+                publishers.append((predicate, obj))
+        self._report_empty(empty, "dataset", name, name)
         description, digest = self.describe(node)
         return DatasetEntry(iri=name, digest=digest, packed=pack_description(description),
-                            title=best_text(titles), publisher=self._agent(props, name, None),
+                            title=best_text(titles),
+                            publisher=self._agent(publishers, name, None),
                             distributions=distributions)
 
     def _link(self, node: str, dataset_iri: str) -> DistributionLink:
         found: dict[str, str] = {}
-        props = self.subjects[node]
-        for predicate, obj in props:
+        empty = []
+        for predicate, obj in self.subjects[node]:
+            if obj[1] == '"' and obj[0] == '"':
+                empty.append(predicate)
+                continue
             name = LINK_FIELDS.get(predicate)
-            if name is not None and name not in found and not is_empty(obj):
+            if name is not None and name not in found:
                 found[name] = self._node_value(obj) if obj[0] == "_" else value(obj)
         iri_ = f"{dataset_iri}#distribution-{self._digest(node)[:12]}" if is_blank(node) \
             else value(node)
-        self._empties(props, "distribution", iri_, dataset_iri)
+        self._report_empty(empty, "distribution", iri_, dataset_iri)
         return DistributionLink(iri_, found.get("access_url"), found.get("download_url"),
                                 found.get("format"))
 
@@ -461,12 +471,15 @@ class Mapper:
                  dataset: str | None = None) -> None:
         """A ``record.empty_value`` problem per empty value (an empty element, or an empty
         reference, which :func:`~dcatwatch.dcat.parse.group_lines` makes an empty text)."""
-        for predicate, obj in props:
-            if is_empty(obj):
-                self.problems.append(Problem(
-                    "record.empty_value", f"{kind} <{record_iri}>: {_compact(predicate)} is "
-                    f"empty (an empty element or rdf:resource=\"\"); it was ignored",
-                    self.url, record_iri, dataset))
+        self._report_empty([p for p, obj in props if is_empty(obj)], kind, record_iri, dataset)
+
+    def _report_empty(self, predicates: list[str], kind: str, record_iri: str,
+                      dataset: str | None) -> None:
+        for predicate in predicates:
+            self.problems.append(Problem(
+                "record.empty_value", f"{kind} <{record_iri}>: {_compact(predicate)} is "
+                f"empty (an empty element or rdf:resource=\"\"); it was ignored",
+                self.url, record_iri, dataset))
 
     # -- identity and values --------------------------------------------------------------
 
