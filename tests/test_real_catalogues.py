@@ -122,6 +122,15 @@ def test_a_text_publisher_is_a_finding_and_the_catalogues_stands_in(tmp_path: Pa
         assert not [p for p in parsed.problems if p.code == "record.no_publisher"]
 
 
+def test_a_text_publisher_of_a_catalogue_is_a_finding(tmp_path: Path) -> None:
+    parsed = mapped(PREFIXES + '<https://x.it/c> a dcat:Catalog ; dct:publisher "Comune" .',
+                    tmp_path)
+    assert parsed.catalogs[0].publisher is None
+    [problem] = parsed.problems
+    assert problem.code == "record.publisher_literal" and problem.subject == "https://x.it/c"
+    assert "catalogue <https://x.it/c>" in problem.message and "'Comune'" in problem.message
+
+
 def test_missing_publisher_names_the_dataset(tmp_path: Path) -> None:
     parsed = mapped(PREFIXES + '<https://x.se/d> a dcat:Dataset ; dct:title "Väder"@sv .',
                     tmp_path, full=False)

@@ -123,9 +123,10 @@ def current_id(old_id: str, publisher_iris: list[str]) -> str | None:
 
     Organisation-number and dataportal.se ids are unchanged, and so are ids of ASCII IRIs.
     A ``name-`` id is recomputed from the names in its ``urn:dcatwatch:agent:<name>``
-    IRIs, an IRI id from its IRI. None when it cannot be computed: no publisher IRI, an
-    id of the registry (kept as it is by the caller), or publishers merged under one old id
-    that now have different ids (the merge cannot be undone from the table; re-harvest).
+    IRIs, an IRI id from its IRI. None when it cannot be computed: no publisher IRI, or
+    publishers merged under one old id that now have different ids (the merge cannot be
+    undone from the table; the next harvest splits it). Registry agencies (``in_registry``)
+    keep their configured ids: do not pass them.
     """
     if _KEPT_ID.match(old_id):
         return old_id

@@ -121,7 +121,7 @@ def _resolved(context: Any, contexts: Contexts, base: str, document_url: str,
 def inline_file(path: Path, url: str, contexts: Contexts) -> Path:
     """A copy of the JSON-LD document at ``path`` with its remote contexts inlined."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
     except ValueError as exc:
         raise ParseError("parse.syntax", f"JSON-LD syntax error: {exc}", url, "JSON-LD") from exc
     target = path.with_name(path.name + ".inlined")

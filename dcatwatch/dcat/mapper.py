@@ -490,7 +490,8 @@ class Mapper:
         key = identifier or self._digest(node)
         name = f"urn:dcatwatch:{self.source}:{kind}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         self.problems.append(Problem("record.no_iri", f"a {kind} is a blank node; "
-                                     f"identified as {name}", self.url, name))
+                                     f"identified as {name}", self.url, name,
+                                     name if kind == DATASET else None))
         return name
 
     def _node_value(self, node: str) -> str:
