@@ -12,9 +12,10 @@ from dcatwatch.dcat.parse import parse_file
 
 URL = "https://data.example.org/catalog"
 PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
-@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> . @prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
 """
 RDFXML = """<?xml version="1.0"?>
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -91,7 +92,8 @@ def test_foaf_name_wins_over_a_class_like_label(tmp_path: Path) -> None:
 
 def test_swedish_then_the_catalogues_language_before_english(tmp_path: Path) -> None:
     found = publishers("""
-    <https://x.org/c> a dcat:Catalog ; dct:language <http://publications.europa.eu/resource/authority/language/DEU> ;
+    <https://x.org/c> a dcat:Catalog ;
+        dct:language <http://publications.europa.eu/resource/authority/language/DEU> ;
         dcat:dataset <https://x.org/d1>, <https://x.org/d2> .
     <https://x.org/d1> a dcat:Dataset ; dct:publisher <https://x.org/a> .
     <https://x.org/d2> a dcat:Dataset ; dct:publisher <https://x.org/b> .

@@ -69,7 +69,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _fold_latin(char: str) -> str:
-    """A Latin letter without its diacritics (å→a, ß stays ss by casefold); others as they are."""
+    """A Latin letter without its diacritics (å→a); letters of other scripts as they are."""
     if char.isascii() or not unicodedata.name(char, "").startswith("LATIN"):
         return char
     return unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or char
