@@ -95,7 +95,23 @@ def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
         out.append("\nmetadata:")
         for code, items in sorted(by_code.items(), key=lambda kv: -len(kv[1])):
             out.append(f"  {items[0]['severity']} {code} ({len(items)}×): {items[0]['hint']['en']}")
+            out += [f"    e.g. {_where(item)}" for item in items[:EXAMPLES]]
+            if len(items) > EXAMPLES:
+                out.append(f"    … and {len(items) - EXAMPLES} more (see --json)")
     return "\n".join(out)
+
+
+EXAMPLES = 3  # findings named under each code of validate's metadata findings
+
+
+def _where(finding: dict[str, Any]) -> str:
+    """Which dataset (and title) and record a metadata finding is about, and its value."""
+    dataset, subject = finding.get("dataset"), finding["subject"]
+    title = f" ({finding['title']!r})" if finding.get("title") else ""
+    where = f"dataset <{dataset}>{title}" if dataset else f"<{subject}>"
+    if dataset and subject != dataset:
+        where += f", {finding['record']} <{subject}>"
+    return where + (f": {finding['value']!r}" if finding.get("value") is not None else "")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -206,6 +206,34 @@ class ReportsSettings(Section):
 
 
 
+class JsonLdSettings(Section):
+    local_contexts: dict[str, str] = Field(
+        default_factory=dict, description="Remote JSON-LD @context URL → local file with that "
+        "context (air-gapped installs, tests); used instead of fetching it.")
+    allowed_contexts: list[str] = Field(
+        default_factory=list, description="Remote JSON-LD @context URLs that may be fetched "
+        "(through the guarded HTTP client, cached for one run of a source); any other "
+        "remote context is refused.")
+
+    @field_validator("local_contexts")
+    @classmethod
+    def _http_keys(cls, contexts: dict[str, str]) -> dict[str, str]:
+        _http_urls(list(contexts))
+        return contexts
+
+    @field_validator("allowed_contexts")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        _http_urls(urls)
+        return urls
+
+
+def _http_urls(urls: list[str]) -> None:
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+
+
 class AgencySettings(Section):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64,
                     description="Organisation number (or another stable id).")
@@ -226,6 +254,7 @@ class Settings(Section):
     daemon: DaemonSettings = DaemonSettings()
     validation: ValidationSettings = ValidationSettings()
     reports: ReportsSettings = ReportsSettings()
+    jsonld: JsonLdSettings = JsonLdSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     agencies: list[AgencySettings] = Field(default_factory=list)
 

@@ -67,7 +67,8 @@ _ENTRIES = [
     ErrorType("parse.crashed", "error", "The parser process died on this document",
               "The document is hostile or far too large; check it by hand before harvesting again."),
     ErrorType("parse.remote_context", "error", "The JSON-LD document needs a remote @context",
-              "Inline the @context, or use one of the contexts dcatwatch ships."),
+              "Inline the @context in the document, or map its URL to a local file in [jsonld] "
+              "local_contexts, or allow it to be fetched in [jsonld] allowed_contexts."),
     ErrorType("page.loop", "warning", "A paging link points back to a page already read",
               "Fix the hydra:next / rel=next links of the catalogue's paging."),
     ErrorType("page.cap", "warning", "Stopped paging at the configured maximum number of pages",
@@ -103,6 +104,15 @@ _ENTRIES = [
     ErrorType("run.internal", "error", "An unexpected internal error",
               "This is a bug in dcatwatch: please report it with the log.",
               publisher=False),
+    ErrorType("record.publisher_literal", "warning",
+              "A dct:publisher is a text, not an agent",
+              "Give dct:publisher as an agent: an IRI (e.g. the dataportal.se organisation IRI) "
+              "or a foaf:Agent with foaf:name, not a plain text.",
+              publisher=False),  # shown to agencies once reports/texts have its texts
+    ErrorType("record.empty_value", "warning",
+              "A property has an empty value (an empty element or rdf:resource=\"\")",
+              "Remove the empty element or give it a value; it was ignored.",
+              publisher=False),  # shown to agencies once reports/texts have its texts
 ]
 
 CATALOGUE: dict[str, ErrorType] = {entry.code: entry for entry in _ENTRIES}

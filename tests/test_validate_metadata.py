@@ -216,3 +216,40 @@ def test_shacl_against_dcat_ap_3_0_1(corpus: Path, name: str, expected: set) -> 
     assert {(f.subject, f.property, f.value) for f in findings} == expected
     assert all(f.code == "shacl.node_kind" and f.severity == "error" for f in findings)
     assert all(f.to_dict()["hint"]["en"] for f in findings)
+
+
+def test_a_url_given_as_text_is_its_own_warning_not_a_bad_url() -> None:
+    graph = graph_from_ntriples(nt(
+        ("https://ex.se/d", RDF_TYPE, f"<{DCAT}Dataset>"),
+        ("https://ex.se/d", DCT + "title", '"Agris"@sv'),
+        ("https://ex.se/d", DCAT + "distribution", "<https://ex.se/d/1>"),
+        ("https://ex.se/d", DCAT + "distribution", "<https://ex.se/d/2>"),
+        ("https://ex.se/d/1", RDF_TYPE, f"<{DCAT}Distribution>"),
+        ("https://ex.se/d/1", DCAT + "accessURL", '"http://ex.se/agris.odt"'),
+        ("https://ex.se/d/2", RDF_TYPE, f"<{DCAT}Distribution>"),
+        ("https://ex.se/d/2", DCAT + "accessURL",
+         '"https://ex.se/a.csv"^^<http://www.w3.org/2001/XMLSchema#anyURI>'),
+        ("https://ex.se/d/2", DCAT + "downloadURL", '"not a url"')))
+    findings = check_graph(graph)
+    found = codes(findings)
+    assert ("https://ex.se/d/1", "meta.distribution.access_url_literal") in found
+    assert ("https://ex.se/d/2", "meta.distribution.access_url_literal") in found
+    assert not {c for s, c in found if c == "meta.distribution.access_url_not_http"}
+    assert ("https://ex.se/d/2", "meta.distribution.download_url_not_http") in found
+    assert "not a text literal" in RULES_BY_CODE["meta.distribution.access_url_literal"].hint("en")
+
+
+def test_findings_name_their_dataset_and_its_title() -> None:
+    graph = graph_from_ntriples(nt(
+        ("https://ex.se/d/1", RDF_TYPE, f"<{DCAT}Distribution>"),  # typed before its dataset
+        ("https://ex.se/d/1", DCAT + "accessURL", '"http://ex.se/agris.odt"'),
+        ("https://ex.se/d", RDF_TYPE, f"<{DCAT}Dataset>"),
+        ("https://ex.se/d", DCT + "title", '"Agris"@sv'),
+        ("https://ex.se/d", DCAT + "distribution", "<https://ex.se/d/1>")))
+    findings = check_graph(graph)
+    by_subject = {(f.subject, f.code): f for f in findings}
+    literal = by_subject[("https://ex.se/d/1", "meta.distribution.access_url_literal")]
+    assert (literal.dataset, literal.title) == ("https://ex.se/d", "Agris")
+    missing = by_subject[("https://ex.se/d", "meta.dataset.missing_publisher")]
+    assert missing.dataset == "https://ex.se/d"
+    assert missing.to_dict()["title"] == "Agris"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat.languages import LanguagePreference
 from dcatwatch.dcat.model import (
     Agent,
     Catalog,
@@ -104,11 +105,11 @@ CATALOG_FIELDS: FieldTable = {
     iri(DCT, "issued"): ("issued", ONE),
     iri(DCT, "modified"): ("modified", ONE),
 }
+NAME_PREDICATES = (iri(FOAF, "name"), iri(ns.SKOS, "prefLabel"), iri(VCARD, "fn"),
+                   iri(VCARD, "organization-name"), iri(ns.RDFS, "label"))
+"""An agent's names, the most telling first (a label is often a class-like word)."""
 AGENT_FIELDS: FieldTable = {
-    iri(FOAF, "name"): ("name", TEXT),
-    iri(ns.VCARD, "fn"): ("name", TEXT),
-    iri(ns.SKOS, "prefLabel"): ("name", TEXT),
-    iri(ns.RDFS, "label"): ("name", TEXT),
+    **{predicate: ("name", TEXT) for predicate in NAME_PREDICATES},
     iri(DCT, "identifier"): ("identifiers", LIST),
     iri(ns.OWL, "sameAs"): ("same_as", LIST),
     iri(DCT, "type"): ("types", LIST),
@@ -178,6 +179,8 @@ class Mapper:
         self._links: dict[str, list[str]] | None = None
         self._typed: dict[str, list[str]] | None = None
         self._agents: dict[str, Agent] = {}
+        self._publisher_texts: dict[str, str] = {}  # record IRI → its dct:publisher literal
+        self.languages = LanguagePreference(graph)
 
     def map(self, full: bool = True) -> ParsedCatalog:
         """Map every catalogue, dataset and data service of the graph.
@@ -262,8 +265,8 @@ class Mapper:
         try:
             return build(node)
         except Exception as exc:  # noqa: BLE001 - one bad record never aborts a run
-            self.problems.append(Problem("record.invalid", f"{type(exc).__name__}: {exc}",
-                                         self.url, value(node)))
+            self.problems.append(Problem("record.invalid", f"<{value(node)}>: "
+                                         f"{type(exc).__name__}: {exc}", self.url, value(node)))
             return None
 
     # -- records ------------------------------------------------------------------------
@@ -272,7 +275,8 @@ class Mapper:
         props = self.subjects.get(node, [])
         catalog = Catalog(iri=self._identity(node, "catalog"), blank=is_blank(node))
         _fill(catalog, props, CATALOG_FIELDS, self._node_value)
-        catalog.publisher = self._agent(props)
+        self._empties(props, "catalogue", catalog.iri)
+        catalog.publisher = self._agent(props, catalog.iri, "catalogue")
         catalog.described = any(p != iri(ns.RDF_TYPE) for p, _ in props)
         return catalog
 
@@ -281,7 +285,8 @@ class Mapper:
         dataset = Dataset(iri=self._identity(node, "dataset", props), blank=is_blank(node),
                           types=[value(t) for t in self.graph.types.get(node, [])])
         _fill(dataset, props, DATASET_FIELDS, self._node_value)
-        dataset.publisher = self._agent(props)
+        self._empties(props, "dataset", dataset.iri, dataset.iri)
+        dataset.publisher = self._agent(props, dataset.iri, None)
         dataset.contact_points = self._contacts(props)
         dataset.distributions = [self._distribution(obj, dataset.iri) for p, obj in props
                                  if p in DISTRIBUTION_LINKS and obj in self.subjects]
@@ -293,34 +298,44 @@ class Mapper:
         name = self._identity(node, "dataset", props)
         titles: dict[str, str] = {}
         distributions = []
-        publisher = None
+        publishers = []
+        empty = []
         subjects = self.subjects
         for predicate, obj in props:  # one pass for the title, distributions and publisher
-            if predicate == TITLE:
+            if obj[1] == '"' and obj[0] == '"':
+                empty.append(predicate)
+            elif predicate == TITLE:
                 if obj[0] == '"':
                     text, lang = literal(obj)
                     titles.setdefault(lang, text)
             elif predicate in DISTRIBUTION_LINKS:
                 if obj in subjects:
                     distributions.append(self._link(obj, name))
-            elif predicate == PUBLISHER and publisher is None:
-                publisher = obj
+            elif predicate == PUBLISHER:
+                publishers.append((predicate, obj))
         self._tolerate(props, TOLERATED_LINKS, name)
+        self._report_empty(empty, "dataset", name, name)
         description, digest = self.describe(node)
         return DatasetEntry(iri=name, digest=digest, packed=pack_description(description),
-                            title=best_text(titles), publisher=self._agent_at(publisher),
+                            title=best_text(titles),
+                            publisher=self._agent(publishers, name, None),
                             distributions=distributions)
 
     def _link(self, node: str, dataset_iri: str) -> DistributionLink:
         found: dict[str, str] = {}
+        empty = []
         props = self.subjects[node]
         for predicate, obj in props:
+            if obj[1] == '"' and obj[0] == '"':
+                empty.append(predicate)
+                continue
             name = LINK_READ.get(predicate)
             if name is not None and name not in found:
                 found[name] = self._node_value(obj) if obj[0] == "_" else value(obj)
         iri_ = f"{dataset_iri}#distribution-{self._digest(node)[:12]}" if is_blank(node) \
             else value(node)
         self._tolerate(props, TOLERATED_DISTRIBUTION_FIELDS, iri_)
+        self._report_empty(empty, "distribution", iri_, dataset_iri)
         return DistributionLink(iri_, found.get("access_url"), found.get("download_url"),
                                 found.get("format"))
 
@@ -369,6 +384,7 @@ class Mapper:
                                     types=[value(t) for t in self.graph.types.get(node, [])])
         _fill(distribution, props, DISTRIBUTION_READ, self._node_value)
         self._tolerate(props, TOLERATED_DISTRIBUTION_FIELDS, name)
+        self._empties(props, "distribution", name, dataset_iri)
         return distribution
 
     def _tolerate(self, props: list[tuple[str, str]], tolerated: dict[str, str],
@@ -384,13 +400,36 @@ class Mapper:
         service = DataService(iri=self._identity(node, "service", props), blank=is_blank(node),
                               types=[value(t) for t in self.graph.types.get(node, [])])
         _fill(service, props, SERVICE_FIELDS, self._node_value)
-        service.publisher = self._agent(props)
+        self._empties(props, "data service", service.iri)
+        service.publisher = self._agent(props, service.iri, "data service")
         service.contact_points = self._contacts(props)
         return service
 
-    def _agent(self, props: list[tuple[str, str]]) -> Agent | None:
-        """The publisher of the record with ``props`` (its first dct:publisher)."""
-        return self._agent_at(next((obj for p, obj in props if p == PUBLISHER), None))
+    def _agent(self, props: list[tuple[str, str]], record_iri: str,
+               kind: str | None) -> Agent | None:
+        """The publisher of the record with ``props``: its first dct:publisher that is an
+        agent (an IRI or a blank node), not a text.
+
+        A text instead of an agent is a ``record.publisher_literal`` problem: at once for a
+        catalogue or a data service (``kind``), for a dataset (``kind`` None) when it is
+        known whether its catalogue's publisher stands in (:meth:`_inherit_publisher`).
+        """
+        text = None
+        for predicate, obj in props:
+            if predicate != PUBLISHER:
+                continue
+            if obj[0] != '"':
+                return self._agent_at(obj)
+            if text is None:
+                text = value(obj)
+        if text is not None:
+            if kind is None:
+                self._publisher_texts[record_iri] = text
+            else:
+                self.problems.append(Problem(
+                    "record.publisher_literal", f"{kind} <{record_iri}> gives the text "
+                    f"{text!r} as dct:publisher, not an agent", self.url, record_iri))
+        return None
 
     def _agent_at(self, node: str | None) -> Agent | None:
         """The agent at ``node``, a publisher's term (built once per node)."""
@@ -404,14 +443,25 @@ class Mapper:
     def _build_agent(self, node: str) -> Agent:
         agent_props = self.subjects.get(node, [])
         agent = Agent(iri=value(node), blank=is_blank(node))
-        if node[0] == '"':  # a publisher given as a plain name
-            agent.name = {"": value(node)}
-            agent.blank = True
         _fill(agent, agent_props, AGENT_FIELDS, self._node_value)
+        agent.label = self._name(agent_props)
         if agent.blank:
-            label = next(iter(agent.name.values()), None) or self._digest(node)[:12]
-            agent.iri = f"urn:dcatwatch:agent:{label}"
+            agent.iri = f"urn:dcatwatch:agent:{agent.label or self._digest(node)[:12]}"
         return agent
+
+    def _name(self, props: list[tuple[str, str]]) -> str | None:
+        """An agent's display name: in Swedish, else the catalogue's language, else untagged,
+        else English, else any; within a language by :data:`NAME_PREDICATES`' order."""
+        names: list[tuple[str, str]] = []  # (language, text), the most telling property first
+        for predicate in NAME_PREDICATES:
+            for p, obj in props:
+                if p == predicate and obj[0] == '"':
+                    text, lang = literal(obj)
+                    if text.strip():
+                        names.append((lang, " ".join(text.split())))
+        if len({lang for lang, _ in names}) <= 1:
+            return names[0][1] if names else None
+        return self.languages.choose(names)
 
     def _contacts(self, props: list[tuple[str, str]]) -> list[ContactPoint]:
         contacts = []
@@ -426,14 +476,40 @@ class Mapper:
     def _inherit_publisher(self, record: Dataset | DatasetEntry,
                            publishers: dict[str, Agent | None],
                            catalogs: list[str] | None = None) -> None:
+        text = self._publisher_texts.pop(record.iri, None)
         if record.publisher is not None:
             return
         listed = record.catalogs if isinstance(record, Dataset) else catalogs or []
         inherited = next((publishers[c] for c in listed if publishers.get(c)), None)
         record.publisher = inherited
+        record.publisher_inherited = inherited is not None
         note = " (the catalogue's publisher is used)" if inherited else ""
-        self.problems.append(Problem("record.no_publisher", f"dataset has no dct:publisher{note}",
-                                     self.url, record.iri))
+        title = record.title if isinstance(record.title, str) or record.title is None \
+            else best_text(record.title)
+        named = f"dataset <{record.iri}>" + (f" ({title!r})" if title else "")
+        if text is None:
+            self.problems.append(Problem("record.no_publisher",
+                                         f"{named} has no dct:publisher{note}",
+                                         self.url, record.iri, record.iri))
+        else:
+            self.problems.append(Problem("record.publisher_literal",
+                                         f"{named} gives the text {text!r} as dct:publisher, "
+                                         f"not an agent{note}", self.url, record.iri,
+                                         record.iri))
+
+    def _empties(self, props: list[tuple[str, str]], kind: str, record_iri: str,
+                 dataset: str | None = None) -> None:
+        """A ``record.empty_value`` problem per empty value (an empty element, or an empty
+        reference, which :func:`~dcatwatch.dcat.parse.group_lines` makes an empty text)."""
+        self._report_empty([p for p, obj in props if is_empty(obj)], kind, record_iri, dataset)
+
+    def _report_empty(self, predicates: list[str], kind: str, record_iri: str,
+                      dataset: str | None) -> None:
+        for predicate in predicates:
+            self.problems.append(Problem(
+                "record.empty_value", f"{kind} <{record_iri}>: {_compact(predicate)} is "
+                f"empty (an empty element or rdf:resource=\"\"); it was ignored",
+                self.url, record_iri, dataset))
 
     # -- identity and values --------------------------------------------------------------
 
@@ -444,7 +520,8 @@ class Mapper:
         key = identifier or self._digest(node)
         name = f"urn:dcatwatch:{self.source}:{kind}:{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         self.problems.append(Problem("record.no_iri", f"a {kind} is a blank node; "
-                                     f"identified as {name}", self.url, name))
+                                     f"identified as {name}", self.url, name,
+                                     name if kind == DATASET else None))
         return name
 
     def _node_value(self, node: str) -> str:
@@ -497,6 +574,8 @@ def _fill(record: Any, props: list[tuple[str, str]], table: FieldTable,
         if entry is None:
             continue
         name, kind = entry
+        if is_empty(obj):
+            continue
         if kind == TEXT:
             if obj[0] == '"':
                 text, lang = literal(obj)
@@ -513,6 +592,20 @@ def _fill(record: Any, props: list[tuple[str, str]], table: FieldTable,
         items = getattr(record, name)
         if len(items) > 1:
             setattr(record, name, list(dict.fromkeys(items)))
+
+
+def is_empty(term: str) -> bool:
+    """Whether ``term`` is an empty literal (``""``, ``""@sv``, ``""^^<…>``)."""
+    return term[0] == '"' and term[1] == '"'
+
+
+def _compact(predicate: str) -> str:
+    """``dct:license`` for ``<http://purl.org/dc/terms/license>`` (the IRI if no prefix fits)."""
+    name = predicate[1:-1]
+    for prefix, namespace in ns.PREFIXES.items():
+        if name.startswith(namespace):
+            return f"{prefix}:{name[len(namespace):]}"
+    return predicate
 
 
 def map_graph(graph: Graph, url: str, source: str = "source", full: bool = True) -> ParsedCatalog:

@@ -34,6 +34,7 @@ class Agent:
     iri: str
     blank: bool = False
     name: LangText = field(default_factory=dict)
+    label: str | None = None  # the display name the mapper chose (see Mapper._name)
     identifiers: list[str] = field(default_factory=list)
     same_as: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)  # dct:type (ADMS publisher type)
@@ -113,6 +114,7 @@ class Dataset:
     title: LangText = field(default_factory=dict)
     description: LangText = field(default_factory=dict)
     publisher: Agent | None = None
+    publisher_inherited: bool = False  # the publisher is its catalogue's
     contact_points: list[ContactPoint] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
@@ -162,6 +164,7 @@ class Problem:
     message: str
     url: str | None = None
     subject: str | None = None
+    dataset: str | None = None  # the IRI of the dataset concerned, where there is one
 
 
 @dataclass(slots=True)
@@ -199,6 +202,7 @@ class DatasetEntry:
     packed: bytes  # the packed N-Triples description (first line's subject: the dataset)
     title: str | None = None
     publisher: Agent | None = None
+    publisher_inherited: bool = False  # the publisher is its catalogue's
     distributions: list[DistributionLink] = field(default_factory=list)
 
     @property

@@ -15,6 +15,10 @@ ESTERMS = "http://entryscape.com/terms/"
 
 RDF_TYPE = RDF + "type"
 
+PREFIXES = {"dct": DCT, "dcat": DCAT, "foaf": FOAF, "vcard": VCARD, "adms": ADMS, "skos": SKOS,
+            "rdfs": RDFS, "owl": OWL, "dcatap": DCATAP, "rdf": RDF}
+"""Prefixes for naming properties in messages."""
+
 CATALOG = DCAT + "Catalog"
 DATASET = DCAT + "Dataset"
 DATASET_SERIES = DCAT + "DatasetSeries"

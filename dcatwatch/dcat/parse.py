@@ -29,6 +29,7 @@ from pathlib import Path
 from sys import intern
 
 from dcatwatch.dcat import syntax as syntaxes
+from dcatwatch.dcat.jsonld import Contexts, inline_file
 from dcatwatch.errors import ParseError
 
 HEAD_BYTES = 64 * 1024
@@ -220,9 +221,11 @@ def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path
 
 
 def parse_file(path: Path, url: str, content_type: str | None = None,
-               syntax: str | None = None) -> Graph:
+               syntax: str | None = None, contexts: Contexts | None = None) -> Graph:
     """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
 
+    A JSON-LD document with a remote ``@context`` is parsed again with its contexts from
+    ``contexts`` (:mod:`dcatwatch.dcat.jsonld`; None: none is local or may be fetched).
     Raises :class:`ParseError` naming the URL, the syntax and, for syntax errors, the
     line and column.
     """
@@ -231,7 +234,16 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
     try:
         if chosen == "rdfxml":
             refuse_dtd(source, url)  # after transcoding: UTF-16 must not hide a DTD
-        return _parse_in_child(source, url, chosen)
+        try:
+            return _parse_in_child(source, url, chosen)
+        except ParseError as error:
+            if error.code != "parse.remote_context":
+                raise
+        inlined = inline_file(source, url, contexts or Contexts())
+        try:
+            return _parse_in_child(inlined, url, chosen)
+        finally:
+            inlined.unlink(missing_ok=True)
     finally:
         if source != path:
             source.unlink(missing_ok=True)
@@ -292,7 +304,9 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
 
     A line starting with ``#`` clears what was grouped (the worker's restart marker). With
     ``rebased``, IRIs under its sentinel authority get the real one back and are counted in
-    ``graph.relative_iris``.
+    ``graph.relative_iris``; an object that is the sentinel base itself came from an empty
+    reference (``rdf:resource=""``, Turtle's ``<>``) and becomes an empty literal, which the
+    mapper reports (``record.empty_value``) instead of reading the document's URL.
     """
     subjects = graph.subjects
     types = graph.types
@@ -300,6 +314,7 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
     count = 0
     relative: dict[str, None] = {}  # restored IRI terms, first seen first
     host = SENTINEL_HOST  # searched in each line: cheaper than the longer "<scheme://host"
+    empty = f"<{rebased.base.split('#', 1)[0]}>" if rebased is not None else None
     for line in lines:
         if line[0] == "#":
             subjects.clear()
@@ -310,6 +325,8 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
         subject, predicate, rest = line.split(" ", 2)
         obj = rest[:-3]
         if rebased is not None and host in line:
+            if obj == empty:  # rdf:resource="" or <>: no value, never the document's URL
+                obj = '""'
             subject, predicate, obj = _restore(subject, predicate, obj, rebased, relative)
         predicate = intern(predicate)  # a few dozen distinct predicates: share them
         if share and obj[0] == "<":

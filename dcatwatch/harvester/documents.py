@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from dcatwatch.config import JsonLdSettings
+from dcatwatch.dcat.jsonld import Contexts
 from dcatwatch.dcat.model import ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
 from dcatwatch.errors import DcatwatchError
@@ -73,8 +75,11 @@ class DocumentReader:
     def __init__(self, client: HttpClient, source: str, *, max_pages: int = 1000,
                  syntax: str | None = None, headers: dict[str, str] | None = None,
                  workdir: Path | None = None, progress: Progress | None = None,
-                 fetch_options: dict[str, object] | None = None) -> None:
+                 fetch_options: dict[str, object] | None = None,
+                 jsonld: JsonLdSettings | None = None) -> None:
         self.client = client
+        settings = jsonld or JsonLdSettings()
+        self.contexts = Contexts(settings.local_contexts, settings.allowed_contexts, client)
         self.source = source
         self.max_pages = max_pages
         self.syntax = syntax
@@ -159,7 +164,8 @@ class DocumentReader:
         assert result.path is not None
         self.progress(f"parsing {result.final_url} ({result.size / 1e6:.1f} MB)")
         try:
-            graph = parse_file(result.path, result.final_url, result.content_type, self.syntax)
+            graph = parse_file(result.path, result.final_url, result.content_type, self.syntax,
+                               self.contexts)
         finally:
             _discard(result)
         return graph, map_graph(graph, result.final_url, self.source, full=False)

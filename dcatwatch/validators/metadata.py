@@ -26,9 +26,9 @@ from typing import Any
 from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat import vocabularies as vocab
 from dcatwatch.dcat.mapper import AGENT_FIELDS, SERVICE_FIELDS
-from dcatwatch.dcat.model import Agent, DataService
+from dcatwatch.dcat.model import Agent, DataService, best_text
 from dcatwatch.dcat.parse import Graph, graph_from_ntriples
-from dcatwatch.dcat.terms import iri, is_blank, is_iri, is_literal, value
+from dcatwatch.dcat.terms import iri, is_blank, is_iri, is_literal, literal, value
 from dcatwatch.validators.rules import RULES, Record, Rule, Severity, hint
 
 _HTTP = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
@@ -39,6 +39,8 @@ RULES_FOR: dict[Record, tuple[Rule, ...]] = {
 }
 
 TYPE = iri(ns.RDF_TYPE)
+_TITLE = iri(ns.DCT, "title")
+_DISTRIBUTION = iri(ns.DCAT, "distribution")
 CATALOG_TYPES = {iri(ns.CATALOG)}
 DATASET_TYPES = {iri(ns.DATASET), iri(ns.DATASET_SERIES)}
 DISTRIBUTION_TYPES = {iri(ns.DISTRIBUTION)}
@@ -66,16 +68,21 @@ class Finding:
     subject: str  # the record's IRI, or a name for a blank node
     property: str  # compact property name ("" for the record itself)
     value: str | None = None  # the offending value, when there is one
+    dataset: str | None = None  # the IRI (or name) of the dataset the record belongs to
+    title: str | None = None  # that dataset's title
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the hint in Swedish and English."""
+        """JSON-ready form, with the dataset's title and the hint in Swedish and English
+        (the dataset is the caller's to add: it knows it also for SHACL findings)."""
         return {"code": self.code, "severity": self.severity, "record": self.record,
                 "subject": self.subject, "property": self.property, "value": self.value,
+                "title": self.title,
                 "hint": {"sv": hint(self.code, "sv"), "en": hint(self.code, "en")}}
 
 
-def check_node(graph: Graph, node: str, record: Record, subject: str) -> list[Finding]:
-    """The findings of the rules of ``record`` on ``node``."""
+def check_node(graph: Graph, node: str, record: Record, subject: str,
+               dataset: str | None = None, title: str | None = None) -> list[Finding]:
+    """The findings of the rules of ``record`` on ``node`` (of the dataset ``dataset``)."""
     values_of: dict[str, list[str]] = {}
     for predicate, obj in graph.subjects.get(node, ()):
         values_of.setdefault(predicate[1:-1], []).append(obj)
@@ -84,7 +91,7 @@ def check_node(graph: Graph, node: str, record: Record, subject: str) -> list[Fi
         values = [obj for name in rule.iris for obj in values_of.get(name, ())]
         for bad in _violations(rule, node, values):
             findings.append(Finding(rule.code, rule.severity, record, subject, rule.property,
-                                    bad))
+                                    bad, dataset, title))
     return findings
 
 
@@ -101,7 +108,10 @@ def _violations(rule: Rule, node: str, values: list[str]) -> list[str | None]:
     if kind == "iri":
         return [value(v) for v in values if is_literal(v)]
     if kind == "http_url":
-        return [value(v) for v in values if not (is_iri(v) and _HTTP.match(value(v)))]
+        return [value(v) for v in values
+                if not (is_iri(v) and _HTTP.match(value(v))) and not _url_text(v)]
+    if kind == "url_literal":
+        return [value(v) for v in values if _url_text(v)]
     if kind == "media_type":
         return [value(v) for v in values if not _media_type(v)]
     if kind == "mailto":
@@ -119,6 +129,11 @@ def _violations(rule: Rule, node: str, values: list[str]) -> list[str | None]:
     if kind == "licence_form":
         return [v for v in named if vocab.canonical_licence(v)]
     raise AssertionError(f"unknown rule kind {kind}")
+
+
+def _url_text(term: str) -> bool:
+    """Whether ``term`` is an http(s) URL written as a text (plain or ``xsd:anyURI``)."""
+    return is_literal(term) and bool(_HTTP.match(value(term).strip()))
 
 
 def _media_type(term: str) -> bool:
@@ -143,19 +158,46 @@ def check_graph(graph: Graph, roots: Iterable[str] | None = None,
     points, services) already checked; they are skipped and the set grows.
     """
     seen = set() if seen is None else seen
+    names = names or {}
     findings: list[Finding] = []
-    for record, node, subject in _records(graph, roots, names or {}):
+    titles: dict[str, str | None] = {}
+    for record, node, subject, dataset in _records(graph, roots, names):
         if record in SHARED and not is_blank(node):
             if node in seen:
                 continue
             seen.add(node)
-        findings += check_node(graph, node, record, subject)
+        if dataset is not None and dataset not in titles:
+            titles[dataset] = _title(graph, dataset)
+        findings += check_node(graph, node, record, subject,
+                               _name(dataset, names, "") if dataset else None,
+                               titles.get(dataset) if dataset else None)
     return findings
 
 
+def _title(graph: Graph, node: str) -> str | None:
+    texts = {}
+    for predicate, obj in graph.subjects.get(node, ()):
+        if predicate == _TITLE and is_literal(obj):
+            text, lang = literal(obj)
+            texts.setdefault(lang, text)
+    return best_text(texts)
+
+
+def _owners(graph: Graph) -> dict[str, str]:
+    """Distribution node → the dataset node listing it (the first one)."""
+    owners: dict[str, str] = {}
+    for node, types in graph.types.items():
+        if not DATASET_TYPES.isdisjoint(types):
+            for predicate, obj in graph.subjects.get(node, ()):
+                if predicate == _DISTRIBUTION:
+                    owners.setdefault(obj, node)
+    return owners
+
+
 def _records(graph: Graph, roots: Iterable[str] | None,
-             names: Mapping[str, str]) -> list[tuple[Record, str, str]]:
-    """(record, node, subject) of the records to check, each node once, parents first."""
+             names: Mapping[str, str]) -> list[tuple[Record, str, str, str | None]]:
+    """(record, node, subject, dataset node) of the records to check, each node once,
+    parents first; the dataset node is the dataset the record is or belongs to."""
     if roots is None:
         starts: list[tuple[Record, str]] = [
             (record, node) for node, types in graph.types.items()
@@ -165,22 +207,26 @@ def _records(graph: Graph, roots: Iterable[str] | None,
             if not wanted.isdisjoint(types)]
     else:
         starts = [("dataset", node) for node in roots]
-    found: list[tuple[Record, str, str]] = []
+    owners = _owners(graph) if roots is None else {}
+    found: list[tuple[Record, str, str, str | None]] = []
     done: set[str] = set()
-    todo = [(record, node, _name(node, names, "")) for record, node in starts]
+    todo = [(record, node, _name(node, names, ""),
+             node if record == "dataset" else owners.get(node)) for record, node in starts]
     while todo:
-        record, node, subject = todo.pop(0)
+        record, node, subject, dataset = todo.pop(0)
         if node in done:
             continue
         done.add(node)
-        found.append((record, node, subject))
+        found.append((record, node, subject, dataset))
         for predicate, obj in graph.subjects.get(node, ()):
             linked = LINKS.get(predicate)
             if linked is None or is_literal(obj) or obj in done:
                 continue
             if linked in ("dataset", "data_service") and obj not in graph.subjects:
                 continue  # described elsewhere (or not at all): not this graph's record
-            todo.append((linked, obj, _name(obj, names, f"{subject} {_compact(predicate)}")))
+            owner = obj if linked == "dataset" else dataset
+            todo.append((linked, obj, _name(obj, names, f"{subject} {_compact(predicate)}"),
+                         owner))
     return found
 
 

@@ -14,7 +14,8 @@ required       the property has a value (mandatory)
 recommended    the property has a value (recommended)
 max_one        the property has at most one distinct value
 iri            every value is an IRI, not a literal
-http_url       every value is an absolute http(s) IRI
+http_url       every value is an absolute http(s) IRI (an http(s) URL as a text is url_literal's)
+url_literal    no value is an http(s) URL written as a text instead of an IRI
 vocabulary     every IRI value is in ``vocabulary``
 equals         every value is ``expected`` (http/https and a trailing slash aside)
 media_type     every value is a media-type literal (SE pattern), an EU file-type or IANA IRI
@@ -35,7 +36,8 @@ from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat import vocabularies as vocab
 
 Record = Literal["catalog", "dataset", "distribution", "data_service", "agent", "contact"]
-Kind = Literal["required", "recommended", "max_one", "iri", "http_url", "vocabulary", "equals",
+Kind = Literal["required", "recommended", "max_one", "iri", "http_url", "url_literal",
+               "vocabulary", "equals",
                "media_type", "licence_form", "deprecated", "mailto", "blank_node"]
 Severity = Literal["error", "warning", "info"]
 
@@ -105,6 +107,10 @@ _TEMPLATES: dict[Kind, tuple[str, str]] = {
             "The value of {prop} must be an IRI (a link), not a text."),
     "http_url": ("Värdet av {prop} ska vara en absolut http- eller https-adress.",
                  "The value of {prop} must be an absolute http or https URL."),
+    "url_literal": ("Ange {prop} som en IRI (<https://…>), inte som en text; adressen "
+                    "kontrollerades ändå.",
+                    "Give {prop} as an IRI (<https://…>), not a text literal; the address was "
+                    "checked all the same."),
     "vocabulary": ("Använd ett värde ur {vocabulary} för {prop}.",
                    "Use a value from {vocabulary} for {prop}."),
     "blank_node": ("Ge {record_sv} en egen absolut IRI i stället för en blank nod.",
@@ -178,6 +184,7 @@ RULES: tuple[Rule, ...] = (
                  "http://creativecommons.org/publicdomain/zero/1.0/"),
     *_each("catalog", "iri", "{p}_not_iri", "warning", "dct:publisher", "dct:language"),
     *_each("catalog", "http_url", "{p}_not_http", "warning", "foaf:homepage"),
+    *_each("catalog", "url_literal", "{p}_literal", "warning", "foaf:homepage"),
     *_each("catalog", "vocabulary", "{p}_not_in_vocabulary", "warning", "dct:language",
            vocabulary=vocab.LANGUAGE),
     *_each("catalog", "vocabulary", "{p}_not_in_vocabulary", "warning", "dcat:themeTaxonomy",
@@ -192,6 +199,7 @@ RULES: tuple[Rule, ...] = (
            "dcat:theme", "dct:accessRights", "dct:accrualPeriodicity", "dct:language",
            "dct:conformsTo", "dct:spatial"),
     *_each("dataset", "http_url", "{p}_not_http", "warning", "dcat:landingPage"),
+    *_each("dataset", "url_literal", "{p}_literal", "warning", "dcat:landingPage"),
     *_each("dataset", "vocabulary", "{p}_not_in_vocabulary", "warning", "dcat:theme",
            vocabulary=vocab.DATA_THEME),
     *_each("dataset", "vocabulary", "{p}_not_in_vocabulary", "warning", "dct:accessRights",
@@ -213,6 +221,8 @@ RULES: tuple[Rule, ...] = (
     *_each("distribution", "max_one", "multiple_{p}", "error", "dcat:accessURL", "dct:format"),
     *_each("distribution", "http_url", "{p}_not_http", "error", "dcat:accessURL",
            "dcat:downloadURL"),
+    *_each("distribution", "url_literal", "{p}_literal", "warning", "dcat:accessURL",
+           "dcat:downloadURL"),
     *_each("distribution", "iri", "{p}_not_iri", "warning", "dct:license", "dcatap:availability",
            "adms:status", "dct:conformsTo"),
     Rule("meta.distribution.format_not_media_type", "distribution", "media_type", "dct:format",
@@ -232,6 +242,7 @@ RULES: tuple[Rule, ...] = (
     *_presence("data_service", "recommended", "dcat:endpointDescription", "dcat:contactPoint",
                "dcat:keyword", "dct:accessRights"),
     *_each("data_service", "http_url", "{p}_not_http", "error", "dcat:endpointURL"),
+    *_each("data_service", "url_literal", "{p}_literal", "warning", "dcat:endpointURL"),
     *_each("data_service", "iri", "{p}_not_iri", "warning", "dct:license", "dct:accessRights",
            "dcat:theme", "dct:type"),
     Rule("meta.data_service.format_not_media_type", "data_service", "media_type", "dct:format",
