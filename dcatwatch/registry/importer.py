@@ -25,11 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from dcatwatch.dcat.agency import organisation_number
-from dcatwatch.store.tables import AGENCIES
-from dcatwatch.store.upsert import upsert
+from dcatwatch.store.core import Store
 
 COLUMNS = ("id", "name", "email", "aliases", "language")
 HEADER_NAMES = {
@@ -94,11 +93,8 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     result.rows, result.errors = read_rows(text)
     if not result.rows:
         return result
-    with engine.begin() as conn:
-        existing = {row.id: row for row in conn.execute(
-            select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.in_registry,
-                   AGENCIES.c.publisher_iris, AGENCIES.c.language)
-            .where(AGENCIES.c.id.in_([r.id for r in result.rows])))}
+    with Store(engine).write() as unit:
+        existing = unit.agencies.get([r.id for r in result.rows])
         changed = []
         for row in result.rows:
             known = existing.get(row.id)
@@ -113,11 +109,8 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
             else:
                 result.updated += 1
             changed.append({"id": row.id, "name": row.name, "email": row.email,
-                            "language": row.language, "in_registry": True,
-                            "identity_rule": "registry", "flagged": False,
-                            "publisher_iris": json.dumps(iris)})
-        upsert(conn, AGENCIES, changed,
-               update=("name", "email", "language", "in_registry", "publisher_iris"))
+                            "language": row.language, "publisher_iris": iris})
+        unit.agencies.import_registry(changed)
     return result
 
 

@@ -52,15 +52,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from dcatwatch.config import Settings
 from dcatwatch.errors import ConfigError
 from dcatwatch.http.client import HttpClient
-from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
+from dcatwatch.harvester.run import http_settings, sync_configuration
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
 from dcatwatch.schedules.options import DaemonOptions, daemon_options
-from dcatwatch.store import sql
 from dcatwatch.store.core import Store
-from dcatwatch.store.db import url_of
+from dcatwatch.store.runs import RunResult
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -190,8 +189,7 @@ class Daemon:
     def prepare(self) -> None:
         """Sync the configuration into the store, recover from a crash, add the jobs."""
         now = datetime.now(UTC)
-        with sql.connect(url_of(self.engine)) as store, store.transaction():
-            sync_configuration(store, self.settings)
+        sync_configuration(self.store, self.settings)
         with self.engine.begin() as conn:
             state.sync_schedules(conn, {n: s.schedule for n, s in self.sources.items()}, now,
                                  lambda name: next_after(self.triggers[name], now))
@@ -294,7 +292,7 @@ class Daemon:
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()
         try:
-            return jobs.harvest_one(self.settings, self.engine, self.sources[name], self.client,
+            return jobs.harvest_one(self.settings, self.store, self.sources[name], self.client,
                                     self.instruments)
         except Exception:  # noqa: BLE001 - e.g. the store went away; retried like a failure
             log.exception("harvest could not run", extra={"code": "run.internal"})

@@ -28,7 +28,7 @@ from dcatwatch.registry.coverage import DIRECT, PORTAL, DatasetRef, compare, ide
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
-from dcatwatch.store.sql import chunks
+from dcatwatch.store.db import chunks
 from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
