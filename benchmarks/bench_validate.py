@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings
 from dcatwatch.http.client import HttpClient
 from dcatwatch.harvester.run import harvest, http_settings
-from dcatwatch.store.db import open_store
+from dcatwatch.store.core import Store
 from dcatwatch.validators.service import validate
 from dcatwatch.validators.settings import ValidationSettings
 
@@ -112,10 +112,12 @@ def main() -> None:
             database={"url": f"sqlite:///{tmp}/bench.db"},
             http=HttpSettingsConfig(allow_private_networks=True, min_delay=0),
             sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
-        engine = open_store(settings.database.url)
+        store = Store.open(settings.database.url)
+        engine = store.engine
         started = time.perf_counter()
-        [run] = harvest(settings, engine)
-        print(f"harvest: {run.status}, {run.datasets} datasets, {run.distributions} "
+        [run] = harvest(store, settings)
+        print(f"harvest: {run.status}, {run.counts.datasets} datasets, "
+              f"{run.counts.distributions} "
               f"distributions in {time.perf_counter() - started:.2f} s")
         checks = ValidationSettings(recheck_hours=0, workers=args.workers)
         with HttpClient(http_settings(settings)) as client:

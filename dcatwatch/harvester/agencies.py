@@ -30,7 +30,7 @@ class AgencyResolver:
     def __init__(self, registry: Iterable[AgencySettings] = (),
                  imported: dict[str, str] | None = None) -> None:
         self.aliases = dict(imported or {})  # aliases of imported registry agencies
-        self.aliases.update({alias: a.id for a in registry for alias in a.aliases})
+        self.aliases |= {alias: a.id for a in registry for alias in a.aliases}
         self.seen: dict[str, Seen] = {}
 
     def __call__(self, agent: Agent | None) -> str | None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dcatwatch.dcat import records
-from dcatwatch.dcat.model import Agent, DataService, ParsedCatalog, best_text
+from dcatwatch.dcat.model import Agent, DataService, ParsedCatalog
+from dcatwatch.dcat.model import best_text as preferred
 from dcatwatch.store.core import Unit
 from dcatwatch.store.datasets import Stored
 
@@ -93,7 +94,7 @@ def apply_services(unit: Unit, source: str, services: list[DataService],
     new, known, changed = [], [], []
     for service in services:
         record = records.dumps(service)
-        values = {"agency_id": agency_of(service.publisher), "title": best_text(service.title),
+        values = {"agency_id": agency_of(service.publisher), "title": preferred(service.title),
                   "endpoint_url": (service.endpoint_urls or [None])[0], "record": record}
         stored = existing.get(service.iri)
         if stored is None:

@@ -86,7 +86,7 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     in ``errors``, as is a file that cannot be read."""
     result = ImportResult(file=str(csv_path))
     try:
-        text, result.encoding = _read_text(csv_path)
+        text, result.encoding = _decoded(csv_path)
     except OSError as exc:
         result.errors.append(f"cannot read the file: {exc.strerror or exc}")
         return result
@@ -114,7 +114,7 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     return result
 
 
-def _read_text(path: Path) -> tuple[str, str]:
+def _decoded(path: Path) -> tuple[str, str]:
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig"), "utf-8"

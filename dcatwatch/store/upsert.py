@@ -10,14 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT of ``table``, which has ``on_conflict_do_*`` and ``excluded``."""
+    """The dialect's INSERT of ``table``, which has ``on_conflict_do_*`` and ``excluded``
+    (only the dialect in use is imported: a SQLite harvest skips PostgreSQL's catalogue)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
     raise NotImplementedError(f"upserts are implemented for PostgreSQL and SQLite, not {dialect}")
