@@ -133,7 +133,7 @@ def in_process_reharvest(config: Path, repeat: int) -> str:
     :class:`~dcatwatch.store.core.Store` and HTTP client calling ``harvest_source``, as the
     daemon does (target: under 50 ms)."""
     from dcatwatch.config import load
-    from dcatwatch.harvester.run import harvest_source, http_settings
+    from dcatwatch.harvester.run import harvest_source
     from dcatwatch.http.client import HttpClient
     from dcatwatch.store.core import Store
 
@@ -141,7 +141,7 @@ def in_process_reharvest(config: Path, repeat: int) -> str:
     [source] = settings.sources
     times = []
     with Store.open(settings.database.url) as store, \
-            HttpClient(http_settings(settings)) as client:
+            HttpClient(settings.http) as client:
         for _ in range(repeat + 1):  # the first warms the connection pool and the statements
             started = time.perf_counter()
             result = harvest_source(store, settings, source, client)

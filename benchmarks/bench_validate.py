@@ -28,9 +28,9 @@ from pathlib import Path
 import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings
+from dcatwatch.config import HttpSettings, Settings, SourceSettings
 from dcatwatch.http.client import HttpClient
-from dcatwatch.harvester.run import harvest, http_settings
+from dcatwatch.harvester.run import harvest
 from dcatwatch.store.core import Store
 from dcatwatch.validators.service import validate
 from dcatwatch.validators.settings import ValidationSettings
@@ -110,7 +110,7 @@ def main() -> None:
         write_files(root, base, args.distributions, args.rows)
         settings = Settings(
             database={"url": f"sqlite:///{tmp}/bench.db"},
-            http=HttpSettingsConfig(allow_private_networks=True, min_delay=0),
+            http=HttpSettings(allow_private_networks=True, min_delay=0),
             sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
         store = Store.open(settings.database.url)
         engine = store.engine
@@ -120,7 +120,7 @@ def main() -> None:
               f"{run.counts.distributions} "
               f"distributions in {time.perf_counter() - started:.2f} s")
         checks = ValidationSettings(recheck_hours=0, workers=args.workers)
-        with HttpClient(http_settings(settings)) as client:
+        with HttpClient(settings.http) as client:
             for label in ("cold", "warm"):
                 started = time.perf_counter()
                 result = validate(checks, engine, "bench", client)

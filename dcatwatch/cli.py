@@ -170,14 +170,13 @@ def _harvest(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import ValidationProgress, validation_summary
     from dcatwatch.http.client import HttpClient
-    from dcatwatch.harvester.run import http_settings
     from dcatwatch.validators.service import validate
 
     settings = _settings(args)
     if args.source:
         settings.source(args.source)
     engine = _store(settings).engine
-    with HttpClient(http_settings(settings)) as client, \
+    with HttpClient(settings.http) as client, \
             ValidationProgress(enabled=sys.stderr.isatty()) as progress:
         result = validate(settings, engine, args.source, client, progress=progress.update)
     if args.json:

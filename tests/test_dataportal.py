@@ -22,7 +22,8 @@ from dcatwatch.harvester.dataportal import (
     rdf_json_triples,
 )
 from dcatwatch.harvester.documents import Collected, DocumentReader
-from dcatwatch.http.client import HttpClient, HttpSettings
+from dcatwatch.config import HttpSettings
+from dcatwatch.http.client import HttpClient
 from tests.conftest import FIXTURES
 from tests.entrystore import EntryStore, rdf_json_object, synthetic_dump
 from tests.helpers import harvest_json, run, write_config

@@ -39,7 +39,8 @@ from dcatwatch.http.addresses import (
     check_url,
     classify,
 )
-from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient, HttpSettings
+from dcatwatch.config import HttpSettings
+from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 from dcatwatch.http.politeness import HostGate, backoff_delay, parse_retry_after
 from tests.servers import LoopbackServer, Request, Response
 

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from dcatwatch.dcat.model import Distribution
-from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
+from dcatwatch.config import HttpSettings
+from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.db import open_store
 from dcatwatch.store.validation_models import DataCheck
 from dcatwatch.validators.data import DataChecker, DataTarget, check_data, cut_at_last_line, target

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from dcatwatch.http.client import HttpClient, HttpSettings
+from dcatwatch.config import HttpSettings
+from dcatwatch.http.client import HttpClient
 from dcatwatch.store.db import open_store
 from dcatwatch.validators.links import check_links, history, interleave_hosts, link_infos
 from tests.servers import LoopbackServer, Request, Response

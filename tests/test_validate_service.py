@@ -8,7 +8,6 @@ import pytest
 
 from dcatwatch.config import load
 from dcatwatch.http.client import HttpClient
-from dcatwatch.harvester.run import http_settings
 from dcatwatch.store.db import open_store
 from dcatwatch.validators.service import link_infos, validate
 from dcatwatch.validators.settings import ValidationSettings
@@ -39,7 +38,7 @@ def _validate(config: Path, settings: ValidationSettings = SETTINGS) -> dict:
     app = load(config)
     engine = open_store(app.database.url)
     try:
-        with HttpClient(http_settings(app)) as client:
+        with HttpClient(app.http) as client:
             stages: list[str] = []
             result = validate(settings, engine, "exempel", client,
                               progress=lambda stage, done, total: stages.append(stage))

@@ -25,7 +25,7 @@ from dcatwatch.errors import CATALOGUE, DcatwatchError
 from dcatwatch.harvester import apply
 from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_registry
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
-from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
+from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.locks import source_lock
 from dcatwatch.store.runs import RunResult
@@ -38,14 +38,6 @@ Progress = Callable[[str, str], None]  # (source, message)
 def now() -> datetime:
     """The current time in UTC (timezone-aware, as the store keeps it)."""
     return datetime.now(UTC)
-
-
-def http_settings(settings: Settings) -> HttpSettings:
-    """The client settings from the ``[http]`` section (same names, same meaning)."""
-    section = settings.http.model_dump(exclude_none=True)
-    if "allowed_networks" in section:
-        section["allowed_networks"] = tuple(section["allowed_networks"])
-    return HttpSettings(**section)
 
 
 @contextmanager
@@ -91,7 +83,7 @@ def harvest(store: Store, settings: Settings, names: list[str] | None = None, *,
     chosen = [settings.source(n) for n in names] if names else \
         [s for s in settings.sources if s.enabled]
     own_client = client is None
-    client = client or HttpClient(http_settings(settings))
+    client = client or HttpClient(settings.http)
     try:
         sync_configuration(store, settings)
         return [harvest_source(store, settings, source, client, progress) for source in chosen]

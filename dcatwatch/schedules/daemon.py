@@ -52,7 +52,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dcatwatch.config import Settings
 from dcatwatch.errors import ConfigError
 from dcatwatch.http.client import HttpClient
-from dcatwatch.harvester.run import http_settings, sync_configuration
+from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
@@ -177,7 +177,7 @@ class Daemon:
                           "misfire_grace_time": options.misfire_grace})
         self.pool = ThreadPoolExecutor(options.max_concurrent_harvests,
                                        thread_name_prefix="harvest")
-        self.client = HttpClient(http_settings(settings), on_response=instruments.on_response)
+        self.client = HttpClient(settings.http, on_response=instruments.on_response)
         self.running: dict[str, Future[None]] = {}
         self.work = ActiveWork()
         self.stopping = threading.Event()
