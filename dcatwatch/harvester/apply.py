@@ -11,7 +11,6 @@ until the next run misses the same datasets again, or an operator confirms.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from dcatwatch.dcat import records
@@ -19,25 +18,16 @@ from dcatwatch.dcat.model import Agent, DataService, ParsedCatalog
 from dcatwatch.dcat.model import best_text as preferred
 from dcatwatch.store.core import Unit
 from dcatwatch.store.datasets import Stored
+from dcatwatch.store.runs import RunCounts
 
 AgencyOf = Callable[[Agent | None], str | None]
 
 
-@dataclass(slots=True)
-class Changes:
-    """What applying a run changed."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    held_removals: int = 0
-
-
 def apply_datasets(unit: Unit, source: str, parsed: ParsedCatalog, agency_of: AgencyOf,
-                   now: datetime, *, complete: bool, threshold: float) -> Changes:
-    """Write ``parsed``'s datasets for ``source`` and return the counts."""
-    changes = Changes()
+                   now: datetime, changes: RunCounts, *, complete: bool,
+                   threshold: float) -> None:
+    """Write ``parsed``'s datasets for ``source``, counting what changed in ``changes``
+    (added, updated, unchanged, removed, held_removals)."""
     existing = unit.datasets.existing(source)
     new_entries, changed, unchanged, moved = [], [], [], []
     revived = 0
@@ -65,11 +55,10 @@ def apply_datasets(unit: Unit, source: str, parsed: ParsedCatalog, agency_of: Ag
     if complete and missing:
         current = sum(1 for row in existing.values() if not row.removed)
         _remove(unit, missing, current, len(listed), threshold, now, changes)
-    return changes
 
 
 def _remove(unit: Unit, missing: list[Stored], current: int, listed: int,
-            threshold: float, now: datetime, changes: Changes) -> None:
+            threshold: float, now: datetime, changes: RunCounts) -> None:
     """Remove the missing datasets, or hold them when the mass-deletion guard trips."""
     guard = listed == 0 or (current > 0 and len(missing) / current > threshold)
     if guard:

@@ -170,25 +170,28 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
 def _finish(unit: Unit, settings: Settings, source: SourceSettings, collected: Collected,
             result: RunResult, started: float) -> None:
     """Apply what the run read and fill ``result`` (its record is the caller's to write)."""
-    problems = collected.parsed.problems
     result.errors = list(collected.errors) + [
-        DcatwatchError(p.code, p.message, p.url or p.subject) for p in problems]
+        DcatwatchError(p.code, p.message, p.url or p.subject) for p in collected.parsed.problems]
     # an error in a page or in one record (record.invalid) makes the run partial: a dataset
     # that could not be read must not count as removed, nor the page as known-good
     fatal = any(CATALOGUE[e.code].severity == "error" for e in result.errors)
-    counts = result.counts
-    counts.pages = len(collected.pages)
+    result.counts.pages = len(collected.pages)
     if not collected.pages:
         result.status = "failed"
-        result.duration_s = round(time.monotonic() - started, 3)
         unit.sources.record_outcome(source.name, "failed")
-        return
-    result.status = "partial" if fatal or not collected.complete else "ok"
-    stamp = now()
-    if collected.not_modified:
-        changes = apply.Changes()
     else:
-        changes = _apply(unit, settings, source, collected, result, stamp)
+        result.status = "partial" if fatal or not collected.complete else "ok"
+        _write(unit, settings, source, collected, result)
+    result.duration_s = round(time.monotonic() - started, 3)
+
+
+def _write(unit: Unit, settings: Settings, source: SourceSettings, collected: Collected,
+           result: RunResult) -> None:
+    """Apply a run that read pages (or learnt they are unchanged) and count the source."""
+    stamp = now()
+    counts = result.counts
+    if not collected.not_modified:
+        _apply(unit, settings, source, collected, result, stamp)
     totals = unit.datasets.counts(source.name)
     counts.datasets, counts.agencies = totals.datasets, totals.agencies
     counts.distributions = totals.distributions
@@ -196,12 +199,10 @@ def _finish(unit: Unit, settings: Settings, source: SourceSettings, collected: C
     if collected.not_modified:
         # nothing was read: the datasets stand as the last good run left them (that
         # run's time stays their last_seen_at; the source's last_success_at moves on)
-        changes.unchanged = counts.datasets
-    for key in ("added", "updated", "unchanged", "removed", "held_removals"):
-        setattr(counts, key, getattr(changes, key))
-    if changes.held_removals:
+        counts.unchanged = counts.datasets
+    if counts.held_removals:
         result.errors.append(DcatwatchError(
-            "run.held_removals", f"{changes.held_removals} datasets no longer listed were "
+            "run.held_removals", f"{counts.held_removals} datasets no longer listed were "
             "held back, not removed", source.url))
     ok = result.status == "ok"
     if ok and len(collected.pages) == 1:
@@ -210,24 +211,22 @@ def _finish(unit: Unit, settings: Settings, source: SourceSettings, collected: C
                                    page.validators.last_modified, page.sha256, stamp)
     unit.sources.record_outcome(source.name, result.status, counts.datasets,
                                 stamp if ok else None)
-    result.duration_s = round(time.monotonic() - started, 3)
 
 
 def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Collected,
-           result: RunResult, stamp: datetime) -> apply.Changes:
+           result: RunResult, stamp: datetime) -> None:
     """Apply the datasets, services and agencies a run read."""
     parsed = collected.parsed
     resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases())
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     complete = result.status == "ok"
-    changes = apply.apply_datasets(unit, source.name, parsed, resolver, stamp,
-                                   complete=complete, threshold=threshold)
+    apply.apply_datasets(unit, source.name, parsed, resolver, stamp, result.counts,
+                         complete=complete, threshold=threshold)
     result.services_changed = apply.apply_services(
         unit, source.name, parsed.services, resolver, stamp, complete=complete,
         datasets_listed=bool(parsed.entries))
     record_seen(unit, resolver.seen)
-    return changes
 
 
 def confirm_removals(store: Store, source: str) -> int:
