@@ -3,6 +3,7 @@ writes, and where the per-source lock lives."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -11,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select, text
 
-from dcatwatch.errors import ConfigError
+from dcatwatch.errors import ConfigError, DcatwatchError
 from dcatwatch.store import locks
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import HEAD, current_revision
 from dcatwatch.store.models import HarvestRun
-from dcatwatch.store.runs import RunCounts
-from dcatwatch.store.tables import SOURCES
+from dcatwatch.store.runs import RunCounts, RunResult
+from dcatwatch.store.tables import RUNS, SOURCES
 
 
 def test_sqlite_urls_open_relative_and_absolute_paths(tmp_path: Path,
@@ -92,3 +93,24 @@ def test_the_sqlite_lock_file_is_not_beside_the_database(
     link.symlink_to(repo)
     assert locks.lock_path(f"{link}/dcatwatch.db", "exempel") == \
         locks.lock_path(f"{repo}/dcatwatch.db", "exempel")
+
+
+def test_a_run_stores_its_errors_as_json_with_a_dataset_only_when_named(
+        database_url: str) -> None:
+    moment = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+    errors = [DcatwatchError("page.cap", "stopped", "http://x/"),
+              DcatwatchError("record.invalid", "no title", "http://x/",
+                             dataset="http://x/d/1")]
+    with Store.open(database_url) as store:
+        with store.write() as unit:
+            run_id = unit.runs.start("s", moment)
+            unit.runs.finish(run_id, RunResult("s", "partial", RunCounts(pages=1),
+                                               errors=errors), moment)
+        with store.read() as unit:
+            stored = unit.connection.execute(select(RUNS.c.status, RUNS.c.pages, RUNS.c.errors)
+                                             .where(RUNS.c.id == run_id)).one()
+    assert (stored.status, stored.pages) == ("partial", 1)
+    assert json.loads(stored.errors) == [
+        {"code": "page.cap", "message": "stopped", "url": "http://x/"},
+        {"code": "record.invalid", "message": "no title", "url": "http://x/",
+         "dataset": "http://x/d/1"}]
