@@ -28,11 +28,10 @@ from pathlib import Path
 import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dcatwatch.config import HttpSettingsConfig, Settings, SourceSettings, ValidationSettings
-from dcatwatch.harvester.run import harvest, http_settings
+from dcatwatch.config import HttpSettings, Settings, SourceSettings, ValidationSettings
+from dcatwatch.harvester.run import harvest
 from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
-from dcatwatch.store.db import open_store
 from dcatwatch.validators.service import validate
 
 PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
@@ -110,19 +109,20 @@ def main() -> None:
         write_files(root, base, args.distributions, args.rows)
         settings = Settings(
             database={"url": f"sqlite:///{tmp}/bench.db"},
-            http=HttpSettingsConfig(allow_private_networks=True, min_delay=0),
+            http=HttpSettings(allow_private_networks=True, min_delay=0),
             sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
-        engine = open_store(settings.database.url)
+        store = Store.open(settings.database.url)
         started = time.perf_counter()
-        [run] = harvest(settings)
-        print(f"harvest: {run.status}, {run.datasets} datasets, {run.distributions} "
+        [run] = harvest(store, settings)
+        print(f"harvest: {run.status}, {run.counts.datasets} datasets, "
+              f"{run.counts.distributions} "
               f"distributions in {time.perf_counter() - started:.2f} s")
         settings = settings.model_copy(update={"validation": ValidationSettings(
             recheck_hours=0, workers=args.workers)})
-        with HttpClient(http_settings(settings)) as client:
+        with HttpClient(settings.http) as client:
             for label in ("cold", "warm"):
                 started = time.perf_counter()
-                result = validate(Store(engine), settings, client, source="bench")
+                result = validate(store, settings, client, source="bench")
                 wall = time.perf_counter() - started
                 summary = result.summary
                 print(f"validate ({label}): {wall:.2f} s wall, "
@@ -132,7 +132,7 @@ def main() -> None:
                     "skipped", "urls_checked", "files_checked")))
         server.shutdown()
         server.server_close()
-        engine.dispose()
+        store.close()
 
 
 if __name__ == "__main__":

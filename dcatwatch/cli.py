@@ -136,17 +136,6 @@ def _store(settings: Any) -> Any:
     return Store.open(settings.database.url)
 
 
-def _harvest_ready(settings: Any) -> None:
-    """Check the schema through the driver: SQLAlchemy is imported only when the store is not
-    current yet (to create an empty one's schema, or to explain the needed upgrade)."""
-    from dcatwatch.store import sql
-
-    with sql.connect(settings.database.url) as store:
-        current = store.revision()
-    if current != sql.HEAD:
-        _store(settings).close()
-
-
 def _harvest(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import HarvestProgress, harvest_table
     from dcatwatch.harvester.run import confirm_removals, harvest
@@ -157,10 +146,10 @@ def _harvest(args: argparse.Namespace) -> int:
               "harvest in a second command", file=sys.stderr)
         return EXIT_USAGE
     settings = _settings(args)
-    _harvest_ready(settings)
+    store = _store(settings)
     if args.confirm_removals:
         settings.source(args.confirm_removals)
-        removed = confirm_removals(settings, args.confirm_removals)
+        removed = confirm_removals(store, args.confirm_removals)
         if args.json:
             print(json.dumps({"source": args.confirm_removals, "removed": removed}))
         else:
@@ -169,17 +158,17 @@ def _harvest(args: argparse.Namespace) -> int:
     for name in args.sources:
         settings.source(name)
     with HarvestProgress(enabled=sys.stderr.isatty()) as progress:
-        results = harvest(settings, args.sources or None, progress=progress.update)
+        results = harvest(store, settings, args.sources or None, progress=progress.update)
+    shown = [r.to_dict() for r in results]
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
-        print(harvest_table(results))
+        print(harvest_table(shown))
     return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import ValidationProgress, validation_summary
-    from dcatwatch.harvester.run import http_settings
     from dcatwatch.http.client import HttpClient
     from dcatwatch.validators.service import validate
 
@@ -187,7 +176,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.source:
         settings.source(args.source)
     store = _store(settings)
-    with HttpClient(http_settings(settings)) as client, \
+    with HttpClient(settings.http) as client, \
             ValidationProgress(enabled=sys.stderr.isatty()) as progress:
         result = validate(store, settings, client, source=args.source, progress=progress.update)
     if args.json:
@@ -283,8 +272,7 @@ def _agencies_import(args: argparse.Namespace) -> int:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     from dcatwatch.store.core import StoreError
-    from dcatwatch.store.db import current_revision, make_engine, upgrade
-    from dcatwatch.store.sql import cannot_open
+    from dcatwatch.store.db import cannot_open, current_revision, make_engine, upgrade
 
     settings = _settings(args)
     engine = make_engine(settings.database.url)

@@ -133,17 +133,19 @@ def _cell(value: object) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
-def harvest_table(results: Sequence[Any]) -> str:
-    """The harvest results for people: one row per source, then each problem with its hint."""
-    rows = [(r.source, r.status, r.datasets, r.distributions, r.data_services, r.agencies,
-             r.added, r.updated, r.unchanged, r.removed, r.held_removals, r.pages, r.duration_s)
-            for r in results]
+def harvest_table(results: Sequence[dict[str, Any]]) -> str:
+    """The harvest results (their ``--json`` objects) for people: one row per source, then
+    each problem with its hint."""
+    columns = ("source", "status", "datasets", "distributions", "data_services", "agencies",
+               "added", "updated", "unchanged", "removed", "held_removals", "pages",
+               "duration_s")
+    rows = [tuple(r[c] for c in columns) for r in results]
     out = [table(("source", "status", "datasets", "distrib.", "services", "agencies", "added",
                   "updated", "unchanged", "removed", "held", "pages", "seconds"), rows)]
     for result in results:
-        problems = _grouped(result.errors)
+        problems = _grouped(result["errors"])
         if problems:
-            out.append(f"\n{result.source}:")
+            out.append(f"\n{result['source']}:")
             out.extend(problems)
     return "\n".join(out)
 

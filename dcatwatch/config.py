@@ -57,7 +57,7 @@ class ServerSettings(Section):
     port: int = Field(9108, ge=0, le=65535, description="Port of /metrics, /healthz and /readyz.")
 
 
-class HttpSettingsConfig(Section):
+class HttpSettings(Section):
     allow_private_networks: bool = Field(
         False, description="Allow loopback and private addresses (tests and demos only).")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a connection.")
@@ -248,7 +248,7 @@ class AgencySettings(Section):
 class Settings(Section):
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
-    http: HttpSettingsConfig = HttpSettingsConfig()
+    http: HttpSettings = HttpSettings()
     harvest: HarvestSettings = HarvestSettings()
     smtp: SmtpSettings = SmtpSettings()
     daemon: DaemonSettings = DaemonSettings()

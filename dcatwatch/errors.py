@@ -124,22 +124,29 @@ def lookup(code: str) -> ErrorType:
 
 
 class DcatwatchError(Exception):
-    """A failure with a catalogue code, a message and, where there is one, the URL."""
+    """A failure with a catalogue code, a message and, where there is one, the URL and the
+    dataset (IRI) it concerns."""
 
-    def __init__(self, code: str, message: str, url: str | None = None) -> None:
+    def __init__(self, code: str, message: str, url: str | None = None,
+                 dataset: str | None = None) -> None:
         lookup(code)
         super().__init__(message)
         self.code = code
         self.message = message
         self.url = url
+        self.dataset = dataset
 
     @property
     def hint(self) -> str:
         return lookup(self.code).hint
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape used in command output: ``{code, message, url}``."""
-        return {"code": self.code, "message": self.message, "url": self.url}
+        """The JSON shape used in command output and the store: ``{code, message, url}``,
+        plus ``dataset`` when one is named."""
+        data: dict[str, Any] = {"code": self.code, "message": self.message, "url": self.url}
+        if self.dataset is not None:
+            data["dataset"] = self.dataset
+        return data
 
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""

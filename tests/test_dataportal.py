@@ -10,6 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from dcatwatch.config import HttpSettings
 from dcatwatch.dcat import namespaces as ns
 from dcatwatch.dcat.agency import identify
 from dcatwatch.dcat.classify import classify_dataset
@@ -22,7 +23,7 @@ from dcatwatch.harvester.dataportal import (
     rdf_json_triples,
 )
 from dcatwatch.harvester.documents import Collected, DocumentReader
-from dcatwatch.http.client import HttpClient, HttpSettings
+from dcatwatch.http.client import HttpClient
 from tests.conftest import FIXTURES
 from tests.entrystore import EntryStore, rdf_json_object, synthetic_dump
 from tests.helpers import harvest_json, run, write_config

@@ -30,6 +30,7 @@ import pytest
 import requests
 import urllib3.util.connection
 
+from dcatwatch.config import HttpSettings
 from dcatwatch.errors import ConfigError, FetchError
 from dcatwatch.http.addresses import (
     AddressPolicy,
@@ -39,7 +40,7 @@ from dcatwatch.http.addresses import (
     check_url,
     classify,
 )
-from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient, HttpSettings
+from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 from dcatwatch.http.politeness import HostGate, backoff_delay, parse_retry_after
 from tests.servers import LoopbackServer, Request, Response
 

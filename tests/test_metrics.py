@@ -14,14 +14,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, update
 
 from dcatwatch.config import SourceSettings, load
-from dcatwatch.harvester.run import RunResult, sync_configuration
+from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.metrics.exposition import CachedExposition
 from dcatwatch.metrics.instruments import code_class
-from dcatwatch.store import sql
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.models import Dataset, Source
+from dcatwatch.store.runs import RunCounts, RunResult
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, run, write_config
 from tests.servers import LoopbackServer
@@ -51,7 +51,8 @@ def test_label_values_are_initialised_and_counted() -> None:
     instruments.on_response(200, 1000)
     instruments.on_response(503, 0)
     instruments.on_response(0, 0)
-    instruments.record_run(RunResult("a", status="ok", added=3, unchanged=2, duration_s=2.5))
+    instruments.record_run(RunResult("a", status="ok", counts=RunCounts(added=3, unchanged=2),
+                                     duration_s=2.5))
     instruments.record_run(RunResult("b", status="failed", duration_s=0.2))
     instruments.record_unfinished(1)
     found = samples(registry)
@@ -116,7 +117,7 @@ def test_the_collector_reads_sources_and_the_latest_scores(
     found = samples(registry)
     assert found[("dcatwatch_source_held_removals", exempel)] == 1
     settings = load(config)
-    with sql.connect(settings.database.url) as store, store.transaction():
+    with Store.open(settings.database.url) as store:
         sync_configuration(store, settings.model_copy(update={
             "sources": [SourceSettings(name="annan", type="dcat", url="http://x/")]}))
     found = samples(registry)

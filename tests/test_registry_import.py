@@ -14,7 +14,6 @@ from dcatwatch.registry.importer import import_agencies
 from dcatwatch.reports.service import registry
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
-from dcatwatch.store.sql import connect
 from tests.helpers import run, write_config
 
 
@@ -126,11 +125,11 @@ def test_the_configured_registry_keeps_an_imported_language_it_does_not_set(
     import_agencies(engine, write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
                                             "2021006297;Trafikverket;en\n"))
     engine.dispose()
-    with connect(database_url) as store, store.transaction():
-        sync_registry(store, [AgencySettings(id="2021005448", name="Skatteverket"),
-                              AgencySettings(id="2021006297", name="Trafikverket",
-                                             language="sv")])
-        stored = dict(store.all("SELECT id, language FROM agency"))
+    with Store.open(database_url) as store, store.write() as unit:
+        sync_registry(unit, [AgencySettings(id="2021005448", name="Skatteverket"),
+                             AgencySettings(id="2021006297", name="Trafikverket",
+                                            language="sv")])
+        stored = dict(unit.connection.execute(text("SELECT id, language FROM agency")).all())
     assert stored == {"2021005448": "en", "2021006297": "sv"}
 
 

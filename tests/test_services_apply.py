@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dcatwatch.harvester.run import RunResult
 from dcatwatch.schedules.jobs import changed
+from dcatwatch.store.runs import RunCounts, RunResult
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, sql, write_config
 from tests.servers import LoopbackServer
@@ -55,8 +55,8 @@ def test_an_emptied_catalogue_keeps_its_services_as_the_guard_holds_its_datasets
 
 
 def test_the_daemon_rescores_after_a_run_that_changed_only_a_service() -> None:
-    assert not changed(RunResult(source="s", unchanged=3))
-    assert changed(RunResult(source="s", unchanged=3, services_changed=1))
+    assert not changed(RunResult(source="s", counts=RunCounts(unchanged=3)))
+    assert changed(RunResult(source="s", counts=RunCounts(unchanged=3), services_changed=1))
     assert "services_changed" not in RunResult(source="s").to_dict()  # not in the JSON
 
 

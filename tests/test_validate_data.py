@@ -14,9 +14,9 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from dcatwatch.config import Settings, ValidationSettings
+from dcatwatch.config import HttpSettings, Settings, ValidationSettings
 from dcatwatch.dcat.model import Distribution
-from dcatwatch.http.client import CacheValidators, HttpClient, HttpSettings
+from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.store.validation_models import DataCheck
 from dcatwatch.validators.data import DataChecker, DataTarget, check_data, cut_at_last_line, target

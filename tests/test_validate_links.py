@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dcatwatch.config import HttpSettings
 from dcatwatch.dcat.classify import LinkInfo
-from dcatwatch.http.client import HttpClient, HttpSettings
+from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.store.validation_models import LinkCheck
 from dcatwatch.validators.links import check_links, interleave_hosts

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from dcatwatch.config import ValidationSettings, load
-from dcatwatch.harvester.run import http_settings
 from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.validators.service import validate
@@ -36,7 +35,7 @@ def _harvested(server: LoopbackServer, tmp_path: Path, database_url: str) -> Pat
 
 def _validate(config: Path, settings: ValidationSettings = SETTINGS) -> dict:
     app = load(config).model_copy(update={"validation": settings})
-    with Store.open(app.database.url) as store, HttpClient(http_settings(app)) as client:
+    with Store.open(app.database.url) as store, HttpClient(app.http) as client:
         stages: list[str] = []
         result = validate(store, app, client, source="exempel",
                           progress=lambda stage, done, total: stages.append(stage))

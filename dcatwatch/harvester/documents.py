@@ -131,7 +131,7 @@ class DocumentReader:
             next_url = self._next(page_links, result, visited_urls, collected)
             result = self._fetch_page(next_url, collected) if next_url else None
             if result is not None:
-                visited_urls.update((result.url, result.final_url))
+                visited_urls |= {result.url, result.final_url}
 
     def _read_one(self, result: FetchResult, collected: Collected, seen_bodies: set[str],
                   is_first: bool) -> list[str] | None:

@@ -54,7 +54,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connectionpool import HTTPConnectionPool
 
 from dcatwatch import __version__
-from dcatwatch.config import HttpSettingsConfig
+from dcatwatch.config import HttpSettings
 from dcatwatch.errors import FetchError
 from dcatwatch.http.addresses import (
     AddressPolicy,
@@ -80,30 +80,8 @@ _NOT_SENT = frozenset({"fetch.refused_address", "fetch.refused_scheme", "fetch.i
 _EVERY_HOP = ("User-Agent", "Accept", "Accept-Encoding")  # the headers sent to other origins
 
 
-DEFAULTS = HttpSettingsConfig()  # the settings table is the one source of defaults
+EXPANSION_CHECK_BYTES = 10 << 20  # bytes read before the expansion ratio is judged
 
-
-@dataclass(slots=True)
-class HttpSettings:
-    """Limits and manners of the client; meanings and defaults are the ``[http]`` section's
-    (:class:`dcatwatch.config.HttpSettingsConfig`), plus ``expansion_check_bytes``."""
-
-    connect_timeout: float = DEFAULTS.connect_timeout
-    read_timeout: float = DEFAULTS.read_timeout
-    total_timeout: float = DEFAULTS.total_timeout
-    max_bytes: int = DEFAULTS.max_bytes
-    max_wire_bytes: int | None = DEFAULTS.max_wire_bytes  # None: the same as max_bytes
-    max_expansion_ratio: float = DEFAULTS.max_expansion_ratio
-    expansion_check_bytes: int = 10 << 20  # bytes read before the expansion ratio is judged
-    max_redirects: int = DEFAULTS.max_redirects
-    retries: int = DEFAULTS.retries
-    backoff_base: float = DEFAULTS.backoff_base
-    backoff_max: float = DEFAULTS.backoff_max
-    retry_after_max: float = DEFAULTS.retry_after_max
-    min_delay: float = DEFAULTS.min_delay
-    user_agent: str = USER_AGENT
-    allow_private_networks: bool = DEFAULTS.allow_private_networks
-    allowed_networks: tuple[str, ...] = tuple(DEFAULTS.allowed_networks)
 
 @dataclass(slots=True)
 class CacheValidators:
@@ -393,7 +371,7 @@ class HttpClient:
               retry_connection: bool = True) -> _Call:
         settings = self.settings
         common: CaseInsensitiveDict[str] = CaseInsensitiveDict(
-            zip(_EVERY_HOP, (settings.user_agent, accept, "gzip, deflate"), strict=True))
+            zip(_EVERY_HOP, (settings.user_agent or USER_AGENT, accept, "gzip, deflate"), strict=True))
         private: CaseInsensitiveDict[str] = CaseInsensitiveDict()
         for name, value in (headers or {}).items():
             (common if name in common else private)[name] = value
@@ -533,7 +511,7 @@ class HttpClient:
         else:  # the reader caps a prefix itself
             max_bytes = max_wire = sys.maxsize
         limits = BodyLimits(max_bytes, max_wire, settings.max_expansion_ratio,
-                            settings.expansion_check_bytes)
+                            EXPANSION_CHECK_BYTES)
         reader = BodyReader(limits, result.url, result.status, call.deadline, call.read_timeout,
                             call.prefix)
         try:

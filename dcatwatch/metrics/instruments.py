@@ -24,7 +24,7 @@ from prometheus_client import (
 from dcatwatch import __version__
 
 if TYPE_CHECKING:
-    from dcatwatch.harvester.run import RunResult
+    from dcatwatch.store.runs import RunResult
 
 # Harvests take from a second (a small agency's catalogue) to hours (a dataportal.se dump).
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
@@ -103,8 +103,8 @@ class Instruments:
         if result.status == "failed":
             self.harvest_failures.inc()
         self.harvest_duration.observe(result.duration_s)
-        counts = (result.added, result.updated, result.unchanged, result.removed,
-                  result.held_removals)
+        counts = (result.counts.added, result.counts.updated, result.counts.unchanged,
+                  result.counts.removed, result.counts.held_removals)
         for action, count in zip(ACTIONS, counts, strict=True):
             if count:
                 self.datasets_processed.labels(action).inc(count)

@@ -25,11 +25,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from dcatwatch.dcat.agency import organisation_number
-from dcatwatch.store.tables import AGENCIES
-from dcatwatch.store.upsert import upsert
+from dcatwatch.store.core import Store
 
 COLUMNS = ("id", "name", "email", "aliases", "language")
 HEADER_NAMES = {
@@ -87,18 +86,15 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     in ``errors``, as is a file that cannot be read."""
     result = ImportResult(file=str(csv_path))
     try:
-        text, result.encoding = _read_text(csv_path)
+        text, result.encoding = _decoded(csv_path)
     except OSError as exc:
         result.errors.append(f"cannot read the file: {exc.strerror or exc}")
         return result
     result.rows, result.errors = read_rows(text)
     if not result.rows:
         return result
-    with engine.begin() as conn:
-        existing = {row.id: row for row in conn.execute(
-            select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.in_registry,
-                   AGENCIES.c.publisher_iris, AGENCIES.c.language)
-            .where(AGENCIES.c.id.in_([r.id for r in result.rows])))}
+    with Store(engine).write() as unit:
+        existing = unit.agencies.get([r.id for r in result.rows])
         changed = []
         for row in result.rows:
             known = existing.get(row.id)
@@ -113,15 +109,12 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
             else:
                 result.updated += 1
             changed.append({"id": row.id, "name": row.name, "email": row.email,
-                            "language": row.language, "in_registry": True,
-                            "identity_rule": "registry", "flagged": False,
-                            "publisher_iris": json.dumps(iris)})
-        upsert(conn, AGENCIES, changed,
-               update=("name", "email", "language", "in_registry", "publisher_iris"))
+                            "language": row.language, "publisher_iris": iris})
+        unit.agencies.import_registry(changed)
     return result
 
 
-def _read_text(path: Path) -> tuple[str, str]:
+def _decoded(path: Path) -> tuple[str, str]:
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig"), "utf-8"

@@ -49,14 +49,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from dcatwatch.config import DaemonSettings, Settings
 from dcatwatch.errors import ConfigError
-from dcatwatch.harvester.run import RunResult, http_settings, sync_configuration
+from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
 from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
-from dcatwatch.store import sql
 from dcatwatch.store.core import Store, StoreError
+from dcatwatch.store.runs import RunResult
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -172,7 +172,7 @@ class Daemon:
                           "misfire_grace_time": self.options.misfire_grace})
         self.pool = ThreadPoolExecutor(self.options.max_concurrent_harvests,
                                        thread_name_prefix="harvest")
-        self.client = HttpClient(http_settings(settings), on_response=instruments.on_response)
+        self.client = HttpClient(settings.http, on_response=instruments.on_response)
         self.running: dict[str, Future[None]] = {}
         self.work = ActiveWork()
         self.stopping = threading.Event()
@@ -184,8 +184,7 @@ class Daemon:
     def prepare(self) -> None:
         """Sync the configuration into the store, recover from a crash, add the jobs."""
         now = datetime.now(UTC)
-        with sql.connect(self.store.url) as harvest_store, harvest_store.transaction():
-            sync_configuration(harvest_store, self.settings)
+        sync_configuration(self.store, self.settings)
         with self.store.write() as unit:
             unit.schedules.sync({n: s.schedule for n, s in self.sources.items()}, now,
                                 lambda name: next_after(self.triggers[name], now))
@@ -288,8 +287,8 @@ class Daemon:
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()
         try:
-            return jobs.harvest_one(self.settings, self.store.engine, self.sources[name],
-                                    self.client, self.instruments)
+            return jobs.harvest_one(self.settings, self.store, self.sources[name], self.client,
+                                    self.instruments)
         except Exception:  # noqa: BLE001 - e.g. the store went away; retried like a failure
             log.exception("harvest could not run", extra={"code": "run.internal"})
             self.instruments.record_unfinished(1)

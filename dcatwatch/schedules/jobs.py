@@ -6,33 +6,31 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-
 from dcatwatch.config import Settings, SourceSettings
-from dcatwatch.harvester.run import RunResult, harvest_source
+from dcatwatch.harvester.run import harvest_source
 from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
-from dcatwatch.store.db import url_of
+from dcatwatch.store.runs import RunResult
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
 
 
-def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, client: HttpClient,
+def harvest_one(settings: Settings, store: Store, source: SourceSettings, client: HttpClient,
                 instruments: Instruments) -> RunResult:
     """Harvest ``source`` once, count it and log it (lines carry the source and run id)."""
     with log_context(source=source.name):
-        result = harvest_source(url_of(engine), settings, source, client, _RunProgress(engine))
+        result = harvest_source(store, settings, source, client, _RunProgress(store))
         instruments.record_run(result)
+        counts = result.counts
         log.info("harvest %s: %d datasets (%d added, %d updated, %d removed, %d held) from %d "
-                 "pages in %.1f s", result.status, result.datasets, result.added,
-                 result.updated, result.removed, result.held_removals, result.pages,
+                 "pages in %.1f s", result.status, counts.datasets, counts.added,
+                 counts.updated, counts.removed, counts.held_removals, counts.pages,
                  result.duration_s)
         for error in result.errors[:LOGGED_ERRORS]:
-            log.warning("%s", error["message"], extra={"code": error["code"],
-                                                       "url": error.get("url")})
+            log.warning("%s", error.message, extra={"code": error.code, "url": error.url})
         if len(result.errors) > LOGGED_ERRORS:
             log.warning("%d more problems are recorded with the run",
                         len(result.errors) - LOGGED_ERRORS)
@@ -42,14 +40,14 @@ def harvest_one(settings: Settings, engine: Engine, source: SourceSettings, clie
 class _RunProgress:
     """The harvest's progress callback: binds the run id to the log context, logs steps."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.store = Store(engine)
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self.run_id: int | None = None
 
     def __call__(self, source: str, message: str) -> None:
         if self.run_id is None:  # the run's row exists before its first fetch
             with self.store.read() as unit:
-                self.run_id = unit.runs.running_id(source)
+                self.run_id = unit.runs.running(source)
             bind(run_id=self.run_id)
         log.debug("%s", message)
 
@@ -57,7 +55,8 @@ class _RunProgress:
 def changed(result: RunResult) -> bool:
     """Whether a run changed what the store holds (so scores and checks are out of date):
     datasets, or the data services their levels may rest on."""
-    return bool(result.added or result.updated or result.removed or result.services_changed)
+    counts = result.counts
+    return bool(counts.added or counts.updated or counts.removed or result.services_changed)
 
 
 def validate_source(settings: Settings, store: Store, source: str, client: HttpClient) -> None:

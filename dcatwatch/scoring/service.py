@@ -27,7 +27,7 @@ from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.core import Store, Unit
-from dcatwatch.store.sql import chunks
+from dcatwatch.store.db import chunks
 
 SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
 _IDENTIFIERS_PREFIX = '{"identifiers":'
@@ -175,7 +175,7 @@ def _identifiers(unit: Unit, ids: list[int]) -> dict[int, list[str]]:
 
 
 def _aggregate(unit: Unit) -> Scores:
-    kinds = unit.sources.kinds()
+    kinds = unit.sources.types()
     copies = [Copy(row.id, row.iri, row.source, kinds.get(row.source, ""),
                    DatasetRow(row.agency_id, row.level, row.strong, row.mqa_points, row.open))
               for row in unit.scores.copies()]

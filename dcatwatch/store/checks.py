@@ -13,7 +13,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 
 from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.store.core import Repository
-from dcatwatch.store.sql import chunks
+from dcatwatch.store.db import chunks
 from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from dcatwatch.store.sources import Sources
 
 
-
 class Store:
     """The database at one URL, with a current schema (see :func:`.db.ready`)."""
 

@@ -2,20 +2,147 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import LargeBinary, Row, bindparam, delete, func, insert, select, update
 
+from dcatwatch.dcat.model import DatasetEntry
 from dcatwatch.store.core import Repository
-from dcatwatch.store.sql import chunks
-from dcatwatch.store.tables import DATASETS
+from dcatwatch.store.db import chunks
+from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS
+
+# the harvest writes descriptions packed as it holds them, past PackedText's packing
+_PACKED = bindparam("packed", type_=LargeBinary)
+_CURRENT = DATASETS.c.removed_at.is_(None)
+
+
+@dataclass(slots=True, frozen=True)
+class Stored:
+    """What change detection needs of a stored dataset."""
+
+    id: int
+    content_hash: str
+    removed: bool
+    held: bool
+    agency_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class Totals:
+    """A source's current datasets, their agencies and distributions."""
+
+    datasets: int
+    agencies: int
+    distributions: int
 
 
 class Datasets(Repository):
     """Datasets and their distributions: change detection writes, current-dataset reads."""
 
-    # reads for reports, the daemon and coverage
+    def existing(self, source: str) -> dict[str, Stored]:
+        """Every dataset row of ``source`` (removed ones too), by IRI."""
+        c = DATASETS.c
+        rows = self.connection.execute(
+            select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at, c.agency_id)
+            .where(c.source == source))
+        return {iri: Stored(row_id, digest, removed is not None, held is not None, agency)
+                for row_id, iri, digest, removed, held, agency in rows}
+
+    def has_current(self, source: str) -> bool:
+        """Whether ``source`` has a dataset that is not removed."""
+        return self.connection.execute(
+            select(DATASETS.c.id).where(DATASETS.c.source == source, _CURRENT).limit(1)
+        ).first() is not None
+
+    def any_held(self, source: str) -> bool:
+        """Whether a removal of ``source``'s datasets is held (and not yet confirmed)."""
+        # held rows are few: asking only for them lets the store use ix_dataset_held
+        removed = self.connection.execute(
+            select(DATASETS.c.removed_at).where(DATASETS.c.source == source,
+                                                DATASETS.c.removal_held_at.is_not(None)))
+        return any(value is None for (value,) in removed)
+
+    def insert_new(self, source: str, at: datetime,
+                   entries: Sequence[tuple[DatasetEntry, str | None]]) -> None:
+        """Insert new datasets (each with its agency id) and their distributions."""
+        statement = insert(DATASETS).values(description=_PACKED).returning(DATASETS.c.id,
+                                                                           DATASETS.c.iri)
+        for batch in chunks(entries):
+            rows = [{"source": source, "iri": entry.iri, "first_seen_at": at,
+                     **_values(entry, agency, at)} for entry, agency in batch]
+            ids = dict((iri, row_id) for row_id, iri in self.connection.execute(statement, rows))
+            self._insert_distributions(source, [(ids[entry.iri], entry) for entry, _ in batch])
+
+    def update_changed(self, source: str, at: datetime,
+                       changed: Sequence[tuple[int, DatasetEntry, str | None]]) -> None:
+        """Rewrite changed (or revived) datasets and replace their distributions."""
+        statement = update(DATASETS).where(DATASETS.c.id == bindparam("row_id")) \
+            .values(description=_PACKED)
+        for batch in chunks(changed):
+            self.connection.execute(statement, [{"row_id": row_id, **_values(entry, agency, at)}
+                                                for row_id, entry, agency in batch])
+            self.connection.execute(delete(DISTRIBUTIONS).where(
+                DISTRIBUTIONS.c.dataset_id.in_([row_id for row_id, *_ in batch])))
+            self._insert_distributions(source, [(row_id, entry) for row_id, entry, _ in batch])
+
+    def mark_seen(self, ids: Sequence[int], at: datetime) -> None:
+        """Datasets read again unchanged: seen now, any held removal lifted."""
+        self._set(ids, last_seen_at=at, removal_held_at=None)
+
+    def move(self, moves: Iterable[tuple[int, str | None]]) -> None:
+        """Give datasets (id, agency id) another agency."""
+        rows = [{"row_id": row_id, "agency_id": agency} for row_id, agency in moves]
+        if rows:
+            self.connection.execute(update(DATASETS).where(DATASETS.c.id == bindparam("row_id")),
+                                    rows)
+
+    def remove(self, ids: Sequence[int], at: datetime) -> None:
+        """Mark datasets removed."""
+        self._set(ids, removed_at=at, removal_held_at=None)
+
+    def hold(self, ids: Sequence[int], at: datetime) -> None:
+        """Hold the removal of datasets (the mass-deletion guard)."""
+        self._set(ids, removal_held_at=at)
+
+    def confirm_held(self, source: str, at: datetime) -> int:
+        """Remove the held datasets of ``source``; returns how many."""
+        return self.connection.execute(
+            update(DATASETS).where(DATASETS.c.source == source,
+                                   DATASETS.c.removal_held_at.is_not(None), _CURRENT)
+            .values(removed_at=at, removal_held_at=None)).rowcount
+
+    def retire(self, source: str, at: datetime) -> None:
+        """Mark every current dataset of ``source`` removed (the source is gone)."""
+        self.connection.execute(update(DATASETS).where(DATASETS.c.source == source, _CURRENT)
+                                .values(removed_at=at, removal_held_at=None))
+
+    def counts(self, source: str) -> Totals:
+        """How many current datasets ``source`` has, of how many agencies, with how many
+        distributions."""
+        datasets, agencies = self.connection.execute(
+            select(func.count(), func.count(DATASETS.c.agency_id.distinct()))
+            .where(DATASETS.c.source == source, _CURRENT)).one()
+        distributions = self.connection.execute(
+            select(func.count()).select_from(DISTRIBUTIONS.join(DATASETS))
+            .where(DATASETS.c.source == source, _CURRENT)).scalar_one()
+        return Totals(datasets, agencies, distributions)
+
+    def _insert_distributions(self, source: str,
+                              entries: Sequence[tuple[int, DatasetEntry]]) -> None:
+        rows = [{"dataset_id": row_id, "source": source, "iri": link.iri,
+                 "access_url": link.access_url, "download_url": link.download_url,
+                 "format": link.format} for row_id, entry in entries
+                for link in entry.distributions]
+        if rows:
+            self.connection.execute(insert(DISTRIBUTIONS), rows)
+
+    def _set(self, ids: Sequence[int], **values: Any) -> None:
+        for part in chunks(ids):
+            self.connection.execute(update(DATASETS).where(DATASETS.c.id.in_(part))
+                                    .values(**values))
 
     def current_of_agencies(self, agencies: Collection[str] | None) -> list[Any]:
         """Current datasets with an agency (of ``agencies``; None: any), by agency and IRI:
@@ -27,7 +154,6 @@ class Datasets(Repository):
             select(DATASETS.c.agency_id, DATASETS.c.source, DATASETS.c.iri, DATASETS.c.title,
                    DATASETS.c.description).where(current)
             .order_by(DATASETS.c.agency_id, DATASETS.c.iri)))
-    # reads for validation, scoring and metrics
 
     def current_descriptions(self, source: str | None = None) -> list[Row[Any]]:
         """``source`` and ``description`` of the current datasets (of ``source``; None:
@@ -52,3 +178,10 @@ class Datasets(Repository):
             select(DATASETS.c.source, func.count())
             .where(DATASETS.c.removal_held_at.is_not(None), DATASETS.c.removed_at.is_(None))
             .group_by(DATASETS.c.source)).all())
+
+
+def _values(entry: DatasetEntry, agency: str | None, at: datetime) -> dict[str, Any]:
+    """The columns of a dataset that was added or changed at ``at``."""
+    return {"agency_id": agency, "title": entry.title, "content_hash": entry.digest,
+            "packed": entry.packed, "last_seen_at": at, "changed_at": at, "removed_at": None,
+            "removal_held_at": None}

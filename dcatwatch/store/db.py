@@ -8,17 +8,48 @@ command line fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.errors import ConfigError
-from dcatwatch.store.sql import HEAD, SQLITE_PRAGMAS, cannot_open, hide_password
 
+HEAD = "0009"  # the newest migration in store/migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                  "PRAGMA foreign_keys=ON")
+IN_LIST = 1000  # values per ``IN (...)`` list: far below any driver's parameter limit
+T = TypeVar("T")
+
+
+def cannot_open(url: str, exc: BaseException) -> ConfigError:
+    """The error for a store that cannot be opened: its URL without the password, the
+    driver's reason (first line) and what to check."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    check = ("the file's directory exists and is writable" if url.startswith("sqlite")
+             else "the database server is running and the URL, user and password are right")
+    return ConfigError("database.url", f"cannot open {hide_password(url)}: "
+                       f"{lines[0] if lines else type(exc).__name__} (check that {check})")
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
+    netloc = urlsplit(url).netloc
+    userinfo, at, host = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return url.replace(netloc, f"{userinfo.partition(':')[0]}:***@{host}", 1)
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``: for ``IN (...)`` lists of any length."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def make_engine(url: str) -> Engine:
@@ -52,7 +83,7 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def url_of(engine: Engine) -> str:
-    """The URL ``engine`` connects to, password included (for :func:`.sql.connect`)."""
+    """The URL ``engine`` connects to, password included."""
     return engine.url.render_as_string(hide_password=False)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from dcatwatch.store.core import Repository
 from dcatwatch.store.tables import DELIVERIES
-from dcatwatch.store.upsert import _insert
+from dcatwatch.store.upsert import insert as upsert_into
 
 SENT = "sent"
 
@@ -30,7 +30,7 @@ class Outbox(Repository):
 
     def queue(self, **values: Any) -> bool:
         """Insert a pending row; False when the (agency, period) row already exists."""
-        statement = _insert(self.connection, DELIVERIES).values(
+        statement = upsert_into(self.connection, DELIVERIES).values(
             status="pending", attempts=0, failures=0, **values)
         inserted = self.connection.execute(
             statement.on_conflict_do_nothing(index_elements=["agency_id", "period"])

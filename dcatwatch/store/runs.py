@@ -3,25 +3,85 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
+from dcatwatch.errors import DcatwatchError
 from dcatwatch.store.core import Repository
 from dcatwatch.store.tables import DATASETS, RUNS, SOURCES
+
+INTERRUPTED = DcatwatchError("run.internal", "the run was interrupted (process stopped or killed)")
+
+
+@dataclass(slots=True)
+class RunCounts:
+    """What a harvest run counted: columns of ``harvest_run`` (a test keeps them in step)
+    and keys of the ``harvest --json`` object, in this order."""
+
+    datasets: int = 0
+    distributions: int = 0
+    data_services: int = 0
+    agencies: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    held_removals: int = 0
+    pages: int = 0
+
+
+COUNTS = tuple(f.name for f in fields(RunCounts))
+
+
+@dataclass(slots=True)
+class RunResult:
+    """The outcome of one run of a source, as ``harvest_run`` records it."""
+
+    source: str
+    status: str = "failed"  # ok | partial | failed
+    counts: RunCounts = field(default_factory=RunCounts)
+    duration_s: float = 0.0
+    errors: list[DcatwatchError] = field(default_factory=list)
+    services_changed: int = 0  # for the daemon's rescoring; neither stored nor in the JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``harvest --json`` object of the source (README "JSON output")."""
+        return {"source": self.source, "status": self.status, **asdict(self.counts),
+                "duration_s": self.duration_s, "errors": [e.to_dict() for e in self.errors]}
 
 
 class Runs(Repository):
     """Runs of every kind: started, finished, failed, interrupted."""
 
-    # reads for reports, the daemon and coverage
+    def start(self, source: str, at: datetime) -> int:
+        """Record a ``running`` run of ``source`` (its id); a run of the source left
+        ``running`` by a stopped process is marked failed, and the source's attempt noted."""
+        self.connection.execute(
+            update(RUNS).where(RUNS.c.source == source, RUNS.c.status == "running")
+            .values(status="failed", finished_at=at, errors=_errors([INTERRUPTED])))
+        run_id = self.connection.execute(
+            insert(RUNS).values(source=source, started_at=at, status="running", duration_s=0.0,
+                                errors="[]", **asdict(RunCounts())).returning(RUNS.c.id)
+        ).scalar_one()
+        self.connection.execute(update(SOURCES).where(SOURCES.c.name == source)
+                                .values(last_attempt_at=at))
+        return int(run_id)
 
-    def running_id(self, source: str) -> int | None:
+    def running(self, source: str) -> int | None:
         """The id of the run of ``source`` in progress (the newest, if several)."""
         return self.connection.execute(
             select(RUNS.c.id).where(RUNS.c.source == source, RUNS.c.status == "running")
             .order_by(RUNS.c.id.desc()).limit(1)).scalar()
+
+    def finish(self, run_id: int, result: RunResult, at: datetime) -> None:
+        """Record how run ``run_id`` ended."""
+        self.connection.execute(
+            update(RUNS).where(RUNS.c.id == run_id)
+            .values(status=result.status, finished_at=at, duration_s=result.duration_s,
+                    errors=_errors(result.errors), **asdict(result.counts)))
 
     def recover_interrupted(self, now: datetime, error: dict[str, Any]) -> list[str]:
         """Mark every run left ``running`` failed at ``now`` with ``error``; the source of
@@ -49,3 +109,7 @@ class Runs(Repository):
             .select_from(SOURCES.join(RUNS, RUNS.c.source == SOURCES.c.name))
             .where(SOURCES.c.type == "dcat", RUNS.c.id.in_(latest))
             .order_by(SOURCES.c.name)))
+
+
+def _errors(errors: list[DcatwatchError]) -> str:
+    return json.dumps([e.to_dict() for e in errors], ensure_ascii=False)

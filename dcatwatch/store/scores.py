@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, delete, func, insert, select
 
 from dcatwatch.store.core import Repository
-from dcatwatch.store.sql import chunks
+from dcatwatch.store.db import chunks
 from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SCORES
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ NATIONAL_FIGURES = tuple(c.name for c in NATIONAL_SNAPSHOTS.columns
 
 class Scores(Repository):
     """Dataset scores and agency and national snapshots."""
-
-    # reads for reports, the daemon and coverage
 
     def latest_snapshot(self, agency_id: str) -> Any | None:
         """The agency's latest score snapshot (None: never scored)."""

@@ -2,21 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
 
 from dcatwatch.store.core import Repository
+from dcatwatch.store.db import chunks
 from dcatwatch.store.tables import SERVICES
+
+_CURRENT = SERVICES.c.removed_at.is_(None)
+
+
+@dataclass(slots=True, frozen=True)
+class StoredService:
+    """What a harvest compares of a stored data service."""
+
+    id: int
+    record: str
+    removed: bool
 
 
 class Services(Repository):
     """Data services of each source."""
 
-    # reads for reports, the daemon and coverage
+    def existing(self, source: str) -> dict[str, StoredService]:
+        """Every data service row of ``source`` (removed ones too), by IRI."""
+        c = SERVICES.c
+        rows = self.connection.execute(select(c.id, c.iri, c.record, c.removed_at)
+                                       .where(c.source == source))
+        return {iri: StoredService(row_id, record, removed is not None)
+                for row_id, iri, record, removed in rows}
 
-    # reads for validation, scoring and metrics
+    def apply(self, source: str, at: datetime, new: Sequence[dict[str, Any]],
+              known: Sequence[dict[str, Any]], changed: Sequence[int]) -> None:
+        """Insert ``new`` services (their column values), rewrite ``known`` ones (with
+        ``row_id``) as seen now, and stamp the ``changed`` ids' ``changed_at``."""
+        if new:
+            self.connection.execute(insert(SERVICES), [
+                {**row, "source": source, "first_seen_at": at, "changed_at": at,
+                 "last_seen_at": at, "removed_at": None} for row in new])
+        if known:
+            self.connection.execute(
+                update(SERVICES).where(SERVICES.c.id == bindparam("row_id")),
+                [{**row, "last_seen_at": at, "removed_at": None} for row in known])
+        self._set(changed, changed_at=at)
+
+    def remove(self, ids: Sequence[int], at: datetime) -> None:
+        """Mark data services removed."""
+        self._set(ids, removed_at=at, changed_at=at)
+
+    def retire(self, source: str, at: datetime) -> None:
+        """Mark every current data service of ``source`` removed (the source is gone)."""
+        self.connection.execute(update(SERVICES).where(SERVICES.c.source == source, _CURRENT)
+                                .values(removed_at=at, changed_at=at))
+
+    def count(self, source: str) -> int:
+        """How many current data services ``source`` has."""
+        return self.connection.execute(select(func.count()).select_from(SERVICES)
+                                       .where(SERVICES.c.source == source, _CURRENT)
+                                       ).scalar_one()
+
+    def _set(self, ids: Sequence[int], **values: Any) -> None:
+        for part in chunks(ids):
+            self.connection.execute(update(SERVICES).where(SERVICES.c.id.in_(part))
+                                    .values(**values))
+
+
 
     def current_records(self, source: str | None = None) -> list[Row[Any]]:
         """The stored records of the current data services (of ``source``; None: every
