@@ -1,0 +1,102 @@
+"""The service calls the queue's jobs make, in one thin module.
+
+Each function takes a :class:`Runtime` (what a worker process holds: settings, the store's
+engine, the HTTP client, the counters, its name) and calls one service the CLI and the local
+daemon call too. When the services' signatures change, only this module changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from dcatwatch.config import Settings
+from dcatwatch.harvester.run import RunResult
+from dcatwatch.http.client import HttpClient
+from dcatwatch.logs import bind, log_context
+from dcatwatch.metrics.instruments import Instruments
+from dcatwatch.store import queue as store_queue
+from dcatwatch.store.db import url_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What one worker process runs jobs with."""
+
+    settings: Settings
+    engine: Engine
+    client: HttpClient
+    instruments: Instruments
+    worker: str  # host-pid
+
+
+def harvest(rt: Runtime, source: str, scheduled_for: datetime | None) -> RunResult:
+    """Harvest ``source`` once; the run row names this worker and the scheduled time."""
+    from dcatwatch.harvester.run import harvest_source  # merge: (store, settings, source, ...)
+
+    stamped: list[int] = []
+
+    def progress(name: str, message: str) -> None:
+        if not stamped:  # the run's row exists before its first fetch
+            run_id = store_queue.stamp_harvest(rt.engine, name, rt.worker, scheduled_for)
+            stamped.append(run_id or 0)
+            bind(run_id=run_id)
+        log.debug("%s", message)
+
+    with log_context(source=source):
+        interrupted = store_queue.mark_interrupted(rt.engine, source, datetime.now(UTC))
+        if interrupted:
+            rt.instruments.record_unfinished(interrupted)
+            log.warning("%d run(s) of a worker that stopped marked interrupted", interrupted,
+                        extra={"code": "run.interrupted"})
+        rt.instruments.harvests_running.inc()
+        try:
+            result = harvest_source(url_of(rt.engine), rt.settings, rt.settings.source(source),
+                                    rt.client, progress)
+        finally:
+            rt.instruments.harvests_running.dec()
+        if not stamped:  # failed before its first fetch
+            store_queue.stamp_harvest(rt.engine, source, rt.worker, scheduled_for)
+        rt.instruments.record_run(result)
+        log.info("harvest %s: %d datasets (%d added, %d updated, %d removed) in %.1f s",
+                 result.status, result.datasets, result.added, result.updated, result.removed,
+                 result.duration_s)
+    return result
+
+
+def changed(result: RunResult) -> bool:
+    return bool(result.added or result.updated or result.removed or result.services_changed)
+
+
+def validate(rt: Runtime, source: str | None) -> None:
+    """Check ``source``'s links, data and metadata (None: every source)."""
+    from dcatwatch.validators.service import validate as validate_store  # merge: (store, ...)
+
+    before = store_queue.last_validation_id(rt.engine)
+    with log_context(source=source):
+        result = validate_store(rt.settings, rt.engine, source, rt.client)
+        store_queue.stamp_validations(rt.engine, before, rt.worker, None)
+        log.info("validated", extra={"summary": result.summary})
+
+
+def score(rt: Runtime) -> None:
+    """A scoring run with a snapshot."""
+    from dcatwatch.scoring.service import score as score_store  # merge: score(store, ...)
+
+    run = score_store(rt.engine, full=False, snapshot=True)
+    log.info("scored: %d datasets rescored, %d agencies", run.rescored, len(run.scores.agencies))
+
+
+def send_report(rt: Runtime, agency: str, period: str) -> None:
+    """Send ``agency``'s report for ``period`` (the outbox sends it at most once)."""
+    from dcatwatch.reports.service import send  # merge: send(store, ...)
+
+    result = send(rt.settings, rt.engine, agency, period)
+    store_queue.stamp_reports(rt.engine, agency, period, rt.worker)
+    rt.instruments.record_emails(len(result.sent), len(result.failed))
+    log.info("reports: %s", result.summary())

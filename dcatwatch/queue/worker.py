@@ -1,0 +1,141 @@
+"""``dcatwatch serve`` with ``[queue] backend = "postgres"``: one procrastinate worker.
+
+Any number of these, on any number of machines, share the jobs of :mod:`.app`. Each serves
+``/metrics`` (store-derived gauges, the same on every replica; its own counters labelled
+``replica="HOST-PID"``; the queue's depth and age), ``/healthz`` and ``/readyz``.
+
+SIGTERM or SIGINT: procrastinate stops fetching jobs and waits up to ``[daemon]
+shutdown_grace`` for the running ones; jobs still running then are abandoned (the process
+exits 0 without waiting for their threads). Their rows stay ``doing``, the worker row is
+gone, so the next ``recover`` retries them on another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+import threading
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from dcatwatch.config import Settings
+from dcatwatch.errors import ConfigError
+from dcatwatch.harvester.run import http_settings, sync_configuration
+from dcatwatch.http.client import HttpClient
+from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
+from dcatwatch.queue.app import Jobs
+from dcatwatch.queue.metrics import QueueCollector, ReplicaCollector
+from dcatwatch.queue.tasks import Runtime
+from dcatwatch.schedules import state
+from dcatwatch.schedules.cron import next_after, setting_trigger
+from dcatwatch.store import queue as store_queue
+from dcatwatch.store import sql
+from dcatwatch.store.core import Store
+from dcatwatch.store.db import url_of
+
+log = logging.getLogger(__name__)
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
+    """Run this process as a queue worker until SIGTERM/SIGINT; returns 0."""
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    store = Store.open(settings.database.url)
+    engine = store.engine
+    if not store_queue.procrastinate_installed(engine):
+        raise ConfigError("queue.backend", "the job queue's tables are missing in "
+                          "database.url: run `dcatwatch db upgrade` first")
+    replica = replica_name()
+    registry = new_registry()
+    own = CollectorRegistry(auto_describe=True)  # this process's counters, labelled below
+    instruments = Instruments(own)
+    registry.register(ReplicaCollector(own, replica))
+    registry.register(StoreCollector(engine))
+    registry.register(QueueCollector(engine, settings.queue.stalled_after))
+    jobs = Jobs(settings)
+    client = HttpClient(http_settings(settings), on_response=instruments.on_response)
+    jobs.runtime = Runtime(settings, engine, client, instruments, replica)
+    stopping = threading.Event()
+    _prepare(settings, engine)
+
+    def readiness() -> str | None:
+        if stopping.is_set():
+            return "shutting down"
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return f"store unreachable ({type(exc).__name__})"
+        return None
+
+    try:
+        server = MetricsServer(settings.server.host, settings.server.port, registry, readiness)
+    except OSError as exc:
+        raise ConfigError("server.port", f"cannot listen on {settings.server.host}:"
+                          f"{settings.server.port}: {exc.strerror or exc}") from None
+    server.start()
+    host, port = server.address
+    workers = concurrency or settings.queue.concurrency
+    log.info("queue worker %s: %d jobs at a time; metrics on http://%s:%d/metrics", replica,
+             workers, host, port)
+    print(f"dcatwatch worker {replica} ready; metrics on http://{host}:{port}/metrics",
+          file=sys.stderr, flush=True)
+    stalled = settings.queue.stalled_after
+    options = {
+        "concurrency": workers, "name": replica,
+        "shutdown_graceful_timeout": settings.daemon.shutdown_grace,
+        "fetch_job_polling_interval": settings.queue.poll_interval,
+        "update_heartbeat_interval": max(0.5, stalled / 4),
+        "stalled_worker_timeout": stalled,
+        "delete_jobs": "successful",
+    }
+
+    async def run() -> None:
+        async with jobs.app.open_async():
+            await asyncio.to_thread(jobs.defer_startup_dispatch)
+            await jobs.app.run_worker_async(**options)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run())
+    finally:
+        stopping.set()
+    with jobs.active_changed:
+        abandoned = jobs.active
+    server.close()
+    if abandoned:
+        log.warning("shutdown grace of %.0f s is over; abandoning %d job(s) (another worker "
+                    "runs them again)", settings.daemon.shutdown_grace, abandoned)
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)
+    loop.close()
+    client.close()
+    engine.dispose()
+    log.info("stopped")
+    return 0
+
+
+def _prepare(settings: Settings, engine: Engine) -> None:
+    """Sync the configuration (conflict-free) and the schedules (one worker at a time)."""
+    now = datetime.now(UTC)
+    with sql.connect(url_of(engine)) as store, store.transaction():
+        sync_configuration(store, settings)
+    triggers = {s.name: setting_trigger(f"sources[{i}] ({s.name}).schedule", s.schedule)
+                for i, s in enumerate(settings.sources) if s.enabled}
+
+    def sync(conn: Connection) -> None:
+        state.sync_schedules(conn, {s.name: s.schedule for s in settings.sources if s.enabled},
+                             now, lambda name: next_after(triggers[name], now))
+
+    store_queue.sync_schedules(engine, sync)

@@ -1,0 +1,206 @@
+"""What the queue backend (``[queue] backend = "postgres"``) reads and writes in the store.
+
+Run rows gain the worker that ran them (host-pid) and the scheduled time they were deferred
+for; due harvests are claimed under ``FOR UPDATE SKIP LOCKED``; a harvest left ``running`` by
+a worker that died is marked ``interrupted``; the procrastinate job table is read for the
+queue's depth and age; ``dcatwatch runs`` lists every kind of run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text, update
+
+from dcatwatch.store.tables import RUNS, SCHEDULES, VALIDATION_RUNS
+
+SCHEDULE_LOCK = 0x64637771  # "dctq": one worker syncs the schedules at a time
+INTERRUPTED = {"code": "run.interrupted", "url": None,
+               "message": "the worker running it stopped or was killed; the queue ran the job "
+                          "again on another worker"}
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def sync_schedules(engine: Engine, sync: Callable[[Any], None]) -> None:
+    """Run ``sync(connection)`` (the schedules' sync) under an advisory lock, so workers
+    starting together do not insert the same rows."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEDULE_LOCK})
+        sync(conn)
+
+
+def claim_due(engine: Engine, now: datetime,
+              next_time: Callable[[str], datetime]) -> list[tuple[str, datetime]]:
+    """The sources due at ``now`` as (source, due_at); each is moved on to ``next_time``
+    in the same transaction (rows another dispatcher holds are skipped)."""
+    with engine.begin() as conn:
+        rows = conn.execute(text(
+            "SELECT source, next_run_at FROM source_schedule WHERE next_run_at <= :now "
+            "ORDER BY next_run_at FOR UPDATE SKIP LOCKED"), {"now": now}).all()
+        for row in rows:
+            conn.execute(update(SCHEDULES).where(SCHEDULES.c.source == row.source)
+                         .values(next_run_at=next_time(row.source)))
+    return [(row.source, as_utc(row.next_run_at)) for row in rows]
+
+
+def retry_by(engine: Engine, source: str, moment: datetime) -> None:
+    """Harvest ``source`` at ``moment`` at the latest (after a failed run)."""
+    with engine.begin() as conn:
+        conn.execute(update(SCHEDULES).where(SCHEDULES.c.source == source,
+                                             SCHEDULES.c.next_run_at > moment)
+                     .values(next_run_at=moment))
+
+
+def stamp_harvest(engine: Engine, source: str, worker: str,
+                  scheduled_for: datetime | None) -> int | None:
+    """Name ``worker`` (and the scheduled time) on the running harvest of ``source``;
+    returns its id."""
+    with engine.begin() as conn:
+        run_id = conn.execute(text(
+            "SELECT id FROM harvest_run WHERE source = :source AND status = 'running' "
+            "AND worker IS NULL ORDER BY id DESC LIMIT 1"), {"source": source}).scalar()
+        if run_id is not None:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id)
+                         .values(worker=worker, scheduled_for=scheduled_for))
+    return run_id
+
+
+def stamp_validations(engine: Engine, after_id: int, worker: str,
+                      scheduled_for: datetime | None) -> None:
+    """Name ``worker`` on the validation runs recorded after ``after_id`` without one."""
+    with engine.begin() as conn:
+        conn.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id > after_id,
+                                                   VALIDATION_RUNS.c.worker.is_(None))
+                     .values(worker=worker, scheduled_for=scheduled_for))
+
+
+def last_validation_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM validation_run"))
+                   .scalar() or 0)
+
+
+def stamp_reports(engine: Engine, agency: str, period: str, worker: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE report_delivery SET worker = :worker WHERE agency_id = "
+                          ":agency AND period = :period"),
+                     {"worker": worker, "agency": agency, "period": period})
+
+
+def mark_interrupted(engine: Engine, source: str, now: datetime) -> int:
+    """Mark the harvests of ``source`` a queue worker left ``running`` as ``interrupted``.
+
+    Only called while the job's lock for ``source`` is held, so no live queue worker is
+    harvesting it (a command's own harvest has no worker and is left alone)."""
+    with engine.begin() as conn:
+        return conn.execute(text(
+            "UPDATE harvest_run SET status = 'interrupted', finished_at = :now, errors = "
+            ":errors WHERE source = :source AND status = 'running' AND worker IS NOT NULL"),
+            {"now": now, "errors": json.dumps([INTERRUPTED]), "source": source}).rowcount
+
+
+def procrastinate_installed(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDepth:
+    task: str
+    waiting: int  # todo and due
+    running: int  # doing
+    oldest_waiting_s: float  # age of the oldest waiting job (0 when none waits)
+
+
+def queue_depth(engine: Engine) -> list[TaskDepth]:
+    """Per task: jobs waiting (due now), running, and the oldest waiting job's age."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT j.task_name, "
+            "  count(*) FILTER (WHERE j.status = 'todo' AND COALESCE(j.scheduled_at, now()) "
+            "    <= now()) AS waiting, "
+            "  count(*) FILTER (WHERE j.status = 'doing') AS running, "
+            "  COALESCE(EXTRACT(EPOCH FROM now() - min(GREATEST(COALESCE(j.scheduled_at, "
+            "    e.at), e.at)) FILTER (WHERE j.status = 'todo' AND COALESCE(j.scheduled_at, "
+            "    now()) <= now())), 0) AS oldest "
+            "FROM procrastinate_jobs j LEFT JOIN LATERAL (SELECT max(at) AS at FROM "
+            "procrastinate_events ev WHERE ev.job_id = j.id AND ev.type IN ('deferred', "
+            "'retried')) e ON true WHERE j.status IN ('todo', 'doing') GROUP BY j.task_name"))
+        return [TaskDepth(r.task_name, int(r.waiting), int(r.running), float(r.oldest or 0))
+                for r in rows]
+
+
+def stalled_jobs(engine: Engine, seconds: float) -> int:
+    """Jobs running on workers without a heartbeat for ``seconds`` (or on none)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text(
+            "SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON "
+            "w.id = j.worker_id WHERE j.status = 'doing' AND (w.id IS NULL OR "
+            "w.last_heartbeat < now() - make_interval(secs => :secs))"),
+            {"secs": seconds}).scalar() or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    source: str | None
+    kind: str  # harvest | validation | scoring | report
+    status: str
+    scheduled_for: str | None
+    started_at: str | None
+    finished_at: str | None
+    worker: str | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(moment: datetime | str | None) -> str | None:
+    if isinstance(moment, str):  # SQLite hands back text
+        moment = datetime.fromisoformat(moment)
+    return None if moment is None else as_utc(moment).isoformat(timespec="seconds")
+
+
+def _first_error(errors: str | None) -> str | None:
+    try:
+        items = json.loads(errors or "[]")
+    except ValueError:
+        return None
+    if isinstance(items, list) and items:
+        first = items[0]
+        return first.get("message") if isinstance(first, Mapping) else str(first)
+    return None
+
+
+def list_runs(engine: Engine, source: str | None = None, since: datetime | None = None,
+              limit: int = 200) -> list[RunRow]:
+    """Recent runs of every kind, newest first (``source`` also matches a report's agency)."""
+    params: dict[str, Any] = {"source": source, "since": since, "limit": limit}
+    where = ("(CAST(:source AS TEXT) IS NULL OR src = :source) AND "
+             "(CAST(:since AS TIMESTAMP) IS NULL OR started_at >= :since)")
+    if engine.dialect.name == "sqlite":
+        where = "(:source IS NULL OR src = :source) AND (:since IS NULL OR started_at >= :since)"
+        params["since"] = None if since is None else as_utc(since).replace(tzinfo=None)
+    query = (
+        "SELECT * FROM ("
+        " SELECT source AS src, 'harvest' AS kind, status, scheduled_for, started_at, "
+        "   finished_at, worker, errors AS err FROM harvest_run"
+        " UNION ALL SELECT source, 'validation', status, scheduled_for, started_at, "
+        "   finished_at, worker, NULL FROM validation_run"
+        " UNION ALL SELECT NULL, 'scoring', 'ok', NULL, scored_at, scored_at, NULL, NULL "
+        "   FROM national_score"
+        " UNION ALL SELECT agency_id, 'report', status, NULL, COALESCE(last_attempt_at, "
+        "   created_at), sent_at, worker, last_error FROM report_delivery"
+        f") runs WHERE {where} ORDER BY started_at DESC LIMIT :limit")
+    with engine.connect() as conn:
+        rows = conn.execute(text(query), params).all()
+    return [RunRow(r.src, r.kind, r.status, _iso(r.scheduled_for), _iso(r.started_at),
+                   _iso(r.finished_at), r.worker,
+                   _first_error(r.err) if r.kind == "harvest" else r.err) for r in rows]
