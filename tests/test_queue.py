@@ -4,6 +4,7 @@ installing the job queue, queueing locks, the queue metrics and the replica labe
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +118,10 @@ def test_queueing_lock_and_queue_metrics(tmp_path: Path) -> None:
     assert samples[("dcatwatch_queue_oldest_waiting_seconds", (("task", "harvest"),))] >= 0
     assert samples[("dcatwatch_queue_oldest_waiting_seconds", (("task", "dispatch"),))] == 0
     assert samples[("dcatwatch_queue_stalled_jobs", ())] == 0
+    # every queue family the alerts and the dashboard name is one the collector exports
+    deploy = Path(__file__).resolve().parent.parent / "deploy"
+    named = set()
+    for file in (deploy / "prometheus" / "alerts.yaml",
+                 deploy / "grafana" / "dashboards" / "dcatwatch.json"):
+        named |= set(re.findall(r"\b(dcatwatch_queue_[a-z_]+)\b", file.read_text("utf-8")))
+    assert named and named <= {name for name, _ in samples}, named

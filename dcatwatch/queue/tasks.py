@@ -8,15 +8,16 @@ daemon call too. When the services' signatures change, only this module changes.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from dcatwatch.config import Settings
 from dcatwatch.harvester.run import RunResult
 from dcatwatch.http.client import HttpClient
-from dcatwatch.logs import bind, log_context
+from dcatwatch.logs import log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store import queue as store_queue
 from dcatwatch.store.db import url_of
@@ -39,15 +40,6 @@ def harvest(rt: Runtime, source: str, scheduled_for: datetime | None) -> RunResu
     """Harvest ``source`` once; the run row names this worker and the scheduled time."""
     from dcatwatch.harvester.run import harvest_source  # merge: (store, settings, source, ...)
 
-    stamped: list[int] = []
-
-    def progress(name: str, message: str) -> None:
-        if not stamped:  # the run's row exists before its first fetch
-            run_id = store_queue.stamp_harvest(rt.engine, name, rt.worker, scheduled_for)
-            stamped.append(run_id or 0)
-            bind(run_id=run_id)
-        log.debug("%s", message)
-
     with log_context(source=source):
         interrupted = store_queue.mark_interrupted(rt.engine, source, datetime.now(UTC))
         if interrupted:
@@ -55,18 +47,43 @@ def harvest(rt: Runtime, source: str, scheduled_for: datetime | None) -> RunResu
             log.warning("%d run(s) of a worker that stopped marked interrupted", interrupted,
                         extra={"code": "run.interrupted"})
         rt.instruments.harvests_running.inc()
+        done = threading.Event()
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        stamper = threading.Thread(target=_stamp_when_started, name="stamp", daemon=True,
+                                   args=(rt, source, scheduled_for, since, done))
+        stamper.start()
         try:
             result = harvest_source(url_of(rt.engine), rt.settings, rt.settings.source(source),
-                                    rt.client, progress)
+                                    rt.client, _progress)
         finally:
+            done.set()
+            stamper.join()
             rt.instruments.harvests_running.dec()
-        if not stamped:  # failed before its first fetch
-            store_queue.stamp_harvest(rt.engine, source, rt.worker, scheduled_for)
         rt.instruments.record_run(result)
         log.info("harvest %s: %d datasets (%d added, %d updated, %d removed) in %.1f s",
                  result.status, result.datasets, result.added, result.updated, result.removed,
                  result.duration_s)
     return result
+
+
+def _progress(_source: str, message: str) -> None:
+    log.debug("%s", message)
+
+
+def _stamp_when_started(rt: Runtime, source: str, scheduled_for: datetime | None,
+                        since: datetime, done: threading.Event) -> None:
+    """Name this worker on the run row as soon as the harvest has recorded it (the harvest
+    service does not take these labels yet; merge: pass them to it instead)."""
+    while True:
+        finished = done.is_set()
+        try:
+            if store_queue.stamp_harvest(rt.engine, source, rt.worker, scheduled_for, since,
+                                         finished=finished) is not None or finished:
+                return
+        except Exception:  # noqa: BLE001 - a label is not worth failing the run for
+            log.exception("cannot label the run with its worker")
+            return
+        done.wait(0.05)
 
 
 def changed(result: RunResult) -> bool:

@@ -58,14 +58,17 @@ def retry_by(engine: Engine, source: str, moment: datetime) -> None:
                      .values(next_run_at=moment))
 
 
-def stamp_harvest(engine: Engine, source: str, worker: str,
-                  scheduled_for: datetime | None) -> int | None:
-    """Name ``worker`` (and the scheduled time) on the running harvest of ``source``;
-    returns its id."""
+def stamp_harvest(engine: Engine, source: str, worker: str, scheduled_for: datetime | None,
+                  since: datetime, finished: bool = False) -> int | None:
+    """Name ``worker`` (and the scheduled time) on the running harvest of ``source`` started
+    at or after ``since`` (``finished``: the newest such run, whatever its status); returns
+    its id."""
+    running = "" if finished else "AND status = 'running' "
     with engine.begin() as conn:
         run_id = conn.execute(text(
-            "SELECT id FROM harvest_run WHERE source = :source AND status = 'running' "
-            "AND worker IS NULL ORDER BY id DESC LIMIT 1"), {"source": source}).scalar()
+            f"SELECT id FROM harvest_run WHERE source = :source {running}"
+            "AND worker IS NULL AND started_at >= :since ORDER BY id DESC LIMIT 1"),
+            {"source": source, "since": since}).scalar()
         if run_id is not None:
             conn.execute(update(RUNS).where(RUNS.c.id == run_id)
                          .values(worker=worker, scheduled_for=scheduled_for))
