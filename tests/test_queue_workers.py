@@ -179,3 +179,55 @@ def test_three_workers_share_scheduled_harvests_and_recover_a_killed_one(
     assert any(name == "dcatwatch_queue_jobs" and labels == {"task": "harvest",
                                                               "state": "waiting"}
                for name, labels, _ in samples)
+
+
+@pytest.mark.slow
+def test_sigterm_lets_a_running_job_finish_within_the_grace_else_another_worker_takes_it(
+        tmp_path: Path, workers: list[Worker]) -> None:
+    with postgres_database() as url, LoopbackServer() as site:
+        site.handle("/slow.ttl", lambda _r: Response(200, catalogue(0),
+                                                     {"Content-Type": "text/turtle"}, 3.0))
+        sources = [{"name": "slow", "type": "dcat", "url": site.url("/slow.ttl"),
+                    "schedule": "0 0 1 1 *"}]  # due once, at the first start
+
+        def configure(grace: float) -> Path:
+            return write_config(tmp_path, sources, database=url, server={"port": 0},
+                                queue={"backend": "postgres", "stalled_after": STALLED_AFTER,
+                                       "poll_interval": 0.5},
+                                daemon={"shutdown_grace": grace, "retry_failed_after": 0})
+
+        config = configure(10)
+        assert run("--config", str(config), "db", "upgrade")[0] == 0
+
+        def running() -> list[tuple[object, ...]]:
+            return sql(config, "SELECT id, worker FROM harvest_run WHERE status = 'running' "
+                       "AND worker IS NOT NULL")
+
+        # a grace longer than the job: the harvest finishes, then the worker exits 0
+        workers.append(Worker(config, 0))
+        workers[0].wait_ready()
+        wait_until(running, 30, "the harvest to start", workers)
+        workers[0].process.send_signal(signal.SIGTERM)
+        assert workers[0].process.wait(20) == 0
+        assert [r[0] for r in sql(config, "SELECT status FROM harvest_run")] == ["ok"]
+
+        # a grace shorter than the job: the worker exits at once; the next worker retries it
+        with postgres_database() as fresh:
+            url = fresh
+            config = configure(0.5)
+            assert run("--config", str(config), "db", "upgrade")[0] == 0
+            workers.append(Worker(config, 1))
+            workers[1].wait_ready()
+            wait_until(running, 30, "the harvest to start", workers)
+            stopped = time.monotonic()
+            workers[1].process.send_signal(signal.SIGTERM)
+            assert workers[1].process.wait(20) == 0
+            assert time.monotonic() - stopped < 2.5  # did not wait for the 3 s answer
+            workers.append(Worker(config, 2))
+            workers[2].wait_ready()
+            wait_until(lambda: sql(config, "SELECT 1 FROM harvest_run WHERE status = 'ok'"),
+                       30, "another worker to run the abandoned job", workers)
+            workers[2].process.send_signal(signal.SIGTERM)
+            assert workers[2].process.wait(20) == 0
+            statuses = [r[0] for r in sql(config, "SELECT status FROM harvest_run ORDER BY id")]
+    assert statuses == ["interrupted", "ok"]

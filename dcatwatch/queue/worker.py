@@ -4,10 +4,11 @@ Any number of these, on any number of machines, share the jobs of :mod:`.app`. E
 ``/metrics`` (store-derived gauges, the same on every replica; its own counters labelled
 ``replica="HOST-PID"``; the queue's depth and age), ``/healthz`` and ``/readyz``.
 
-SIGTERM or SIGINT: procrastinate stops fetching jobs and waits up to ``[daemon]
+SIGTERM or SIGINT: the worker stops fetching jobs and waits up to ``[daemon]
 shutdown_grace`` for the running ones; jobs still running then are abandoned (the process
-exits 0 without waiting for their threads). Their rows stay ``doing``, the worker row is
-gone, so the next ``recover`` retries them on another worker.
+exits 0 without waiting for their threads; procrastinate alone would wait for sync jobs
+forever). Their rows stay ``doing`` and the worker's row goes, so the next ``recover`` of
+another worker retries them at once. A second signal exits at once.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
 from datetime import UTC, datetime
 
+from procrastinate.worker import Worker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -100,30 +103,59 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
         "delete_jobs": "successful",
     }
 
+    grace = settings.daemon.shutdown_grace
+
+    def abandon(worker: Worker) -> None:
+        """The grace is over: leave the jobs still running to another worker."""
+        with jobs.active_changed:
+            if not jobs.active_changed.wait_for(lambda: not jobs.active, 0.2):
+                log.warning("shutdown grace of %.0f s is over; abandoning %d job(s) (another "
+                            "worker runs them again)", grace, jobs.active)
+                if worker.worker_id is not None:  # their jobs are retried at once
+                    store_queue.forget_worker(engine, worker.worker_id)
+                _exit_now()
+
     async def run() -> None:
         async with jobs.app.open_async():
             await asyncio.to_thread(jobs.defer_startup_dispatch)
-            await jobs.app.run_worker_async(**options)
+            worker = Worker(app=jobs.app, install_signal_handlers=False, **options)
+            loop = asyncio.get_running_loop()
+
+            def on_signal(signum: int) -> None:
+                name = signal.Signals(signum).name
+                if stopping.is_set():
+                    log.warning("second %s: exiting now", name)
+                    _exit_now()
+                log.info("%s: taking no new jobs; waiting up to %.0f s for running ones", name,
+                         grace)
+                stopping.set()
+                worker.stop()
+                timer = threading.Timer(grace, abandon, (worker,))
+                timer.daemon = True
+                timer.start()
+
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, on_signal, signum)
+            await worker.run()
 
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(run())
     finally:
         stopping.set()
-    with jobs.active_changed:
-        abandoned = jobs.active
     server.close()
-    if abandoned:
-        log.warning("shutdown grace of %.0f s is over; abandoning %d job(s) (another worker "
-                    "runs them again)", settings.daemon.shutdown_grace, abandoned)
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(0)
     loop.close()
     client.close()
     engine.dispose()
     log.info("stopped")
     return 0
+
+
+def _exit_now() -> None:
+    """Exit 0 at once, without waiting for job threads (they are abandoned)."""
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _prepare(settings: Settings, engine: Engine) -> None:

@@ -109,6 +109,13 @@ def mark_interrupted(engine: Engine, source: str, now: datetime) -> int:
             {"now": now, "errors": json.dumps([INTERRUPTED]), "source": source}).rowcount
 
 
+def forget_worker(engine: Engine, worker_id: int) -> None:
+    """Remove a worker that abandons its jobs: they become stalled at once (``worker_id``
+    is set to NULL) and another worker retries them without waiting for the heartbeat."""
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_workers WHERE id = :id"), {"id": worker_id})
+
+
 def procrastinate_installed(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
