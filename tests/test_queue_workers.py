@@ -5,6 +5,7 @@ job finished by another within the stalled-job interval; no run stays ``running`
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -230,4 +231,13 @@ def test_sigterm_lets_a_running_job_finish_within_the_grace_else_another_worker_
             workers[2].process.send_signal(signal.SIGTERM)
             assert workers[2].process.wait(20) == 0
             statuses = [r[0] for r in sql(config, "SELECT status FROM harvest_run ORDER BY id")]
+            status, out, err = run("--config", str(config), "runs", "--json", "--source",
+                                   "slow")
     assert statuses == ["interrupted", "ok"]
+    assert status == 0, err
+    harvests = [r for r in json.loads(out) if r["kind"] == "harvest"]  # newest first
+    assert [r["status"] for r in harvests] == ["ok", "interrupted"]
+    assert [r["worker"].rsplit("-", 1)[1] for r in harvests] == [
+        str(workers[2].process.pid), str(workers[1].process.pid)]
+    assert "stopped or was killed" in harvests[1]["error"]
+    assert all(r["scheduled_for"] and r["finished_at"] for r in harvests)
