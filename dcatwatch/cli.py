@@ -84,7 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo-dir", type=Path, metavar="DIR",
                        help="keep the demo's store and configuration here (default: a "
                             "temporary directory)")
+    serve.add_argument("--concurrency", type=int, metavar="N",
+                       help="jobs this worker runs at once (backend = \"postgres\"; default: "
+                            "[queue] concurrency)")
     serve.set_defaults(handler=_serve)
+
+    runs = commands.add_parser("runs", help="recent runs of every kind (and which worker)")
+    runs.add_argument("--source", metavar="S", help="only this source (or agency, for reports)")
+    runs.add_argument("--since", metavar="ISO", help="only runs started at or after this time")
+    runs.add_argument("--json", action="store_true", help="print the runs as JSON")
+    runs.set_defaults(handler=_runs)
 
     report = commands.add_parser("report", help="agency quality reports")
     report_commands = report.add_subparsers(title="report commands", metavar="COMMAND")
@@ -221,7 +230,46 @@ def _serve(args: argparse.Namespace) -> int:
 
     needs_no_file = args.demo and not args.config and not config.config_path().exists()
     settings = config.load(None) if needs_no_file else _settings(args)
+    if args.concurrency is not None and args.concurrency < 1:
+        print("dcatwatch: serve --concurrency needs a number of 1 or more", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.queue.backend == "postgres" and not args.demo:
+        try:
+            from dcatwatch.queue.worker import serve_worker
+        except ImportError as exc:
+            print(f"dcatwatch: queue.backend = 'postgres' needs the 'postgresql' extra "
+                  f"(pip install 'dcatwatch[postgresql]'): {exc}", file=sys.stderr)
+            return EXIT_USAGE
+
+        return serve_worker(settings, args.concurrency)
     return serve(settings, demo=args.demo, demo_dir=args.demo_dir)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"dcatwatch: runs --since {args.since!r} is not an ISO 8601 time "
+                  "(e.g. 2026-12-04T10:00:00Z)", file=sys.stderr)
+            return EXIT_USAGE
+        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
+    with _store(_settings(args)) as store, store.read() as unit:
+        rows = unit.queue.list_runs(args.source, since)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    columns = ("source", "kind", "status", "scheduled_for", "started_at", "finished_at",
+               "worker", "error")
+    table = [columns] + [tuple(str(getattr(r, c) or "") for c in columns) for r in rows]
+    table = [t[:-1] + (t[-1][:60],) for t in table]
+    widths = [max(len(t[i]) for t in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+    return EXIT_OK
 
 
 def _report_preview(args: argparse.Namespace) -> int:
@@ -282,6 +330,11 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         raise cannot_open(settings.database.url, exc) from None
     before, after = upgrade(engine)
     print(f"database schema: {before or 'empty'} -> {after}")
+    if settings.queue.backend == "postgres":
+        from dcatwatch.queue.app import install_schema
+
+        created = install_schema(settings)
+        print(f"job queue schema (procrastinate): {'created' if created else 'present'}")
     return EXIT_OK
 
 

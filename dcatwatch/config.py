@@ -205,6 +205,18 @@ class ReportsSettings(Section):
                                  "out), also their List-Unsubscribe address; unset: the sender.")
 
 
+class QueueSettings(Section):
+    backend: Literal["local", "postgres"] = Field(
+        "local", description="`local`: the in-process scheduler (one `serve`); `postgres`: "
+        "every `serve` is a procrastinate worker sharing jobs through `[database] url` "
+        "(PostgreSQL only).")
+    concurrency: int = Field(2, ge=1, description="Jobs one `serve` runs at once (backend "
+                             "`postgres`; `serve --concurrency N` overrides it).")
+    stalled_after: float = Field(30.0, ge=2, description="Seconds without a worker heartbeat "
+                                 "after which its running jobs are retried by another worker.")
+    poll_interval: float = Field(5.0, gt=0, description="Seconds between job polls (LISTEN/"
+                                 "NOTIFY wakes workers sooner).")
+
 
 class JsonLdSettings(Section):
     local_contexts: dict[str, str] = Field(
@@ -255,6 +267,7 @@ class Settings(Section):
     validation: ValidationSettings = ValidationSettings()
     reports: ReportsSettings = ReportsSettings()
     jsonld: JsonLdSettings = JsonLdSettings()
+    queue: QueueSettings = QueueSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     agencies: list[AgencySettings] = Field(default_factory=list)
 
@@ -307,7 +320,7 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
             raise ConfigError("(file)", f"not valid TOML: {exc}", file) from None
     from_environment = _apply_environment(raw, os.environ if environ is None else environ)
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = _key_path(raw, error["loc"])
@@ -318,6 +331,16 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Set
         if variable:
             problem += f" (set by the environment variable {variable})"
         raise ConfigError(key, problem, None if variable else file) from None
+    _check_queue(settings, file)
+    return settings
+
+
+def _check_queue(settings: Settings, file: str | None) -> None:
+    """``[queue] backend = "postgres"`` shares jobs through ``[database] url``: PostgreSQL."""
+    if settings.queue.backend == "postgres" and not settings.database.url.startswith("postgres"):
+        raise ConfigError("queue.backend", "'postgres' needs a PostgreSQL database.url "
+                          "(postgresql+psycopg://USER@HOST/DB), not "
+                          f"{settings.database.url.split(':', 1)[0]!r}", file)
 
 
 def _apply_environment(raw: dict[str, Any], environ: Any) -> dict[tuple[str, str], str]:

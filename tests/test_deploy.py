@@ -55,3 +55,32 @@ def test_compose_dcatwatch_config_is_valid() -> None:
     settings = config.load(ROOT / "deploy" / "compose" / "dcatwatch.toml", environ={
         "DCATWATCH_DATABASE_URL": "postgresql+psycopg://u@db/x", "DCATWATCH_SMTP_HOST": "mailpit"})
     assert settings.smtp.host == "mailpit" and settings.sources
+
+
+def test_scale_out_override_runs_workers_after_the_migration() -> None:
+    class Compose(yaml.SafeLoader):
+        """Compose's merge tags: !reset (drop the base's value), !override (replace it)."""
+
+    Compose.add_constructor("!reset", lambda loader, node: [])
+    Compose.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
+    override = yaml.load((ROOT / "deploy" / "compose" / "scale-out.yaml").read_text(  # noqa: S506
+        encoding="utf-8"), Loader=Compose)
+    services = override["services"]
+    assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert services["migrate"]["environment"]["DCATWATCH_QUEUE_BACKEND"] == "postgres"
+    worker = services["dcatwatch"]
+    assert worker["environment"]["DCATWATCH_QUEUE_BACKEND"] == "postgres"
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert worker["ports"] == []  # replicas must not fight over one host port
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{source} is mounted but missing"
+    scrape = yaml.safe_load((ROOT / "deploy" / "compose" / "prometheus-replicas.yml")
+                            .read_text(encoding="utf-8"))["scrape_configs"][0]
+    assert scrape["dns_sd_configs"][0]["names"] == ["dcatwatch"]
+    settings = config.load(ROOT / "deploy" / "compose" / "dcatwatch.toml", environ={
+        "DCATWATCH_DATABASE_URL": "postgresql+psycopg://u@db/x",
+        "DCATWATCH_QUEUE_BACKEND": "postgres"})
+    assert settings.queue.backend == "postgres"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dcatwatch.store.datasets import Datasets
     from dcatwatch.store.findings import Findings
     from dcatwatch.store.outbox import Outbox
+    from dcatwatch.store.queue import Queue
     from dcatwatch.store.runs import Runs
     from dcatwatch.store.schedules import Schedules
     from dcatwatch.store.scores import Scores
@@ -147,6 +148,12 @@ class Unit:
         from dcatwatch.store.outbox import Outbox
 
         return Outbox(self.connection)
+
+    @cached_property
+    def queue(self) -> Queue:
+        from dcatwatch.store.queue import Queue
+
+        return Queue(self.connection)
 
     @cached_property
     def schedules(self) -> Schedules:

@@ -80,6 +80,8 @@ class HarvestRun(SQLModel, table=True):
     pages: int = 0
     duration_s: float = 0.0
     errors: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    worker: str | None = Field(default=None, max_length=120)  # host-pid of a queue worker
+    scheduled_for: datetime | None = None  # the cron time a queued run was deferred for
 
 
 class Agency(SQLModel, table=True):

@@ -43,3 +43,4 @@ class ReportDelivery(SQLModel, table=True):
     created_at: datetime
     last_attempt_at: datetime | None = None
     sent_at: datetime | None = None
+    worker: str | None = Field(default=None, max_length=120)  # host-pid that last sent it
