@@ -313,7 +313,8 @@ def _agencies_import(args: argparse.Namespace) -> int:
     from dcatwatch.registry.importer import import_agencies
 
     settings = _settings(args)
-    result = import_agencies(_store(settings).engine, args.file)
+    with _store(settings) as store:
+        result = import_agencies(store, args.file)
     print(result.summary())
     return EXIT_FAILED if result.errors else EXIT_OK
 

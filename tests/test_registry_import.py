@@ -44,7 +44,7 @@ def test_semicolons_bom_dashed_orgnr_aliases_and_quoted_names(engine: Engine,
         "\r\n"
         "2120001215-1;Göteborgs stad, park- och natur;;;\r\n"), encoding="utf-8-sig")
 
-    result = import_agencies(engine, path)
+    result = import_agencies(Store(engine), path)
 
     assert (result.added, result.updated, result.unchanged) == (3, 0, 0)
     assert [(r.id, r.language, r.line) for r in result.rows] == [
@@ -61,17 +61,17 @@ def test_commas_and_columns_in_any_order_other_columns_ignored(engine: Engine,
                                                                tmp_path: Path) -> None:
     path = write(tmp_path, "name,kommentar,orgnr,email\n"
                            '"Lantmäteriet, Gävle",x,2021001363,lm@lm.se\n')
-    import_agencies(engine, path)
+    import_agencies(Store(engine), path)
     assert agencies(engine) == {"2021001363": ("Lantmäteriet, Gävle", "lm@lm.se", True, [])}
 
 
 def test_without_a_header_the_columns_are_positional(engine: Engine, tmp_path: Path) -> None:
-    import_agencies(engine, write(tmp_path, "2021004730;SCB;scb@scb.se\n"))
+    import_agencies(Store(engine), write(tmp_path, "2021004730;SCB;scb@scb.se\n"))
     assert agencies(engine) == {"2021004730": ("SCB", "scb@scb.se", True, [])}
 
 
 def test_windows_1252_from_a_spreadsheet_is_read(engine: Engine, tmp_path: Path) -> None:
-    result = import_agencies(engine, write(tmp_path, "id;namn\n2021004441;Naturvårdsverket\n",
+    result = import_agencies(Store(engine), write(tmp_path, "id;namn\n2021004441;Naturvårdsverket\n",
                                            encoding="cp1252"))
     assert result.encoding == "windows-1252"
     assert agencies(engine)["2021004441"][0] == "Naturvårdsverket"
@@ -87,8 +87,8 @@ def test_reimport_updates_names_keeps_seen_iris_and_counts_unchanged(engine: Eng
     path = write(tmp_path, "id;name;aliases\n2021006297;Trafikverket;https://tv.se/org\n"
                            "2021005448;Skatteverket;\n")
 
-    first = import_agencies(engine, path)
-    again = import_agencies(engine, path)
+    first = import_agencies(Store(engine), path)
+    again = import_agencies(Store(engine), path)
 
     assert (first.added, first.updated, first.unchanged) == (1, 1, 0)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
@@ -104,8 +104,8 @@ def test_the_imported_language_is_kept_and_written_in_unless_the_config_says_oth
         engine: Engine, tmp_path: Path) -> None:
     path = write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
                            "2021006297;Trafikverket;\n2021001363;Lantmäteriet;en\n")
-    import_agencies(engine, path)
-    changed = import_agencies(engine, write(tmp_path, "id;name;language\n"
+    import_agencies(Store(engine), path)
+    changed = import_agencies(Store(engine), write(tmp_path, "id;name;language\n"
                                                       "2021005448;Skatteverket;sv\n"))
     configured = Settings(agencies=[{"id": "2021001363", "name": "Lantmäteriet",
                                      "language": "sv"},
@@ -122,7 +122,7 @@ def test_the_imported_language_is_kept_and_written_in_unless_the_config_says_oth
 def test_the_configured_registry_keeps_an_imported_language_it_does_not_set(
         database_url: str, tmp_path: Path) -> None:
     engine = open_store(database_url)
-    import_agencies(engine, write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
+    import_agencies(Store(engine), write(tmp_path, "id;name;language\n2021005448;Skatteverket;en\n"
                                             "2021006297;Trafikverket;en\n"))
     engine.dispose()
     with Store.open(database_url) as store, store.write() as unit:
@@ -143,7 +143,7 @@ def test_bad_rows_are_named_by_line_and_the_good_ones_imported(engine: Engine,
         "202100-5448;Dubblett;;;\n"
         "min myndighet;Namn;;ftp space;\n"))
 
-    result = import_agencies(engine, path)
+    result = import_agencies(Store(engine), path)
 
     assert result.errors == [
         "line 3: the id (organisation number) is empty",
@@ -168,13 +168,13 @@ def test_bad_rows_are_named_by_line_and_the_good_ones_imported(engine: Engine,
 ])
 def test_empty_files_and_headers_without_a_name_import_nothing(engine: Engine, tmp_path: Path,
                                                                content: str, error: str) -> None:
-    result = import_agencies(engine, write(tmp_path, content))
+    result = import_agencies(Store(engine), write(tmp_path, content))
     assert result.errors == [error] and result.rows == []
     assert agencies(engine) == {}
 
 
 def test_a_missing_file_is_an_error_not_a_crash(engine: Engine, tmp_path: Path) -> None:
-    result = import_agencies(engine, tmp_path / "saknas.csv")
+    result = import_agencies(Store(engine), tmp_path / "saknas.csv")
     assert result.errors == ["cannot read the file: No such file or directory"]
 
 

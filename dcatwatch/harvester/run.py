@@ -27,7 +27,6 @@ from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_regis
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store, Unit
-from dcatwatch.store.locks import source_lock
 from dcatwatch.store.runs import RunResult
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ def harvest(store: Store, settings: Settings, names: list[str] | None = None, *,
 def harvest_source(store: Store, settings: Settings, source: SourceSettings,
                    client: HttpClient, progress: Progress | None = None) -> RunResult:
     """Run one harvest of ``source`` and record it; never raises for the source's faults."""
-    with source_lock(store.engine, source.name) as held:
+    with store.source_lock(source.name) as held:
         if held:
             return _run(settings, store, source, client, progress)
     result = RunResult(source=source.name)

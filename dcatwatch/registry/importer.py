@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from dcatwatch.dcat.agency import organisation_number
 from dcatwatch.store.core import Store
 
@@ -81,7 +79,7 @@ class ImportResult:
         return asdict(self)
 
 
-def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
+def import_agencies(store: Store, csv_path: Path) -> ImportResult:
     """Upsert the registry agencies listed in ``csv_path``; bad rows are skipped and named
     in ``errors``, as is a file that cannot be read."""
     result = ImportResult(file=str(csv_path))
@@ -93,7 +91,7 @@ def import_agencies(engine: Engine, csv_path: Path) -> ImportResult:
     result.rows, result.errors = read_rows(text)
     if not result.rows:
         return result
-    with Store(engine).write() as unit:
+    with store.write() as unit:
         existing = unit.agencies.get([r.id for r in result.rows])
         changed = []
         for row in result.rows:

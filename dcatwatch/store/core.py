@@ -12,7 +12,7 @@ half-way; a :meth:`Store.read` unit takes no write lock, so a scrape never waits
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -77,6 +77,13 @@ class Store:
         except StoreError as exc:
             return type(exc).__name__
         return None
+
+    def source_lock(self, source: str) -> AbstractContextManager[bool]:
+        """The lock on harvesting ``source`` (see :mod:`.locks`): yields False, holding
+        nothing, when another process holds it."""
+        from dcatwatch.store.locks import source_lock
+
+        return source_lock(self.engine, source)
 
     def close(self) -> None:
         """Release the pooled connections."""
