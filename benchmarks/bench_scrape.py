@@ -1,7 +1,7 @@
 """Time /metrics scrapes of a store with many agencies, sources and score snapshots.
 
     python benchmarks/bench_scrape.py [--agencies 600] [--datasets 50] [--sources 300]
-        [--history 100] [--scrapes 50] [--proposed-indexes] [--database URL]
+        [--history 100] [--scrapes 50] [--proposed-indexes] [--database URL] [--smoke]
 
 Fills a fresh store (SQLite in a temporary directory unless ``--database`` names an empty
 one): ``--sources`` sources, ``--agencies`` × ``--datasets`` datasets with descriptions of a
@@ -35,6 +35,7 @@ from dcatwatch.store.models import Agency as AgencyRow
 from dcatwatch.store.models import Dataset, Source
 from dcatwatch.store.score_models import AgencyScoreSnapshot, NationalScoreSnapshot
 
+SMOKE = {"agencies": 30, "datasets": 10, "sources": 10, "history": 5, "scrapes": 5}
 PROPOSED_INDEXES = (
     "CREATE INDEX ix_dataset_held ON dataset (source) WHERE removal_held_at IS NOT NULL",
     "CREATE INDEX ix_agency_score_scored_at ON agency_score (scored_at)")
@@ -109,7 +110,11 @@ def main() -> None:
                         help="add the indexes proposed for dataset and agency_score")
     parser.add_argument("--database", help="an empty database URL (default: temporary SQLite)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"small sizes (CI runs every benchmark so): {SMOKE}")
     args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
