@@ -120,6 +120,8 @@ def main() -> None:
     print(f"peak RSS, harvest process:         {peak:6.0f} MB  target < {TARGET_MB:.0f} MB"
           f"  {'OK' if peak < TARGET_MB else 'OVER'}")
     print(f"peak RSS, parser child alone:      {child_peak:6.0f} MB")
+    print(f"datasets: {args.datasets}\nwall_s: {wall:.2f}\npeak_rss_mb: {peak:.0f}\n"
+          f"parser_child_peak_rss_mb: {child_peak:.0f}")
 
 
 if __name__ == "__main__":

@@ -90,6 +90,18 @@ def snapshot(engine: Engine, scores: Scores, stamp: datetime) -> None:
             scored_at=stamp, **scores.national.to_dict()))
 
 
+def serve_metrics(engine: Engine) -> MetricsServer:
+    """THE IN-PROCESS PART (dcatwatch internals; adapt here when they change): the daemon's
+    /metrics endpoint over ``engine``, started on a free loopback port. ``fill`` and
+    ``snapshot`` write the store's tables directly, as the schema stands."""
+    registry = new_registry()
+    Instruments(registry)
+    registry.register(StoreCollector(engine))
+    server = MetricsServer("127.0.0.1", 0, registry, lambda: None)
+    server.start()
+    return server
+
+
 def scrape(url: str) -> tuple[float, int]:
     """Seconds for one GET of ``url``, and the body's size."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -129,11 +141,7 @@ def main() -> None:
         print(f"store: {args.agencies} agencies × {args.datasets} datasets, {args.sources} "
               f"sources, {args.history} snapshots{', proposed indexes' if args.proposed_indexes else ''} "
               f"({time.perf_counter() - started:.1f} s to fill)")
-        registry = new_registry()
-        Instruments(registry)
-        registry.register(StoreCollector(engine))
-        server = MetricsServer("127.0.0.1", 0, registry, lambda: None)
-        server.start()
+        server = serve_metrics(engine)
         metrics = f"http://127.0.0.1:{server.address[1]}/metrics"
         try:
             cold, size = scrape(metrics)
@@ -154,6 +162,10 @@ def main() -> None:
               f"First scrape {1000 * cold:.1f} ms; first after a new snapshot "
               f"{1000 * after_scoring:.1f} ms, or {1000 * after_warm:.1f} ms after the daemon's "
               f"warm-up ({1000 * warming:.1f} ms, off the scrape path).")
+    print(f"agencies: {args.agencies}\nmetrics_kb: {size / 1024:.0f}\n"
+          f"scrape_median_ms: {statistics.median(ms):.1f}\nscrape_p95_ms: {p95:.1f}\n"
+          f"first_scrape_ms: {1000 * cold:.1f}\n"
+          f"first_after_snapshot_ms: {1000 * after_scoring:.1f}")
 
 
 if __name__ == "__main__":

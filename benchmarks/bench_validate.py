@@ -111,6 +111,7 @@ def main() -> None:
         [run] = json.loads(out)
         print(f"harvest: {run['status']}, {run['datasets']} datasets, {run['distributions']} "
               f"distributions in {wall:.2f} s")
+        figures = {"distributions": args.distributions}
         for label in ("cold", "warm"):
             wall, peak, out = timed(cli + ["validate", "--json"])
             summary = json.loads(out)["summary"]
@@ -120,8 +121,11 @@ def main() -> None:
             print("  " + ", ".join(f"{k}={summary[k]}" for k in (
                 "distributions", "reachable", "unreachable", "tabular", "valid", "invalid",
                 "skipped", "urls_checked", "files_checked")))
+            figures[f"validate_{label}_s"] = round(wall, 2)
         server.shutdown()
         server.server_close()
+    for name, value in figures.items():
+        print(f"{name}: {value}")
 
 
 if __name__ == "__main__":
