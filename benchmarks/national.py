@@ -47,6 +47,7 @@ SMOKE = {"agencies": 10, "datasets": 400, "links": 1000, "min_delay": 0.02, "tim
 AGENCY_LINE = re.compile(r'^dcatwatch_agency_datasets\{', re.M)
 SUCCESS_LINE = re.compile(r'^dcatwatch_source_last_success_timestamp_seconds\{source="([^"]+)"\}'
                           r' ([0-9.e+]+)', re.M)
+RUNNING_LINE = re.compile(r"^dcatwatch_harvests_running [1-9]", re.M)
 QUIET = 5.0  # seconds without a log line or a link request: the daemon is done
 UNATTRIBUTED_LINE = re.compile(
     r'^dcatwatch_source_unattributed_datasets\{source="[^"]+"\} ([0-9.e+]+)', re.M)
@@ -130,7 +131,9 @@ def run_daemon(config: Path, port: int, sources: int, log: Path, timeout: float,
                 now = time.monotonic()
                 if "first_scores_s" not in figures and AGENCY_LINE.search(metrics):
                     figures["first_scores_s"] = now - started
-                harvested = len(SUCCESS_LINE.findall(metrics))
+                harvested = sum(float(v) > 0 for _, v in SUCCESS_LINE.findall(metrics))
+                if RUNNING_LINE.search(metrics):  # a source is being harvested (again)
+                    harvested = min(harvested, sources - 1)
                 if harvested == sources and "harvested_s" not in figures:
                     figures["harvested_s"] = now - started
                 current = (log.stat().st_size, len(servers.link_urls))
@@ -155,6 +158,15 @@ def run_daemon(config: Path, port: int, sources: int, log: Path, timeout: float,
                 daemon.kill()
                 daemon.wait()
     return figures
+
+
+def daemon_errors(log: Path) -> str:
+    """The daemon's error log lines, counted by message (e.g. ``validation failed: 2``)."""
+    errors: Counter[str] = Counter()
+    for line in log.open(encoding="utf-8"):
+        if '"level": "error"' in line:
+            errors[json.loads(line)["message"]] += 1
+    return ", ".join(f"{message}: {n}" for message, n in sorted(errors.items())) or "none"
 
 
 def validated_sources(log: Path) -> set[str]:
@@ -238,6 +250,7 @@ def main() -> None:
             figures = run_daemon(config, port, len(world.agencies) + 1, log, args.timeout,
                                  servers)
             first, last = servers.link_window
+            errors = daemon_errors(log)
             comparison = compare(world, config)
     finally:
         servers.close()
@@ -258,6 +271,7 @@ def main() -> None:
         "politeness_bound_s": round(bound_s, 1),
         "politeness_bound_per_minute": round(60 * len(links) / max(bound_s, 1e-3)),
         "peak_rss_mb": round(figures["peak_rss_mb"]),
+        "daemon_errors": errors,
         **comparison,
         "unattributed_metric": figures["unattributed_metric"]
         if figures["unattributed_metric"] >= 0 else "not reported by dcatwatch",
