@@ -161,11 +161,15 @@ def run_daemon(config: Path, port: int, sources: int, log: Path, timeout: float,
 
 
 def daemon_errors(log: Path) -> str:
-    """The daemon's error log lines, counted by message (e.g. ``validation failed: 2``)."""
+    """The daemon's error log lines, counted by message and cause (e.g. ``validation failed
+    (sqlite3.OperationalError: database is locked): 2``)."""
     errors: Counter[str] = Counter()
     for line in log.open(encoding="utf-8"):
         if '"level": "error"' in line:
-            errors[json.loads(line)["message"]] += 1
+            record = json.loads(line)
+            causes = [c for c in record.get("exception", "").splitlines() if "Error" in c[:60]]
+            cause = f" ({causes[-1].split(') ', 1)[-1][:80]})" if causes else ""
+            errors[record["message"] + cause] += 1
     return ", ".join(f"{message}: {n}" for message, n in sorted(errors.items())) or "none"
 
 
