@@ -1,6 +1,6 @@
 """End-to-end harvest of a synthetic dataportal.se dump (``type = "dataportal"``, dump mode).
 
-    python benchmarks/bench_dump.py [--datasets 40000] [--keep DIR]
+    python benchmarks/bench_dump.py [--datasets 40000] [--keep DIR] [--smoke]
 
 1. builds a dump-shaped RDF/XML catalogue (about 100 MB for 40 000 datasets): the synthetic
    catalogue of ``generate.py`` with publishers as dataportal.se organisations named in
@@ -33,6 +33,7 @@ EU = "http://publications.europa.eu/resource/authority/"
 SPECIFICATIONS = "https://www.dataportal.se/specifications/"
 XSD_DATE = "http://www.w3.org/2001/XMLSchema#date"
 TARGET_SECONDS, TARGET_MB = 20.0, 400.0
+SMOKE = {"datasets": 1000}  # --smoke: CI runs every benchmark at this size
 
 
 def dump_ntriples(datasets: int, agencies: int = 300) -> str:
@@ -88,7 +89,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="End-to-end harvest of a synthetic dump.")
     parser.add_argument("--datasets", type=int, default=40_000)
     parser.add_argument("--keep", type=Path, help="also copy the generated dump here")
+    parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
 
     with tempfile.TemporaryDirectory(prefix="dcatwatch-dump-") as tmp:
         root = Path(tmp)
@@ -116,6 +120,8 @@ def main() -> None:
     print(f"peak RSS, harvest process:         {peak:6.0f} MB  target < {TARGET_MB:.0f} MB"
           f"  {'OK' if peak < TARGET_MB else 'OVER'}")
     print(f"peak RSS, parser child alone:      {child_peak:6.0f} MB")
+    print(f"datasets: {args.datasets}\nwall_s: {wall:.2f}\npeak_rss_mb: {peak:.0f}\n"
+          f"parser_child_peak_rss_mb: {child_peak:.0f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """End-to-end harvest benchmark, side by side with plain rdflib parsing of the same file.
 
     python benchmarks/bench_harvest.py [--datasets 10000] [--format rdfxml] [--dataportal]
+        [--smoke]
 
 1. generates a synthetic DCAT-AP-SE catalogue (``benchmarks/generate.py``);
 2. serves it from a loopback HTTP server (Python's, which answers conditional GETs with 304);
@@ -39,6 +40,7 @@ import generate  # noqa: E402
 # what any harvest process imports before it can work: the settings (pydantic), the HTTP
 # client (requests), the driver and the standard library's pieces the command line uses
 STACK_IMPORTS = "import argparse, dataclasses, json, logging, sqlite3, requests, dcatwatch.config"
+SMOKE = {"datasets": 500, "repeat": 3}  # --smoke: CI runs every benchmark at this size
 RDFLIB_FORMATS = {"rdfxml": "xml", "turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld"}
 
 
@@ -82,7 +84,10 @@ def main() -> None:
                         help="dump-shaped: publishers are dataportal.se organisation IRIs")
     parser.add_argument("--skip-rdflib", action="store_true")
     parser.add_argument("--repeat", type=int, default=9, help="runs of the 304 re-harvest")
+    parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
     import dcatwatch
 
     compileall.compile_dir(Path(dcatwatch.__file__).parent, quiet=1)

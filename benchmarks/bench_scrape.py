@@ -1,7 +1,7 @@
 """Time /metrics scrapes of a store with many agencies, sources and score snapshots.
 
     python benchmarks/bench_scrape.py [--agencies 600] [--datasets 50] [--sources 300]
-        [--history 100] [--scrapes 50] [--proposed-indexes] [--database URL]
+        [--history 100] [--scrapes 50] [--proposed-indexes] [--database URL] [--smoke]
 
 Fills a fresh store (SQLite in a temporary directory unless ``--database`` names an empty
 one): ``--sources`` sources, ``--agencies`` × ``--datasets`` datasets with descriptions of a
@@ -34,6 +34,7 @@ from dcatwatch.store.db import open_store
 from dcatwatch.store.models import Agency as AgencyRow
 from dcatwatch.store.models import Dataset, Source
 
+SMOKE = {"agencies": 30, "datasets": 10, "sources": 10, "history": 5, "scrapes": 5}
 PROPOSED_INDEXES = (
     "CREATE INDEX ix_dataset_held ON dataset (source) WHERE removal_held_at IS NOT NULL",
     "CREATE INDEX ix_agency_score_scored_at ON agency_score (scored_at)")
@@ -80,6 +81,18 @@ def snapshot(engine: Engine, scores: Scores, stamp: datetime) -> None:
         unit.scores.snapshot(scores, stamp)
 
 
+def serve_metrics(engine: Engine) -> MetricsServer:
+    """THE IN-PROCESS PART (dcatwatch internals; adapt here when they change): the daemon's
+    /metrics endpoint over ``engine``, started on a free loopback port. ``fill`` and
+    ``snapshot`` write the store's tables directly, as the schema stands."""
+    registry = new_registry()
+    Instruments(registry)
+    registry.register(StoreCollector(Store(engine)))
+    server = MetricsServer("127.0.0.1", 0, registry, lambda: None)
+    server.start()
+    return server
+
+
 def scrape(url: str) -> tuple[float, int]:
     """Seconds for one GET of ``url``, and the body's size."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -100,7 +113,11 @@ def main() -> None:
                         help="add the indexes proposed for dataset and agency_score")
     parser.add_argument("--database", help="an empty database URL (default: temporary SQLite)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"small sizes (CI runs every benchmark so): {SMOKE}")
     args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -115,11 +132,7 @@ def main() -> None:
         print(f"store: {args.agencies} agencies × {args.datasets} datasets, {args.sources} "
               f"sources, {args.history} snapshots{', proposed indexes' if args.proposed_indexes else ''} "
               f"({time.perf_counter() - started:.1f} s to fill)")
-        registry = new_registry()
-        Instruments(registry)
-        registry.register(StoreCollector(Store(engine)))
-        server = MetricsServer("127.0.0.1", 0, registry, lambda: None)
-        server.start()
+        server = serve_metrics(engine)
         metrics = f"http://127.0.0.1:{server.address[1]}/metrics"
         try:
             cold, size = scrape(metrics)
@@ -140,6 +153,10 @@ def main() -> None:
               f"First scrape {1000 * cold:.1f} ms; first after a new snapshot "
               f"{1000 * after_scoring:.1f} ms, or {1000 * after_warm:.1f} ms after the daemon's "
               f"warm-up ({1000 * warming:.1f} ms, off the scrape path).")
+    print(f"agencies: {args.agencies}\nmetrics_kb: {size / 1024:.0f}\n"
+          f"scrape_median_ms: {statistics.median(ms):.1f}\nscrape_p95_ms: {p95:.1f}\n"
+          f"first_scrape_ms: {1000 * cold:.1f}\n"
+          f"first_after_snapshot_ms: {1000 * after_scoring:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,38 +1,35 @@
 """Validation benchmark: link, data and metadata checks of N distributions served on loopback.
 
     python benchmarks/bench_validate.py [--distributions 200] [--rows 2000] [--workers 8]
+        [--smoke]
 
 1. writes a synthetic catalogue of N/2 datasets with two distributions each, and their
    files: Windows-1252 CSVs with ``;`` and decimal commas, UTF-8 CSVs with a few broken rows,
    XLSX workbooks, PDFs (not tabular) and some missing files (404);
 2. serves the directory from a loopback HTTP server (Python's: HEAD, GET, Last-Modified and
    304 answers to conditional GETs) with per-host politeness off (``min_delay = 0``);
-3. harvests it into a fresh SQLite store, then times ``validate`` twice: cold (everything
-   downloaded and validated) and warm (everything due again: conditional GETs answered 304);
+3. ``dcatwatch harvest`` into a fresh SQLite store, then times ``dcatwatch validate --json``
+   twice (separate processes, start to exit): cold (everything downloaded and validated) and
+   warm (``recheck_hours = 0``: everything due again, conditional GETs answered 304);
 4. prints wall time, time per distribution and the run's summary.
+
+``--smoke``: 20 distributions of 200 rows (CI runs every benchmark at that size).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import io
+import json
 import random
 import sys
 import tempfile
-import threading
-import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import openpyxl
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dcatwatch.config import HttpSettings, Settings, SourceSettings, ValidationSettings
-from dcatwatch.harvester.run import harvest
-from dcatwatch.http.client import HttpClient
-from dcatwatch.store.core import Store
-from dcatwatch.validators.service import validate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_harvest import serve_and_configure, timed  # noqa: E402
 
 PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .
@@ -41,11 +38,6 @@ PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
 KINDS = ("cp1252.csv", "utf8.csv", "xlsx", "pdf")
 MEDIA = {"cp1252.csv": "text/csv", "utf8.csv": "text/csv", "pdf": "application/pdf",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def write_files(root: Path, base: str, count: int, rows: int) -> None:
@@ -93,46 +85,47 @@ def _content(kind: str, rows: int, rng: random.Random) -> bytes:
     return b"%PDF-1.4\n% not data\n"
 
 
+SMOKE = {"distributions": 20, "rows": 200}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Validate N distributions served on loopback.")
     parser.add_argument("--distributions", type=int, default=200)
     parser.add_argument("--rows", type=int, default=2000, help="rows per CSV file")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
     with tempfile.TemporaryDirectory(prefix="dcatwatch-bench-") as tmp:
-        root = Path(tmp) / "www"
-        root.mkdir()
-        handler = functools.partial(QuietHandler, directory=str(root))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        write_files(root, base, args.distributions, args.rows)
-        settings = Settings(
-            database={"url": f"sqlite:///{tmp}/bench.db"},
-            http=HttpSettings(allow_private_networks=True, min_delay=0),
-            sources=[SourceSettings(name="bench", type="dcat", url=f"{base}/catalog.ttl")])
-        store = Store.open(settings.database.url)
-        started = time.perf_counter()
-        [run] = harvest(store, settings)
-        print(f"harvest: {run.status}, {run.counts.datasets} datasets, "
-              f"{run.counts.distributions} "
-              f"distributions in {time.perf_counter() - started:.2f} s")
-        settings = settings.model_copy(update={"validation": ValidationSettings(
-            recheck_hours=0, workers=args.workers)})
-        with HttpClient(settings.http) as client:
-            for label in ("cold", "warm"):
-                started = time.perf_counter()
-                result = validate(store, settings, client, source="bench")
-                wall = time.perf_counter() - started
-                summary = result.summary
-                print(f"validate ({label}): {wall:.2f} s wall, "
-                      f"{1000 * wall / max(1, summary['distributions']):.1f} ms per distribution")
-                print("  " + ", ".join(f"{k}={summary[k]}" for k in (
-                    "distributions", "reachable", "unreachable", "tabular", "valid", "invalid",
-                    "skipped", "urls_checked", "files_checked")))
+        root = Path(tmp)
+        server, config = serve_and_configure(
+            root, 'name = "bench"\ntype = "dcat"\nurl = "{base}/catalog.ttl"\n')
+        with config.open("a", encoding="utf-8") as handle:
+            handle.write(f"[validation]\nrecheck_hours = 0\nworkers = {args.workers}\n")
+        write_files(root, f"http://127.0.0.1:{server.server_address[1]}", args.distributions,
+                    args.rows)
+        cli = [sys.executable, "-m", "dcatwatch", "--config", str(config)]
+        timed(cli + ["db", "upgrade"])
+        wall, _, out = timed(cli + ["harvest", "--json"])
+        [run] = json.loads(out)
+        print(f"harvest: {run['status']}, {run['datasets']} datasets, {run['distributions']} "
+              f"distributions in {wall:.2f} s")
+        figures = {"distributions": args.distributions}
+        for label in ("cold", "warm"):
+            wall, peak, out = timed(cli + ["validate", "--json"])
+            summary = json.loads(out)["summary"]
+            print(f"validate ({label}): {wall:.2f} s wall (process start to exit), "
+                  f"{1000 * wall / max(1, summary['distributions']):.1f} ms per distribution, "
+                  f"{peak:.0f} MB peak RSS")
+            print("  " + ", ".join(f"{k}={summary[k]}" for k in (
+                "distributions", "reachable", "unreachable", "tabular", "valid", "invalid",
+                "skipped", "urls_checked", "files_checked")))
+            figures[f"validate_{label}_s"] = round(wall, 2)
         server.shutdown()
         server.server_close()
-        store.close()
+    for name, value in figures.items():
+        print(f"{name}: {value}")
 
 
 if __name__ == "__main__":
