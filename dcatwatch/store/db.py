@@ -118,8 +118,9 @@ def create(engine: Engine) -> None:
     """
     from sqlmodel import SQLModel
 
-    from dcatwatch.store import tables  # noqa: F401 - registers the tables
+    from dcatwatch.store import tables
 
+    tables.load_all()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})

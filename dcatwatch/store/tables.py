@@ -1,21 +1,43 @@
-"""Every table of the store, imported in one place (for create_all and Alembic), and the
-SQLAlchemy Table of each model under one name that the services' queries share."""
+"""The SQLAlchemy Table of each SQLModel class under one name that the repositories' queries
+share. A table's module is imported when one of its names is first used, so a harvest does
+not pay for building the scoring, validation and report models; :func:`load_all` imports
+every one (for create_all and Alembic)."""
 
-from dcatwatch.store import daemon_models, models, report_models, score_models, validation_models
+from __future__ import annotations
 
-SOURCES = models.Source.__table__  # type: ignore[attr-defined]
-RUNS = models.HarvestRun.__table__  # type: ignore[attr-defined]
-AGENCIES = models.Agency.__table__  # type: ignore[attr-defined]
-DATASETS = models.Dataset.__table__  # type: ignore[attr-defined]
-DISTRIBUTIONS = models.Distribution.__table__  # type: ignore[attr-defined]
-SERVICES = models.DataService.__table__  # type: ignore[attr-defined]
-HTTP_CACHE = models.HttpCache.__table__  # type: ignore[attr-defined]
-SCORES = score_models.DatasetScore.__table__  # type: ignore[attr-defined]
-AGENCY_SNAPSHOTS = score_models.AgencyScoreSnapshot.__table__  # type: ignore[attr-defined]
-NATIONAL_SNAPSHOTS = score_models.NationalScoreSnapshot.__table__  # type: ignore[attr-defined]
-LINKS = validation_models.LinkCheck.__table__  # type: ignore[attr-defined]
-DATA = validation_models.DataCheck.__table__  # type: ignore[attr-defined]
-FINDINGS = validation_models.MetadataFinding.__table__  # type: ignore[attr-defined]
-VALIDATION_RUNS = validation_models.ValidationRun.__table__  # type: ignore[attr-defined]
-DELIVERIES = report_models.ReportDelivery.__table__  # type: ignore[attr-defined]
-SCHEDULES = daemon_models.SourceSchedule.__table__  # type: ignore[attr-defined]
+from importlib import import_module
+from typing import Any
+
+_MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
+    "SOURCES": ("models", "Source"),
+    "RUNS": ("models", "HarvestRun"),
+    "AGENCIES": ("models", "Agency"),
+    "DATASETS": ("models", "Dataset"),
+    "DISTRIBUTIONS": ("models", "Distribution"),
+    "SERVICES": ("models", "DataService"),
+    "HTTP_CACHE": ("models", "HttpCache"),
+    "SCORES": ("score_models", "DatasetScore"),
+    "AGENCY_SNAPSHOTS": ("score_models", "AgencyScoreSnapshot"),
+    "NATIONAL_SNAPSHOTS": ("score_models", "NationalScoreSnapshot"),
+    "LINKS": ("validation_models", "LinkCheck"),
+    "DATA": ("validation_models", "DataCheck"),
+    "FINDINGS": ("validation_models", "MetadataFinding"),
+    "VALIDATION_RUNS": ("validation_models", "ValidationRun"),
+    "DELIVERIES": ("report_models", "ReportDelivery"),
+    "SCHEDULES": ("daemon_models", "SourceSchedule"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODELS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, model = _MODELS[name]
+    table = getattr(import_module(f"dcatwatch.store.{module}"), model).__table__
+    globals()[name] = table
+    return table
+
+
+def load_all() -> None:
+    """Import every model module, so SQLModel's metadata holds every table."""
+    for module in dict.fromkeys(module for module, _ in _MODELS.values()):
+        import_module(f"dcatwatch.store.{module}")

@@ -6,8 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from dcatwatch.store import tables  # noqa: F401 - registers the tables
+from dcatwatch.store import tables
 
+tables.load_all()
 config = context.config
 target_metadata = SQLModel.metadata
 
