@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--agency", metavar="ID", help="only this agency")
     send.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
     send.set_defaults(handler=_report_send)
+    resend = report_commands.add_parser(
+        "resend", help="e-mail one report again on purpose (e.g. a delivery left unknown)")
+    resend.add_argument("--agency", required=True, metavar="ID")
+    resend.add_argument("--period", required=True, metavar="YYYY-MM")
+    resend.set_defaults(handler=_report_resend)
 
     coverage = commands.add_parser(
         "coverage", help="which datasets dataportal.se has and lacks, per agency")
@@ -251,7 +256,16 @@ def _report_send(args: argparse.Namespace) -> int:
     settings = _settings(args)
     result = send(settings, _store(settings), args.agency, args.period)
     print(result.summary())
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return EXIT_FAILED if result.failed or result.new_unknown else EXIT_OK
+
+
+def _report_resend(args: argparse.Namespace) -> int:
+    from dcatwatch.reports.service import resend
+
+    settings = _settings(args)
+    result = resend(settings, _store(settings), args.agency, args.period)
+    print(result.summary())
+    return EXIT_OK if result.sent else EXIT_FAILED
 
 
 def _coverage(args: argparse.Namespace) -> int:
