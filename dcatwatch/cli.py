@@ -241,10 +241,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _report_preview(args: argparse.Namespace) -> int:
-    from dcatwatch.reports.service import preview
+    from dcatwatch.reports.service import NothingToReport, preview
 
     settings = _settings(args)
-    written = preview(settings, _store(settings), args.agency, args.out, args.period)
+    try:
+        written = preview(settings, _store(settings), args.agency, args.out, args.period)
+    except NothingToReport as exc:
+        print(f"dcatwatch: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
     for path in written:
         print(path)
     return EXIT_OK

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from dcatwatch.metrics import StoreCollector
 from dcatwatch.store.core import Store
-from tests.helpers import harvest_json, run, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 from tests.test_reports import CATALOG, EMPTY, REGISTRY, SENDER, TAX, free_port
 
@@ -201,3 +201,23 @@ def test_a_held_claim_is_left_alone_and_a_lapsed_one_taken_over(
     assert box.per_recipient() == {"registrator@kommun.example": 1}
     assert deliveries(database_url) == {"pending": 0, "sending": 0, "data": 0, "sent": 1,
                                        "failed": 0, "unknown": 1}
+
+
+def test_before_any_harvest_preview_fails_naming_the_command_and_send_says_so(
+        server: LoopbackServer, tmp_path: Path, database_url: str,
+        mailbox: tuple[StallingMailbox, int]) -> None:
+    box, port = mailbox
+    url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          agencies=TWO, database=database_url,
+                          smtp={"host": "127.0.0.1", "port": port, "sender": SENDER})
+    assert run("--config", str(config), "db", "upgrade")[0] == 0
+
+    status, out, err = run("--config", str(config), "report", "preview", "--agency", TAX,
+                           "--out", str(tmp_path / "preview"))
+
+    assert status == 1 and out == "" and "run `dcatwatch harvest` first" in err
+    status, out = report(config, "send", "--period", PERIOD)
+    assert status == 0 and "2 skipped (nothing harvested yet: run `dcatwatch harvest`)" in out
+    assert box.received == []
+    assert sql(config, "SELECT count(*) FROM national_score") == [(0,)]  # no empty snapshot

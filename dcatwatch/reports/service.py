@@ -13,7 +13,9 @@ every ``send``, sent again only by ``resend`` (same message, same Message-ID, so
 that got it can drop the copy). When the server cannot be reached, the rest stay queued.
 
 Without any score snapshot yet (harvested, never scored), ``preview`` and ``send`` take one
-themselves through the scoring service.
+themselves through the scoring service. Before any harvest has succeeded they do not (every
+agency would get a report of nothing): ``preview`` fails (:class:`NothingToReport`, naming
+``dcatwatch harvest``) and ``send`` skips the agencies saying so.
 """
 
 from __future__ import annotations
@@ -28,13 +30,25 @@ from pathlib import Path
 from typing import Any
 
 from dcatwatch.config import Language, Settings
-from dcatwatch.errors import ConfigError
+from dcatwatch.errors import ConfigError, DcatwatchError
 from dcatwatch.reports.content import NotScored, build
 from dcatwatch.reports.period import Period
 from dcatwatch.reports.render import build_message, message_id, render
 from dcatwatch.reports.smtp import ClaimLost, DeliveryError, DeliveryUnknown, SmtpSender
 from dcatwatch.store.core import Store
 from dcatwatch.store.outbox import SENT, UNKNOWN
+
+
+NOT_HARVESTED = "nothing harvested yet: run `dcatwatch harvest`"
+
+
+class NothingToReport(DcatwatchError):
+    """No score snapshot, and none can be taken: no harvest has succeeded yet."""
+
+    def __init__(self, agency_id: str) -> None:
+        super().__init__("report.not_scored", f"there is no report for agency {agency_id} yet: "
+                         "no harvest has succeeded, so nothing is scored; run `dcatwatch "
+                         "harvest` first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +162,8 @@ def preview(settings: Settings, store: Store, agency_id: str, out_dir: Path,
     ensure_scored(store)
     try:
         prepared = _prepare(settings, store, recipient, when, datetime.now(UTC))
-    except NotScored as error:
-        raise ConfigError("--agency", error.message) from None
+    except NotScored:
+        raise NothingToReport(agency_id) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"report-{agency_id}-{when}"
     paths = [stem.with_suffix(".eml"), stem.with_suffix(".html"), stem.with_suffix(".txt")]
@@ -196,10 +210,12 @@ def resend(settings: Settings, store: Store, agency_id: str, period: str) -> Sen
 
 
 def ensure_scored(store: Store) -> bool:
-    """Take a score snapshot through the scoring service when the store has none yet (a
-    harvest that was never scored); True if one was taken."""
+    """Take a score snapshot through the scoring service when the store has none yet but a
+    harvest has succeeded (harvested, never scored); True if one was taken."""
     with store.read() as unit:
         if unit.scores.latest_national() is not None:
+            return False
+        if not any(row.last_success_at for row in unit.sources.enabled_states()):
             return False
     from dcatwatch.scoring.service import score
 
@@ -232,7 +248,9 @@ def _queued(settings: Settings, store: Store, recipient: Recipient, period: Peri
     try:
         prepared = _prepare(settings, store, recipient, period, now)
     except NotScored:
-        result.skip("not scored yet", recipient.id)
+        with store.read() as unit:
+            harvested = any(row.last_success_at for row in unit.sources.enabled_states())
+        result.skip("not scored yet" if harvested else NOT_HARVESTED, recipient.id)
         return False
     with store.write() as unit:
         unit.outbox.queue(agency_id=recipient.id, period=str(period),
