@@ -106,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--agency", metavar="ID", help="only this agency")
     send.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
     send.set_defaults(handler=_report_send)
+    resend = report_commands.add_parser(
+        "resend", help="e-mail one report again on purpose (e.g. a delivery left unknown)")
+    resend.add_argument("--agency", required=True, metavar="ID")
+    resend.add_argument("--period", required=True, metavar="YYYY-MM")
+    resend.set_defaults(handler=_report_resend)
 
     coverage = commands.add_parser(
         "coverage", help="which datasets dataportal.se has and lacks, per agency")
@@ -273,10 +278,14 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _report_preview(args: argparse.Namespace) -> int:
-    from dcatwatch.reports.service import preview
+    from dcatwatch.reports.service import NothingToReport, preview
 
     settings = _settings(args)
-    written = preview(settings, _store(settings), args.agency, args.out, args.period)
+    try:
+        written = preview(settings, _store(settings), args.agency, args.out, args.period)
+    except NothingToReport as exc:
+        print(f"dcatwatch: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
     for path in written:
         print(path)
     return EXIT_OK
@@ -288,7 +297,16 @@ def _report_send(args: argparse.Namespace) -> int:
     settings = _settings(args)
     result = send(settings, _store(settings), args.agency, args.period)
     print(result.summary())
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return EXIT_FAILED if result.failed or result.new_unknown else EXIT_OK
+
+
+def _report_resend(args: argparse.Namespace) -> int:
+    from dcatwatch.reports.service import resend
+
+    settings = _settings(args)
+    result = resend(settings, _store(settings), args.agency, args.period)
+    print(result.summary())
+    return EXIT_OK if result.sent else EXIT_FAILED
 
 
 def _coverage(args: argparse.Namespace) -> int:

@@ -201,6 +201,10 @@ class ReportsSettings(Section):
                          "SMTP error.")
     retry_backoff: float = Field(1.0, ge=0, description="Seconds before the first reconnect "
                                  "(doubles).")
+    claim_lease: float = Field(900.0, gt=0, description="Seconds a sender's claim on one "
+                               "report lasts; a claim whose sender died before DATA can be "
+                               "taken over after it. Longer than one delivery with its "
+                               "reconnects may take.")
     reply_to: str | None = Field(None, description="Reply-To of reports (questions, opting "
                                  "out), also their List-Unsubscribe address; unset: the sender.")
 

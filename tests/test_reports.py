@@ -362,17 +362,27 @@ def test_metadata_cannot_inject_html_or_script_links(server: LoopbackServer,
     assert 'href="javascript:' not in html
 
 
-def test_an_agency_not_yet_scored_is_skipped_not_fatal(server: LoopbackServer, tmp_path: Path,
-                                                      smtp: tuple[Mailbox, int]) -> None:
+def test_send_and_preview_take_the_first_score_snapshot_themselves(
+        server: LoopbackServer, tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
     mailbox, port = smtp
     url = server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
     config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
                           agencies=REGISTRY, smtp={"host": "127.0.0.1", "port": port,
                                                    "sender": SENDER})
     harvest_json(config)  # no `scores --snapshot` yet
-    status, out = send(config)
-    assert status == 0 and mailbox.messages == []
-    assert "not scored yet" in out
-    status, _, err = run("--config", str(config), "report", "preview", "--agency", TAX,
-                         "--out", str(tmp_path / "preview"))
-    assert status == 2 and "scores --snapshot" in err
+    status, out, err = run("--config", str(config), "report", "preview", "--agency", TAX,
+                           "--out", str(tmp_path / "preview"), "--period", "2026-05")
+    assert status == 0, err
+    text = Path(out.splitlines()[2]).read_text(encoding="utf-8")
+    with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
+        [(snapshots,)] = db.execute("SELECT count(DISTINCT scored_at) FROM national_score")
+    assert snapshots == 1  # the preview took it
+
+    status, out = send(config, "--period", "2026-05")
+
+    assert status == 0 and "2 sent, 0 failed" in out and "not scored yet" not in out
+    figures = scores(config)[TAX]
+    body, _ = parts(mailbox.by_recipient()["oppnadata@skatteverket.example"])
+    for shown in (text, body):
+        assert f"{sv(figures['api_document_index'])} av 100" in shown
+        assert f"{figures['datasets']} datamängder" in shown

@@ -51,7 +51,7 @@ class StoreCollector(Collector):
                                "scrape, else 0 (store families are then missing).")
         try:
             with self.store.read() as unit:
-                families = [*self._sources(unit), *self._scores(unit)]
+                families = [*self._sources(unit), *self._scores(unit), _deliveries(unit)]
         except StoreError as exc:
             log.error("metrics: cannot read the store: %s", exc)
             families = []
@@ -105,6 +105,20 @@ class StoreCollector(Collector):
                 self._snapshot = (latest.scored_at, _agency_families(unit, latest.scored_at))
             agencies = self._snapshot[1]
         return [*national, *agencies]
+
+
+def _deliveries(unit: Unit) -> Metric:
+    """Report deliveries per outbox state (``unknown``: DATA sent, no reply; only
+    ``report resend`` sends those again)."""
+    from dcatwatch.store.outbox import STATES
+
+    family = GaugeMetricFamily("dcatwatch_report_deliveries", "Report deliveries (one per "
+                               "agency and month) by state; unknown = no reply after DATA, "
+                               "sent again only by `report resend`.", labels=["state"])
+    counts = unit.outbox.states(datetime.now(UTC))
+    for state in STATES:
+        family.add_metric([state], counts.get(state, 0))
+    return family
 
 
 def _agency_families(unit: Unit, scored_at: datetime) -> list[Metric]:

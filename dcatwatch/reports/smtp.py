@@ -5,6 +5,12 @@ TLS always verifies the server's certificate and host name against the system's 
 (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` point it elsewhere); STARTTLS that the server does not
 offer is an error, never a fall-back to plain text. The password is read from the
 environment variable named by ``[smtp] password_env``, never from the configuration file.
+
+A message goes out as MAIL, RCPT, then DATA. Before the DATA command the sender asks its
+caller (``before_data``) whether it may go on, which is where the outbox records the
+hand-over. A failure before DATA is a plain :class:`DeliveryError` (retried); a timeout or a
+lost connection after DATA is :class:`DeliveryUnknown`: the server may have taken the
+message, so it is never retried here.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import os
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Self
 
 from dcatwatch.config import ReportsSettings, SmtpSettings
@@ -36,6 +42,20 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, session: bool) -> None:
         super().__init__(message)
         self.session = session
+
+
+class DeliveryUnknown(DeliveryError):
+    """DATA was sent, but no reply came (timeout, lost connection): maybe delivered."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, session=True)
+
+
+class ClaimLost(DeliveryError):
+    """``before_data`` said no: another sender took the report over; DATA was not sent."""
+
+    def __init__(self) -> None:
+        super().__init__("another sender took the report over before DATA", session=False)
 
 
 def _reply_code(error: smtplib.SMTPException) -> int | None:
@@ -104,26 +124,54 @@ class SmtpSender:
         self._connection = connection
         return connection
 
-    def send(self, recipient: str, message: bytes) -> None:
-        """Hand ``message`` to the server for ``recipient``; DeliveryError if it is not taken."""
+    def send(self, recipient: str, message: bytes,
+             before_data: Callable[[], bool] | None = None) -> None:
+        """Hand ``message`` to the server for ``recipient``; DeliveryError if it is not taken,
+        DeliveryUnknown if DATA was sent and no answer came, ClaimLost if ``before_data``
+        (called just before each DATA command) returns False."""
         attempts = self.options.retries + 1
         for attempt in range(attempts):
+            data_sent = False
             try:
-                self._connect().sendmail(self.settings.sender, [recipient], message)
+                connection = self._connect()
+                self._envelope(connection, recipient)
+                if before_data is not None and not before_data():
+                    self._reset()
+                    raise ClaimLost()
+                data_sent = True
+                code, reply = connection.data(message)
+                if code != 250:
+                    raise smtplib.SMTPDataError(code, reply)
                 return
             except _REFUSED_SESSION as error:
                 self.close()
                 raise DeliveryError(_describe(error), session=True) from None
-            except _REFUSED_MESSAGE as error:
+            except _REFUSED_MESSAGE as error:  # a reply: the server did not take it
                 self._reset()
                 code = _reply_code(error)
                 if code is None or code >= 500 or attempt + 1 == attempts:
                     raise DeliveryError(_describe(error), session=False) from None
             except OSError as error:  # connection, TLS, timeout, disconnect (SMTPException too)
                 self.close()
+                if data_sent:
+                    raise DeliveryUnknown(_describe(error)) from None
                 if attempt + 1 == attempts:
                     raise DeliveryError(_describe(error), session=True) from None
             time.sleep(self.options.retry_backoff * 2 ** attempt)
+
+    def _envelope(self, connection: smtplib.SMTP, recipient: str) -> None:
+        """MAIL FROM and RCPT TO, raising as ``smtplib.SMTP.sendmail`` does."""
+        connection.ehlo_or_helo_if_needed()
+        code, reply = connection.mail(self.settings.sender)
+        if code != 250:
+            if code == 421:
+                self.close()
+            raise smtplib.SMTPSenderRefused(code, reply, self.settings.sender)
+        code, reply = connection.rcpt(recipient)
+        if code not in (250, 251):
+            if code == 421:
+                self.close()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
 
     def _reset(self) -> None:
         """Clear a refused transaction so the session can carry the next message."""

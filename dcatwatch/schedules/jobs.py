@@ -95,6 +95,9 @@ def send_reports(settings: Settings, store: Store, instruments: Instruments) -> 
 
     result = send(settings, store)
     instruments.record_emails(len(result.sent), len(result.failed))
+    if result.new_unknown:
+        log.warning("reports: delivery unknown for %s (no reply after DATA); not sent again "
+                    "until `dcatwatch report resend`", ", ".join(result.new_unknown))
     log.info("reports: %s", result.summary())
 
 

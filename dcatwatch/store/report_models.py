@@ -1,13 +1,22 @@
 """Tables of the reports room: the outbox (one row per agency and period).
 
 A report is rendered once, when it is queued, and the whole message (with a Message-ID fixed
-by agency and period) is kept in the row, so every retry sends the same bytes. ``status`` moves
-``pending`` → ``sending`` (committed before SMTP is called) → ``sent``; a failed attempt leaves
-``failed`` and is retried by the next run. A row found in ``sending`` was interrupted between
-the SMTP hand-over and the commit: it is sent again with the same Message-ID (at least once).
+by agency and period) is kept in the row, so every retry sends the same bytes.
+
+At most once: ``status`` moves ``pending``/``failed`` → ``sending`` (a *claim*: one conditional
+UPDATE, committed before SMTP is called, naming the holder in ``claimed_by`` — host, pid and a
+nonce — until ``lease_until``) → ``data`` (committed just before the DATA command, and only by
+the claim's holder) → ``sent``. A failure before DATA leaves ``failed`` (retried by the next
+run); a reply timeout or lost connection after DATA leaves ``unknown``, which is never sent
+again automatically, only by ``report resend``. A ``sending`` claim whose lease ran out (the
+sender died before DATA) may be taken over: that changes ``claimed_by``, so the old holder can
+no longer move the row to ``data``. A ``data`` row whose lease ran out (the sender died after
+DATA) counts as ``unknown``. Only one sender can ever move a row to ``data``, so the SMTP
+server sees at most one DATA per (agency, period) unless an operator resends.
 
 For metrics: sent reports = rows with ``status = 'sent'``; failed delivery attempts =
-``sum(failures)`` (both only grow: rows are never deleted).
+``sum(failures)`` (both only grow: rows are never deleted); rows per state
+(``dcatwatch_report_deliveries{state}``).
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ class ReportDelivery(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     message: str = Field(sa_column=Column(Text, nullable=False))  # the RFC 5322 message (ASCII)
     figures: str = Field(sa_column=Column(Text, nullable=False))  # JSON: headline figures sent
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    status: str = Field(default="pending", max_length=16)
+    # pending | sending | data | sent | failed | unknown
     attempts: int = 0  # SMTP attempts, successful or not
     failures: int = 0  # failed SMTP attempts
     last_error: str | None = Field(default=None, sa_column=Column(Text))
@@ -44,3 +54,6 @@ class ReportDelivery(SQLModel, table=True):
     last_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     worker: str | None = Field(default=None, max_length=120)  # host-pid that last sent it
+    claimed_by: str | None = Field(default=None, max_length=160)  # host:pid:nonce of the holder
+    lease_until: datetime | None = None  # the claim may be taken over after this
+    data_at: datetime | None = None  # when the DATA command was last sent
