@@ -98,6 +98,10 @@ class HarvestSettings(Section):
     removal_threshold: float = Field(
         0.3, ge=0, le=1,
         description="A run removing more than this share of a source's datasets is held.")
+    removal_hold_hours: float = Field(
+        72.0, ge=0, description="Held removals apply once the shrink has lasted this many "
+        "hours across at least 3 successful runs (or at once with `harvest "
+        "--confirm-removals SOURCE`).")
     max_pages: int = Field(1000, ge=1, description="Most pages read from one paged source.")
     workdir: str | None = Field(None, description="Where downloads are kept while parsed "
                                 "(default: the system's temporary directory).")
