@@ -142,7 +142,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
-    check = config_commands.add_parser("check", help="validate the configuration")
+    check = config_commands.add_parser(
+        "check", help="validate the configuration; print warnings (a cron that never fires, "
+        "allowed_networks with public addresses)")
+    check.add_argument("--strict", action="store_true",
+                       help="exit 2 when there are warnings, too")
     check.set_defaults(handler=_config_check)
     docs = config_commands.add_parser("docs", help="print the configuration reference")
     docs.set_defaults(handler=_config_docs)
@@ -311,8 +315,17 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from dcatwatch.config import warnings
+
     settings = _settings(args)  # crons are parsed as `serve` parses them
-    print(f"configuration OK: {len(settings.sources)} sources, {len(settings.agencies)} agencies")
+    found = warnings(settings)
+    for warning in found:
+        print(f"dcatwatch: warning: {warning}", file=sys.stderr)
+    counts = f"{len(settings.sources)} sources, {len(settings.agencies)} agencies"
+    if found and args.strict:
+        print(f"configuration refused (--strict): {len(found)} warnings; {counts}")
+        return EXIT_USAGE
+    print(f"configuration OK: {counts}" + (f", {len(found)} warnings" if found else ""))
     return EXIT_OK
 
 
