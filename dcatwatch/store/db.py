@@ -9,6 +9,7 @@ command line fast.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                   "PRAGMA foreign_keys=ON")
+NO_SPACE = 64 << 10  # a SQLite I/O error with less free space than this: the disk is full
 IN_LIST = 1000  # values per ``IN (...)`` list: far below any driver's parameter limit
 T = TypeVar("T")
 
@@ -71,9 +73,13 @@ def store_fault(exc: BaseException, url: str) -> StoreFault | None:
     if name:
         code = _SQLITE_FAULTS.get("_".join(name.split("_")[:2]))
         path = sqlite_path(url)
-        if code is None and name.startswith("SQLITE_CANTOPEN") and path is not None \
-                and path.exists() and not _writable(path):
-            code = "store.read_only"  # e.g. WAL's -shm file cannot be made on a read-only mount
+        if code is None and path is not None and name.startswith(("SQLITE_CANTOPEN",
+                                                                   "SQLITE_IOERR")):
+            # what SQLite reports when WAL's -shm file cannot be made or grown
+            if path.exists() and not _writable(path):
+                code = "store.read_only"
+            elif _no_space(path):
+                code = "store.full"
     else:
         code = _POSTGRES_FAULTS.get(getattr(orig, "sqlstate", None) or "")
     if code is None:
@@ -109,6 +115,13 @@ def where(url: str) -> str:
     path = sqlite_path(url)
     return f"the database file {path}" if path is not None else \
         f"the database {hide_password(url)}"
+
+
+def _no_space(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < NO_SPACE
+    except OSError:
+        return False
 
 
 def _writable(path: Path) -> bool:
