@@ -8,7 +8,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from prometheus_client import generate_latest
+
 from dcatwatch.harvester.apply import HOLD_RUNS, removal_hold
+from dcatwatch.metrics import StoreCollector, new_registry
+from dcatwatch.store.core import Store
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
@@ -30,6 +34,17 @@ def _emptied(server: LoopbackServer, tmp_path: Path, database: str | None = None
     assert (status, first["datasets"]) == (0, 3)
     server.route("/c.ttl", EMPTY, content_type="text/turtle")
     return config
+
+
+def _held_metric(database: str) -> str:
+    """The ``dcatwatch_source_held_removals`` line of a fresh scrape of the store."""
+    registry = new_registry()
+    with Store.open(database) as store:
+        registry.register(StoreCollector(store))
+        text = generate_latest(registry).decode()
+    [line] = [line for line in text.splitlines()
+              if line.startswith('dcatwatch_source_held_removals{source="src"}')]
+    return line
 
 
 def _counts(result: dict) -> tuple[int, int, int]:
@@ -56,12 +71,14 @@ def test_quick_harvests_of_an_emptied_catalogue_remove_nothing(
         assert "`dcatwatch harvest --confirm-removals src` removes them now" in message
         assert f"{number} successful run" in message
     assert sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL") == [(3,)]
+    assert _held_metric(database_url).endswith(" 3.0")  # operators see them in /metrics
     # the operator decides: removed at once
     status, out, err = run("--config", str(config), "harvest", "--confirm-removals", "src")
     assert (status, err) == (0, "") and "3 held datasets removed" in out
     assert sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL") == [(0,)]
     _, [after] = harvest_json(config)
     assert _counts(after) == (0, 0, 0) and after["removals_due_at"] is None
+    assert _held_metric(database_url).endswith(" 0.0")
 
 
 def test_removals_apply_after_the_hold_time_and_three_runs(
