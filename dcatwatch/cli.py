@@ -1,6 +1,8 @@
 """The ``dcatwatch`` command: a thin layer over the same service functions the daemon calls.
 
-Exit status: 0 success, 1 a run failed, 2 bad usage or bad configuration.
+Exit status: 0 success, 1 a run failed or the store cannot be used (read-only, full,
+locked, another schema: one line naming the database and what to do), 2 bad usage or bad
+configuration.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dcatwatch import __version__
-from dcatwatch.errors import ConfigError
+from dcatwatch.errors import ConfigError, StoreFault
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,9 +36,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"dcatwatch: configuration error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreFault as exc:
+        return _store_fault(exc)
+    except Exception as exc:
+        fault = _fault_of(exc)
+        if fault is None:
+            raise
+        return _store_fault(fault)
     except KeyboardInterrupt:
         print("dcatwatch: interrupted", file=sys.stderr)
         return 130
+
+
+def _fault_of(exc: BaseException) -> StoreFault | None:
+    """The store fault (read-only, full, locked) a SQLAlchemy error is, if any."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(exc, SQLAlchemyError):
+        return None
+    from dcatwatch.store.db import fault_of
+
+    return fault_of(exc)
+
+
+def _store_fault(fault: StoreFault) -> int:
+    print(f"dcatwatch: {fault.code}: {fault.message}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,7 +156,11 @@ def _parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="configuration")
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
-    check = config_commands.add_parser("check", help="validate the configuration")
+    check = config_commands.add_parser(
+        "check", help="validate the configuration; print warnings (a cron that never fires, "
+        "allowed_networks with public addresses)")
+    check.add_argument("--strict", action="store_true",
+                       help="exit 2 when there are warnings, too")
     check.set_defaults(handler=_config_check)
     docs = config_commands.add_parser("docs", help="print the configuration reference")
     docs.set_defaults(handler=_config_docs)
@@ -358,8 +387,17 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    from dcatwatch.config import warnings
+
     settings = _settings(args)  # crons are parsed as `serve` parses them
-    print(f"configuration OK: {len(settings.sources)} sources, {len(settings.agencies)} agencies")
+    found = warnings(settings)
+    for warning in found:
+        print(f"dcatwatch: warning: {warning}", file=sys.stderr)
+    counts = f"{len(settings.sources)} sources, {len(settings.agencies)} agencies"
+    if found and args.strict:
+        print(f"configuration refused (--strict): {len(found)} warnings; {counts}")
+        return EXIT_USAGE
+    print(f"configuration OK: {counts}" + (f", {len(found)} warnings" if found else ""))
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -24,6 +25,11 @@ DEFAULT_FILE = "dcatwatch.toml"
 ENV_FILE = "DCATWATCH_CONFIG"
 ENV_PREFIX = "DCATWATCH_"
 Language = Literal["sv", "en"]  # of reports
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` part shown as ``***@``: for messages."""
+    return re.sub(r"(?<=//)[^/?#@\s]*@", "***@", url, count=1)
 
 
 def _check_cron(schedule: str) -> str:
@@ -98,6 +104,10 @@ class HarvestSettings(Section):
     removal_threshold: float = Field(
         0.3, ge=0, le=1,
         description="A run removing more than this share of a source's datasets is held.")
+    removal_hold_hours: float = Field(
+        72.0, ge=0, description="Held removals apply once the shrink has lasted this many "
+        "hours across at least 3 successful runs (or at once with `harvest "
+        "--confirm-removals SOURCE`).")
     max_pages: int = Field(1000, ge=1, description="Most pages read from one paged source.")
     workdir: str | None = Field(None, description="Where downloads are kept while parsed "
                                 "(default: the system's temporary directory).")
@@ -133,7 +143,12 @@ class SourceSettings(Section):
     @classmethod
     def _http_url(cls, url: str) -> str:
         if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"must be an http(s) URL, got {url!r}")
+            raise ValueError(f"must be an http(s) URL, got {without_userinfo(url)!r}")
+        if "@" in urlsplit(url).netloc:
+            raise ValueError(
+                f"{without_userinfo(url)!r} carries a user name or password in the URL, which "
+                "would be stored and printed: remove it and give them as [sources.auth] "
+                "username and password_env (the environment variable holding the password)")
         return url
 
 
@@ -384,3 +399,40 @@ def _key_path(raw: dict[str, Any], location: tuple[Any, ...]) -> str:
             parts.append(str(part))
             node = node.get(part) if isinstance(node, dict) else None
     return ".".join(parts) or "(file)"
+
+
+# what allowed_networks is meant for: private, shared (CGNAT), loopback and unique-local ranges
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "fc00::/7", "::1/128"))
+NEVER_FIRES_YEARS = 5  # a cron without a fire time this far ahead is taken to never fire
+
+
+def warnings(settings: Settings) -> list[str]:
+    """What is valid but almost surely not meant (``dcatwatch config check`` prints these):
+    a cron that never fires (within :data:`NEVER_FIRES_YEARS` years, e.g. ``* * 31 2 *``)
+    and an ``[http] allowed_networks`` range that holds public addresses."""
+    from datetime import UTC, datetime, timedelta
+
+    from dcatwatch.schedules.cron import crontab
+
+    found: list[str] = []
+    crons = [(f"sources[{i}] ({s.name}).schedule", s.schedule)
+             for i, s in enumerate(settings.sources) if s.enabled]
+    crons += [("daemon.link_recheck", settings.daemon.link_recheck),
+              ("reports.schedule", settings.reports.schedule)]
+    now = datetime.now(UTC)
+    horizon = now + timedelta(days=365 * NEVER_FIRES_YEARS)
+    for key, expression in crons:
+        fire = crontab(expression).get_next_fire_time(None, now)
+        if fire is None or fire > horizon:
+            found.append(f"{key}: the cron {expression!r} never fires (no time in the next "
+                         f"{NEVER_FIRES_YEARS} years): check the day and month")
+    for network in settings.http.allowed_networks:
+        parsed = ipaddress.ip_network(network, strict=False)
+        if not any(parsed.version == r.version and parsed.subnet_of(r)  # type: ignore[arg-type]
+                   for r in PRIVATE_RANGES):
+            found.append(f"http.allowed_networks: {network!r} holds public addresses, which "
+                         "turns the address guard off for them: list only the private range "
+                         "of the intranet catalogue (e.g. '10.1.0.0/16')")
+    return found

@@ -8,7 +8,8 @@ Exceptions::
     DcatwatchError            any failure with a catalogue code, a message and maybe a URL
     ├── ConfigError           bad configuration (exit status 2)
     ├── FetchError            the HTTP side: timeouts, refused addresses, caps, bad statuses
-    └── ParseError            a document that is not (valid, safe) RDF
+    ├── ParseError            a document that is not (valid, safe) RDF
+    └── StoreFault            the database cannot be used: read-only, full, locked, wrong schema
 """
 
 from __future__ import annotations
@@ -113,6 +114,21 @@ _ENTRIES = [
               "A property has an empty value (an empty element or rdf:resource=\"\")",
               "Remove the empty element or give it a value; it was ignored.",
               publisher=False),  # shown to agencies once reports/texts have its texts
+    ErrorType("store.read_only", "error", "The database cannot be written",
+              "Make the database file and its directory writable for the user dcatwatch runs "
+              "as (or the database user may write), or point [database] url elsewhere.",
+              publisher=False),
+    ErrorType("store.full", "error", "The database's disk (or quota) is full",
+              "Free space on the disk holding the database (or raise its quota), then run again.",
+              publisher=False),
+    ErrorType("store.locked", "error", "The database stayed locked past the busy timeout",
+              "Another process holds a long write (a harvest, a backup, a migration); wait for "
+              "it to finish and run again.",
+              publisher=False),
+    ErrorType("store.schema", "error", "The database schema does not match this dcatwatch",
+              "Older schema: run `dcatwatch db upgrade`. Newer schema: run the dcatwatch "
+              "version that wrote it.",
+              publisher=False),
 ]
 
 CATALOGUE: dict[str, ErrorType] = {entry.code: entry for entry in _ENTRIES}
@@ -181,3 +197,8 @@ class ParseError(DcatwatchError):
         self.syntax = syntax
         self.line = line
         self.column = column
+
+
+class StoreFault(DcatwatchError):
+    """The database cannot be used as it is (``store.*``): the message names the file or
+    server and says what to do; commands print it as one line and exit 1."""

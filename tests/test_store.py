@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from dcatwatch.errors import ConfigError
+from dcatwatch.errors import ConfigError, StoreFault
 from dcatwatch.store import (
     db,
     tables,  # noqa: F401 - registers the tables
@@ -45,8 +45,9 @@ def test_outdated_schema_asks_for_db_upgrade(tmp_path: Path) -> None:
     db.create(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(ConfigError, match="run `dcatwatch db upgrade`"):
-        db.ready(engine)
+    with pytest.raises(StoreFault, match="run `dcatwatch db upgrade`") as raised:
+        db.ready(engine)  # a store fault (exit 1), no longer a configuration error
+    assert raised.value.code == "store.schema"
 
 
 def test_unusable_url_is_a_config_error() -> None:

@@ -5,13 +5,14 @@ revived), updated (hash differs: distributions replaced), unchanged. Datasets th
 longer lists are removed (``removed_at``) only when the run was complete, and only when the
 mass-deletion guard agrees: a run that lists no dataset at all, or would remove more than
 ``threshold`` of the source's current datasets, holds the removals (``removal_held_at``)
-until the next run misses the same datasets again, or an operator confirms.
+until an operator confirms them, or the shrink has lasted ``hold_hours`` across at least
+:data:`HOLD_RUNS` successful runs (:func:`removal_hold`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.model import Agent, DataService, ParsedCatalog
@@ -21,11 +22,35 @@ from dcatwatch.store.datasets import Stored
 from dcatwatch.store.runs import RunCounts
 
 AgencyOf = Callable[[Agent | None], str | None]
+HOLD_RUNS = 3  # successful runs that must miss held datasets before they are removed
+
+
+def removal_hold(guarded: bool, held_since: datetime | None, missed_runs: int, now: datetime,
+                 hold_hours: float) -> datetime | None:
+    """The deletion-safety rule for a dataset a complete run no longer lists: None removes it
+    now; otherwise its removal is held, and the time returned is the earliest at which a run
+    may remove it.
+
+    ``guarded``: the mass-deletion guard tripped on this run; ``held_since``: when its
+    removal was first held (None: not held yet); ``missed_runs``: the successful runs that
+    missed it since, this one included. A held removal applies once it has been held for
+    ``hold_hours`` and :data:`HOLD_RUNS` successful runs missed the dataset, so a burst of
+    manual harvests or one bad day of a publisher's catalogue removes nothing.
+    """
+    if not guarded:
+        return None
+    since = held_since or now
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # SQLite hands times back without their zone
+    due = since + timedelta(hours=hold_hours)
+    if held_since is not None and missed_runs >= HOLD_RUNS and now >= due:
+        return None
+    return due
 
 
 def apply_datasets(unit: Unit, source: str, parsed: ParsedCatalog, agency_of: AgencyOf,
                    now: datetime, changes: RunCounts, *, complete: bool,
-                   threshold: float) -> None:
+                   threshold: float, hold_hours: float = 72.0) -> None:
     """Write ``parsed``'s datasets for ``source``, counting what changed in ``changes``
     (added, updated, unchanged, removed, held_removals)."""
     existing = unit.datasets.existing(source)
@@ -54,22 +79,30 @@ def apply_datasets(unit: Unit, source: str, parsed: ParsedCatalog, agency_of: Ag
     missing = [row for iri, row in existing.items() if iri not in listed and not row.removed]
     if complete and missing:
         current = sum(1 for row in existing.values() if not row.removed)
-        _remove(unit, missing, current, len(listed), threshold, now, changes)
+        _remove(unit, source, missing, current, len(listed), threshold, hold_hours, now,
+                changes)
 
 
-def _remove(unit: Unit, missing: list[Stored], current: int, listed: int,
-            threshold: float, now: datetime, changes: RunCounts) -> None:
-    """Remove the missing datasets, or hold them when the mass-deletion guard trips."""
+def _remove(unit: Unit, source: str, missing: list[Stored], current: int, listed: int,
+            threshold: float, hold_hours: float, now: datetime, changes: RunCounts) -> None:
+    """Remove the missing datasets, or hold them (see :func:`removal_hold`)."""
     guard = listed == 0 or (current > 0 and len(missing) / current > threshold)
-    if guard:
-        confirm = [row.id for row in missing if row.held]  # a second run missing them confirms
-        hold = [row.id for row in missing if not row.held]
-    else:
-        confirm, hold = [row.id for row in missing], []
+    runs = unit.datasets.runs_missing_since(
+        source, [row.held_at for row in missing if row.held_at is not None]) if guard else {}
+    confirm, hold = [], []
+    for row in missing:
+        missed = runs.get(row.held_at, 0) + 1 if row.held_at is not None else 1
+        held = removal_hold(guard, row.held_at, missed, now, hold_hours)
+        if held is None:
+            confirm.append(row.id)
+        elif row.held_at is None:
+            hold.append(row.id)  # newly held: its hold starts now
+        else:
+            changes.held_removals += 1  # still held since row.held_at
     unit.datasets.remove(confirm, now)
     unit.datasets.hold(hold, now)
     changes.removed = len(confirm)
-    changes.held_removals = len(hold)
+    changes.held_removals += len(hold)
 
 
 def apply_services(unit: Unit, source: str, services: list[DataService],

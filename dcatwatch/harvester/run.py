@@ -200,9 +200,7 @@ def _write(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
         # run's time stays their last_seen_at; the source's last_success_at moves on)
         counts.unchanged = counts.datasets
     if counts.held_removals:
-        result.errors.append(DcatwatchError(
-            "run.held_removals", f"{counts.held_removals} datasets no longer listed were "
-            "held back, not removed", source.url))
+        _held_message(unit, settings, source, result, stamp)
     ok = result.status == "ok"
     if ok and len(collected.pages) == 1:
         page = collected.pages[0]
@@ -210,6 +208,27 @@ def _write(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
                                    page.validators.last_modified, page.sha256, stamp)
     unit.sources.record_outcome(source.name, result.status, counts.datasets,
                                 stamp if ok else None)
+
+
+def _held_message(unit: Unit, settings: Settings, source: SourceSettings, result: RunResult,
+                  stamp: datetime) -> None:
+    """Say which removals are held and from when a run may apply them (``run.held_removals``
+    and ``removals_due_at``), by the rule of :func:`apply.removal_hold`."""
+    held = unit.datasets.held_since(source.name) or stamp
+    missed = unit.datasets.runs_missing_since(source.name, [held]).get(held, 0) + 1
+    due = (apply.removal_hold(True, held, 0, stamp, settings.harvest.removal_hold_hours)
+           or stamp).astimezone(UTC)
+    since = (held if held.tzinfo else held.replace(tzinfo=UTC)).astimezone(UTC)
+    result.removals_due_at = due
+    runs = max(apply.HOLD_RUNS - missed, 0)
+    more = f", after {runs} more successful run{'s' * (runs != 1)} that miss them" if runs \
+        else ""
+    result.errors.append(DcatwatchError(
+        "run.held_removals", f"{result.counts.held_removals} datasets no longer listed were "
+        f"held back, not removed (held since {since:%Y-%m-%d %H:%M} UTC, {missed} successful "
+        f"run{'s' * (missed != 1)} missed them): a run from {due:%Y-%m-%d %H:%M} UTC on "
+        f"removes them{more}; `dcatwatch harvest --confirm-removals {source.name}` removes "
+        "them now", source.url))
 
 
 def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Collected,
@@ -221,7 +240,8 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
         else settings.harvest.removal_threshold
     complete = result.status == "ok"
     apply.apply_datasets(unit, source.name, parsed, resolver, stamp, result.counts,
-                         complete=complete, threshold=threshold)
+                         complete=complete, threshold=threshold,
+                         hold_hours=settings.harvest.removal_hold_hours)
     result.services_changed = apply.apply_services(
         unit, source.name, parsed.services, resolver, stamp, complete=complete,
         datasets_listed=bool(parsed.entries))

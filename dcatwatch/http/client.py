@@ -38,6 +38,7 @@ A client may be shared between threads.
 from __future__ import annotations
 
 import math
+import re
 import socket
 import sys
 import threading
@@ -161,12 +162,20 @@ def _failure(exc: requests.exceptions.RequestException, url: str, connect: float
     return FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url)
 
 
+_USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
+
+
+def _redact(text: str) -> str:
+    """``text`` with the ``user:password@`` of any URL in it left out (error messages)."""
+    return _USERINFO.sub("", text)
+
+
 def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
     """What went wrong, from the innermost reason a requests ConnectionError wraps."""
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the real one
     cause = getattr(reason, "__cause__", None) or reason
-    where = urlsplit(url).netloc
+    where = urlsplit(url).netloc.rpartition("@")[2]
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS with {where} failed: {cause}"
     if isinstance(cause, socket.gaierror):
@@ -383,6 +392,17 @@ class HttpClient:
 
     def _run(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
              probe: bool = False) -> FetchResult:
+        """:meth:`_follow`, whose errors never show a URL's user name or password."""
+        try:
+            return self._follow(method, url, call, directory, probe=probe)
+        except FetchError as error:
+            message, where = _redact(error.message), error.url and _redact(error.url)
+            if (message, where) == (error.message, error.url):
+                raise
+            raise FetchError(error.code, message, where, status=error.status) from None
+
+    def _follow(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
+                probe: bool = False) -> FetchResult:
         """Follow redirects from ``url``, checking every hop; the final hop's result."""
         current, hops = url, 0
         while True:

@@ -12,7 +12,7 @@ from sqlalchemy import LargeBinary, Row, bindparam, delete, func, insert, select
 from dcatwatch.dcat.model import DatasetEntry
 from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
-from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS
+from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, RUNS
 
 # the harvest writes descriptions packed as it holds them, past PackedText's packing
 _PACKED = bindparam("packed", type_=LargeBinary)
@@ -28,6 +28,7 @@ class Stored:
     removed: bool
     held: bool
     agency_id: str | None
+    held_at: datetime | None = None  # when the mass-deletion guard first held its removal
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,7 +49,7 @@ class Datasets(Repository):
         rows = self.connection.execute(
             select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at, c.agency_id)
             .where(c.source == source))
-        return {iri: Stored(row_id, digest, removed is not None, held is not None, agency)
+        return {iri: Stored(row_id, digest, removed is not None, held is not None, agency, held)
                 for row_id, iri, digest, removed, held, agency in rows}
 
     def has_current(self, source: str) -> bool:
@@ -106,6 +107,21 @@ class Datasets(Repository):
     def hold(self, ids: Sequence[int], at: datetime) -> None:
         """Hold the removal of datasets (the mass-deletion guard)."""
         self._set(ids, removal_held_at=at)
+
+    def runs_missing_since(self, source: str, since: Collection[datetime]) -> dict[datetime, int]:
+        """For each hold time in ``since``: how many successful (``ok``) runs of ``source``
+        finished at or after it. A run that listed a held dataset lifted its hold, so these
+        are the runs that missed the datasets held then (the one that held them included)."""
+        return {at: self.connection.execute(
+            select(func.count()).select_from(RUNS).where(
+                RUNS.c.source == source, RUNS.c.status == "ok", RUNS.c.finished_at >= at)
+        ).scalar_one() for at in set(since)}
+
+    def held_since(self, source: str) -> datetime | None:
+        """When the oldest held removal of ``source``'s current datasets was first held."""
+        return self.connection.execute(
+            select(func.min(DATASETS.c.removal_held_at)).where(
+                DATASETS.c.source == source, _CURRENT)).scalar()
 
     def confirm_held(self, source: str, at: datetime) -> int:
         """Remove the held datasets of ``source``; returns how many."""

@@ -46,11 +46,15 @@ class RunResult:
     duration_s: float = 0.0
     errors: list[DcatwatchError] = field(default_factory=list)
     services_changed: int = 0  # for the daemon's rescoring; neither stored nor in the JSON
+    removals_due_at: datetime | None = None  # held removals: the earliest a run applies them
 
     def to_dict(self) -> dict[str, Any]:
         """The ``harvest --json`` object of the source (README "JSON output")."""
+        due = self.removals_due_at.isoformat(timespec="seconds") if self.removals_due_at \
+            else None
         return {"source": self.source, "status": self.status, **asdict(self.counts),
-                "duration_s": self.duration_s, "errors": [e.to_dict() for e in self.errors]}
+                "removals_due_at": due, "duration_s": self.duration_s,
+                "errors": [e.to_dict() for e in self.errors]}
 
 
 class Runs(Repository):
