@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from dcatwatch.errors import ConfigError
 
-HEAD = "0009"  # the newest migration in store/migrations/versions (a test keeps them in step)
+HEAD = "0010"  # the newest migration in store/migrations/versions (a test keeps them in step)
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                   "PRAGMA foreign_keys=ON")
