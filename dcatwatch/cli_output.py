@@ -119,8 +119,8 @@ def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
     tabular_skipped = sum(d["tabular"] and d["valid"] is None for d in result["distributions"])
     out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
            f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}: broken "
-           f"{summary['broken']}, failing unconfirmed {summary['failing']}, inconclusive "
-           f"{summary['inconclusive']}) · "
+           f"{summary.get('broken', 0)}, failing unconfirmed {summary.get('failing', 0)}, "
+           f"inconclusive {summary.get('inconclusive', 0)}) · "
            f"tabular {summary['tabular']} (valid {summary['valid']}, invalid "
            f"{summary['invalid']}, not validated {tabular_skipped}, sampled "
            f"{summary['sampled']}) · not tabular {summary['distributions'] - summary['tabular']}",
