@@ -129,7 +129,8 @@ def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_ful
     good = [healthy.url(f"/data/{n}.csv") for n in range(20)]
     dead = [silent.url(f"/data/{n}.csv") for n in range(20)]
     refused = [_refusing_url("127.0.0.4", "/data/")[:-1] + f"/{n}.csv" for n in range(20)]
-    instruments = Instruments(new_registry())
+    registry = new_registry()
+    instruments = Instruments(registry)
     started = time.monotonic()
     with client() as http:
         checked = check_links(store, http, good + dead + refused + good, workers=4, timeout=0.5,
@@ -149,12 +150,12 @@ def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_ful
     assert {rows[url].verdict for url in dead} == {"failing"}
     assert Counter(rows[url].cause for url in refused) == Counter({"refused": 20})
     assert Counter(rows[url].error_code for url in refused)["fetch.host_unavailable"] == 17
-    registry = instruments.link_checks._metrics  # noqa: SLF001 - read the counters back
-    assert registry[("ok",)]._value.get() == 20  # noqa: SLF001
-    assert registry[("failing",)]._value.get() == 40  # noqa: SLF001
-    assert instruments.link_checks_queued._value.get() == 0  # noqa: SLF001
-    assert instruments.link_checks_in_flight._value.get() == 0  # noqa: SLF001
-    assert 0 < instruments.link_round_duration._value.get() <= elapsed  # noqa: SLF001
+    value = registry.get_sample_value
+    assert value("dcatwatch_link_checks_total", {"result": "ok"}) == 20
+    assert value("dcatwatch_link_checks_total", {"result": "failing"}) == 40
+    assert value("dcatwatch_link_checks_total", {"result": "inconclusive"}) == 0
+    assert value("dcatwatch_link_checks_queued") == value("dcatwatch_link_checks_in_flight") == 0
+    assert 0 < value("dcatwatch_link_round_duration_seconds") <= elapsed
 
 
 def test_monitor_side_failures_are_asked_again_next_round(store: Store) -> None:
