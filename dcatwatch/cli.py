@@ -220,7 +220,8 @@ def _validate(args: argparse.Namespace) -> int:
         settings.source(args.source)
     store = _store(settings)
     with HttpClient(settings.http) as client, \
-            ValidationProgress(enabled=sys.stderr.isatty()) as progress:
+            ValidationProgress(enabled=sys.stderr.isatty(),
+                               interval=settings.validation.progress_seconds) as progress:
         result = validate(store, settings, client, source=args.source, progress=progress.update)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -36,18 +39,36 @@ class HarvestProgress:
 
 
 class ValidationProgress:
-    """A progress bar per validation stage on stderr (tqdm) when it is a terminal."""
+    """Validation progress on stderr: a bar per stage (tqdm) when it is a terminal; otherwise
+    a log line every ``interval`` seconds (stage, done / total, per second, ETA) through the
+    logging setup (:mod:`dcatwatch.logs`), from a small thread, so a stage waiting on a slow
+    host still shows it is alive."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, interval: float = 10.0) -> None:
         self.enabled = enabled
+        self.interval = interval
         self.bar: Any = None
         self.stage = ""
+        self._state: tuple[str, int, int, float] | None = None  # stage, done, total, started
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ValidationProgress:
+        if not self.enabled:
+            PROGRESS_LOG.setLevel(logging.INFO)  # shown at the command's default level too
+            self._thread = threading.Thread(target=self._tick, name="validate-progress",
+                                            daemon=True)
+            self._thread.start()
         return self
 
     def update(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
+            with self._lock:
+                if self._state is None or self._state[0] != stage:
+                    self._state = (stage, done, total, time.monotonic())
+                else:
+                    self._state = (stage, done, total, self._state[3])
             return
         if stage != self.stage or self.bar is None:
             from tqdm import tqdm
@@ -59,10 +80,37 @@ class ValidationProgress:
         self.bar.n = done
         self.bar.refresh()
 
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                state = self._state
+            if state is not None:
+                PROGRESS_LOG.info(progress_line(*state[:3], time.monotonic() - state[3]))
+
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         if self.bar is not None:
             self.bar.close()
+
+
+PROGRESS_LOG = logging.getLogger("dcatwatch.progress")
+
+
+def progress_line(stage: str, done: int, total: int, elapsed: float) -> str:
+    """``links: 120/400 checked, 2.1/s, ETA 2m13s`` (ETA unknown until something is done)."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    eta = f"{_duration((total - done) / rate)}" if rate > 0 else "unknown"
+    return f"{stage}: {done}/{total} checked, {rate:.1f}/s, ETA {eta}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
@@ -70,7 +118,9 @@ def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
     summary = result["summary"]
     tabular_skipped = sum(d["tabular"] and d["valid"] is None for d in result["distributions"])
     out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
-           f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}) · "
+           f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}: broken "
+           f"{summary.get('broken', 0)}, failing unconfirmed {summary.get('failing', 0)}, "
+           f"inconclusive {summary.get('inconclusive', 0)}) · "
            f"tabular {summary['tabular']} (valid {summary['valid']}, invalid "
            f"{summary['invalid']}, not validated {tabular_skipped}, sampled "
            f"{summary['sampled']}) · not tabular {summary['distributions'] - summary['tabular']}",
@@ -85,7 +135,9 @@ def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
             for row in rows[:shown]:
                 errors = "; ".join(f"{e['type']} (row {e['row']}, field {e['field']})"
                                    for e in row["errors"][:3])
-                out.append(f"  {row['url']} [{row['http_status'] or '-'}] {errors}".rstrip())
+                verdict = f" {row['verdict']}" if row.get("verdict") else ""
+                out.append(f"  {row['url']} [{row['http_status'] or '-'}{verdict}] {errors}"
+                           .rstrip())
             if len(rows) > shown:
                 out.append(f"  … and {len(rows) - shown} more (see --json)")
     by_code: dict[str, list[dict[str, Any]]] = {}

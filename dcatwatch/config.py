@@ -183,6 +183,14 @@ class ValidationSettings(Section):
     workers: int = Field(8, ge=1, description="URLs checked at the same time (one at a time per "
                          "host).")
     link_timeout: float = Field(20.0, gt=0, description="Seconds a link check may wait.")
+    confirm_after_hours: float = Field(6.0, ge=0, description="A link the agency's server "
+                                       "fails is reported and costs points only when a second "
+                                       "check at least this much later fails too.")
+    host_failures: int = Field(3, ge=1, description="Circuit breaker: after this many link "
+                               "checks in a row on one host fail on the connection or with "
+                               "5xx, its other links wait for the next round.")
+    progress_seconds: float = Field(10.0, gt=0, description="`validate` not on a terminal: "
+                                    "seconds between progress log lines.")
     data: bool = Field(True, description="Validate the data of tabular distributions "
                        "(frictionless).")
     data_timeout: float = Field(120.0, gt=0, description="Seconds one sample download may take.")

@@ -129,6 +129,15 @@ _ENTRIES = [
               "Older schema: run `dcatwatch db upgrade`. Newer schema: run the dcatwatch "
               "version that wrote it.",
               publisher=False),
+    ErrorType("fetch.host_unavailable", "warning",
+              "Not checked: the host failed several checks in a row this round",
+              "Nothing to do yet: the link is checked again next round. If it persists, check "
+              "the monitor's network and the host.",
+              publisher=False),
+    ErrorType("fetch.rate_limited", "warning",
+              "Not checked: the server asked to be asked later (429 Too Many Requests)",
+              "Nothing to do: the link is checked again next round, more slowly.",
+              publisher=False),
 ]
 
 CATALOGUE: dict[str, ErrorType] = {entry.code: entry for entry in _ENTRIES}
@@ -178,13 +187,42 @@ class ConfigError(DcatwatchError):
         self.key = key
 
 
+Blame = Literal["agency", "monitor", "unknown"]
+
+
 class FetchError(DcatwatchError):
-    """The HTTP side failed (timeout, refused address, cap, error status …)."""
+    """The HTTP side failed (timeout, refused address, cap, error status …).
+
+    ``cause`` says, where the client saw the socket error, what kind it was (``dns_temporary``,
+    ``dns_failed``, ``no_such_host``, ``refused``, ``reset``, ``unreachable``, ``tls``,
+    ``timeout``; None: an HTTP status or a rule of ours); :attr:`blame` follows from it.
+    """
 
     def __init__(self, code: str, message: str, url: str | None = None,
-                 status: int | None = None) -> None:
+                 status: int | None = None, cause: str | None = None) -> None:
         super().__init__(code, message, url)
         self.status = status
+        self.cause = cause
+
+    @property
+    def blame(self) -> Blame:
+        """Whose failure this is: ``agency`` when the other side answered (an HTTP status,
+        refused, reset, a bad certificate, a host name that does not exist), ``monitor`` when
+        we could not ask (temporary DNS failure, no route, a host skipped or rate-limited this
+        round), ``unknown`` for a timeout (the caller judges it against other hosts)."""
+        return blame_of(self.code, self.cause)
+
+
+MONITOR_CAUSES = frozenset({"dns_temporary", "dns_failed", "unreachable"})
+
+
+def blame_of(code: str, cause: str | None) -> Blame:
+    """:attr:`FetchError.blame` from a stored ``code`` and ``cause``."""
+    if cause in MONITOR_CAUSES or code in ("fetch.host_unavailable", "fetch.rate_limited"):
+        return "monitor"
+    if cause == "timeout" or code == "fetch.timeout":
+        return "unknown"
+    return "agency"
 
 
 class ParseError(DcatwatchError):

@@ -316,12 +316,15 @@ def test_link_and_data_checks_appear_when_there_are_some(server: LoopbackServer,
                  "field": "skattesats"}]
     with sqlite3.connect(tmp_path / "dcatwatch.db") as db:
         db.execute("INSERT INTO link_check (url, status, reachable, reason, last_checked_at, "
-                   "first_failure_at, consecutive_failures) VALUES (?, 404, 0, 'HTTP 404', "
-                   "'2026-05-02 05:00:00', '2026-04-20 05:00:00', 3)",
+                   "first_failure_at, consecutive_failures, error_code, blame, "
+                   "agency_failure_at, verdict) VALUES (?, 404, 0, 'HTTP 404', "
+                   "'2026-05-02 05:00:00', '2026-04-20 05:00:00', 3, 'fetch.http_status', "
+                   "'agency', '2026-04-20 05:00:00', 'broken')",
                    ("https://data.example.se/files/arsredovisning.pdf",))
         db.execute("INSERT INTO link_check (url, status, reachable, reason, last_checked_at, "
-                   "consecutive_failures) VALUES (?, 200, 1, 'HTTP 200', "
-                   "'2026-05-02 05:00:00', 0)", ("https://data.example.se/files/skattesatser.csv",))
+                   "consecutive_failures, verdict) VALUES (?, 200, 1, 'HTTP 200', "
+                   "'2026-05-02 05:00:00', 0, 'ok')",
+                   ("https://data.example.se/files/skattesatser.csv",))
         db.execute("INSERT INTO data_check (url, format, tabular, valid, sampled, reason, "
                    "bytes_read, rows_checked, error_count, error_types, examples, checked_at) "
                    "VALUES (?, 'csv', 1, 0, 0, '', 2048, 40, 2, ?, ?, '2026-05-02 05:00:00')",
@@ -336,7 +339,7 @@ def test_link_and_data_checks_appear_when_there_are_some(server: LoopbackServer,
     links = text.split("LÄNKAR SOM INTE SVARAR", 1)[1]
     assert "1 av 2 kontrollerade länkar svarar." in links
     assert "https://data.example.se/files/arsredovisning.pdf" in links
-    assert "HTTP 404, sedan 2026-04-20, 3 kontroller i rad" in links
+    assert "Servern svarar med felkod 404, sedan 2026-04-20, 3 kontroller i rad" in links
     data = text.split("DATAFILER MED FEL", 1)[1]
     assert "0 av 1 kontrollerade datafiler har inga strukturfel." in data
     assert "fel datatyp (rad 12, fält ”skattesats”)" in data

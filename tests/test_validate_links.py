@@ -74,11 +74,13 @@ def test_ok_and_404_with_history(server: LoopbackServer, client: HttpClient,
         (404, False, "HTTP 404", "fetch.http_status")
     assert gone.consecutive_failures == 2 and gone.first_failure_at == first
     assert gone.last_success_at is None
+    assert (gone.verdict, gone.blame, gone.agency_failure_at) == ("broken", "agency", first)
     server.route("/gone.csv", b"back", content_type="text/plain")  # the publisher fixes it
     clock.time += timedelta(days=1)
     run(engine, client, [missing], clock)
     fixed = history(engine, [missing])[missing]
     assert fixed.reachable and fixed.consecutive_failures == 0 and fixed.first_failure_at is None
+    assert (fixed.verdict, fixed.blame, fixed.agency_failure_at) == ("ok", None, None)
     assert fixed.last_success_at == clock.time
 
 
@@ -143,9 +145,14 @@ def test_link_infos_feed_scoring(server: LoopbackServer, client: HttpClient,
                                  engine: Store) -> None:
     ok = server.route("/a.csv", b"a\n", content_type="text/csv")
     gone = server.url("/b.csv")
-    run(engine, client, [ok, gone], Clock())
+    clock = Clock()
+    run(engine, client, [ok, gone], clock)
     infos = link_infos(engine)
     assert infos[ok].ok is True and infos[ok].content_type == "text/csv"
+    assert infos[gone].ok is None  # one failure is not yet the agency's: unknown to scoring
+    clock.time += timedelta(hours=6)  # [validation] confirm_after_hours: the default
+    run(engine, client, [gone], clock)
+    infos = link_infos(engine)
     assert infos[gone].ok is False and infos[gone].status == 404
     assert set(link_infos(engine, [gone])) == {gone}
 

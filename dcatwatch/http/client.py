@@ -37,9 +37,11 @@ A client may be shared between threads.
 
 from __future__ import annotations
 
+import errno
 import math
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -151,14 +153,15 @@ def _failure(exc: requests.exceptions.RequestException, url: str, connect: float
     """The error for a request that failed to get a response (not for want of time)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return FetchError("fetch.timeout", f"could not connect within {connect:.3g} s "
-                          "([http] connect_timeout)", url)
+                          "([http] connect_timeout)", url, cause="timeout")
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return FetchError("fetch.timeout", f"no response within {read:.3g} s "
-                          "([http] read_timeout)", url)
+                          "([http] read_timeout)", url, cause="timeout")
     if isinstance(exc, requests.exceptions.SSLError):
-        return FetchError("fetch.connection", _problem(url, exc), url)
+        return FetchError("fetch.connection", _problem(url, exc), url, cause="tls")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return _RetryableError(FetchError("fetch.connection", _problem(url, exc), url))
+        return _RetryableError(FetchError("fetch.connection", _problem(url, exc), url,
+                                          cause=socket_cause(exc)))
     return FetchError("fetch.invalid_url", f"not a valid URL: {exc}", url)
 
 
@@ -181,6 +184,46 @@ def _problem(url: str, exc: requests.exceptions.ConnectionError) -> str:
     if isinstance(cause, socket.gaierror):
         return f"could not resolve the host name of {where}: {cause}"
     return f"could not connect to {where}: {cause}"
+
+
+_TEMPORARY_DNS = frozenset(getattr(socket, name) for name in ("EAI_AGAIN",)
+                           if hasattr(socket, name))
+_NO_SUCH_HOST = frozenset(getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA")
+                          if hasattr(socket, name))
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EADDRNOTAVAIL})
+_RESET = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+
+
+def socket_cause(exc: BaseException) -> str | None:
+    """What kind of socket error lies under ``exc`` (see :class:`FetchError`): the first one
+    found going down the chain of wrapped exceptions (urllib3's ``reason``, causes, args)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror):
+            if item.errno in _TEMPORARY_DNS:
+                return "dns_temporary"
+            return "no_such_host" if item.errno in _NO_SUCH_HOST else "dns_failed"
+        if isinstance(item, ssl.SSLError):
+            return "tls"
+        if isinstance(item, ConnectionRefusedError):
+            return "refused"
+        if isinstance(item, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return "reset"
+        if isinstance(item, TimeoutError | socket.timeout):
+            return "timeout"
+        if isinstance(item, OSError) and item.errno in _NO_ROUTE:
+            return "unreachable"
+        if isinstance(item, OSError) and item.errno in _RESET:
+            return "reset"
+        todo += [getattr(item, "reason", None), item.__cause__, item.__context__, *item.args]
+    if isinstance(exc, requests.exceptions.ConnectionError) and "RemoteDisconnected" in str(exc):
+        return "reset"
+    return None
 
 
 class _Watchdog:
@@ -359,21 +402,24 @@ class HttpClient:
               timeout: float | None = None) -> FetchResult:
         """Status, final URL, headers and elapsed time of ``url``, body unread (link checks).
 
-        A HEAD answered with 405 or 501, or failing on the connection, is repeated as a GET
-        whose body is not read. Any status is returned (statuses are not retried); guards,
-        redirects and timeouts are as for :meth:`fetch`.
+        A HEAD answered with 405 or 501, or broken off after the connection was made, is
+        repeated as a GET whose body is not read. Any status is returned (statuses are not
+        retried), and a connection-level failure is not retried either: a link check's
+        retry is the next round's check, and a dead host is not asked again and again.
+        Guards, redirects and timeouts are as for :meth:`fetch`.
         """
         if method == "HEAD":
             call = self._call(headers, auth, timeout, None, retry_connection=False)
             try:
                 result = self._run("HEAD", url, call, probe=True)
             except FetchError as error:
-                if error.code != "fetch.connection":
-                    raise
+                if error.code != "fetch.connection" or error.cause not in (None, "reset"):
+                    raise  # no address, refused, no route, bad TLS: a GET fares no better
             else:
                 if result.status not in FALLBACK_TO_GET:
                     return result
-        return self._run("GET", url, self._call(headers, auth, timeout, None), probe=True)
+        return self._run("GET", url, self._call(headers, auth, timeout, None,
+                                                retry_connection=False), probe=True)
 
     def _call(self, headers: dict[str, str] | None, auth: tuple[str, str] | None,
               timeout: float | None, min_delay: float | None, *, accept: str = "*/*",
@@ -413,7 +459,7 @@ class HttpClient:
                 if current == url:
                     raise
                 raise FetchError(error.code, f"{error.message} (redirected to {current})", url,
-                                 status=error.status) from error
+                                 status=error.status, cause=error.cause) from error
             location = result.headers.get("location")
             if result.status not in REDIRECTS or location is None:
                 result.url, result.elapsed = url, call.deadline.elapsed()
@@ -468,11 +514,11 @@ class HttpClient:
         remaining = call.deadline.remaining()
         if remaining <= 0:
             raise FetchError("fetch.timeout", f"[http] total_timeout = {call.deadline.seconds:g} s"
-                             " ran out before the request could be sent", url)
+                             " ran out before the request could be sent", url, cause="timeout")
         connect = min(self.settings.connect_timeout, remaining)
         read = min(call.read_timeout, remaining)
         late = FetchError("fetch.timeout", "no complete response when [http] total_timeout = "
-                          f"{call.deadline.seconds:g} s ran out", url)
+                          f"{call.deadline.seconds:g} s ran out", url, cause="timeout")
         with _Watchdog(remaining) as expired:
             try:
                 response = self.adapter.send(request, stream=True, timeout=(connect, read),
@@ -520,7 +566,7 @@ class HttpClient:
             problem = (f"a retry in {wait:.3g} s would pass [http] total_timeout = "
                        f"{call.deadline.seconds:g} s")
         raise FetchError(error.code, f"{error.message}; {problem}", error.url,
-                         status=error.status) from retry
+                         status=error.status, cause=error.cause) from retry
 
     def _download(self, response: requests.Response, result: FetchResult, call: _Call,
                   directory: Path | None, expired: threading.Event) -> None:

@@ -8,6 +8,7 @@ its first event. ``_created`` series are switched off.
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -31,6 +32,7 @@ DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 ACTIONS = ("added", "updated", "unchanged", "removed", "held")
 CODE_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "error")
 JOBS = ("harvest", "dispatcher", "link_recheck", "reports", "scoring")
+LINK_RESULTS = ("ok", "failing", "broken", "inconclusive")  # a link check's verdict
 
 
 def new_registry() -> CollectorRegistry:
@@ -84,6 +86,20 @@ class Instruments:
             "dcatwatch_missed_runs", "Scheduled runs skipped: late beyond the misfire grace, "
             "still running from last time, or coalesced after downtime.", ["job"],
             registry=registry)
+        self.link_checks_queued = Gauge(
+            "dcatwatch_link_checks_queued", "Link checks of the current round not yet started.",
+            registry=registry)
+        self.link_checks_in_flight = Gauge(
+            "dcatwatch_link_checks_in_flight", "Link checks under way now.", registry=registry)
+        self.link_checks = Counter(
+            "dcatwatch_link_checks", "Link checks stored, by verdict: ok, failing (the "
+            "agency's, unconfirmed), broken (confirmed), inconclusive (the monitor could not "
+            "ask; retried next round).", ["result"], registry=registry)
+        self.link_round_duration = Gauge(
+            "dcatwatch_link_round_duration_seconds", "Duration of the last full link-check "
+            "round.", registry=registry)
+        for result in LINK_RESULTS:
+            self.link_checks.labels(result)
         for action in ACTIONS:
             self.datasets_processed.labels(action)
         for code in CODE_CLASSES:
@@ -114,6 +130,19 @@ class Instruments:
         start), or stopped before the harvest could record them (the store unreachable)."""
         self.harvest_runs.inc(runs)
         self.harvest_failures.inc(runs)
+
+    # the link checker's hooks (dcatwatch.validators.links.LinkMetrics)
+
+    def link_checks_state(self, queued: int, in_flight: int) -> None:
+        self.link_checks_queued.set(queued)
+        self.link_checks_in_flight.set(in_flight)
+
+    def link_checks_recorded(self, verdicts: Sequence[str]) -> None:
+        for verdict in verdicts:
+            self.link_checks.labels(verdict).inc()
+
+    def link_round_finished(self, seconds: float) -> None:
+        self.link_round_duration.set(seconds)
 
     def record_emails(self, sent: int, failed: int) -> None:
         self.emails_sent.inc(sent)

@@ -197,7 +197,7 @@ class Daemon:
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
         self._add("link_recheck", jobs.recheck_links, self.settings, self.store, self.client,
-                  self._scoring.request,
+                  self._scoring.request, self.instruments,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", jobs.send_reports, self.settings, self.store, self.instruments,
                   trigger=setting_trigger("reports.schedule", self.settings.reports.schedule))
@@ -312,7 +312,7 @@ class Daemon:
         """Validate the changed source, then rescore; a failure of either is logged and
         caught up later (next harvest, link re-check, or the scoring at start)."""
         try:
-            jobs.validate_source(self.settings, self.store, name, self.client)
+            jobs.validate_source(self.settings, self.store, name, self.client, self.instruments)
         except Exception:  # noqa: BLE001 - scores must not wait for a broken check
             log.exception("validation failed")
         try:

@@ -24,7 +24,10 @@ Other choices: dates of issue/modification are read on the dataset (as ckan-mqa 
 distribution indicators earn ``points × share of distributions passing``, except the
 interoperability ones, which come from the single best distribution (MQA's rule). URL
 accessibility needs a link check: without one the state is "unknown", earns nothing and its
-points are reported as ``unknown_points``. Known media types stand in for the IANA register.
+points are reported as ``unknown_points``. Only a *confirmed* failure (the agency's, seen again
+``[validation] confirm_after_hours`` later) costs points: a failure not yet confirmed, or a
+check the monitor could not make (its own DNS or network down), is unknown too — the store
+gives such checks as an empty :class:`LinkInfo` (``Checks.link_infos``), never as failed. Known media types stand in for the IANA register.
 """
 
 from __future__ import annotations
@@ -64,10 +67,11 @@ _MEDIA_FORMS = ("iana_iri", "media_type", "se_packaged")
 
 
 def _urls_ok(urls: list[str], links: Links) -> bool | None:
-    """False if missing or any check failed, True if all passed, None while any is unchecked."""
+    """False if missing or any check failed (confirmed), True if all passed, None while any is
+    unchecked or unknown (unconfirmed, inconclusive)."""
     if not urls:
         return False
-    states = [links[url].ok if url in links else None for url in urls]
+    states = [links[url].ok if url in links else None for url in urls]  # LinkInfo(): None
     if False in states:
         return False
     return None if None in states else True

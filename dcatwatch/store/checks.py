@@ -40,21 +40,30 @@ class Checks(Repository):
 
     # link checks
 
-    def recent_links(self, urls: Sequence[str], since: datetime) -> set[str]:
-        """The URLs among ``urls`` last checked after ``since``."""
+    def recent_links(self, urls: Sequence[str], since: datetime,
+                     confirm_before: datetime | None = None) -> set[str]:
+        """The URLs among ``urls`` last checked after ``since``, but not those whose latest
+        check was inconclusive, nor (given ``confirm_before``) those failing unconfirmed
+        since before ``confirm_before``."""
         found: set[str] = set()
         for part in chunks(urls):
-            found.update(self.connection.execute(select(LINKS.c.url).where(
-                LINKS.c.url.in_(part), LINKS.c.last_checked_at > since)).scalars())
+            query = select(LINKS.c.url).where(
+                LINKS.c.url.in_(part), LINKS.c.last_checked_at > since,
+                LINKS.c.verdict != "inconclusive")
+            if confirm_before is not None:
+                query = query.where(~((LINKS.c.verdict == "failing")
+                                      & (LINKS.c.agency_failure_at <= confirm_before)))
+            found.update(self.connection.execute(query).scalars())
         return found
 
     def link_histories(self, urls: Sequence[str]) -> dict[str, Row[Any]]:
-        """``first_failure_at``, ``consecutive_failures``, ``last_success_at`` of the stored
-        checks among ``urls``, by URL."""
+        """``first_failure_at``, ``consecutive_failures``, ``last_success_at``,
+        ``agency_failure_at`` and ``verdict`` of the stored checks among ``urls``, by URL."""
         found = {}
         for part in chunks(urls):
             query = select(LINKS.c.url, LINKS.c.first_failure_at, LINKS.c.consecutive_failures,
-                           LINKS.c.last_success_at).where(LINKS.c.url.in_(part))
+                           LINKS.c.last_success_at, LINKS.c.agency_failure_at,
+                           LINKS.c.verdict).where(LINKS.c.url.in_(part))
             found.update((row.url, row) for row in self.connection.execute(query))
         return found
 
@@ -71,14 +80,17 @@ class Checks(Repository):
 
     def link_infos(self, urls: Iterable[str] | None = None) -> dict[str, LinkInfo]:
         """The latest check of each URL (of ``urls``, or every checked URL) as scoring
-        reads it."""
-        query = select(LINKS.c.url, LINKS.c.status, LINKS.c.content_type, LINKS.c.reachable)
+        reads it: a failure is known only once confirmed (verdict ``broken``); a failing
+        unconfirmed or inconclusive check is unknown, as if the URL were unchecked."""
+        query = select(LINKS.c.url, LINKS.c.status, LINKS.c.content_type, LINKS.c.reachable,
+                       LINKS.c.verdict)
         if urls is None:
             rows: Iterable[Any] = self.connection.execute(query)
         else:
             rows = (row for part in chunks(list(dict.fromkeys(urls)))
                     for row in self.connection.execute(query.where(LINKS.c.url.in_(part))))
-        return {row.url: LinkInfo(row.status, row.content_type, row.reachable) for row in rows}
+        return {row.url: LinkInfo(row.status, row.content_type, row.reachable)
+                if row.verdict in ("ok", "broken") else LinkInfo() for row in rows}
 
     def history(self, urls: Iterable[str]) -> dict[str, LinkCheck]:
         """The stored checks of ``urls`` as :class:`LinkCheck` rows, by URL."""

@@ -30,6 +30,15 @@ class LinkCheck(SQLModel, table=True):
     last_success_at: datetime | None = None
     first_failure_at: datetime | None = None  # start of the current run of failures
     consecutive_failures: int = 0
+    # whose failure the latest check was: agency (the server answered, or its name does not
+    # exist) | monitor (we could not ask) | None (reachable); cause: the socket error's kind
+    blame: str | None = Field(default=None, max_length=16)
+    cause: str | None = Field(default=None, max_length=32)
+    # start of the current run of agency-side failures (monitor-side checks neither end nor
+    # confirm it); a second agency-side failure confirm_after_hours later confirms it
+    agency_failure_at: datetime | None = None
+    # ok | failing (agency's, unconfirmed) | broken (agency's, confirmed) | inconclusive
+    verdict: str = Field(default="ok", max_length=16)
 
 
 class DataCheck(SQLModel, table=True):

@@ -85,11 +85,13 @@ class ValidationResult:
 
 
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
-             progress: Progress | None = None) -> ValidationResult:
+             progress: Progress | None = None,
+             metrics: link_checks.LinkMetrics | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
-    ``progress(stage, done, total)`` is called as the run advances.
+    ``progress(stage, done, total)`` is called as the run advances; ``metrics`` (the daemon's
+    instruments) hears how the link checks go.
     """
     checks = settings.validation
     started = time.monotonic()
@@ -101,7 +103,9 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
             _store_findings(store, source, scope)
         checked = link_checks.check_links(
             store, client, scope.urls(), workers=checks.workers, timeout=checks.link_timeout,
-            recheck_hours=checks.recheck_hours, now=now, progress=progress)
+            recheck_hours=checks.recheck_hours, now=now, progress=progress,
+            confirm_after_hours=checks.confirm_after_hours, host_failures=checks.host_failures,
+            metrics=metrics)
         validated = check_data(store, client, [d.target for d in scope.distributions], checks,
                                now=now, progress=progress) if checks.data else 0
         result = _assemble(store, scope, checked, validated)
@@ -172,6 +176,8 @@ def _assemble(store: Store, scope: _Scope, checked: int, validated: int) -> Vali
         checks = unit.checks.history(scope.urls())
         data = unit.checks.data_checks(d.target.url for d in scope.distributions if d.target.url)
     distributions = [_distribution(d, checks, data) for d in scope.distributions]
+    verdicts = Counter(checks[url].verdict for url in dict.fromkeys(scope.urls())
+                       if url in checks)
     services = [{"uri": uri, "source": src, "url": urls[0] if urls else None,
                  **_link_fields(checks.get(urls[0]) if urls else None),
                  "links": [_link(url, "endpointURL", checks.get(url)) for url in urls]}
@@ -179,22 +185,30 @@ def _assemble(store: Store, scope: _Scope, checked: int, validated: int) -> Vali
     metadata = [{"source": src, "dataset": dataset, **f.to_dict()}
                 for src, dataset, f in scope.findings]
     return ValidationResult(distributions, services, metadata,
-                            _summary(distributions, services, scope, checked, validated))
+                            _summary(distributions, services, scope, checked, validated,
+                                     verdicts))
 
 
 def _link_fields(check: LinkCheck | None) -> dict[str, Any]:
+    """``verdict``: ok | failing (the agency's, unconfirmed) | broken (confirmed) |
+    inconclusive (the monitor could not ask); None: not checked."""
     return {"http_status": check.status if check else None,
-            "reachable": check.reachable if check else None}
+            "reachable": check.reachable if check else None,
+            "verdict": check.verdict if check else None}
 
 
 def _link(url: str, kind: str, check: LinkCheck | None) -> dict[str, Any]:
     if check is None:
-        return {"url": url, "kind": kind, "http_status": None, "reachable": None}
+        return {"url": url, "kind": kind, "http_status": None, "reachable": None,
+                "verdict": None, "blame": None}
     return {"url": url, "kind": kind, "http_status": check.status, "reachable": check.reachable,
+            "verdict": check.verdict, "blame": check.blame, "error_code": check.error_code,
+            "cause": check.cause,
             "reason": check.reason, "content_type": check.content_type,
             "final_url": check.final_url, "elapsed_s": check.elapsed_s,
             "consecutive_failures": check.consecutive_failures,
             "first_failure_at": _iso(check.first_failure_at),
+            "agency_failure_at": _iso(check.agency_failure_at),
             "last_success_at": _iso(check.last_success_at),
             "last_checked_at": _iso(check.last_checked_at)}
 
@@ -226,13 +240,17 @@ def _distribution(dist: _Dist, checks: dict[str, LinkCheck],
 
 
 def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]], scope: _Scope,
-             checked: int, validated: int) -> dict[str, Any]:
+             checked: int, validated: int, verdicts: Counter[str]) -> dict[str, Any]:
     severities = Counter(f.severity for _, _, f in scope.findings)
     return {
         "distributions": len(distributions),
         "checked": sum(d["reachable"] is not None for d in distributions),
         "reachable": sum(d["reachable"] is True for d in distributions),
         "unreachable": sum(d["reachable"] is False for d in distributions),
+        # of the unreachable: confirmed broken (reported), failing unconfirmed, inconclusive
+        "broken": sum(d["verdict"] == "broken" for d in distributions),
+        "failing": sum(d["verdict"] == "failing" for d in distributions),
+        "inconclusive": sum(d["verdict"] == "inconclusive" for d in distributions),
         "tabular": sum(d["tabular"] for d in distributions),
         "valid": sum(d["valid"] is True for d in distributions),
         "invalid": sum(d["valid"] is False for d in distributions),
@@ -241,6 +259,8 @@ def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]]
         "data_services": len(services),
         "data_services_reachable": sum(s["reachable"] is True for s in services),
         "urls_checked": checked,
+        "link_verdicts": {verdict: verdicts.get(verdict, 0)
+                          for verdict in link_checks.VERDICTS},  # distinct URLs in scope
         "files_checked": validated,
         "metadata": {severity: severities.get(severity, 0)
                      for severity in ("error", "warning", "info")},
