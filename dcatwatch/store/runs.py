@@ -46,11 +46,14 @@ class RunResult:
     duration_s: float = 0.0
     errors: list[DcatwatchError] = field(default_factory=list)
     services_changed: int = 0  # for the daemon's rescoring; neither stored nor in the JSON
+    # current datasets of the source without an agency: counted from the datasets at the end
+    # of the run (the dataset table holds it; no harvest_run column), in the JSON
+    unattributed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The ``harvest --json`` object of the source (README "JSON output")."""
         return {"source": self.source, "status": self.status, **asdict(self.counts),
-                "duration_s": self.duration_s, "errors": [e.to_dict() for e in self.errors]}
+                "unattributed": self.unattributed, "duration_s": self.duration_s, "errors": [e.to_dict() for e in self.errors]}
 
 
 class Runs(Repository):
