@@ -108,3 +108,38 @@ def test_an_attributed_copy_wins_over_an_unattributed_one(server: LoopbackServer
     national = json.loads(out)["national"]
     assert (national["datasets"], national["unattributed"]) == (1, 0)
     assert {a["id"]: a["datasets"] for a in json.loads(out)["agencies"]} == {"2021005448": 1}
+
+
+def test_every_corpus_catalogue_counts_every_dataset_nationally(corpus: Path,
+                                                                tmp_path: Path) -> None:
+    """Each real catalogue on its own: the harvest counts what rdflib counts, and national
+    ``datasets`` is every harvested dataset (attributed or not)."""
+    from tests.test_corpus import (
+        BROKEN_ON_PURPOSE,
+        COUNTED,
+        corpus_files,
+        expected_counts,
+        source_name,
+    )
+
+    checked = unattributed = 0
+    with LoopbackServer() as server:
+        for number, path in enumerate(corpus_files(corpus)):
+            relative = path.relative_to(corpus).as_posix()
+            directory = tmp_path / str(number)
+            directory.mkdir()
+            source = {"name": source_name(relative), "type": "dcat",
+                      "url": server.route_file("/" + relative, path)}
+            config = write_config(directory, [source])
+            _, [result] = harvest_json(config)
+            status, out, err = run("--config", str(config), "scores", "--json")
+            assert status == 0, (relative, err)
+            national = json.loads(out)["national"]
+            assert national["datasets"] == result["datasets"], relative
+            assert national["unattributed"] == result["unattributed"], relative
+            if relative not in BROKEN_ON_PURPOSE:
+                assert {key: result[key] for key in COUNTED} == expected_counts(path), relative
+                checked += 1
+            unattributed += result["unattributed"]
+    print(f"corpus: {checked} catalogues, {unattributed} unattributed datasets")
+    assert checked >= 60
