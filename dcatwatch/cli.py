@@ -91,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true",
                        help="serve bundled example catalogues on loopback and watch them")
     serve.add_argument("--demo-dir", type=Path, metavar="DIR",
-                       help="keep the demo's store and configuration here (default: a "
-                            "temporary directory)")
+                       help="keep the demo's store and configuration here, also after it "
+                            "stops (default: $XDG_STATE_HOME/dcatwatch-demo, else "
+                            "~/.local/state/dcatwatch-demo)")
     serve.set_defaults(handler=_serve)
 
     report = commands.add_parser("report", help="agency quality reports")
