@@ -53,7 +53,8 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """The ``harvest --json`` object of the source (README "JSON output")."""
         return {"source": self.source, "status": self.status, **asdict(self.counts),
-                "unattributed": self.unattributed, "duration_s": self.duration_s, "errors": [e.to_dict() for e in self.errors]}
+                "unattributed": self.unattributed, "duration_s": self.duration_s,
+                "errors": [e.to_dict() for e in self.errors]}
 
 
 class Runs(Repository):
