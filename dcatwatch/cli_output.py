@@ -216,7 +216,8 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
     """Level, evidence and MQA points of a dataset, per source holding it."""
     out = [iri]
     for item in found:
-        out.append(f"\nsource {item['source']} · agency {item['agency']} · {item['title'] or ''}"
+        agency = item["agency"] or "(unattributed)"
+        out.append(f"\nsource {item['source']} · agency {agency} · {item['title'] or ''}"
                    + (" (removed)" if item["removed"] else ""))
         details = item["details"]
         if details is None:
