@@ -103,12 +103,22 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
     explain.set_defaults(handler=_explain)
 
+    datasets = commands.add_parser("datasets", help="list the current datasets")
+    datasets.add_argument("--agency", metavar="A", help="only this agency's ('-': unattributed)")
+    datasets.add_argument("--source", metavar="S", help="only this source's")
+    datasets.add_argument("--level", metavar="L",
+                          help="only this level: 0-3 or unknown, document_only, "
+                               "machine_readable, api; 'none' for not yet scored")
+    datasets.add_argument("--json", action="store_true", help="print the datasets as JSON")
+    datasets.set_defaults(handler=_datasets)
+
     serve = commands.add_parser("serve", help="run the daemon (scheduler and /metrics)")
     serve.add_argument("--demo", action="store_true",
                        help="serve bundled example catalogues on loopback and watch them")
     serve.add_argument("--demo-dir", type=Path, metavar="DIR",
-                       help="keep the demo's store and configuration here (default: a "
-                            "temporary directory)")
+                       help="keep the demo's store and configuration here, also after it "
+                            "stops (default: $XDG_STATE_HOME/dcatwatch-demo, else "
+                            "~/.local/state/dcatwatch-demo)")
     serve.add_argument("--concurrency", type=int, metavar="N",
                        help="jobs this worker runs at once (backend = \"postgres\"; default: "
                             "[queue] concurrency)")
@@ -256,6 +266,44 @@ def _explain(args: argparse.Namespace) -> int:
         print(json.dumps(found, ensure_ascii=False, indent=2))
     else:
         print(explanation(args.iri, found))
+    return EXIT_OK
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import datasets_table
+    from dcatwatch.dcat.classify import LEVEL_NAMES
+
+    names = {name: level for level, name in LEVEL_NAMES.items()}
+    level: int | None | str = "any"
+    if args.level is not None:
+        wanted = args.level.strip().lower()
+        if wanted == "none":
+            level = None
+        elif wanted in names:
+            level = names[wanted]
+        elif wanted.isdigit() and int(wanted) in LEVEL_NAMES:
+            level = int(wanted)
+        else:
+            print(f"dcatwatch: --level {args.level}: expected 0-3, "
+                  f"{', '.join(LEVEL_NAMES.values())} or none", file=sys.stderr)
+            return EXIT_USAGE
+    from dcatwatch.scoring.service import score
+
+    settings = _settings(args)
+    if args.source:
+        settings.source(args.source)
+    store = _store(settings)
+    score(store, snapshot=False)  # levels as `scores` and `explain` give them
+    with store.read() as unit:
+        rows = unit.datasets.listing(agency=args.agency, source=args.source, level=level)
+    shown = [{"iri": row.iri, "title": row.title, "agency": row.agency_id,
+              "source": row.source, "level": row.level,
+              "level_name": None if row.level is None else LEVEL_NAMES[row.level],
+              "mqa_points": row.mqa_points} for row in rows]
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        print(datasets_table(shown))
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from dcatwatch.errors import CATALOGUE
+from dcatwatch.scoring.mqa import SCALE
 
 
 class HarvestProgress:
@@ -189,11 +190,12 @@ def harvest_table(results: Sequence[dict[str, Any]]) -> str:
     """The harvest results (their ``--json`` objects) for people: one row per source, then
     each problem with its hint."""
     columns = ("source", "status", "datasets", "distributions", "data_services", "agencies",
-               "added", "updated", "unchanged", "removed", "held_removals", "pages",
-               "duration_s")
+               "unattributed", "added", "updated", "unchanged", "removed", "held_removals",
+               "pages", "duration_s")
     rows = [tuple(r[c] for c in columns) for r in results]
-    out = [table(("source", "status", "datasets", "distrib.", "services", "agencies", "added",
-                  "updated", "unchanged", "removed", "held", "pages", "seconds"), rows)]
+    out = [table(("source", "status", "datasets", "distrib.", "services", "agencies",
+                  "no agency", "added", "updated", "unchanged", "removed", "held", "pages",
+                  "seconds"), rows)]
     for result in results:
         problems = _grouped(result["errors"])
         if problems:
@@ -245,15 +247,29 @@ def scores_table(scores: Any, sort: str = "index") -> str:
             f"\nNational: {national.agencies} agencies, {national.agencies_with_api} with an API "
             f"({_percent(national.agencies_with_api_share)}); {national.datasets} datasets, "
             f"{_percent(national.api_share)} via API, {_percent(national.document_only_share)} "
-            f"documents only.")
+            f"documents only."
+            + (f" {national.unattributed} of the datasets name no publisher and count for no "
+               f"agency (unattributed)." if national.unattributed else ""))
     return "\n".join(out)
+
+
+def datasets_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Current datasets (their ``datasets --json`` objects) for people: one row each."""
+    if not rows:
+        return "no current dataset matches"
+    shown = [(r["agency"] or "(unattributed)", r["source"],
+              "–" if r["level"] is None else f"{r['level']} {r['level_name']}",
+              (r["title"] or "")[:50], r["iri"]) for r in rows]
+    return table(("agency", "source", "level", "title", "iri"), shown) \
+        + f"\n\n{len(rows)} datasets"
 
 
 def explanation(iri: str, found: list[dict[str, Any]]) -> str:
     """Level, evidence and MQA points of a dataset, per source holding it."""
     out = [iri]
     for item in found:
-        out.append(f"\nsource {item['source']} · agency {item['agency']} · {item['title'] or ''}"
+        agency = item["agency"] or "(unattributed)"
+        out.append(f"\nsource {item['source']} · agency {agency} · {item['title'] or ''}"
                    + (" (removed)" if item["removed"] else ""))
         details = item["details"]
         if details is None:
@@ -271,8 +287,9 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
         mqa = details["mqa"]
         pending = (f"; up to {mqa['unknown_points']:.0f} more once links are checked"
                    if mqa["unknown_points"] else "")
-        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {mqa['max_points']} ({mqa['band']})"
-                   f"{pending}")
+        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {SCALE} ({mqa['band']}){pending}; "
+                   f"at most {mqa['max_points']} here: the DCAT-AP SHACL check "
+                   f"({SCALE - mqa['max_points']} points) is not counted")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
                        f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")

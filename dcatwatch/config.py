@@ -138,6 +138,10 @@ class SourceSettings(Section):
     max_pages: int | None = Field(None, ge=1, description="Overrides [harvest] max_pages.")
     removal_threshold: float | None = Field(None, ge=0, le=1,
                                             description="Overrides [harvest] removal_threshold.")
+    agency: str | None = Field(None, min_length=1, max_length=64, description="Agency id given "
+                               "to the source's datasets and services that name no publisher "
+                               "(neither their own nor their catalogue's); without it they "
+                               "count as unattributed.")
 
     @field_validator("url")
     @classmethod

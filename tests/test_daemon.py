@@ -1,5 +1,5 @@
 """`dcatwatch serve` as a real subprocess on loopback: harvest, /metrics, health, SIGTERM,
-SIGKILL mid-harvest and restart, and the demo."""
+SIGKILL mid-harvest and restart (the demo: tests/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -255,24 +255,3 @@ def test_sigkill_mid_harvest_then_restart_carries_on(
     assert rows("SELECT count(*) FROM dataset WHERE removed_at IS NOT NULL") == [(0,)]
     assert restarted.stop(signal.SIGTERM)[0] == 0, restarted.output()
     database.close()
-
-
-def test_serve_demo_harvests_the_bundled_catalogues(tmp_path: Path,
-                                                     daemons: list[Daemon]) -> None:
-    port = free_port()
-    config = write_config(tmp_path, [], server={"host": "127.0.0.1", "port": port})
-    demo = Daemon(config, port, "--demo")
-    daemons.append(demo)
-    samples = demo.wait_for(lambda s: sum(  # 12 datasets harvested and scored
-        v for (name, _), v in s.items() if name == "dcatwatch_agency_datasets") == 12)
-    assert sum(1 for name, _ in samples if name == "dcatwatch_agency_info") == 5
-    assert [v for (name, _), v in samples.items() if name == "dcatwatch_source_up"] == [1] * 3
-    levels = {dict(labels)["level"] for (name, labels), v in samples.items()
-              if name == "dcatwatch_agency_datasets" and v}
-    assert levels == set(LEVELS)  # APIs, files, documents and one unclassifiable
-    written = re.search(r"try: dcatwatch --config (\S+) scores", demo.output())
-    assert written, demo.output()
-    status, out, _ = run("--config", written.group(1), "scores", "--json")
-    assert status == 0 and len(json.loads(out)["agencies"]) == 5
-    assert demo.stop(signal.SIGTERM)[0] == 0, demo.output()
-    assert not Path(written.group(1)).exists()  # the temporary demo directory is gone

@@ -2,7 +2,9 @@
 
 ``site/`` (package data) holds three small, fictional, Swedish-looking catalogues (Turtle and
 RDF/XML; four agencies with APIs, files and documents, one link broken on purpose, one
-CSV with a short row) and the files, API answers and documents they point to. The
+CSV with a short row), a dataportal.se-like dump repeating part of their datasets (so
+``coverage`` has something to compare) and the files, API answers and documents they point
+to. The
 placeholder ``DEMO_SITE`` in a text file is replaced by the server's address when served.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,11 +35,13 @@ TEXT = frozenset({".ttl", ".rdf", ".json", ".geojson", ".csv"})
 class DemoSource:
     name: str
     path: str
+    type: str = "dcat"
 
 
 SOURCES = (DemoSource("demokoping", "/catalogues/demokoping.ttl"),
            DemoSource("exempelverket", "/catalogues/exempelverket.rdf"),
-           DemoSource("samlingskatalog", "/catalogues/samlingskatalog.ttl"))
+           DemoSource("samlingskatalog", "/catalogues/samlingskatalog.ttl"),
+           DemoSource("dataportal", "/catalogues/dataportal.rdf", "dataportal"))
 AGENCIES = (
     {"id": "2120009999", "name": "Demoköpings kommun", "email": "oppnadata@demokoping.example.se"},
     {"id": "2021009991", "name": "Exempelverket", "email": "oppnadata@exempelverket.example.se"},
@@ -120,13 +125,21 @@ def _handler(site: DemoSite) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def default_directory() -> Path:
+    """Where the demo keeps its store and configuration unless told otherwise:
+    ``$XDG_STATE_HOME/dcatwatch-demo`` (``~/.local/state/dcatwatch-demo`` without it); kept
+    after the demo stops so that its printed ``--config`` keeps working."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "dcatwatch-demo"
+
+
 def demo_settings(settings: Settings, base_url: str, directory: Path) -> Settings:
     """``settings`` watching the demo site instead of its sources, with the demo registry,
     a SQLite store in ``directory`` and loopback allowed."""
     data: dict[str, Any] = settings.model_dump(exclude={"sources", "agencies", "database"})
     data["database"] = {"url": f"sqlite:///{directory / 'dcatwatch.db'}"}
     data["http"] |= {"allow_private_networks": True, "min_delay": 0.0}
-    data["sources"] = [{"name": s.name, "type": "dcat", "url": base_url + s.path,
+    data["sources"] = [{"name": s.name, "type": s.type, "url": base_url + s.path,
                         "schedule": SCHEDULE} for s in SOURCES]
     data["agencies"] = [dict(a) for a in AGENCIES]
     return Settings.model_validate(data)
@@ -140,7 +153,8 @@ def write_config(settings: Settings, directory: Path) -> Path:
              f"port = {settings.server.port}",
              "[http]", "allow_private_networks = true", "min_delay = 0"]
     for source in settings.sources:
-        lines += ["[[sources]]", f"name = {json.dumps(source.name)}", 'type = "dcat"',
+        lines += ["[[sources]]", f"name = {json.dumps(source.name)}",
+                  f"type = {json.dumps(source.type)}",
                   f"url = {json.dumps(source.url)}", f"schedule = {json.dumps(source.schedule)}"]
     for agency in settings.agencies:
         lines += ["[[agencies]]", f"id = {json.dumps(agency.id)}",

@@ -4,6 +4,11 @@ The registry (``[[agencies]]`` in the config, or ``dcatwatch agencies import``) 
 bodies that should publish; its aliases map further publisher IRIs to a registry id (the
 configuration wins over imported aliases). Publishers outside the registry
 become agencies too, identified by :func:`dcatwatch.dcat.agency.identify`.
+
+A dataset or service without a usable publisher has already taken its catalogue's
+``dct:publisher`` (the mapper); failing that it takes its source's configured agency
+(``agency`` on a ``[[sources]]`` entry), else it stays unattributed (agency None), which the
+scores, ``harvest`` and ``/metrics`` count and show.
 """
 
 from __future__ import annotations
@@ -28,14 +33,19 @@ class AgencyResolver:
     """Maps publishers to agency ids and remembers which agencies a run saw."""
 
     def __init__(self, registry: Iterable[AgencySettings] = (),
-                 imported: dict[str, str] | None = None) -> None:
+                 imported: dict[str, str] | None = None,
+                 source_agency: str | None = None) -> None:
+        self.source_agency = source_agency  # for publisher-less records; None: unattributed
         self.aliases = dict(imported or {})  # aliases of imported registry agencies
         self.aliases |= {alias: a.id for a in registry for alias in a.aliases}
         self.seen: dict[str, Seen] = {}
 
     def __call__(self, agent: Agent | None) -> str | None:
         if agent is None:
-            return None
+            if self.source_agency is not None and self.source_agency not in self.seen:
+                self.seen[self.source_agency] = Seen(AgencyIdentity(self.source_agency, None,
+                                                                    "source"))
+            return self.source_agency
         registry_id = self.aliases.get(agent.iri)
         identity = identify(agent)
         if registry_id is not None:

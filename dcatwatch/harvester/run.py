@@ -194,6 +194,7 @@ def _write(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
     totals = unit.datasets.counts(source.name)
     counts.datasets, counts.agencies = totals.datasets, totals.agencies
     counts.distributions = totals.distributions
+    result.unattributed = totals.unattributed
     counts.data_services = unit.services.count(source.name)
     if collected.not_modified:
         # nothing was read: the datasets stand as the last good run left them (that
@@ -235,7 +236,8 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
            result: RunResult, stamp: datetime) -> None:
     """Apply the datasets, services and agencies a run read."""
     parsed = collected.parsed
-    resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases())
+    resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases(),
+                              source_agency=source.agency)
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     complete = result.status == "ok"

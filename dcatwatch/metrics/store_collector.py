@@ -2,7 +2,8 @@
 
 Because the state is read at scrape time, it survives restarts and a source removed from the
 configuration disappears from ``/metrics``. Per source (enabled sources only): up, last
-success and last attempt (0 = never), current datasets, held removals. Per agency: the
+success and last attempt (0 = never), current datasets, held removals, current datasets with
+no agency (unattributed: counted in no agency's figures). Per agency: the
 figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
 the agency table as the scores name them; snapshots are immutable, so the agency families are
 built once per snapshot and reused until the next one. An agency without datasets has no index and no MQA points, so it has no sample
@@ -78,7 +79,12 @@ class StoreCollector(Collector):
                                      "source after its last run.", labels=["source"])
         held = GaugeMetricFamily("dcatwatch_source_held_removals", "Datasets whose removal the "
                                  "mass-deletion guard holds until confirmed.", labels=["source"])
+        unattributed = GaugeMetricFamily("dcatwatch_source_unattributed_datasets", "Current "
+                                         "datasets of the source with no agency (no publisher, "
+                                         "none inherited, no source agency).",
+                                         labels=["source"])
         held_counts = unit.datasets.held_removals()
+        without_agency = unit.datasets.unattributed()
         rows = unit.sources.enabled_states()
         for row in rows:
             label = [row.name]
@@ -87,7 +93,8 @@ class StoreCollector(Collector):
             attempt.add_metric(label, timestamp(row.last_attempt_at))
             datasets.add_metric(label, row.datasets or 0)
             held.add_metric(label, held_counts.get(row.name, 0))
-        return [up, success, attempt, datasets, held]
+            unattributed.add_metric(label, without_agency.get(row.name, 0))
+        return [up, success, attempt, datasets, held, unattributed]
 
     def _scores(self, unit: Unit) -> list[Metric]:
         latest = unit.scores.latest_national()

@@ -32,7 +32,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from tempfile import TemporaryDirectory
 from types import FrameType
 from typing import Any
 
@@ -65,24 +64,25 @@ DISPATCH_EVERY = timedelta(minutes=1)
 def serve(settings: Settings, demo: bool = False, demo_dir: Path | None = None) -> int:
     """Run the daemon until SIGTERM/SIGINT; returns the exit status (0).
 
-    ``demo``: serve the bundled example catalogues on loopback and watch those instead of
-    the configured sources, with a SQLite store in ``demo_dir`` (default: a temporary
-    directory removed at exit).
+    ``demo``: serve the bundled example catalogues on loopback and watch them instead of
+    the configured sources, with a SQLite store in ``demo_dir`` (default:
+    :func:`dcatwatch.demo.server.default_directory`), kept after the demo stops so that the
+    configuration it writes there keeps working. Where it is, is logged on start.
     """
     if not demo:
         return _serve(settings)
-    from dcatwatch.demo.server import DemoSite, demo_settings, write_config
+    from dcatwatch.demo.server import DemoSite, default_directory, demo_settings, write_config
 
     with ExitStack() as stack:
-        directory = demo_dir or Path(stack.enter_context(
-            TemporaryDirectory(prefix="dcatwatch-demo-")))
+        directory = demo_dir or default_directory()
+        directory.mkdir(parents=True, exist_ok=True)
         site = stack.enter_context(DemoSite())
         chosen = demo_settings(settings, site.base_url, directory)
         config = write_config(chosen, directory)
         host, port = chosen.server.host, chosen.server.port
-        print(f"dcatwatch demo: example catalogues at {site.base_url}/, metrics at "
-              f"http://{host}:{port}/metrics\n  try: dcatwatch --config {config} scores",
-              file=sys.stderr)
+        log.info("dcatwatch demo: example catalogues at %s/, metrics at http://%s:%s/metrics; "
+                 "store and configuration kept in %s; try: dcatwatch --config %s scores",
+                 site.base_url, host, port, directory, config)
         return _serve(chosen)
 
 

@@ -8,6 +8,9 @@ Registry agencies without datasets count as agencies without API. Publishers fou
 data but missing from the registry are scored too, named by their id, ``registered = False``.
 Shares are unrounded ratios in [0, 1]. The mean MQA points are rounded to one decimal and
 the band is that of the rounded value, so the two never disagree (350.04 → 350.0, "Good").
+A dataset without an agency (``agency_id`` None: no publisher, none inherited, no source
+agency) is in no agency's figures but counts nationally: in ``datasets``, the shares and the
+index, and in ``unattributed``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ LEVEL_WEIGHTS = {3: 3, 2: 2, 1: 1, 0: 0}
 class DatasetRow:
     """What aggregation needs of one scored dataset."""
 
-    agency_id: str
+    agency_id: str | None  # None: unattributed
     level: int  # 3 api, 2 machine_readable, 1 document_only, 0 unknown
     strong: bool = True  # the level rests on strong evidence
     mqa_points: float | None = None  # None: not scored
@@ -84,6 +87,7 @@ class NationalScore:
     document_only_share: float
     api_document_index: float | None = None  # over all datasets
     median_api_document_index: float | None = None  # over agencies with datasets
+    unattributed: int = 0  # datasets (in ``datasets``) of no agency
 
     def to_dict(self) -> dict[str, Any]:
         """JSON contract shape."""
@@ -155,12 +159,14 @@ def score_agency(
     )
 
 
-def national_score(agencies: Sequence[AgencyScore]) -> NationalScore:
-    """National figures from per-agency scores."""
+def national_score(agencies: Sequence[AgencyScore],
+                   unattributed: Sequence[DatasetRow] = ()) -> NationalScore:
+    """National figures from per-agency scores and the datasets of no agency."""
     levels = Counter(
         {3: sum(a.api for a in agencies), 2: sum(a.machine_readable for a in agencies),
          1: sum(a.document_only for a in agencies), 0: sum(a.unknown for a in agencies)}
     )  # fmt: skip
+    levels.update(_check_level(row) for row in unattributed)
     datasets = sum(levels.values())
     with_api = sum(1 for a in agencies if a.has_api)
     indexes = [a.api_document_index for a in agencies if a.api_document_index is not None]
@@ -173,18 +179,24 @@ def national_score(agencies: Sequence[AgencyScore]) -> NationalScore:
         document_only_share=_share(levels[1], datasets),
         api_document_index=api_document_index(levels),
         median_api_document_index=round(statistics.median(indexes), 1) if indexes else None,
+        unattributed=len(unattributed),
     )
 
 
 def aggregate(rows: Iterable[DatasetRow], registry: Iterable[Agency]) -> Scores:
-    """Score every registry agency (registry order) and every other publisher (by id)."""
+    """Score every registry agency (registry order) and every other publisher (by id); rows
+    without an agency count nationally only."""
     by_agency: defaultdict[str, list[DatasetRow]] = defaultdict(list)
+    unattributed: list[DatasetRow] = []
     for row in rows:
-        by_agency[row.agency_id].append(row)
+        if row.agency_id is None:
+            unattributed.append(row)
+        else:
+            by_agency[row.agency_id].append(row)
     known = {agency.id: agency for agency in registry}
     scores = [score_agency(agency, by_agency.get(agency.id, ())) for agency in known.values()]
     scores += [
         score_agency(Agency(agency_id, agency_id), by_agency[agency_id], registered=False)
         for agency_id in sorted(by_agency.keys() - known.keys())
     ]
-    return Scores(agencies=scores, national=national_score(scores))
+    return Scores(agencies=scores, national=national_score(scores, unattributed))

@@ -6,7 +6,8 @@
 2. Current datasets are counted once (research/quality.md §4.5, :func:`counted`): first by
    IRI over all agencies, then by ``dct:identifier`` within an agency between its own
    catalogue and dataportal.se; the preferred source's copy (:data:`SOURCE_PREFERENCE`)
-   decides the level, the MQA points and the agency.
+   decides the level, the MQA points and the agency; a copy with an agency is preferred to
+   one without. Copies without an agency (unattributed) count nationally.
 3. Agencies and the nation are aggregated; a snapshot of both is appended.
 """
 
@@ -117,9 +118,11 @@ class Copy(NamedTuple):
     row: DatasetRow
 
     @property
-    def preference(self) -> tuple[int, str, int]:
-        """Lower is preferred: source type (:data:`SOURCE_PREFERENCE`), source name, id."""
-        return SOURCE_PREFERENCE.get(self.kind, 2), self.source, self.id
+    def preference(self) -> tuple[bool, int, str, int]:
+        """Lower is preferred: attributed first, then source type
+        (:data:`SOURCE_PREFERENCE`), source name, id."""
+        return self.row.agency_id is None, SOURCE_PREFERENCE.get(self.kind, 2), self.source, \
+            self.id
 
 
 def counted(copies: Iterable[Copy],
@@ -138,9 +141,9 @@ def counted(copies: Iterable[Copy],
         held = best.get(copy.iri)
         if held is None or copy.preference < held.preference:
             best[copy.iri] = copy
-    sides: dict[str, dict[str, list[Copy]]] = {}
+    sides: dict[str | None, dict[str, list[Copy]]] = {}
     for copy in sorted(best.values(), key=lambda c: c.iri):
-        if copy.kind in (DIRECT, PORTAL):
+        if copy.kind in (DIRECT, PORTAL) and copy.row.agency_id is not None:
             sides.setdefault(copy.row.agency_id, {DIRECT: [], PORTAL: []})[copy.kind].append(copy)
     both = [side for side in sides.values() if side[DIRECT] and side[PORTAL]]
     found = identifiers_of([c.id for side in both for group in side.values() for c in group])

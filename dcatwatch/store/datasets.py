@@ -12,7 +12,9 @@ from sqlalchemy import LargeBinary, Row, bindparam, delete, func, insert, select
 from dcatwatch.dcat.model import DatasetEntry
 from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
-from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, RUNS
+from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, RUNS, SCORES
+
+ANY_LEVEL = "any"
 
 # the harvest writes descriptions packed as it holds them, past PackedText's packing
 _PACKED = bindparam("packed", type_=LargeBinary)
@@ -33,11 +35,13 @@ class Stored:
 
 @dataclass(slots=True, frozen=True)
 class Totals:
-    """A source's current datasets, their agencies and distributions."""
+    """A source's current datasets, their agencies and distributions, and how many of its
+    datasets have no agency."""
 
     datasets: int
     agencies: int
     distributions: int
+    unattributed: int = 0
 
 
 class Datasets(Repository):
@@ -138,13 +142,14 @@ class Datasets(Repository):
     def counts(self, source: str) -> Totals:
         """How many current datasets ``source`` has, of how many agencies, with how many
         distributions."""
-        datasets, agencies = self.connection.execute(
-            select(func.count(), func.count(DATASETS.c.agency_id.distinct()))
+        datasets, agencies, attributed = self.connection.execute(
+            select(func.count(), func.count(DATASETS.c.agency_id.distinct()),
+                   func.count(DATASETS.c.agency_id))
             .where(DATASETS.c.source == source, _CURRENT)).one()
         distributions = self.connection.execute(
             select(func.count()).select_from(DISTRIBUTIONS.join(DATASETS))
             .where(DATASETS.c.source == source, _CURRENT)).scalar_one()
-        return Totals(datasets, agencies, distributions)
+        return Totals(datasets, agencies, distributions, datasets - attributed)
 
     def _insert_distributions(self, source: str,
                               entries: Sequence[tuple[int, DatasetEntry]]) -> None:
@@ -180,6 +185,28 @@ class Datasets(Repository):
             query = query.where(DATASETS.c.source == source)
         return list(self.connection.execute(query))
 
+    def listing(self, *, agency: str | None = None, source: str | None = None,
+                level: int | None | str = ANY_LEVEL) -> list[Row[Any]]:
+        """Current datasets with their score, by agency, IRI and source: ``iri``, ``title``,
+        ``agency_id``, ``source``, ``level`` and ``mqa_points`` (None: not scored yet).
+        ``agency`` ``"-"`` picks the unattributed ones; ``level`` None the unscored ones."""
+        query = (select(DATASETS.c.iri, DATASETS.c.title, DATASETS.c.agency_id,
+                        DATASETS.c.source, SCORES.c.level, SCORES.c.mqa_points)
+                 .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+                 .where(_CURRENT))
+        if agency == "-":
+            query = query.where(DATASETS.c.agency_id.is_(None))
+        elif agency is not None:
+            query = query.where(DATASETS.c.agency_id == agency)
+        if source is not None:
+            query = query.where(DATASETS.c.source == source)
+        if level is None:
+            query = query.where(SCORES.c.level.is_(None))
+        elif level != ANY_LEVEL:
+            query = query.where(SCORES.c.level == level)
+        return list(self.connection.execute(query.order_by(
+            DATASETS.c.agency_id, DATASETS.c.iri, DATASETS.c.source)))
+
     def descriptions(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored descriptions of datasets, by id."""
         found: dict[int, str] = {}
@@ -187,6 +214,12 @@ class Datasets(Repository):
             query = select(DATASETS.c.id, DATASETS.c.description).where(DATASETS.c.id.in_(part))
             found.update((row.id, row.description) for row in self.connection.execute(query))
         return found
+
+    def unattributed(self) -> dict[str, int]:
+        """How many current datasets of each source have no agency (sources with any)."""
+        return dict(self.connection.execute(  # type: ignore[arg-type]
+            select(DATASETS.c.source, func.count())
+            .where(DATASETS.c.agency_id.is_(None), _CURRENT).group_by(DATASETS.c.source)).all())
 
     def held_removals(self) -> dict[str, int]:
         """How many current datasets of each source the mass-deletion guard holds."""

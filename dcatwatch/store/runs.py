@@ -47,13 +47,17 @@ class RunResult:
     errors: list[DcatwatchError] = field(default_factory=list)
     services_changed: int = 0  # for the daemon's rescoring; neither stored nor in the JSON
     removals_due_at: datetime | None = None  # held removals: the earliest a run applies them
+    # current datasets of the source without an agency: counted from the datasets at the end
+    # of the run (the dataset table holds it; no harvest_run column), in the JSON
+    unattributed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The ``harvest --json`` object of the source (README "JSON output")."""
         due = self.removals_due_at.isoformat(timespec="seconds") if self.removals_due_at \
             else None
         return {"source": self.source, "status": self.status, **asdict(self.counts),
-                "removals_due_at": due, "duration_s": self.duration_s,
+                "removals_due_at": due, "unattributed": self.unattributed,
+                "duration_s": self.duration_s,
                 "errors": [e.to_dict() for e in self.errors]}
 
 

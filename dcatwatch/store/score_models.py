@@ -74,3 +74,4 @@ class NationalScoreSnapshot(SQLModel, table=True):
     document_only_share: float
     api_document_index: float | None = None
     median_api_document_index: float | None = None
+    unattributed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

@@ -110,13 +110,13 @@ class Scores(Repository):
         return found
 
     def copies(self) -> list[Row[Any]]:
-        """The scored current datasets with a publisher: ``id``, ``iri``, ``source``,
-        ``agency_id``, ``level``, ``strong``, ``mqa_points``, ``open``."""
+        """The scored current datasets, with an agency or not (``agency_id`` None): ``id``,
+        ``iri``, ``source``, ``agency_id``, ``level``, ``strong``, ``mqa_points``, ``open``."""
         return list(self.connection.execute(
             select(DATASETS.c.id, DATASETS.c.iri, DATASETS.c.source, DATASETS.c.agency_id,
                    SCORES.c.level, SCORES.c.strong, SCORES.c.mqa_points, SCORES.c.open)
             .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-            .where(DATASETS.c.removed_at.is_(None), DATASETS.c.agency_id.is_not(None))))
+            .where(DATASETS.c.removed_at.is_(None))))
 
     def of_dataset(self, iri: str) -> list[Row[Any]]:
         """Every stored copy of the dataset ``iri`` with its score, if any."""
