@@ -59,9 +59,10 @@ def changed(result: RunResult) -> bool:
     return bool(counts.added or counts.updated or counts.removed or result.services_changed)
 
 
-def validate_source(settings: Settings, store: Store, source: str, client: HttpClient) -> None:
-    """Validate ``source``: metadata, then the links and data files that are due (new and
-    changed ones are always due)."""
+def validate_source(settings: Settings, store: Store, source: str | None,
+                    client: HttpClient) -> None:
+    """Validate ``source`` (None: every source): metadata, then the links and data files
+    that are due (new and changed ones are always due)."""
     from dcatwatch.validators.service import validate
 
     result = validate(store, settings, client, source=source)
