@@ -200,3 +200,46 @@ def test_postgres_stopped_mid_validation(server: LoopbackServer, link_host: Link
     assert sum(v for (name, labels), v in samples.items()
                if name == "dcatwatch_agency_datasets") == datasets
     assert daemon.stop()[0] == 0, daemon.output()
+
+
+def admin(url: str, *statements: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_read_only_postgres_fails_readiness_then_recovers(
+        server: LoopbackServer, postgres: ThrowawayPostgres, tmp_path: Path,
+        daemons: list[Daemon]) -> None:
+    server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    port = free_port()
+    config = write_config(
+        tmp_path, [{"name": "exempel", "type": "dcat", "url": server.url("/catalog.ttl")}],
+        database=postgres.url, server={"host": "127.0.0.1", "port": port})
+    daemon = Daemon(config, port)
+    daemons.append(daemon)
+    daemon.wait_for(lambda s: value(s, "dcatwatch_source_datasets", source="exempel") == 3)
+
+    admin(postgres.url, "ALTER SYSTEM SET default_transaction_read_only = on",
+          "SELECT pg_reload_conf()")
+    body = wait_not_ready(daemon, timeout=30)  # the idle daemon's write probe notices
+    assert "store not writable" in body and "read-only" in body
+    assert "cannot be written" in daemon.output()
+    samples = daemon.samples()  # /metrics still answers, from the store it can read
+    assert value(samples, "dcatwatch_source_datasets", source="exempel") == 3
+
+    admin(postgres.url, "SET default_transaction_read_only = off",
+          "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 15
+    while daemon.get("/readyz")[0] != 200:
+        assert time.monotonic() < deadline, daemon.output()
+        time.sleep(0.2)
+    assert "can be written again" in daemon.output()
+    assert daemon.stop()[0] == 0, daemon.output()

@@ -76,7 +76,7 @@ from dcatwatch.store.runs import RunResult
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
 WATCH_EVERY = 2.0  # seconds between the store watch's looks
-PROBE_EVERY = 30.0  # seconds between write probes while the store seems fine
+PROBE_EVERY = 10.0  # seconds between write probes while the store seems fine
 
 
 def serve(settings: Settings, demo: bool = False, demo_dir: Path | None = None) -> int:
