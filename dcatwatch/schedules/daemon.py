@@ -516,19 +516,18 @@ class Daemon:
             return
         taken = self.pending.take()
         now = datetime.now(UTC)
-        with self._lock:
-            busy = set(self.running)
-        with self._checks_lock:
-            checking = set(self._checks_active)
-        lost = sorted(taken.harvests - busy)
-        validations = [s for s in taken.validations if s not in checking]
         try:
-            with self.store.write() as unit:
-                harvests = unit.runs.recover_interrupted(now, state.INTERRUPTED, lost)
-                unit.sources.set_last_status(sorted(set(harvests)), "failed")
-                marked = unit.checks.recover_interrupted(now, validations)
-                for name, moment in taken.retries.items():
-                    unit.schedules.retry_by(name, moment)
+            with self._lock:  # no harvest starts meanwhile: its new run is not marked
+                with self._checks_lock:
+                    checking = set(self._checks_active)
+                lost = sorted(taken.harvests - set(self.running))
+                validations = [s for s in taken.validations if s not in checking]
+                with self.store.write() as unit:
+                    harvests = unit.runs.recover_interrupted(now, state.INTERRUPTED, lost)
+                    unit.sources.set_last_status(sorted(set(harvests)), "failed")
+                    marked = unit.checks.recover_interrupted(now, validations)
+                    for name, moment in taken.retries.items():
+                        unit.schedules.retry_by(name, moment)
         except BaseException:
             self.pending.put_back(taken)
             raise
