@@ -8,11 +8,12 @@ One APScheduler 3 ``BlockingScheduler`` (Europe/Stockholm) runs a few jobs:
   across harvests; links not yet checked score as unknown), and a validation of the source
   (metadata, links, data) in its own pool of ``max_concurrent_checks``, which never holds a
   harvest slot and asks for another scoring run when it ends.
-* ``link_recheck`` and ``reports`` on their crons; a scoring run once at start.
+* ``link_recheck`` (a validation of every source, in the checks pool) and ``reports`` on
+  their crons; a scoring run once at start.
 * ``store_watch`` (every few seconds): a write probe while the store is failing (and now
   and then otherwise); when a write succeeds again, the work a store failure left undone
   is done: runs of this process left ``running`` are marked failed (interrupted), failed
-  sources get their retry, interrupted validations and scoring runs run again. The
+  sources get their retry, interrupted validations, scoring and report runs run again. The
   dispatcher does the same at each tick. ``/readyz`` fails while the store cannot be
   written; ``/metrics`` keeps answering.
 
@@ -256,8 +257,8 @@ class Daemon:
         self._add("dispatcher", self.dispatch, trigger=IntervalTrigger(
             seconds=DISPATCH_EVERY.total_seconds(), timezone=TIMEZONE), executor="dispatch",
             next_run_time=datetime.now(TIMEZONE))
-        self._add("link_recheck", jobs.recheck_links, self.settings, self.store, self.client,
-                  self.request_scoring,
+        # every source, in the checks pool (a store failure redoes it; scores follow)
+        self._add("link_recheck", self.request_checks, None,
                   trigger=setting_trigger("daemon.link_recheck", self.options.link_recheck))
         self._add("reports", self._send_reports,
                   trigger=setting_trigger("reports.schedule", self.settings.reports.schedule))
@@ -471,8 +472,10 @@ class Daemon:
         except StoreError as exc:  # deliveries not sent stay in the outbox for the next run
             self.store_failed(exc)
             self.instruments.runs_interrupted.labels("report").inc()
-            log.error("report run interrupted (%s); unsent reports go out on the next run",
-                      describe(exc), extra={"code": "run.internal"})
+            log.error("report run interrupted (%s); it runs again when the store is back "
+                      "(deliveries not sent stay in the outbox)", describe(exc),
+                      extra={"code": "run.internal"})
+            self.pending.resend()
 
     # the store's health, and the work its failures left undone
 
@@ -544,6 +547,19 @@ class Daemon:
             self.request_checks(source)
         if taken.scoring:
             self.request_scoring()
+        if taken.reports:
+            self._run_now("reports", self._send_reports)
+
+    def _run_now(self, name: str, work: Callable[[], None]) -> None:
+        """Run the scheduler job ``work`` once now (tracked like the others)."""
+        def run() -> None:
+            with self.work.track(name), log_context(job=name):
+                work()
+        try:
+            self.scheduler.add_job(run, id=f"{name} again", name=name, replace_existing=True,
+                                   misfire_grace_time=None)
+        except Exception:  # noqa: BLE001 - stopping: the next cron time sends them
+            log.debug("%s not run again", name)
 
     def readiness(self) -> str | None:
         """None when ready (scheduler running, store answering and writable), else the
@@ -579,6 +595,7 @@ class Undone:
     harvests: set[str] = field(default_factory=set)  # sources whose run may say running
     validations: set[str | None] = field(default_factory=set)  # to mark and redo
     scoring: bool = False
+    reports: bool = False
 
 
 class Pending:
@@ -592,7 +609,7 @@ class Pending:
         with self._lock:
             undone = self._undone
             return bool(undone.retries or undone.harvests or undone.validations
-                        or undone.scoring)
+                        or undone.scoring or undone.reports)
 
     def retry(self, source: str, moment: datetime) -> None:
         with self._lock:
@@ -614,6 +631,10 @@ class Pending:
         with self._lock:
             self._undone.scoring = True
 
+    def resend(self) -> None:
+        with self._lock:
+            self._undone.reports = True
+
     def take(self) -> Undone:
         with self._lock:
             taken, self._undone = self._undone, Undone()
@@ -627,3 +648,4 @@ class Pending:
             self._undone.harvests |= taken.harvests
             self._undone.validations |= taken.validations
             self._undone.scoring |= taken.scoring
+            self._undone.reports |= taken.reports
