@@ -102,7 +102,10 @@ def wait_not_ready(daemon: Daemon, timeout: float = 30) -> str:
     """Wait until /readyz fails; its body. /metrics answers all along."""
     deadline = time.monotonic() + timeout
     while True:
-        status, _, body = daemon.get("/readyz")
+        try:
+            status, _, body = daemon.get("/readyz")
+        except OSError:  # not listening yet
+            status, body = 0, ""
         if status == 503:
             break
         assert time.monotonic() < deadline, daemon.output()
@@ -243,3 +246,29 @@ def test_read_only_postgres_fails_readiness_then_recovers(
         time.sleep(0.2)
     assert "can be written again" in daemon.output()
     assert daemon.stop()[0] == 0, daemon.output()
+
+
+def test_serve_on_a_read_only_store_keeps_serving_without_a_traceback(
+        tmp_path: Path, daemons: list[Daemon]) -> None:
+    from tests.helpers import run
+
+    port = free_port()
+    writable = write_config(tmp_path, [{"name": "exempel", "type": "dcat",
+                                        "url": "http://127.0.0.1:9/catalog.ttl"}],
+                            server={"host": "127.0.0.1", "port": port})
+    assert run("--config", str(writable), "db", "upgrade")[0] == 0
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat",
+                                      "url": "http://127.0.0.1:9/catalog.ttl"}],
+                          database=f"sqlite:///file:{tmp_path}/dcatwatch.db?mode=ro&uri=true",
+                          server={"host": "127.0.0.1", "port": port})
+    daemon = Daemon(config, port)
+    daemons.append(daemon)
+    body = wait_not_ready(daemon)
+    assert "store not writable" in body and "readonly" in body
+    deadline = time.monotonic() + 10
+    while "cannot be written" not in daemon.output():
+        assert time.monotonic() < deadline, daemon.output()
+        time.sleep(0.2)
+    assert "dcatwatch.db" in daemon.output() and "Traceback" not in daemon.output()
+    status, seconds = daemon.stop()
+    assert status == 0 and seconds < 10, daemon.output()
