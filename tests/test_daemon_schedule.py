@@ -17,7 +17,7 @@ from dcatwatch.errors import ConfigError
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
 from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
-from dcatwatch.schedules.daemon import ActiveWork, Daemon
+from dcatwatch.schedules.daemon import ActiveWork, Daemon, Pending
 from dcatwatch.schedules.jobs import Coalescing
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
@@ -184,7 +184,8 @@ def test_active_work_reports_what_outlives_the_grace() -> None:
 
 def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> None:
     chosen = Settings.model_validate({
-        "daemon": {"max_concurrent_harvests": 2, "shutdown_grace": 5.0},
+        "daemon": {"max_concurrent_harvests": 2, "max_concurrent_checks": 3,
+                   "shutdown_grace": 5.0},
         "reports": {"schedule": "0 8 2 * *"}})
     daemon = Daemon(chosen, Store(open_store(f"sqlite:///{tmp_path}/s.db")),
                     Instruments(new_registry()))
@@ -194,6 +195,8 @@ def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> No
                 daemon.settings.reports.schedule, daemon.options.misfire_grace) == (
                     2, 5.0, "0 8 2 * *", DaemonSettings().misfire_grace)
         assert daemon.pool._max_workers == 2
+        assert daemon.checks._max_workers == 3  # the checks' own pool, beside the harvests
+        assert DaemonSettings().max_concurrent_checks == 2
     finally:
         daemon.close()
 
@@ -217,10 +220,36 @@ def test_bad_crons_name_their_key(tmp_path: Path) -> None:
             daemon.close()
 
 
+def test_work_a_store_failure_left_undone_is_kept_until_taken() -> None:
+    pending = Pending()
+    assert not pending.any()
+    early, late = datetime(2026, 1, 1, 3, tzinfo=UTC), datetime(2026, 1, 1, 4, tzinfo=UTC)
+    pending.retry("a", late)
+    pending.retry("a", early)  # the sooner retry wins
+    pending.lose_harvest("a")
+    pending.lose_validation(None)
+    assert pending.any()
+    taken = pending.take()
+    assert not pending.any()
+    assert (taken.retries, taken.harvests, taken.validations, taken.scoring) == (
+        {"a": early}, {"a"}, {None}, False)
+    pending.retry("a", late)
+    pending.rescore()
+    pending.put_back(taken)  # the flush failed: nothing is dropped
+    again = pending.take()
+    assert (again.retries, again.harvests, again.validations, again.scoring) == (
+        {"a": early}, {"a"}, {None}, True)
+
+
 def test_readiness_needs_a_running_scheduler(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path}/s.db")
     daemon = Daemon(Settings(), Store(engine), Instruments(new_registry()))
     try:
+        assert daemon.readiness() == "scheduler not running"
+        daemon.store_failed("OperationalError: attempt to write a readonly database")
+        assert daemon.readiness().startswith(
+            "store not writable (OperationalError: attempt to write a readonly database)")
+        daemon.watch_store()  # the write probe succeeds: ready again, as far as the store goes
         assert daemon.readiness() == "scheduler not running"
         daemon.stopping.set()
         assert daemon.readiness() == "shutting down"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 ACTIONS = ("added", "updated", "unchanged", "removed", "held")
 CODE_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "error")
+RUN_KINDS = ("harvest", "validation", "scoring", "report")
 JOBS = ("harvest", "dispatcher", "link_recheck", "reports", "scoring")
 LINK_RESULTS = ("ok", "failing", "broken", "inconclusive")  # a link check's verdict
 
@@ -100,6 +101,12 @@ class Instruments:
             "round.", registry=registry)
         for result in LINK_RESULTS:
             self.link_checks.labels(result)
+        self.runs_interrupted = Counter(
+            "dcatwatch_runs_interrupted", "Runs found interrupted (a killed process, or a lost "
+            "database connection) and marked failed, by kind; their work is rescheduled.",
+            ["kind"], registry=registry)
+        for kind in RUN_KINDS:
+            self.runs_interrupted.labels(kind)
         for action in ACTIONS:
             self.datasets_processed.labels(action)
         for code in CODE_CLASSES:

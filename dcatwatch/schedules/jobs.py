@@ -59,26 +59,15 @@ def changed(result: RunResult) -> bool:
     return bool(counts.added or counts.updated or counts.removed or result.services_changed)
 
 
-def validate_source(settings: Settings, store: Store, source: str, client: HttpClient,
+def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
                     metrics: Instruments | None = None) -> None:
-    """Validate ``source``: metadata, then the links and data files that are due (new and
-    changed ones are always due)."""
+    """Validate ``source`` (None: every source): metadata, then the links and data files
+    that are due (new and changed ones are always due)."""
     from dcatwatch.validators.service import validate
 
     result = validate(store, settings, client, source=source, metrics=metrics)
     log.info("validated", extra={"summary": result.summary})
 
-
-def recheck_links(settings: Settings, store: Store, client: HttpClient,
-                  rescore: Callable[[], None], metrics: Instruments | None = None) -> None:
-    """Validate every source (links due for a re-check, data, metadata), then ask for a
-    scoring run (``rescore``, coalesced with the daemon's others); it rescores every dataset
-    because links were checked after the last scoring run."""
-    from dcatwatch.validators.service import validate
-
-    result = validate(store, settings, client, metrics=metrics)
-    log.info("validated every source", extra={"summary": result.summary})
-    rescore()
 
 
 def score(store: Store, full: bool = False) -> None:

@@ -17,6 +17,9 @@ from dcatwatch.store.db import chunks
 from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 
+INTERRUPTED_MESSAGE = ("the run was interrupted (process stopped or killed, or the database "
+                       "lost)")
+
 
 class Checks(Repository):
     """Link and data checks and validation runs."""
@@ -37,6 +40,24 @@ class Checks(Repository):
             values["summary"] = json.dumps(summary)
         self.connection.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id)
                                 .values(values))
+
+    def recover_interrupted(self, now: datetime, sources: Iterable[str | None] | None = None
+                            ) -> list[str | None]:
+        """Mark validation runs left ``running`` failed at ``now`` with an "interrupted"
+        summary (of ``sources``, None for a run of every source; default: every run left
+        running); the source of each (None: a run of every source)."""
+        query = select(VALIDATION_RUNS.c.id, VALIDATION_RUNS.c.source).where(
+            VALIDATION_RUNS.c.status == "running")
+        rows = list(self.connection.execute(query))
+        if sources is not None:
+            wanted = set(sources)
+            rows = [row for row in rows if row.source in wanted]
+        if rows:
+            self.connection.execute(
+                update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id.in_([r.id for r in rows]))
+                .values(status="failed", finished_at=now, summary=json.dumps(
+                    {"error": {"code": "run.internal", "message": INTERRUPTED_MESSAGE}})))
+        return [row.source for row in rows]
 
     # link checks
 

@@ -84,6 +84,17 @@ class Store:
         from dcatwatch.store.locks import source_lock
 
         return source_lock(self.engine, source)
+    def unwritable(self) -> str | None:
+        """None when a write commits, else the error (a write probe: a read-only, full or
+        unreachable database fails it). It rewrites the one row of ``alembic_version``
+        with its own value, so it changes nothing."""
+        try:
+            with self.write() as unit:
+                unit.connection.execute(text(
+                    "UPDATE alembic_version SET version_num = version_num"))
+        except StoreError as exc:
+            return describe(exc)
+        return None
 
     def close(self) -> None:
         """Release the pooled connections."""
@@ -94,6 +105,12 @@ class Store:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line account of a store error: its kind and the driver's first line."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
 
 
 class Unit:

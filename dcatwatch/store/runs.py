@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -91,11 +92,14 @@ class Runs(Repository):
             .values(status=result.status, finished_at=at, duration_s=result.duration_s,
                     errors=_errors(result.errors), **asdict(result.counts)))
 
-    def recover_interrupted(self, now: datetime, error: dict[str, Any]) -> list[str]:
-        """Mark every run left ``running`` failed at ``now`` with ``error``; the source of
-        each such run."""
-        interrupted = self.connection.execute(select(RUNS.c.id, RUNS.c.source)
-                                              .where(RUNS.c.status == "running")).all()
+    def recover_interrupted(self, now: datetime, error: dict[str, Any],
+                            sources: Iterable[str] | None = None) -> list[str]:
+        """Mark every run left ``running`` (of ``sources``, default: of every source) failed
+        at ``now`` with ``error``; the source of each such run."""
+        query = select(RUNS.c.id, RUNS.c.source).where(RUNS.c.status == "running")
+        if sources is not None:
+            query = query.where(RUNS.c.source.in_(list(sources)))
+        interrupted = self.connection.execute(query).all()
         if interrupted:
             self.connection.execute(
                 update(RUNS).where(RUNS.c.id.in_([row.id for row in interrupted]))
