@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from dcatwatch.config import JsonLdSettings
+from dcatwatch.config import HarvestSettings, JsonLdSettings
 from dcatwatch.dcat.jsonld import Contexts
 from dcatwatch.dcat.model import ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
@@ -76,8 +76,10 @@ class DocumentReader:
                  syntax: str | None = None, headers: dict[str, str] | None = None,
                  workdir: Path | None = None, progress: Progress | None = None,
                  fetch_options: dict[str, object] | None = None,
-                 jsonld: JsonLdSettings | None = None) -> None:
+                 jsonld: JsonLdSettings | None = None,
+                 limits: HarvestSettings | None = None) -> None:
         self.client = client
+        self.limits = limits or HarvestSettings()
         settings = jsonld or JsonLdSettings()
         self.contexts = Contexts(settings.local_contexts, settings.allowed_contexts, client)
         self.source = source
@@ -150,10 +152,20 @@ class DocumentReader:
             collected.complete = False
             return None
         _merge(collected.parsed, mapped)
+        self._check_size(collected, result.url)
         collected.pages.append(Page(result.url, result.validators, result.sha256))
         if is_first:
             self._read_sub_catalogues(mapped, collected)
         return _next_links(graph, result)
+
+    def _check_size(self, collected: Collected, url: str) -> None:
+        """Fail the run (raise) once the source lists more datasets than it may."""
+        cap = self.limits.max_datasets
+        if len(collected.parsed.entries) > cap:
+            raise DcatwatchError(
+                "run.too_many_datasets", f"source {self.source!r} lists more than {cap} "
+                f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
+                "nothing", url)
 
     def _parse(self, result: FetchResult) -> tuple[Graph, ParsedCatalog]:
         """Parse and map a fetched document. The parsing stack is imported only here, when a
@@ -165,7 +177,8 @@ class DocumentReader:
         self.progress(f"parsing {result.final_url} ({result.size / 1e6:.1f} MB)")
         try:
             graph = parse_file(result.path, result.final_url, result.content_type, self.syntax,
-                               self.contexts)
+                               self.contexts, memory_mb=self.limits.parser_memory_mb,
+                               jsonld_max_depth=self.limits.jsonld_max_depth)
         finally:
             _discard(result)
         return graph, map_graph(graph, result.final_url, self.source, full=False)

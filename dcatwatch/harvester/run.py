@@ -125,10 +125,14 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
                 _finish(unit, settings, source, collected, result, started)
                 unit.runs.finish(run_id, result, now())
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
-        log.exception("harvest of %s failed", source.name)
         result.status = "failed"
-        result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
-                                            source.url))
+        if isinstance(exc, DcatwatchError):  # a cap the run hit: the source's fault, not ours
+            log.warning("harvest of %s failed: %s", source.name, exc.message)
+            result.errors.append(exc)
+        else:
+            log.exception("harvest of %s failed", source.name)
+            result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
+                                                source.url))
         result.duration_s = round(time.monotonic() - started, 3)
         with store.write() as unit:
             unit.runs.finish(run_id, result, now())
@@ -163,7 +167,8 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
                             ).read(source.url, organisations=source.organisations)
     reader = DocumentReader(client, source.name, max_pages=max_pages, syntax=source.syntax,
                             headers=source.headers, workdir=workdir, progress=report,
-                            fetch_options=options, jsonld=settings.jsonld)
+                            fetch_options=options, jsonld=settings.jsonld,
+                            limits=settings.harvest)
     return reader.read(source.url, cached)
 
 
