@@ -148,3 +148,44 @@ def test_parser_memory_cap_comes_from_the_setting(tmp_path: Path) -> None:
     path.write_bytes(nested(3))
     graph = parse_file(path, "https://x.se/deep.jsonld", memory_mb=256)
     assert graph.triples == 4
+
+
+def test_spool_stages_entries_on_disk_and_reads_them_back_in_order(tmp_path: Path) -> None:
+    from dcatwatch.dcat.model import Agent, DatasetEntry, pack_description
+    from dcatwatch.harvester.documents import EntrySpool
+
+    spool = EntrySpool(tmp_path, batch=4)
+    entries = [DatasetEntry(f"https://x.se/d/{n}", f"h{n}",
+                            pack_description(f"<x:{n}> <x:p> <x:o> .\n"),
+                            f"T {n}", Agent("https://x.se/a", name={"sv": "A"}))
+               for n in range(11)]
+    for entry in entries:
+        spool.append(entry)
+    assert len(spool) == 11 and [len(b) for b in spool.batches()] == [4, 4, 3]
+    assert list(spool) == entries  # twice: reading does not consume
+    assert list(spool) == entries
+    spool.append(entries[0])
+    assert len(list(spool)) == 12
+    spool.close()
+
+
+def test_small_batches_give_the_same_run(server: LoopbackServer, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every page split over spool chunks and apply batches: counts and rows as in one go."""
+    from dcatwatch.harvester import apply, documents
+
+    monkeypatch.setattr(documents, "SPOOL_BATCH", 3)
+    monkeypatch.setattr(apply, "BATCH", 4)
+    serve_pages(server)
+    config = write_config(tmp_path, [{"name": "src", "type": "dcat", "url": server.url("/p1"),
+                                      "removal_threshold": 0.5}])
+    status, [first] = harvest_json(config)
+    assert (status, first["added"], first["datasets"]) == (0, 30, 30)
+    server.route("/p2", page(range(10, 15), server.url("/p3"), "Ändrad"),
+                 content_type="text/turtle")  # 5 updated, 5 gone
+    server.route("/p3", page(range(20, 33)), content_type="text/turtle")  # 3 new
+    status, [second] = harvest_json(config)
+    assert second["status"] == "ok"
+    assert (second["added"], second["updated"], second["unchanged"], second["removed"],
+            second["held_removals"]) == (3, 5, 20, 5, 0)
+    assert sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL") == [(28,)]

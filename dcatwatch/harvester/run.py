@@ -6,7 +6,9 @@ harvest of the same source, from the daemon or a command, does nothing and says 
 (``run.busy``). A run is recorded before it starts (status ``running``) so a crash leaves a
 trace that the next run of the source marks ``failed``. Everything the run changes, its own
 record included, is written in one unit of work at the end; a failed run writes nothing but
-its record.
+its record. Until then the datasets read are staged on disk
+(:class:`~dcatwatch.harvester.documents.EntrySpool`) and applied in batches
+(:func:`~dcatwatch.harvester.apply.apply_datasets`), so memory does not grow with them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.locks import source_lock
-from dcatwatch.store.runs import RunResult
+from dcatwatch.store.runs import RunCounts, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +123,17 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
     try:
         with gc_paused():
             collected = _read(settings, store, source, client, progress)
-            with store.write() as unit:
-                _finish(unit, settings, source, collected, result, started)
-                unit.runs.finish(run_id, result, now())
+            try:
+                with store.write() as unit:
+                    _finish(unit, settings, source, collected, result, started)
+                    unit.runs.finish(run_id, result, now())
+            finally:
+                close = getattr(collected.parsed.entries, "close", None)
+                if close is not None:
+                    close()  # the staged entries (documents.EntrySpool)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
         result.status = "failed"
+        result.counts = RunCounts(pages=result.counts.pages)  # what was counted rolled back
         if isinstance(exc, DcatwatchError):  # a cap the run hit: the source's fault, not ours
             log.warning("harvest of %s failed: %s", source.name, exc.message)
             result.errors.append(exc)
@@ -226,7 +234,7 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     complete = result.status == "ok"
-    apply.apply_datasets(unit, source.name, parsed, resolver, stamp, result.counts,
+    apply.apply_datasets(unit, source.name, parsed.entries, resolver, stamp, result.counts,
                          complete=complete, threshold=threshold)
     result.services_changed = apply.apply_services(
         unit, source.name, parsed.services, resolver, stamp, complete=complete,

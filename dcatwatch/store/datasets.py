@@ -42,14 +42,35 @@ class Totals:
 class Datasets(Repository):
     """Datasets and their distributions: change detection writes, current-dataset reads."""
 
-    def existing(self, source: str) -> dict[str, Stored]:
-        """Every dataset row of ``source`` (removed ones too), by IRI."""
+    def existing(self, source: str, iris: Sequence[str] | None = None) -> dict[str, Stored]:
+        """The dataset rows of ``source`` (removed ones too) with the IRIs ``iris`` (None:
+        every row), by IRI."""
+        c = DATASETS.c
+        query = select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at,
+                       c.agency_id).where(c.source == source)
+        parts = [None] if iris is None else chunks(iris)
+        found: dict[str, Stored] = {}
+        for part in parts:
+            rows = self.connection.execute(query if part is None else
+                                           query.where(c.iri.in_(list(part))))
+            found.update((iri, Stored(row_id, digest, removed is not None, held is not None,
+                                      agency))
+                         for row_id, iri, digest, removed, held, agency in rows)
+        return found
+
+    def unlisted(self, source: str, listed: Collection[str]) -> tuple[int, list[Stored]]:
+        """How many current (not removed) datasets ``source`` has, and those of them whose
+        IRI is not in ``listed``; the rows are read as a stream, only the unlisted kept."""
         c = DATASETS.c
         rows = self.connection.execute(
-            select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at, c.agency_id)
-            .where(c.source == source))
-        return {iri: Stored(row_id, digest, removed is not None, held is not None, agency)
-                for row_id, iri, digest, removed, held, agency in rows}
+            select(c.id, c.iri, c.content_hash, c.removal_held_at, c.agency_id)
+            .where(c.source == source, _CURRENT))
+        current, missing = 0, []
+        for row_id, iri, digest, held, agency in rows:
+            current += 1
+            if iri not in listed:
+                missing.append(Stored(row_id, digest, False, held is not None, agency))
+        return current, missing
 
     def has_current(self, source: str) -> bool:
         """Whether ``source`` has a dataset that is not removed."""
