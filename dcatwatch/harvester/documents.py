@@ -316,6 +316,8 @@ def _merge(collected: Collected, page: ParsedCatalog) -> None:
         if service.iri not in known_services:
             known_services.add(service.iri)
             into.services.append(service)
+    for catalog in page.catalogs:  # their dataset lists: the spool has the datasets
+        catalog.datasets, catalog.services = [], []
     into.catalogs.extend(page.catalogs)
     into.problems.extend(page.problems)
     into.triples += page.triples

@@ -230,6 +230,7 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
            result: RunResult, stamp: datetime) -> None:
     """Apply the datasets, services and agencies a run read."""
     parsed = collected.parsed
+    collected.listed = set()  # reading is done: applying keeps its own set of IRIs
     resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases())
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
