@@ -189,3 +189,26 @@ def test_small_batches_give_the_same_run(server: LoopbackServer, tmp_path: Path,
     assert (second["added"], second["updated"], second["unchanged"], second["removed"],
             second["held_removals"]) == (3, 5, 20, 5, 0)
     assert sql(config, "SELECT count(*) FROM dataset WHERE removed_at IS NULL") == [(28,)]
+
+
+def test_validation_reads_and_stores_in_batches(server: LoopbackServer, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Descriptions read and findings written a few at a time: the same run as in one go."""
+    from dcatwatch.validators import service
+    from tests.helpers import run
+
+    server.route("/c.ttl", page(range(0, 7)), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "src", "type": "dcat",
+                                      "url": server.url("/c.ttl")}],
+                          validation={"data": False})
+    harvest_json(config)
+    status, out, err = run("--config", str(config), "validate", "--json")
+    assert status == 0, err
+    whole = json.loads(out)["metadata"]
+    stored = sql(config, "SELECT dataset_iri, code FROM metadata_finding ORDER BY 1, 2")
+    monkeypatch.setattr(service, "DESCRIPTIONS_BATCH", 2)
+    status, out, err = run("--config", str(config), "validate", "--json")
+    assert status == 0, err
+    assert json.loads(out)["metadata"] == whole
+    assert sql(config, "SELECT dataset_iri, code FROM metadata_finding ORDER BY 1, 2") == stored
+    assert len({iri for iri, _ in stored}) == 7  # every dataset was read, across 4 batches

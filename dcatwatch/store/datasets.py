@@ -176,14 +176,25 @@ class Datasets(Repository):
                    DATASETS.c.description).where(current)
             .order_by(DATASETS.c.agency_id, DATASETS.c.iri)))
 
-    def current_descriptions(self, source: str | None = None) -> list[Row[Any]]:
-        """``source`` and ``description`` of the current datasets (of ``source``; None:
-        every source), in the order they were first stored."""
-        query = select(DATASETS.c.source, DATASETS.c.description).where(
-            DATASETS.c.removed_at.is_(None)).order_by(DATASETS.c.id)
+    def current_descriptions(self, source: str | None = None, *, after: int = 0,
+                             limit: int | None = None) -> list[Row[Any]]:
+        """``id``, ``source`` and ``description`` of the current datasets (of ``source``;
+        None: every source), in the order they were first stored; with ``limit``, at most
+        that many with an id above ``after`` (read a large store a batch at a time)."""
+        query = select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.description).where(
+            DATASETS.c.removed_at.is_(None), DATASETS.c.id > after).order_by(DATASETS.c.id)
         if source is not None:
             query = query.where(DATASETS.c.source == source)
+        if limit is not None:
+            query = query.limit(limit)
         return list(self.connection.execute(query))
+
+    def count_current(self, source: str | None = None) -> int:
+        """How many current datasets ``source`` (None: every source) has."""
+        query = select(func.count()).select_from(DATASETS).where(_CURRENT)
+        if source is not None:
+            query = query.where(DATASETS.c.source == source)
+        return int(self.connection.execute(query).scalar_one())
 
     def descriptions(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored descriptions of datasets, by id."""
