@@ -212,3 +212,17 @@ def test_validation_reads_and_stores_in_batches(server: LoopbackServer, tmp_path
     assert json.loads(out)["metadata"] == whole
     assert sql(config, "SELECT dataset_iri, code FROM metadata_finding ORDER BY 1, 2") == stored
     assert len({iri for iri, _ in stored}) == 7  # every dataset was read, across 4 batches
+
+
+def test_max_datasets_holds_for_the_dataportal_search_mode(server: LoopbackServer,
+                                                           tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+    from tests.entrystore import EntryStore
+
+    store = EntryStore.from_file(server, FIXTURES / "dataportal" / "dump.rdf")
+    source = {"name": "portal", "type": "dataportal", "mode": "search", "url": store.base_url,
+              "organisations": ["2021006297"]}
+    status, [result] = harvest_json(write_config(tmp_path, [source], harvest={"max_datasets": 1}))
+    assert status == 1 and result["status"] == "failed"
+    assert codes(result) == ["run.too_many_datasets"]
+    assert sql(write_config(tmp_path, [source]), "SELECT count(*) FROM dataset") == [(0,)]

@@ -170,9 +170,17 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
     if source.type == "dataportal" and source.mode == "search":
         from dcatwatch.harvester.dataportal import SearchReader  # pyoxigraph: only when needed
 
-        return SearchReader(client, source.name, max_pages=max_pages, headers=source.headers,
-                            workdir=workdir, progress=report, fetch_options=options,
-                            ).read(source.url, organisations=source.organisations)
+        searched = SearchReader(client, source.name, max_pages=max_pages,
+                                headers=source.headers, workdir=workdir, progress=report,
+                                fetch_options=options,
+                                ).read(source.url, organisations=source.organisations)
+        cap = settings.harvest.max_datasets
+        if len(searched.parsed.entries) > cap:
+            raise DcatwatchError(
+                "run.too_many_datasets", f"source {source.name!r} lists more than {cap} "
+                f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
+                "nothing", source.url)
+        return searched
     reader = DocumentReader(client, source.name, max_pages=max_pages, syntax=source.syntax,
                             headers=source.headers, workdir=workdir, progress=report,
                             fetch_options=options, jsonld=settings.jsonld,
