@@ -44,9 +44,8 @@ def serve_pages(server: LoopbackServer, title: str = "Datamängd") -> None:
     server.route("/p3", page(range(20, 30), None, title), content_type="text/turtle")
 
 
-def test_connection_dropped_on_page_three_keeps_that_page_as_it_was(server: LoopbackServer,
-                                                          tmp_path: Path,
-                                                          database_url: str) -> None:
+def test_connection_dropped_on_page_three_keeps_that_page_as_it_was(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
     serve_pages(server)
     config = write_config(tmp_path, [{"name": "src", "type": "dcat", "url": server.url("/p1")}],
                           database=database_url)
