@@ -1,6 +1,7 @@
 """End-to-end harvest of a synthetic dataportal.se dump (``type = "dataportal"``, dump mode).
 
     python benchmarks/bench_dump.py [--datasets 40000] [--keep DIR] [--smoke]
+    python benchmarks/bench_dump.py --memory [--sizes 10000,100000] [--page 1000] [--smoke]
 
 1. builds a dump-shaped RDF/XML catalogue (about 100 MB for 40 000 datasets): the synthetic
    catalogue of ``generate.py`` with publishers as dataportal.se organisations named in
@@ -12,6 +13,11 @@
 3. runs ``dcatwatch harvest --json`` into a fresh SQLite store as a separate process and
    prints its wall time (process start to exit) and peak RSS, and the parser child's peak
    measured on its own. Targets: under 20 s and under 400 MB.
+
+``--memory`` instead harvests catalogues of each of ``--sizes`` datasets served as Hydra
+pages of ``--page`` datasets (N-Triples, ``hydra:next``) and, for comparison, as one
+document, each into a fresh store, and prints the peak RSS of the harvest process and how
+it grows with the catalogue (target: the largest within 1.3x of the smallest, under 200 MB).
 """
 
 from __future__ import annotations
@@ -85,12 +91,74 @@ def write_dump(datasets: int, path: Path) -> Path:
     return path
 
 
+HYDRA_NEXT = "<http://www.w3.org/ns/hydra/core#next>"
+
+
+def write_pages(datasets: int, page: int, root: Path, base: str) -> str:
+    """Write the catalogue as N-Triples pages ``p0.nt`` … linked by ``hydra:next``;
+    returns the first page's name."""
+    pages = max(1, -(-datasets // page))
+    for k in range(pages):
+        size = min(page, datasets - k * page)
+        text = generate.ntriples(size, seed=k + 1)
+        text = (text.replace(f"{generate.BASE}/dataset/", f"{generate.BASE}/dataset/p{k}-")
+                .replace(f"{generate.BASE}/api/", f"{generate.BASE}/api/p{k}-")
+                .replace("_:c", f"_:p{k}c"))
+        if k + 1 < pages:
+            text += f"<{generate.BASE}/view/{k}> {HYDRA_NEXT} <{base}/p{k + 1}.nt> .\n"
+        (root / f"p{k}.nt").write_text(text, encoding="utf-8")
+    return "p0.nt"
+
+
+def memory(sizes: list[int], page: int, single: bool) -> None:
+    """Peak RSS of paged (and single-document) harvests of each size."""
+    peaks: dict[str, list[float]] = {"paged": [], "single": []}
+    for size in sizes:
+        shapes = ["paged", "single"] if single else ["paged"]
+        for shape in shapes:
+            with tempfile.TemporaryDirectory(prefix="dcatwatch-mem-") as tmp:
+                root = Path(tmp)
+                first = "p0.nt" if shape == "paged" else "all.nt"
+                server, config = serve_and_configure(
+                    root, f'name = "mem"\ntype = "dcat"\nurl = "{{base}}/{first}"\n')
+                base = f"http://127.0.0.1:{server.server_address[1]}"
+                if shape == "paged":
+                    write_pages(size, page, root, base)
+                else:
+                    generate.write(size, root / first, "ntriples")
+                with config.open("a") as handle:
+                    handle.write("[harvest]\nmax_pages = 100000\n")
+                dcatwatch = [sys.executable, "-m", "dcatwatch", "--config", str(config)]
+                timed(dcatwatch + ["db", "upgrade"])
+                wall, peak, out = timed(dcatwatch + ["harvest", "--json"])
+                server.shutdown()
+            [result] = json.loads(out)
+            assert result["datasets"] == size, result
+            peaks[shape].append(peak)
+            print(f"{shape:<6} {size:>7} datasets ({result['pages']:>4} pages): "
+                  f"{wall:7.1f} s  {peak:6.0f} MB peak RSS")
+    for shape, values in peaks.items():
+        if len(values) > 1:
+            print(f"{shape}: largest/smallest peak {values[-1] / values[0]:.2f}x "
+                  f"(target <= 1.30x), largest {values[-1]:.0f} MB (target < 200 MB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="End-to-end harvest of a synthetic dump.")
     parser.add_argument("--datasets", type=int, default=40_000)
     parser.add_argument("--keep", type=Path, help="also copy the generated dump here")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak RSS of paged and single-document harvests by size")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--page", type=int, default=1000)
+    parser.add_argument("--no-single", action="store_true",
+                        help="--memory: skip the single-document harvests")
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
+    if args.memory:
+        sizes = [300, 1200] if args.smoke else [int(n) for n in args.sizes.split(",")]
+        memory(sizes, 100 if args.smoke else args.page, not args.no_single)
+        return
     if args.smoke:
         vars(args).update(SMOKE)
 

@@ -85,6 +85,10 @@ def main() -> None:
     parser.add_argument("--skip-rdflib", action="store_true")
     parser.add_argument("--repeat", type=int, default=9, help="runs of the 304 re-harvest")
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
+    parser.add_argument("--ratio-runs", type=int, default=0,
+                        help="also alternate this many fresh-store harvests and rdflib parses "
+                             "and print the ratio of their medians (a loaded machine slows "
+                             "both alike)")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
@@ -130,7 +134,25 @@ def main() -> None:
                   f"{rdflib_run[0] / first[0]:.1f}x")
             print(f"peak RSS: harvest {first[1]:.0f} MB (+ parser child {child[1]:.0f} MB) "
                   f"vs rdflib {rdflib_run[1]:.0f} MB")
+            if args.ratio_runs:
+                print(interleaved(dcatwatch, [sys.executable, "-c", script, str(catalogue)],
+                                  config, args.ratio_runs))
         server.shutdown()
+
+
+def interleaved(harvest: list[str], rdflib_parse: list[str], config: Path, runs: int) -> str:
+    """Alternate fresh-store harvests (schema made beforehand, untimed) and rdflib parses;
+    the medians and their ratio."""
+    ours, theirs = [], []
+    for _ in range(runs):
+        (config.parent / "bench.db").unlink(missing_ok=True)
+        timed(harvest[:5] + ["db", "upgrade"])
+        ours.append(timed(harvest)[0])
+        theirs.append(timed(rdflib_parse)[0])
+    mine, other = sorted(ours)[runs // 2], sorted(theirs)[runs // 2]
+    return (f"interleaved, median of {runs}: harvest {mine:.2f} s, rdflib {other:.2f} s, "
+            f"speed-up {other / mine:.1f}x (target >= 12x); harvests "
+            f"{', '.join(f'{t:.2f}' for t in ours)}; rdflib {', '.join(f'{t:.1f}' for t in theirs)}")
 
 
 def in_process_reharvest(config: Path, repeat: int) -> str:

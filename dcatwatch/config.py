@@ -111,6 +111,15 @@ class HarvestSettings(Section):
     max_pages: int = Field(1000, ge=1, description="Most pages read from one paged source.")
     workdir: str | None = Field(None, description="Where downloads are kept while parsed "
                                 "(default: the system's temporary directory).")
+    max_datasets: int = Field(2_000_000, ge=1, description="Most datasets one run of a source "
+                              "may list; more fails the run (run.too_many_datasets), which "
+                              "then removes nothing.")
+    parser_memory_mb: int = Field(512, ge=64, description="Address-space cap of the parser "
+                                  "child process, in MiB; a document needing more fails "
+                                  "(parse.crashed) instead of exhausting the machine.")
+    jsonld_max_depth: int = Field(100, ge=8, description="Deepest JSON nesting a JSON-LD "
+                                  "document may have; deeper ones are refused (parse.too_deep) "
+                                  "before parsing.")
 
 
 class SourceAuth(Section):

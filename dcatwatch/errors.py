@@ -70,6 +70,10 @@ _ENTRIES = [
     ErrorType("parse.remote_context", "error", "The JSON-LD document needs a remote @context",
               "Inline the @context in the document, or map its URL to a local file in [jsonld] "
               "local_contexts, or allow it to be fetched in [jsonld] allowed_contexts."),
+    ErrorType("parse.too_deep", "error", "The JSON-LD document is nested deeper than allowed",
+              "JSON-LD for DCAT-AP needs a few levels of nesting; flatten the document (or raise "
+              "[harvest] jsonld_max_depth if it really is this deep).",
+              publisher=False),
     ErrorType("page.loop", "warning", "A paging link points back to a page already read",
               "Fix the hydra:next / rel=next links of the catalogue's paging."),
     ErrorType("page.cap", "warning", "Stopped paging at the configured maximum number of pages",
@@ -101,6 +105,11 @@ _ENTRIES = [
     ErrorType("run.busy", "error", "Another harvest of the source was running",
               "Nothing was changed; the running harvest (the daemon's or a command's) goes on. "
               "Harvest again when it is done.",
+              publisher=False),
+    ErrorType("run.too_many_datasets", "error",
+              "The source lists more datasets than [harvest] max_datasets allows",
+              "Nothing was changed; raise [harvest] max_datasets if the source really is this "
+              "large.",
               publisher=False),
     ErrorType("run.internal", "error", "An unexpected internal error",
               "This is a bug in dcatwatch: please report it with the log.",

@@ -1,7 +1,8 @@
 """Parser child process: reads one RDF document, writes N-Triples to stdout.
 
-Run as ``python -m dcatwatch.dcat._worker SYNTAX BASE_IRI PATH``. It imports nothing but
-pyoxigraph so it starts fast. Parsing in a child keeps the daemon alive when a hostile
+Run as ``python -m dcatwatch.dcat._worker SYNTAX BASE_IRI PATH [MEMORY_MB]`` (MEMORY_MB: its
+address-space cap, ``[harvest] parser_memory_mb``). It imports nothing but pyoxigraph so it
+starts fast. Parsing in a child keeps the daemon alive when a hostile
 document makes the Rust parser abort the process, and lets the parent group triples while
 the child parses (two cores). A syntax error is written to stderr as one JSON line and the
 exit status is 3.
@@ -34,7 +35,8 @@ FORMATS = {
     "trig": ox.RdfFormat.TRIG,
     "jsonld": ox.RdfFormat.JSON_LD,
 }
-MEMORY_LIMIT = 4 << 30  # address space; a runaway parse fails instead of eating the machine
+MEMORY_MB = 512  # address space ([harvest] parser_memory_mb): a runaway parse fails instead
+# of eating the machine
 LENIENT = {"rdfxml": "xml", "turtle": "turtle"}  # never JSON-LD: rdflib fetches remote contexts
 LENIENT_MAX_BYTES = 50 << 20
 
@@ -62,9 +64,10 @@ def lenient(syntax: str, base_iri: str, path: str, out: IO[bytes]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    syntax, base_iri, path = argv
+    syntax, base_iri, path = argv[:3]
+    limit = (int(argv[3]) if len(argv) > 3 else MEMORY_MB) << 20
     try:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):
         pass
     out = sys.stdout.buffer
@@ -85,6 +88,10 @@ def main(argv: list[str]) -> int:
         return 3
     except BrokenPipeError:
         return 0
+    except MemoryError as exc:
+        sys.stderr.write(f"out of memory ({exc or 'allocation failed'}; the cap is "
+                         f"{limit >> 20} MiB, [harvest] parser_memory_mb)\n")
+        return 4
     return 0
 
 

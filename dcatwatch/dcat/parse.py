@@ -46,6 +46,9 @@ _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's
          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
+_JSON_TOKENS = re.compile(rb'["\\{}\[\]]')  # what the JSON-LD depth check looks at
+MEMORY_MB = 512  # the parser child's address-space cap ([harvest] parser_memory_mb)
+JSONLD_MAX_DEPTH = 100  # [harvest] jsonld_max_depth
 _NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
 
 
@@ -144,6 +147,43 @@ def refuse_dtd(path: Path, url: str) -> None:
             position = 0
 
 
+def refuse_deep_json(path: Path, url: str, limit: int) -> None:
+    """Refuse a JSON(-LD) document nested deeper than ``limit`` arrays and objects.
+
+    pyoxigraph's JSON-LD parser keeps every open level: a small document nested tens of
+    thousands deep drove the parser child to gigabytes. The file is scanned in 1 MiB chunks
+    for brackets outside strings (escapes skipped), in constant memory.
+    """
+    depth = 0
+    in_string = False
+    skip = -1  # absolute offset of a byte escaped by a backslash
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            for match in _JSON_TOKENS.finditer(chunk):
+                position = offset + match.start()
+                if position == skip:
+                    continue
+                token = match.group()
+                if in_string:
+                    if token == b"\\":
+                        skip = position + 1
+                    elif token == b'"':
+                        in_string = False
+                elif token == b'"':
+                    in_string = True
+                elif token in b"[{":
+                    depth += 1
+                    if depth > limit:
+                        raise ParseError(
+                            "parse.too_deep", f"the JSON-LD document is nested more than "
+                            f"{limit} levels deep ([harvest] jsonld_max_depth); refused before "
+                            f"parsing", url, "JSON-LD")
+                else:
+                    depth -= 1
+            offset += len(chunk)
+
+
 def _byte_encoding(head: bytes) -> str | None:
     """The encoding the first bytes show: a byte-order mark, or NUL bytes next to the first
     character, which is ASCII in every RDF syntax (UTF-16/32 without a mark, told apart as
@@ -221,27 +261,31 @@ def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path
 
 
 def parse_file(path: Path, url: str, content_type: str | None = None,
-               syntax: str | None = None, contexts: Contexts | None = None) -> Graph:
+               syntax: str | None = None, contexts: Contexts | None = None, *,
+               memory_mb: int = MEMORY_MB, jsonld_max_depth: int = JSONLD_MAX_DEPTH) -> Graph:
     """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
 
     A JSON-LD document with a remote ``@context`` is parsed again with its contexts from
     ``contexts`` (:mod:`dcatwatch.dcat.jsonld`; None: none is local or may be fetched).
     Raises :class:`ParseError` naming the URL, the syntax and, for syntax errors, the
-    line and column.
+    line and column. The parser child may use ``memory_mb`` MiB of address space; a JSON-LD
+    document nested deeper than ``jsonld_max_depth`` is refused (``parse.too_deep``).
     """
     chosen = syntax or detect_syntax(path, url, content_type)
     source = to_utf8(path, url, content_type, chosen)
     try:
         if chosen == "rdfxml":
             refuse_dtd(source, url)  # after transcoding: UTF-16 must not hide a DTD
+        elif chosen == "jsonld":
+            refuse_deep_json(source, url, jsonld_max_depth)
         try:
-            return _parse_in_child(source, url, chosen)
+            return _parse_in_child(source, url, chosen, memory_mb)
         except ParseError as error:
             if error.code != "parse.remote_context":
                 raise
         inlined = inline_file(source, url, contexts or Contexts())
         try:
-            return _parse_in_child(inlined, url, chosen)
+            return _parse_in_child(inlined, url, chosen, memory_mb)
         finally:
             inlined.unlink(missing_ok=True)
     finally:
@@ -267,11 +311,12 @@ def rebase(url: str) -> Rebase | None:
                   f"<{scheme}://{host}")
 
 
-def _parse_in_child(path: Path, url: str, syntax: str) -> Graph:
+def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int = MEMORY_MB) -> Graph:
     large = path.stat().st_size >= LARGE_BYTES
     rebased = rebase(url)
     base = rebased.base if rebased else url
-    command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, base, str(path)]
+    command = [sys.executable, "-m", "dcatwatch.dcat._worker", syntax, base, str(path),
+               str(memory_mb)]
     # its own session: a Ctrl-C or SIGTERM to the daemon's process group must not kill a
     # parse the daemon wants to finish within its shutdown grace
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -379,7 +424,8 @@ def _child_error(status: int, stderr: str, url: str, syntax: str) -> ParseError:
     if status < 0:
         return ParseError("parse.crashed",
                           f"the {name} parser was killed by signal {-status} (hostile or "
-                          f"oversized document); nothing from it was used", url, name)
+                          f"oversized document, or past [harvest] parser_memory_mb); nothing "
+                          f"from it was used", url, name)
     tail = stderr.strip().splitlines()[-1:] or ["no message"]
     return ParseError("parse.crashed", f"the {name} parser failed (exit {status}): {tail[0]}",
                       url, name)

@@ -11,17 +11,20 @@ until an operator confirms them, or the shrink has lasted ``hold_hours`` across 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from dcatwatch.dcat import records
-from dcatwatch.dcat.model import Agent, DataService, ParsedCatalog
+from dcatwatch.dcat.model import Agent, DataService, DatasetEntry
 from dcatwatch.dcat.model import best_text as preferred
 from dcatwatch.store.core import Unit
 from dcatwatch.store.datasets import Stored
 from dcatwatch.store.runs import RunCounts
 
 AgencyOf = Callable[[Agent | None], str | None]
+
+
+BATCH = 1000  # datasets compared and written at a time
 HOLD_RUNS = 3  # successful runs that must miss held datasets before they are removed
 
 
@@ -48,39 +51,90 @@ def removal_hold(guarded: bool, held_since: datetime | None, missed_runs: int, n
     return due
 
 
-def apply_datasets(unit: Unit, source: str, parsed: ParsedCatalog, agency_of: AgencyOf,
-                   now: datetime, changes: RunCounts, *, complete: bool,
+def apply_datasets(unit: Unit, source: str, entries: Iterable[DatasetEntry],
+                   agency_of: AgencyOf, now: datetime, changes: RunCounts, *, complete: bool,
                    threshold: float, hold_hours: float = 72.0) -> None:
-    """Write ``parsed``'s datasets for ``source``, counting what changed in ``changes``
-    (added, updated, unchanged, removed, held_removals)."""
-    existing = unit.datasets.existing(source)
+    """Write ``entries`` (a run's datasets) for ``source``, counting what changed in
+    ``changes`` (added, updated, unchanged, removed, held_removals).
+
+    The entries are compared and written :data:`BATCH` at a time, each batch against the
+    stored rows of its own IRIs: only the set of IRIs listed is kept for the whole run, to
+    find the datasets the source no longer lists, once every batch is written.
+    """
+    agency_of = _remembered(agency_of)
+    listed: set[str] = set()
+    batch: list[DatasetEntry] = []
+    added = revived = 0
+    for entry in entries:
+        if entry.iri in listed:
+            continue
+        listed.add(entry.iri)
+        batch.append(entry)
+        if len(batch) >= BATCH:
+            added, revived = _apply_batch(unit, source, batch, agency_of, now, changes,
+                                          added, revived)
+            batch = []
+    if batch:
+        added, revived = _apply_batch(unit, source, batch, agency_of, now, changes,
+                                      added, revived)
+    if not complete:
+        return
+    current, missing = unit.datasets.unlisted(source, listed)  # as written by the batches
+    if missing:
+        current -= added + revived  # as the run found them
+        _remove(unit, source, missing, current, len(listed), threshold, hold_hours, now,
+                changes)
+
+
+def _apply_batch(unit: Unit, source: str, batch: list[DatasetEntry], agency_of: AgencyOf,
+                 now: datetime, changes: RunCounts, added: int,
+                 revived: int) -> tuple[int, int]:
+    """Compare and write one batch; returns the run's running (added, revived) counts."""
+    existing = unit.datasets.existing(source, [entry.iri for entry in batch])
     new_entries, changed, unchanged, moved = [], [], [], []
-    revived = 0
-    for entry in parsed.entries:
+    back = 0
+    for entry in batch:
         row = existing.get(entry.iri)
         if row is None:
             new_entries.append((entry, agency_of(entry.publisher)))
         elif row.removed or row.content_hash != entry.digest:
             changed.append((row.id, entry, agency_of(entry.publisher)))
-            revived += row.removed
+            back += row.removed
         else:
             unchanged.append(row.id)
             agency = agency_of(entry.publisher)
             if agency != row.agency_id:  # the registry's aliases changed
                 moved.append((row.id, agency))
-    changes.added = len(new_entries) + revived
-    changes.updated = len(changed) - revived
-    changes.unchanged = len(unchanged)
+    changes.added += len(new_entries) + back
+    changes.updated += len(changed) - back
+    changes.unchanged += len(unchanged)
     unit.datasets.insert_new(source, now, new_entries)
     unit.datasets.update_changed(source, now, changed)
     unit.datasets.mark_seen(unchanged, now)
     unit.datasets.move(moved)
-    listed = {e.iri for e in parsed.entries}
-    missing = [row for iri, row in existing.items() if iri not in listed and not row.removed]
-    if complete and missing:
-        current = sum(1 for row in existing.values() if not row.removed)
-        _remove(unit, source, missing, current, len(listed), threshold, hold_hours, now,
-                changes)
+    return added + len(new_entries), revived + back
+
+
+def _remembered(agency_of: AgencyOf) -> AgencyOf:
+    """``agency_of`` answering again from memory for a publisher described the same way
+    (a dump names a few hundred publishers for tens of thousands of datasets)."""
+    known: dict[tuple[object, ...], str | None] = {}
+
+    def cached(agent: Agent | None) -> str | None:
+        if agent is None:
+            return None
+        key = tuple(_frozen(getattr(agent, name)) for name in agent.__slots__)
+        if key not in known:
+            known[key] = agency_of(agent)
+        return known[key]
+
+    return cached
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, dict):
+        return tuple(value.items())
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _remove(unit: Unit, source: str, missing: list[Stored], current: int, listed: int,

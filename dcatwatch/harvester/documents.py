@@ -13,16 +13,18 @@ URL, never to pages or sub-catalogues elsewhere.
 
 from __future__ import annotations
 
+import pickle
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urljoin
 
-from dcatwatch.config import JsonLdSettings
+from dcatwatch.config import HarvestSettings, JsonLdSettings
 from dcatwatch.dcat.jsonld import Contexts
-from dcatwatch.dcat.model import ParsedCatalog
+from dcatwatch.dcat.model import DatasetEntry, ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
 from dcatwatch.errors import DcatwatchError
 from dcatwatch.http.addresses import same_origin
@@ -36,6 +38,67 @@ NEXT_PAGE = (iri(HYDRA, "next"), iri(HYDRA, "nextPage"))
 ACCEPT = ("application/rdf+xml, text/turtle;q=0.9, application/ld+json;q=0.8, "
           "application/n-triples;q=0.7, application/trig;q=0.6, */*;q=0.1")
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?', re.I)
+
+
+SPOOL_BATCH = 2000  # dataset entries held in memory before the spool writes them to disk
+
+
+class EntrySpool:
+    """A run's dataset entries, staged on disk: the harvest's staging area.
+
+    Entries are appended as pages are mapped and kept in memory :data:`SPOOL_BATCH` at a
+    time; full batches are pickled to an anonymous temporary file (in ``[harvest] workdir``).
+    Iterating reads them back in order, one batch at a time, so applying a run holds one
+    batch however many datasets the source has. Nothing reaches the store until the run is
+    applied in its one unit of work: a run that fails leaves only this file, which closing
+    (or the process ending) deletes.
+    """
+
+    def __init__(self, directory: Path | None = None, batch: int | None = None) -> None:
+        self.directory = directory
+        self.batch = batch or SPOOL_BATCH
+        self._buffer: list[DatasetEntry] = []
+        self._file: IO[bytes] | None = None
+        self._spilled = 0
+        self._chunks = 0
+
+    def append(self, entry: DatasetEntry) -> None:
+        self._buffer.append(entry)
+        if len(self._buffer) >= self.batch:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(dir=self.directory, prefix="dcatwatch-spool-")
+        self._file.seek(0, 2)
+        pickle.dump(self._buffer, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._spilled += len(self._buffer)
+        self._chunks += 1
+        self._buffer = []
+
+    def batches(self) -> Iterator[list[DatasetEntry]]:
+        """The entries in the order appended, a batch at a time."""
+        if self._file is not None:
+            self._file.seek(0)
+            for _ in range(self._chunks):
+                yield pickle.load(self._file)
+        if self._buffer:
+            yield list(self._buffer)
+
+    def __iter__(self) -> Iterator[DatasetEntry]:
+        for batch in self.batches():
+            yield from batch
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._buffer)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 @dataclass(slots=True)
@@ -56,6 +119,15 @@ class Collected:
     errors: list[DcatwatchError] = field(default_factory=list)
     not_modified: bool = False  # the single document is unchanged since the last good run
     complete: bool = True  # False when any page or sub-catalogue failed
+    listed: set[str] = field(default_factory=set)  # IRIs of the datasets read so far
+
+    def add_entries(self, entries: list[DatasetEntry]) -> None:
+        """Add a page's dataset entries; one whose IRI was read already (on another page,
+        or twice on this one: two blank nodes with one identifier) is kept once."""
+        for entry in entries:
+            if entry.iri not in self.listed:
+                self.listed.add(entry.iri)
+                self.parsed.entries.append(entry)
 
 
 @dataclass(slots=True)
@@ -76,8 +148,10 @@ class DocumentReader:
                  syntax: str | None = None, headers: dict[str, str] | None = None,
                  workdir: Path | None = None, progress: Progress | None = None,
                  fetch_options: dict[str, object] | None = None,
-                 jsonld: JsonLdSettings | None = None) -> None:
+                 jsonld: JsonLdSettings | None = None,
+                 limits: HarvestSettings | None = None) -> None:
         self.client = client
+        self.limits = limits or HarvestSettings()
         settings = jsonld or JsonLdSettings()
         self.contexts = Contexts(settings.local_contexts, settings.allowed_contexts, client)
         self.source = source
@@ -90,8 +164,10 @@ class DocumentReader:
         self.url = ""  # the source's URL: its headers and credentials go to its origin only
 
     def read(self, url: str, cached: Cached | None = None) -> Collected:
-        """Read the source starting at ``url``; ``cached`` enables the conditional GET."""
+        """Read the source starting at ``url``; ``cached`` enables the conditional GET.
+        The datasets read are staged in an :class:`EntrySpool` (``parsed.entries``)."""
         collected = Collected()
+        collected.parsed.entries = EntrySpool(self.workdir)  # type: ignore[assignment]
         self.url = url
         try:
             first = self._fetch(url, cached.validators if cached else None)
@@ -149,11 +225,21 @@ class DocumentReader:
             collected.errors.append(exc)
             collected.complete = False
             return None
-        _merge(collected.parsed, mapped)
+        _merge(collected, mapped)
+        self._check_size(collected, result.url)
         collected.pages.append(Page(result.url, result.validators, result.sha256))
         if is_first:
             self._read_sub_catalogues(mapped, collected)
         return _next_links(graph, result)
+
+    def _check_size(self, collected: Collected, url: str) -> None:
+        """Fail the run (raise) once the source lists more datasets than it may."""
+        cap = self.limits.max_datasets
+        if len(collected.listed) > cap:
+            raise DcatwatchError(
+                "run.too_many_datasets", f"source {self.source!r} lists more than {cap} "
+                f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
+                "nothing", url)
 
     def _parse(self, result: FetchResult) -> tuple[Graph, ParsedCatalog]:
         """Parse and map a fetched document. The parsing stack is imported only here, when a
@@ -165,7 +251,8 @@ class DocumentReader:
         self.progress(f"parsing {result.final_url} ({result.size / 1e6:.1f} MB)")
         try:
             graph = parse_file(result.path, result.final_url, result.content_type, self.syntax,
-                               self.contexts)
+                               self.contexts, memory_mb=self.limits.parser_memory_mb,
+                               jsonld_max_depth=self.limits.jsonld_max_depth)
         finally:
             _discard(result)
         return graph, map_graph(graph, result.final_url, self.source, full=False)
@@ -218,19 +305,19 @@ def _next_links(graph: Graph, result: FetchResult) -> list[str]:
     return list(dict.fromkeys(links))
 
 
-def _merge(into: ParsedCatalog, page: ParsedCatalog) -> None:
-    """Add ``page``'s records to ``into``; a record whose IRI is already there (on another
-    page, or twice on this one: two blank nodes with one identifier) is kept once."""
-    known = {d.iri for d in into.entries}
-    for entry in page.entries:
-        if entry.iri not in known:
-            known.add(entry.iri)
-            into.entries.append(entry)
+def _merge(collected: Collected, page: ParsedCatalog) -> None:
+    """Add ``page``'s records to ``collected``; a record whose IRI is already there (on
+    another page, or twice on this one: two blank nodes with one identifier) is kept once."""
+    collected.add_entries(page.entries)
+    page.entries = []
+    into = collected.parsed
     known_services = {s.iri for s in into.services}
     for service in page.services:
         if service.iri not in known_services:
             known_services.add(service.iri)
             into.services.append(service)
+    for catalog in page.catalogs:  # their dataset lists: the spool has the datasets
+        catalog.datasets, catalog.services = [], []
     into.catalogs.extend(page.catalogs)
     into.problems.extend(page.problems)
     into.triples += page.triples

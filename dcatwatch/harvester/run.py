@@ -6,7 +6,9 @@ harvest of the same source, from the daemon or a command, does nothing and says 
 (``run.busy``). A run is recorded before it starts (status ``running``) so a crash leaves a
 trace that the next run of the source marks ``failed``. Everything the run changes, its own
 record included, is written in one unit of work at the end; a failed run writes nothing but
-its record.
+its record. Until then the datasets read are staged on disk
+(:class:`~dcatwatch.harvester.documents.EntrySpool`) and applied in batches
+(:func:`~dcatwatch.harvester.apply.apply_datasets`), so memory does not grow with them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_regis
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store, Unit
-from dcatwatch.store.runs import RunResult
+from dcatwatch.store.runs import RunCounts, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +122,24 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
     try:
         with gc_paused():
             collected = _read(settings, store, source, client, progress)
-            with store.write() as unit:
-                _finish(unit, settings, source, collected, result, started)
-                unit.runs.finish(run_id, result, now())
+            try:
+                with store.write() as unit:
+                    _finish(unit, settings, source, collected, result, started)
+                    unit.runs.finish(run_id, result, now())
+            finally:
+                close = getattr(collected.parsed.entries, "close", None)
+                if close is not None:
+                    close()  # the staged entries (documents.EntrySpool)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
-        log.exception("harvest of %s failed", source.name)
         result.status = "failed"
-        result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
-                                            source.url))
+        result.counts = RunCounts(pages=result.counts.pages)  # what was counted rolled back
+        if isinstance(exc, DcatwatchError):  # a cap the run hit: the source's fault, not ours
+            log.warning("harvest of %s failed: %s", source.name, exc.message)
+            result.errors.append(exc)
+        else:
+            log.exception("harvest of %s failed", source.name)
+            result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
+                                                source.url))
         result.duration_s = round(time.monotonic() - started, 3)
         with store.write() as unit:
             unit.runs.finish(run_id, result, now())
@@ -157,12 +169,21 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
     if source.type == "dataportal" and source.mode == "search":
         from dcatwatch.harvester.dataportal import SearchReader  # pyoxigraph: only when needed
 
-        return SearchReader(client, source.name, max_pages=max_pages, headers=source.headers,
-                            workdir=workdir, progress=report, fetch_options=options,
-                            ).read(source.url, organisations=source.organisations)
+        searched = SearchReader(client, source.name, max_pages=max_pages,
+                                headers=source.headers, workdir=workdir, progress=report,
+                                fetch_options=options,
+                                ).read(source.url, organisations=source.organisations)
+        cap = settings.harvest.max_datasets
+        if len(searched.parsed.entries) > cap:
+            raise DcatwatchError(
+                "run.too_many_datasets", f"source {source.name!r} lists more than {cap} "
+                f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
+                "nothing", source.url)
+        return searched
     reader = DocumentReader(client, source.name, max_pages=max_pages, syntax=source.syntax,
                             headers=source.headers, workdir=workdir, progress=report,
-                            fetch_options=options, jsonld=settings.jsonld)
+                            fetch_options=options, jsonld=settings.jsonld,
+                            limits=settings.harvest)
     return reader.read(source.url, cached)
 
 
@@ -236,12 +257,13 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
            result: RunResult, stamp: datetime) -> None:
     """Apply the datasets, services and agencies a run read."""
     parsed = collected.parsed
+    collected.listed = set()  # reading is done: applying keeps its own set of IRIs
     resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases(),
                               source_agency=source.agency)
     threshold = source.removal_threshold if source.removal_threshold is not None \
         else settings.harvest.removal_threshold
     complete = result.status == "ok"
-    apply.apply_datasets(unit, source.name, parsed, resolver, stamp, result.counts,
+    apply.apply_datasets(unit, source.name, parsed.entries, resolver, stamp, result.counts,
                          complete=complete, threshold=threshold,
                          hold_hours=settings.harvest.removal_hold_hours)
     result.services_changed = apply.apply_services(

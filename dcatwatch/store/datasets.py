@@ -47,14 +47,35 @@ class Totals:
 class Datasets(Repository):
     """Datasets and their distributions: change detection writes, current-dataset reads."""
 
-    def existing(self, source: str) -> dict[str, Stored]:
-        """Every dataset row of ``source`` (removed ones too), by IRI."""
+    def existing(self, source: str, iris: Sequence[str] | None = None) -> dict[str, Stored]:
+        """The dataset rows of ``source`` (removed ones too) with the IRIs ``iris`` (None:
+        every row), by IRI."""
+        c = DATASETS.c
+        query = select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at,
+                       c.agency_id).where(c.source == source)
+        parts = [None] if iris is None else chunks(iris)
+        found: dict[str, Stored] = {}
+        for part in parts:
+            rows = self.connection.execute(query if part is None else
+                                           query.where(c.iri.in_(list(part))))
+            found.update((iri, Stored(row_id, digest, removed is not None, held is not None,
+                                      agency, held))
+                         for row_id, iri, digest, removed, held, agency in rows)
+        return found
+
+    def unlisted(self, source: str, listed: Collection[str]) -> tuple[int, list[Stored]]:
+        """How many current (not removed) datasets ``source`` has, and those of them whose
+        IRI is not in ``listed``; the rows are read as a stream, only the unlisted kept."""
         c = DATASETS.c
         rows = self.connection.execute(
-            select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at, c.agency_id)
-            .where(c.source == source))
-        return {iri: Stored(row_id, digest, removed is not None, held is not None, agency, held)
-                for row_id, iri, digest, removed, held, agency in rows}
+            select(c.id, c.iri, c.content_hash, c.removal_held_at, c.agency_id)
+            .where(c.source == source, _CURRENT))
+        current, missing = 0, []
+        for row_id, iri, digest, held, agency in rows:
+            current += 1
+            if iri not in listed:
+                missing.append(Stored(row_id, digest, False, held is not None, agency, held))
+        return current, missing
 
     def has_current(self, source: str) -> bool:
         """Whether ``source`` has a dataset that is not removed."""
@@ -176,13 +197,17 @@ class Datasets(Repository):
                    DATASETS.c.description).where(current)
             .order_by(DATASETS.c.agency_id, DATASETS.c.iri)))
 
-    def current_descriptions(self, source: str | None = None) -> list[Row[Any]]:
-        """``source`` and ``description`` of the current datasets (of ``source``; None:
-        every source), in the order they were first stored."""
-        query = select(DATASETS.c.source, DATASETS.c.description).where(
-            DATASETS.c.removed_at.is_(None)).order_by(DATASETS.c.id)
+    def current_descriptions(self, source: str | None = None, *, after: int = 0,
+                             limit: int | None = None) -> list[Row[Any]]:
+        """``id``, ``source`` and ``description`` of the current datasets (of ``source``;
+        None: every source), in the order they were first stored; with ``limit``, at most
+        that many with an id above ``after`` (read a large store a batch at a time)."""
+        query = select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.description).where(
+            DATASETS.c.removed_at.is_(None), DATASETS.c.id > after).order_by(DATASETS.c.id)
         if source is not None:
             query = query.where(DATASETS.c.source == source)
+        if limit is not None:
+            query = query.limit(limit)
         return list(self.connection.execute(query))
 
     def listing(self, *, agency: str | None = None, source: str | None = None,
@@ -206,6 +231,13 @@ class Datasets(Repository):
             query = query.where(SCORES.c.level == level)
         return list(self.connection.execute(query.order_by(
             DATASETS.c.agency_id, DATASETS.c.iri, DATASETS.c.source)))
+
+    def count_current(self, source: str | None = None) -> int:
+        """How many current datasets ``source`` (None: every source) has."""
+        query = select(func.count()).select_from(DATASETS).where(_CURRENT)
+        if source is not None:
+            query = query.where(DATASETS.c.source == source)
+        return int(self.connection.execute(query).scalar_one())
 
     def descriptions(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored descriptions of datasets, by id."""

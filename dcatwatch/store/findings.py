@@ -20,5 +20,9 @@ class Findings(Repository):
         if source is not None:
             query = query.where(FINDINGS.c.source == source)
         self.connection.execute(query)
+        self.add(rows)
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert findings (a batch of a run that replaced its source's findings)."""
         if rows:
             self.connection.execute(insert(FINDINGS), list(rows))

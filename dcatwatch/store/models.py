@@ -1,5 +1,5 @@
 """The tables. A dataset keeps its description as N-Triples (every triple the source gave,
-mapped to the model when read; stored zlib-packed), a data service its mapped record as JSON,
+mapped to the model when read; stored packed: zstd with a dictionary), a data service its mapped record as JSON,
 beside the columns that are queried.
 
 Rows are never deleted by a harvest: a dataset that disappears from its source gets
@@ -28,7 +28,8 @@ from dcatwatch.dcat.model import pack_description, unpack_description
 
 
 class PackedText(TypeDecorator[str]):
-    """Text stored packed (zlib, see :func:`~dcatwatch.dcat.model.pack_description`):
+    """Text stored packed (a tag byte, then zstd with the N-Triples dictionary; rows from
+    before the tag are zlib: see :func:`~dcatwatch.dcat.model.pack_description`).
     SQLAlchemy reads and writes ``str``; the harvest writes the packed bytes directly."""
 
     impl = LargeBinary

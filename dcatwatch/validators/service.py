@@ -119,20 +119,37 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
     return result
 
 
+DESCRIPTIONS_BATCH = 1000  # stored descriptions read (and mapped) at a time
+
+
 def _read_scope(store: Store, source: str | None, settings: ValidationSettings,
                 progress: Progress | None) -> _Scope:
-    """The current distributions and services of ``source`` with their metadata findings."""
+    """The current distributions and services of ``source`` with their metadata findings.
+
+    Descriptions are read :data:`DESCRIPTIONS_BATCH` at a time (by id), so a large store is
+    never held unpacked in memory at once.
+    """
     scope = _Scope()
     with store.read() as unit:
-        dataset_rows = unit.datasets.current_descriptions(source)
+        datasets = unit.datasets.count_current(source)
         service_rows = unit.services.current_records(source)
-    total = len(dataset_rows) + len(service_rows)
+    total = datasets + len(service_rows)
     seen: set[str] = set()
-    for count, row in enumerate(dataset_rows, 1):
-        _read_dataset(scope, row.source, row.description, settings, seen)
-        if progress:
-            progress("metadata", count, total)
-    for count, row in enumerate(service_rows, len(dataset_rows) + 1):
+    count, after = 0, 0
+    while True:
+        with store.read() as unit:
+            rows = unit.datasets.current_descriptions(source, after=after,
+                                                      limit=DESCRIPTIONS_BATCH)
+        if not rows:
+            break
+        after = rows[-1].id
+        for row in rows:
+            _read_dataset(scope, row.source, row.description, settings, seen)
+            count += 1
+            if progress:
+                progress("metadata", count, total)
+        del rows
+    for count, row in enumerate(service_rows, count + 1):
         service = load_service(row.record)
         scope.services.append((service.iri, row.source, list(service.endpoint_urls)))
         if settings.metadata:
@@ -163,12 +180,16 @@ def _read_dataset(scope: _Scope, source: str, description: str, settings: Valida
 
 
 def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
+    """Replace the findings of ``source`` with the run's, written a batch at a time."""
     stamp = now()
-    rows = [{"source": src, "dataset_iri": dataset, "subject": f.subject, "record": f.record,
-             "code": f.code, "severity": f.severity, "property": f.property,
-             "value": f.value, "found_at": stamp} for src, dataset, f in scope.findings]
     with store.write() as unit:
-        unit.findings.replace(source, rows)
+        unit.findings.replace(source, [])
+        for start in range(0, len(scope.findings), DESCRIPTIONS_BATCH):
+            unit.findings.add([
+                {"source": src, "dataset_iri": dataset, "subject": f.subject,
+                 "record": f.record, "code": f.code, "severity": f.severity,
+                 "property": f.property, "value": f.value, "found_at": stamp}
+                for src, dataset, f in scope.findings[start:start + DESCRIPTIONS_BATCH]])
 
 
 def _assemble(store: Store, scope: _Scope, checked: int, validated: int) -> ValidationResult:
