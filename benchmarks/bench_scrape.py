@@ -78,7 +78,8 @@ def fill(engine: Engine, agencies: int, datasets: int, sources: int, history: in
 def snapshot(engine: Engine, scores: Scores, stamp: datetime) -> None:
     """Append one snapshot as the scoring service does."""
     with Store(engine).write() as unit:
-        unit.scores.snapshot(scores, stamp)
+        unit.scores.snapshot([agency.to_dict() for agency in scores.agencies],
+                                 scores.national and scores.national.to_dict(), stamp)
 
 
 def serve_metrics(engine: Engine) -> MetricsServer:

@@ -33,10 +33,10 @@ def without_userinfo(url: str) -> str:
 
 
 def _check_cron(schedule: str) -> str:
-    """Parse ``schedule`` as the daemon will (:func:`dcatwatch.schedules.cron.crontab`), so
+    """Parse ``schedule`` as the daemon will (:func:`dcatwatch.cron.crontab`), so
     loading a configuration refuses what ``serve`` would; imported here, on the first cron,
     to keep ``import dcatwatch.config`` free of APScheduler."""
-    from dcatwatch.schedules.cron import crontab
+    from dcatwatch.cron import crontab
 
     try:
         crontab(schedule)
@@ -438,7 +438,7 @@ def warnings(settings: Settings) -> list[str]:
     and an ``[http] allowed_networks`` range that holds public addresses."""
     from datetime import UTC, datetime, timedelta
 
-    from dcatwatch.schedules.cron import crontab
+    from dcatwatch.cron import crontab
 
     found: list[str] = []
     crons = [(f"sources[{i}] ({s.name}).schedule", s.schedule)

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from dcatwatch.config import DaemonSettings, ReportsSettings, Settings, SourceSettings
+from dcatwatch.cron import crontab, fire_times_between, next_after
 from dcatwatch.errors import ConfigError
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
-from dcatwatch.schedules.cron import crontab, fire_times_between, next_after
 from dcatwatch.schedules.daemon import ActiveWork, Daemon, Pending
 from dcatwatch.schedules.jobs import Coalescing
 from dcatwatch.store.core import Store

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,9 +66,9 @@ def test_timestamps_written_by_a_repository_read_back(database_url: str) -> None
 
 def test_the_run_counts_are_columns_of_harvest_run() -> None:
     columns = HarvestRun.__table__.c  # type: ignore[attr-defined]
-    for item in fields(RunCounts):
-        assert item.name in columns, item.name
-        assert columns[item.name].type.python_type is int
+    for name in RunCounts.model_fields:
+        assert name in columns, name
+        assert columns[name].type.python_type is int
 
 
 def test_the_sqlite_lock_file_is_not_beside_the_database(

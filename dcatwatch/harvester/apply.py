@@ -121,9 +121,8 @@ def _remembered(agency_of: AgencyOf) -> AgencyOf:
     known: dict[tuple[object, ...], str | None] = {}
 
     def cached(agent: Agent | None) -> str | None:
-        if agent is None:
-            return None
-        key = tuple(_frozen(getattr(agent, name)) for name in agent.__slots__)
+        key = () if agent is None else tuple(_frozen(getattr(agent, name))
+                                             for name in agent.__slots__)
         if key not in known:
             known[key] = agency_of(agent)
         return known[key]

@@ -29,9 +29,9 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.engine import make_url
 
 from dcatwatch.config import Settings
+from dcatwatch.cron import fire_times_between, next_after, setting_trigger
 from dcatwatch.queue import tasks
 from dcatwatch.queue.tasks import Runtime
-from dcatwatch.schedules.cron import fire_times_between, next_after, setting_trigger
 
 log = logging.getLogger(__name__)
 PREFIX = "dcatwatch."

@@ -26,6 +26,7 @@ from procrastinate.worker import Worker
 from prometheus_client import CollectorRegistry
 
 from dcatwatch.config import Settings
+from dcatwatch.cron import next_after, setting_trigger
 from dcatwatch.errors import ConfigError
 from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.http.client import HttpClient
@@ -33,7 +34,6 @@ from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_re
 from dcatwatch.queue.app import Jobs
 from dcatwatch.queue.metrics import QueueCollector, ReplicaCollector
 from dcatwatch.queue.tasks import Runtime
-from dcatwatch.schedules.cron import next_after, setting_trigger
 from dcatwatch.store.core import Store
 
 log = logging.getLogger(__name__)

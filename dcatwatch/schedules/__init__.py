@@ -3,5 +3,6 @@
 * :mod:`~dcatwatch.schedules.daemon`: the scheduler, the harvest pool, signals, ``serve()``.
 * :mod:`~dcatwatch.schedules.state`: which sources are due, kept in the store.
 * :mod:`~dcatwatch.schedules.jobs`: the work itself, over the services the CLI calls.
-* :mod:`~dcatwatch.schedules.cron`: crontab expressions in Europe/Stockholm time.
+
+Cron parsing is :mod:`dcatwatch.cron` (the configuration checks crons with it too).
 """

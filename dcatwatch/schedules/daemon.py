@@ -62,13 +62,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from dcatwatch.config import DaemonSettings, Settings
+from dcatwatch.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
 from dcatwatch.errors import ConfigError
 from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import log_context
 from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
 from dcatwatch.schedules import jobs, state
-from dcatwatch.schedules.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
 from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.db import hide_password
 from dcatwatch.store.runs import RunResult

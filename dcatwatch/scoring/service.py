@@ -61,7 +61,8 @@ def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bo
         rescored = _rescore(unit, links, full, stamp)
         scores = _aggregate(unit)
         if snapshot:
-            unit.scores.snapshot(scores, stamp)
+            unit.scores.snapshot([agency.to_dict() for agency in scores.agencies],
+                                 scores.national and scores.national.to_dict(), stamp)
     return ScoringRun(scores, rescored, stamp)
 
 

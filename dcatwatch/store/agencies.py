@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, update
 
-from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import AGENCIES, DATASETS, SERVICES
 from dcatwatch.store.upsert import insert as upsert_into
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 
 from dcatwatch.dcat.classify import LinkInfo
-from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 

@@ -184,10 +184,3 @@ class Unit:
         from dcatwatch.store.schedules import Schedules
 
         return Schedules(self.connection)
-
-
-class Repository:
-    """Base of the repositories: the connection of the unit they belong to."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection

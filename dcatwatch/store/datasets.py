@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import LargeBinary, Row, bindparam, delete, func, insert, select, update
 
 from dcatwatch.dcat.model import DatasetEntry
-from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DATASETS, DISTRIBUTIONS, RUNS, SCORES
 
 ANY_LEVEL = "any"

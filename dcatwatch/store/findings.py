@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert
 
-from dcatwatch.store.core import Repository
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import FINDINGS
 
 

@@ -58,17 +58,10 @@ class Source(SQLModel, table=True):
     datasets: int = 0
 
 
-class HarvestRun(SQLModel, table=True):
-    """One harvest of one source."""
+class RunCounts(SQLModel):
+    """What a harvest run counted: the count columns of ``harvest_run``, and the keys of
+    the ``harvest --json`` object, in this order (declared once: the table inherits them)."""
 
-    __tablename__ = "harvest_run"
-    __table_args__ = (Index("ix_harvest_run_source_started", "source", "started_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=64)
-    started_at: datetime
-    finished_at: datetime | None = None
-    status: str = Field(default="running", max_length=16)  # running | ok | partial | failed
     datasets: int = 0
     distributions: int = 0
     data_services: int = 0
@@ -79,6 +72,19 @@ class HarvestRun(SQLModel, table=True):
     removed: int = 0
     held_removals: int = 0
     pages: int = 0
+
+
+class HarvestRun(RunCounts, table=True):
+    """One harvest of one source."""
+
+    __tablename__ = "harvest_run"
+    __table_args__ = (Index("ix_harvest_run_source_started", "source", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=16)  # running | ok | partial | failed
     duration_s: float = 0.0
     errors: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     worker: str | None = Field(default=None, max_length=120)  # host-pid of a queue worker

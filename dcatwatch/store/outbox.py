@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
 
-from dcatwatch.store.core import Repository
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DELIVERIES
 from dcatwatch.store.upsert import insert as upsert_into
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import text, update
 
-from dcatwatch.store.core import Repository
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import RUNS, SCHEDULES, VALIDATION_RUNS
 
 SCHEDULE_LOCK = 0x64637771  # "dctq": one worker syncs the schedules at a time

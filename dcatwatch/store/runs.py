@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
 from dcatwatch.errors import DcatwatchError
-from dcatwatch.store.core import Repository
+from dcatwatch.store.models import RunCounts
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DATASETS, RUNS, SOURCES
 
 INTERRUPTED = DcatwatchError("run.internal", "the run was interrupted (process stopped or killed)")
 
 
-@dataclass(slots=True)
-class RunCounts:
-    """What a harvest run counted: columns of ``harvest_run`` (a test keeps them in step)
-    and keys of the ``harvest --json`` object, in this order."""
-
-    datasets: int = 0
-    distributions: int = 0
-    data_services: int = 0
-    agencies: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    held_removals: int = 0
-    pages: int = 0
-
-
-COUNTS = tuple(f.name for f in fields(RunCounts))
 
 
 @dataclass(slots=True)
@@ -56,7 +39,7 @@ class RunResult:
         """The ``harvest --json`` object of the source (README "JSON output")."""
         due = self.removals_due_at.isoformat(timespec="seconds") if self.removals_due_at \
             else None
-        return {"source": self.source, "status": self.status, **asdict(self.counts),
+        return {"source": self.source, "status": self.status, **self.counts.model_dump(),
                 "removals_due_at": due, "unattributed": self.unattributed,
                 "duration_s": self.duration_s,
                 "errors": [e.to_dict() for e in self.errors]}
@@ -73,7 +56,7 @@ class Runs(Repository):
             .values(status="failed", finished_at=at, errors=_errors([INTERRUPTED])))
         run_id = self.connection.execute(
             insert(RUNS).values(source=source, started_at=at, status="running", duration_s=0.0,
-                                errors="[]", **asdict(RunCounts())).returning(RUNS.c.id)
+                                errors="[]", **RunCounts().model_dump()).returning(RUNS.c.id)
         ).scalar_one()
         self.connection.execute(update(SOURCES).where(SOURCES.c.name == source)
                                 .values(last_attempt_at=at))
@@ -90,7 +73,7 @@ class Runs(Repository):
         self.connection.execute(
             update(RUNS).where(RUNS.c.id == run_id)
             .values(status=result.status, finished_at=at, duration_s=result.duration_s,
-                    errors=_errors(result.errors), **asdict(result.counts)))
+                    errors=_errors(result.errors), **result.counts.model_dump()))
 
     def recover_interrupted(self, now: datetime, error: dict[str, Any],
                             sources: Iterable[str] | None = None) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from dcatwatch.store.core import Repository
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import SCHEDULES
 
 

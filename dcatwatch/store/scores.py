@@ -5,18 +5,15 @@ of a dataset counts, is :mod:`dcatwatch.scoring`'s; these methods read and write
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select
 
-from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SCORES
-
-if TYPE_CHECKING:
-    from dcatwatch.scoring.aggregate import Scores as Aggregate
 
 SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
 AGENCY_FIGURES = tuple(c.name for c in AGENCY_SNAPSHOTS.columns if c.name not in SNAPSHOT_KEYS)
@@ -127,19 +124,17 @@ class Scores(Repository):
             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
             .where(DATASETS.c.iri == iri)))
 
-    def snapshot(self, scores: Aggregate, at: datetime) -> None:
-        """Append the agency and national figures of ``scores`` as the snapshot at ``at``."""
-        rows = []
-        for agency in scores.agencies:
-            data = agency.to_dict()
-            rows.append({key: data[key] for key in AGENCY_FIGURES}
-                        | {"agency_id": agency.id, "scored_at": at,
-                           "details": json.dumps(data, ensure_ascii=False)})
+    def snapshot(self, agencies: Iterable[Mapping[str, Any]],
+                 national: Mapping[str, Any] | None, at: datetime) -> None:
+        """Append the figures of each agency (its ``scores --json`` object) and of the
+        nation as the snapshot at ``at``."""
+        rows = [{key: data[key] for key in AGENCY_FIGURES}
+                | {"agency_id": data["id"], "scored_at": at,
+                   "details": json.dumps(data, ensure_ascii=False)} for data in agencies]
         if rows:
             self.connection.execute(insert(AGENCY_SNAPSHOTS), rows)
-        if scores.national is not None:
-            self.connection.execute(insert(NATIONAL_SNAPSHOTS).values(
-                scored_at=at, **scores.national.to_dict()))
+        if national is not None:
+            self.connection.execute(insert(NATIONAL_SNAPSHOTS).values(scored_at=at, **national))
 
     def latest_national(self) -> Row[Any] | None:
         """``scored_at`` and ``agencies_with_api_share`` of the latest snapshot (None: none)."""

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
 
-from dcatwatch.store.core import Repository
 from dcatwatch.store.db import chunks
+from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import SERVICES
 
 _CURRENT = SERVICES.c.removed_at.is_(None)
