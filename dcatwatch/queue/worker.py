@@ -34,6 +34,7 @@ from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_re
 from dcatwatch.queue.app import Jobs
 from dcatwatch.queue.metrics import QueueCollector, ReplicaCollector
 from dcatwatch.queue.tasks import Runtime
+from dcatwatch.schedules.daemon import exit_now
 from dcatwatch.store.core import Store
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
                             "worker runs them again)", grace, jobs.active)
                 if worker.worker_id is not None:  # their jobs are retried at once
                     _forget(store, worker.worker_id)
-                _exit_now()
+                exit_now()
 
     async def run() -> None:
         async with jobs.app.open_async():
@@ -116,7 +117,7 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
                 name = signal.Signals(signum).name
                 if stopping.is_set():
                     log.warning("second %s: exiting now", name)
-                    _exit_now()
+                    exit_now()
                 log.info("%s: taking no new jobs; waiting up to %.0f s for running ones", name,
                          grace)
                 stopping.set()
@@ -140,13 +141,6 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
     store.close()
     log.info("stopped")
     return 0
-
-
-def _exit_now() -> None:
-    """Exit 0 at once, without waiting for job threads (they are abandoned)."""
-    logging.shutdown()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def _forget(store: Store, worker_id: int) -> None:

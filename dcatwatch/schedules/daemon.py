@@ -136,13 +136,13 @@ def _serve(settings: Settings) -> int:
         log.warning("shutdown grace of %.0f s is over; abandoning %s (interrupted runs are "
                     "marked failed and retried at the next start)",
                     daemon.options.shutdown_grace, ", ".join(abandoned))
-        _exit_now()
+        exit_now()
     daemon.close()
     log.info("stopped")
     return 0
 
 
-def _exit_now() -> None:
+def exit_now() -> None:
     """Exit 0 at once, without waiting for worker threads (they are abandoned)."""
     logging.shutdown()
     sys.stderr.flush()
@@ -291,7 +291,7 @@ class Daemon:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if self.stopping.is_set():
             log.warning("second %s: exiting now", signal.Signals(signum).name)
-            _exit_now()
+            exit_now()
         log.info("%s: taking no new work; waiting up to %.0f s for running work",
                  signal.Signals(signum).name, self.options.shutdown_grace)
         self.stopping.set()
