@@ -69,12 +69,16 @@ def measure(name: str, records: list[bytes], pack, unpack) -> str:  # type: igno
 
 
 def report(label: str, records: list[bytes], dictionary: bytes | None) -> None:
-    import lz4.frame
     import zstandard
 
     print(f"{label}: {len(records)} descriptions, mean {statistics.mean(map(len, records)):.0f} B")
     print(measure("zlib-1", records, lambda b: zlib.compress(b, 1), zlib.decompress))
-    print(measure("lz4", records, lz4.frame.compress, lz4.frame.decompress))
+    try:
+        import lz4.frame  # a benchmark-only comparison: not a dependency of dcatwatch
+    except ImportError:
+        print("lz4                not installed (pip install lz4 to compare)")
+    else:
+        print(measure("lz4", records, lz4.frame.compress, lz4.frame.decompress))
     plain_c, plain_d = zstandard.ZstdCompressor(level=3), zstandard.ZstdDecompressor()
     print(measure("zstd-3", records, plain_c.compress, plain_d.decompress))
     if dictionary:
