@@ -221,6 +221,15 @@ class FetchError(DcatwatchError):
         round), ``unknown`` for a timeout (the caller judges it against other hosts)."""
         return blame_of(self.code, self.cause)
 
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`DcatwatchError.to_dict` plus, where the client saw the socket error,
+        ``cause`` and ``blame`` (so a stored harvest error still says whose failure it was)."""
+        data = super().to_dict()
+        if self.cause is not None:
+            data["cause"] = self.cause
+            data["blame"] = self.blame
+        return data
+
 
 MONITOR_CAUSES = frozenset({"dns_temporary", "dns_failed", "unreachable"})
 

@@ -26,7 +26,7 @@ from dcatwatch.config import HarvestSettings, JsonLdSettings
 from dcatwatch.dcat.jsonld import Contexts
 from dcatwatch.dcat.model import DatasetEntry, ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
-from dcatwatch.errors import DcatwatchError
+from dcatwatch.errors import DcatwatchError, FetchError
 from dcatwatch.http.addresses import same_origin
 from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 
@@ -276,8 +276,11 @@ class DocumentReader:
         try:
             return self._fetch(url)
         except DcatwatchError as exc:
-            collected.errors.append(DcatwatchError("page.failed", f"{exc.code}: {exc.message}",
-                                                   url))
+            if isinstance(exc, FetchError) and exc.blame == "monitor":
+                collected.errors.append(exc)  # keeps cause and blame: never the agency's
+            else:
+                collected.errors.append(DcatwatchError(
+                    "page.failed", f"{exc.code}: {exc.message}", url))
             collected.complete = False
             return None
 

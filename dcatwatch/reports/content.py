@@ -28,7 +28,7 @@ from dcatwatch.config import Language, ReportsSettings
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import services_by_dataset
 from dcatwatch.dcat.model import DataService, Dataset
-from dcatwatch.errors import CATALOGUE, DcatwatchError
+from dcatwatch.errors import CATALOGUE, DcatwatchError, blame_of
 from dcatwatch.reports.fixes import RULES, Trier
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
@@ -162,7 +162,7 @@ class CatalogueHealth:
 
     source: str
     url: str
-    status: str  # ok | partial | failed
+    status: str  # ok | partial | failed | unchecked (failed only for the monitor's reasons)
     finished_at: datetime
     last_success_at: datetime | None  # the latest run with status ok
     problems: list[HarvestProblem]  # the publisher's to fix, most severe first
@@ -302,22 +302,36 @@ def _catalogues(unit: Unit, agency_id: str) -> list[CatalogueHealth]:
     or removed (a ``dataportal`` source is not the agency's own endpoint)."""
     found = []
     for row in unit.runs.latest_of_catalogues(agency_id):
-        problems = _problems(json.loads(row.errors), row.url)
+        errors = json.loads(row.errors)
+        problems = _problems(errors, row.url)
+        status = "unchecked" if row.status == "failed" and _monitor_only(errors) else row.status
         found.append(CatalogueHealth(
-            row.name, row.url, row.status, _utc(row.finished_at),
+            row.name, row.url, status, _utc(row.finished_at),
             _utc(row.last_success_at) if row.last_success_at else None,
             problems[:PROBLEM_CODES], max(0, len(problems) - PROBLEM_CODES)))
     return found
 
 
+def _monitor_side(error: dict[str, Any]) -> bool:
+    """The monitor could not ask (its own DNS or route failed, a host skipped this round):
+    never the agency's problem (:func:`~dcatwatch.errors.blame_of`)."""
+    code = str(error.get("code") or "")
+    return code.startswith("fetch.") and blame_of(code, error.get("cause")) == "monitor"
+
+
+def _monitor_only(errors: list[dict[str, Any]]) -> bool:
+    """A failed run whose errors are all the monitor's own: the catalogue was not checked."""
+    return bool(errors) and all(_monitor_side(error) for error in errors)
+
+
 def _problems(errors: list[dict[str, Any]], source_url: str) -> list[HarvestProblem]:
     """The run's errors the publisher can fix, one per code: errors before warnings, then the
-    most frequent first."""
+    most frequent first; the monitor's own fetch failures are left out."""
     counts: dict[str, int] = defaultdict(int)
     first: dict[str, dict[str, Any]] = {}
     for error in errors:
         code = error.get("code")
-        if code not in CATALOGUE or not CATALOGUE[code].publisher:
+        if code not in CATALOGUE or not CATALOGUE[code].publisher or _monitor_side(error):
             continue
         counts[code] += 1
         first.setdefault(code, error)
