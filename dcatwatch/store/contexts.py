@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, select
 
 from dcatwatch.store.core import Repository
 from dcatwatch.store.tables import JSONLD_CONTEXTS
+from dcatwatch.store.upsert import insert as upsert_into
 
 
 class JsonLdContexts(Repository):
@@ -22,8 +23,11 @@ class JsonLdContexts(Repository):
 
     def save(self, url: str, body: str, etag: str | None, last_modified: str | None,
              at: datetime) -> None:
-        """Keep ``body`` as the copy of ``url``, with the validators it came with."""
-        c = JSONLD_CONTEXTS.c
-        self.connection.execute(delete(JSONLD_CONTEXTS).where(c.url == url))
-        self.connection.execute(insert(JSONLD_CONTEXTS).values(
-            url=url, body=body, etag=etag, last_modified=last_modified, fetched_at=at))
+        """Keep ``body`` as the copy of ``url``, with the validators it came with (an upsert:
+        two sources harvested at once may fetch one context)."""
+        statement = upsert_into(self.connection, JSONLD_CONTEXTS).values(
+            url=url, body=body, etag=etag, last_modified=last_modified, fetched_at=at)
+        self.connection.execute(statement.on_conflict_do_update(
+            index_elements=[JSONLD_CONTEXTS.c.url],
+            set_={key: statement.excluded[key]
+                  for key in ("body", "etag", "last_modified", "fetched_at")}))
