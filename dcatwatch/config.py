@@ -267,8 +267,8 @@ class JsonLdSettings(Section):
         "context (air-gapped installs, tests); used instead of fetching it.")
     allowed_contexts: list[str] = Field(
         default_factory=list, description="Remote JSON-LD @context URLs that may be fetched "
-        "(through the guarded HTTP client, cached for one run of a source); any other "
-        "remote context is refused.")
+        "(through the guarded HTTP client, kept in the store and revalidated with a "
+        "conditional GET); any other remote context is refused.")
 
     @field_validator("local_contexts")
     @classmethod

@@ -70,6 +70,11 @@ _ENTRIES = [
     ErrorType("parse.remote_context", "error", "The JSON-LD document needs a remote @context",
               "Inline the @context in the document, or map its URL to a local file in [jsonld] "
               "local_contexts, or allow it to be fetched in [jsonld] allowed_contexts."),
+    ErrorType("parse.stale_context", "warning",
+              "A remote JSON-LD @context could not be fetched; its stored copy was used",
+              "Nothing to do if it passes: the context is fetched again next harvest. If it "
+              "persists, check the context URL in [jsonld] allowed_contexts.",
+              publisher=False),
     ErrorType("parse.too_deep", "error", "The JSON-LD document is nested deeper than allowed",
               "JSON-LD for DCAT-AP needs a few levels of nesting; flatten the document (or raise "
               "[harvest] jsonld_max_depth if it really is this deep).",

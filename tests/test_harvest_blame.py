@@ -19,8 +19,14 @@ from tests.helpers import harvest_json
 from tests.servers import LoopbackServer
 from tests.test_link_blame import ROOT, needs_nxdomain, needs_unshare
 from tests.test_reports import CATALOG, scores
-from tests.test_reports_catalogue import catalogue_source, configure, flat, harvest, preview, \
-    section
+from tests.test_reports_catalogue import (
+    catalogue_source,
+    configure,
+    flat,
+    harvest,
+    preview,
+    section,
+)
 
 UNRESOLVABLE = "http://data.dcatwatch-test.example/catalog.ttl"  # no resolver in the namespace
 NO_SUCH_HOST = "http://data.dcatwatch-test.invalid/catalog.ttl"  # RFC 6761: never resolves

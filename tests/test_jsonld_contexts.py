@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from dcatwatch.config import JsonLdSettings, Settings
-from dcatwatch.dcat.jsonld import Contexts
 from dcatwatch.dcat.mapper import map_graph
 from dcatwatch.dcat.parse import parse_file
 from dcatwatch.errors import ParseError
+from dcatwatch.harvester.contexts import Contexts
 from dcatwatch.harvester.documents import DocumentReader
 from dcatwatch.http.client import HttpClient, HttpSettings
 

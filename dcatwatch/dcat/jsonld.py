@@ -3,82 +3,73 @@
 pyoxigraph 0.5 loads no remote ``@context``: its Python API takes no document loader, and
 such a document fails with "No LoadDocumentCallback has been set". So a document that
 failed that way is parsed again after every ``@context`` URL in it is replaced by the
-context it names (:func:`inline_file`): read from ``[jsonld] local_contexts`` (URL → local
-file; air-gapped installs, tests), or fetched through the guarded
-:class:`~dcatwatch.http.client.HttpClient` (size cap, address rules) when the URL is in
-``[jsonld] allowed_contexts``. A fetched context is cached by its :class:`Contexts`, which
-lives as long as one run of a source (one :class:`~dcatwatch.harvester.documents.
-DocumentReader`). Any other URL is refused with ``parse.remote_context`` naming it.
+context it names (:func:`inline_file`). This module does no I/O beyond the document it is
+given: a :class:`Contexts` takes a *loader* (context URL, document URL → the parsed JSON
+document the URL names). The harvester's loader (:mod:`dcatwatch.harvester.contexts`)
+reads ``[jsonld] local_contexts`` (URL → local file) or fetches a URL in ``[jsonld]
+allowed_contexts`` through the guarded HTTP client, cached in the store. Without a loader,
+or for any other URL, the context is refused with ``parse.remote_context`` naming it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin
 
-from dcatwatch.errors import DcatwatchError, ParseError
-
-if TYPE_CHECKING:
-    from dcatwatch.http.client import HttpClient
+from dcatwatch.errors import ParseError
 
 MAX_CONTEXT_BYTES = 2 << 20  # a context is a small JSON object; DCAT-AP's is 20 kB
 MAX_DEPTH = 4  # contexts naming further remote contexts
 ACCEPT = "application/ld+json, application/json;q=0.9, */*;q=0.1"
 
+Loader = Callable[[str, str], Any]  # (context URL, document URL) -> parsed JSON document
+
 
 class Contexts:
-    """Where remote ``@context`` URLs come from (see the module doc)."""
+    """Where remote ``@context`` URLs come from: ``loader``, each URL loaded once."""
 
-    def __init__(self, local: Mapping[str, str | Path] | None = None,
-                 allowed: Iterable[str] = (), client: HttpClient | None = None) -> None:
-        self.local = {url: Path(path) for url, path in (local or {}).items()}
-        self.allowed = frozenset(allowed)
-        self.client = client
+    def __init__(self, loader: Loader | None = None) -> None:
+        self.loader = loader
         self._cache: dict[str, Any] = {}
 
     def context(self, url: str, document_url: str) -> Any:
         """The context ``url`` names (the value of its ``@context``), or a ParseError."""
         if url not in self._cache:
-            self._cache[url] = _context_of(self._load(url, document_url), url, document_url)
+            self._cache[url] = _context_of(self.load(url, document_url), url, document_url)
         return self._cache[url]
 
-    def _load(self, url: str, document_url: str) -> Any:
-        if url in self.local:
-            try:
-                return json.loads(self.local[url].read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ParseError("parse.remote_context", f"the JSON-LD @context <{url}> is mapped "
-                                 f"to {self.local[url]} in [jsonld] local_contexts, which cannot "
-                                 f"be read: {exc}", document_url, "JSON-LD") from exc
-        if url in self.allowed and self.client is not None:
-            return self._fetch(url, document_url)
-        raise ParseError("parse.remote_context", f"the JSON-LD @context <{url}> is remote and was "
-                         "not fetched: map it to a local file in [jsonld] local_contexts or allow "
-                         "fetching it in [jsonld] allowed_contexts", document_url, "JSON-LD")
+    def load(self, url: str, document_url: str) -> Any:
+        """The parsed JSON document at ``url``; without a loader, refused."""
+        if self.loader is None:
+            raise refused(url, document_url)
+        return self.loader(url, document_url)
 
-    def _fetch(self, url: str, document_url: str) -> Any:
-        assert self.client is not None
-        try:
-            result = self.client.fetch(url, accept=ACCEPT)
-        except DcatwatchError as exc:
-            raise ParseError("parse.remote_context", f"the JSON-LD @context <{url}> (in [jsonld] "
-                             f"allowed_contexts) could not be fetched: {exc.code}: {exc.message}",
-                             document_url, "JSON-LD") from exc
-        assert result.path is not None
-        try:
-            if result.size > MAX_CONTEXT_BYTES:
-                raise ParseError("parse.remote_context", f"the JSON-LD @context <{url}> is "
-                                 f"{result.size} bytes, more than a context needs "
-                                 f"({MAX_CONTEXT_BYTES})", document_url, "JSON-LD")
-            return json.loads(result.path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ParseError("parse.remote_context", f"the JSON-LD @context <{url}> is not "
-                             f"JSON: {exc}", document_url, "JSON-LD") from exc
-        finally:
-            result.path.unlink(missing_ok=True)
+
+def context_error(url: str, message: str, document_url: str) -> ParseError:
+    """A ``parse.remote_context`` error about the context at ``url``."""
+    return ParseError("parse.remote_context", f"the JSON-LD @context <{url}> {message}",
+                      document_url, "JSON-LD")
+
+
+def refused(url: str, document_url: str) -> ParseError:
+    """The error for a remote context neither mapped nor allowed: names it and both keys."""
+    return context_error(url, "is remote and was not fetched: map it to a local file in "
+                         "[jsonld] local_contexts or allow fetching it in [jsonld] "
+                         "allowed_contexts", document_url)
+
+
+def parse_context(body: bytes | str, url: str, document_url: str) -> Any:
+    """The JSON of a context document's ``body`` (capped at :data:`MAX_CONTEXT_BYTES`)."""
+    if len(body) > MAX_CONTEXT_BYTES:
+        raise context_error(url, f"is {len(body)} bytes, more than a context needs "
+                            f"({MAX_CONTEXT_BYTES})", document_url)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise context_error(url, f"is not JSON: {exc}", document_url) from exc
 
 
 def _context_of(document: Any, url: str, document_url: str) -> Any:

@@ -23,15 +23,16 @@ from typing import IO, TYPE_CHECKING
 from urllib.parse import urljoin
 
 from dcatwatch.config import HarvestSettings, JsonLdSettings
-from dcatwatch.dcat.jsonld import Contexts
 from dcatwatch.dcat.model import DatasetEntry, ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
 from dcatwatch.errors import DcatwatchError, FetchError
+from dcatwatch.harvester.contexts import Contexts
 from dcatwatch.http.addresses import same_origin
 from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 
 if TYPE_CHECKING:
     from dcatwatch.dcat.parse import Graph
+    from dcatwatch.store.core import Store
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 NEXT_PAGE = (iri(HYDRA, "next"), iri(HYDRA, "nextPage"))
@@ -149,11 +150,13 @@ class DocumentReader:
                  workdir: Path | None = None, progress: Progress | None = None,
                  fetch_options: dict[str, object] | None = None,
                  jsonld: JsonLdSettings | None = None,
-                 limits: HarvestSettings | None = None) -> None:
+                 limits: HarvestSettings | None = None, store: Store | None = None) -> None:
         self.client = client
         self.limits = limits or HarvestSettings()
         settings = jsonld or JsonLdSettings()
-        self.contexts = Contexts(settings.local_contexts, settings.allowed_contexts, client)
+        # remote @context: local file, or fetched when allowed and cached in ``store``
+        self.contexts = Contexts(settings.local_contexts, settings.allowed_contexts, client,
+                                 store, workdir)
         self.source = source
         self.max_pages = max_pages
         self.syntax = syntax
@@ -183,6 +186,7 @@ class DocumentReader:
                                         first.sha256 or (cached.sha256 if cached else None)))
             return collected
         self._read_pages(first, collected)
+        collected.parsed.problems.extend(self.contexts.problems)  # stored contexts used
         if collected.not_modified is False and len(collected.pages) > 1:
             collected.pages[0].validators = CacheValidators()  # paged: no conditional GET
         return collected

@@ -183,7 +183,7 @@ def _read(settings: Settings, store: Store, source: SourceSettings, client: Http
     reader = DocumentReader(client, source.name, max_pages=max_pages, syntax=source.syntax,
                             headers=source.headers, workdir=workdir, progress=report,
                             fetch_options=options, jsonld=settings.jsonld,
-                            limits=settings.harvest)
+                            limits=settings.harvest, store=store)
     return reader.read(source.url, cached)
 
 

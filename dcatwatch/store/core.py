@@ -24,6 +24,7 @@ from dcatwatch.store.db import open_store, url_of
 if TYPE_CHECKING:
     from dcatwatch.store.agencies import Agencies
     from dcatwatch.store.checks import Checks
+    from dcatwatch.store.contexts import JsonLdContexts
     from dcatwatch.store.datasets import Datasets
     from dcatwatch.store.findings import Findings
     from dcatwatch.store.outbox import Outbox
@@ -184,3 +185,9 @@ class Unit:
         from dcatwatch.store.schedules import Schedules
 
         return Schedules(self.connection)
+
+    @cached_property
+    def contexts(self) -> JsonLdContexts:
+        from dcatwatch.store.contexts import JsonLdContexts
+
+        return JsonLdContexts(self.connection)

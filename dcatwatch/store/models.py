@@ -181,3 +181,16 @@ class HttpCache(SQLModel, table=True):
     last_modified: str | None = Field(default=None, max_length=64)
     body_sha256: str | None = Field(default=None, max_length=64)
     fetched_at: datetime
+
+
+class JsonLdContext(SQLModel, table=True):
+    """The last good fetch of a remote JSON-LD ``@context`` allowed in ``[jsonld]
+    allowed_contexts``: its body (used on a 304 and when the server fails) and validators."""
+
+    __tablename__ = "jsonld_context"
+
+    url: str = Field(sa_column=Column(Text, primary_key=True))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, max_length=64)
+    fetched_at: datetime

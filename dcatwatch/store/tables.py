@@ -16,6 +16,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "DISTRIBUTIONS": ("models", "Distribution"),
     "SERVICES": ("models", "DataService"),
     "HTTP_CACHE": ("models", "HttpCache"),
+    "JSONLD_CONTEXTS": ("models", "JsonLdContext"),
     "SCORES": ("score_models", "DatasetScore"),
     "AGENCY_SNAPSHOTS": ("score_models", "AgencyScoreSnapshot"),
     "NATIONAL_SNAPSHOTS": ("score_models", "NationalScoreSnapshot"),
