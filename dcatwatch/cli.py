@@ -39,24 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreFault as exc:
         return _store_fault(exc)
     except Exception as exc:
-        fault = _fault_of(exc)
+        from dcatwatch.store.db import fault_of
+
+        fault = fault_of(exc)  # a database error the engine classified (read-only, full …)
         if fault is None:
             raise
         return _store_fault(fault)
     except KeyboardInterrupt:
         print("dcatwatch: interrupted", file=sys.stderr)
         return 130
-
-
-def _fault_of(exc: BaseException) -> StoreFault | None:
-    """The store fault (read-only, full, locked) a SQLAlchemy error is, if any."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    if not isinstance(exc, SQLAlchemyError):
-        return None
-    from dcatwatch.store.db import fault_of
-
-    return fault_of(exc)
 
 
 def _store_fault(fault: StoreFault) -> int:
