@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError as StoreError  # what a failing store raises
 
-from dcatwatch.store.db import open_store, url_of
+from dcatwatch.store.db import fault_of, open_store, url_of
 
 if TYPE_CHECKING:
     from dcatwatch.store.agencies import Agencies
@@ -94,6 +94,9 @@ class Store:
                 unit.connection.execute(text(
                     "UPDATE alembic_version SET version_num = version_num"))
         except StoreError as exc:
+            fault = fault_of(exc)
+            if fault is not None and fault.code == "store.locked":
+                return None  # busy with another writer's long transaction: writable, not down
             return describe(exc)
         return None
 
