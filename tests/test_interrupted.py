@@ -10,30 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from tests.helpers import sql, write_config
 from tests.servers import LoopbackServer
 from tests.test_daemon import Daemon, daemons, free_port, value  # noqa: F401 - fixture
 from tests.test_daemon_pool import AGENCY, LinkHost, catalogue, link_host  # noqa: F401
+from tests.test_store_outage import wait_rows
 
 DATASETS = 20
-
-
-def rows_or_none(config: Path, query: str) -> list[tuple] | None:
-    """The rows, or None while the daemon is still creating the database."""
-    try:
-        return sql(config, query)
-    except OperationalError:
-        return None
-
-
-def wait_rows(config: Path, query: str, expected: list[tuple], daemon: Daemon,
-              timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while (rows := rows_or_none(config, query)) != expected:
-        assert time.monotonic() < deadline, f"{rows}\n{daemon.output()}"
-        time.sleep(0.2)
 
 
 @pytest.mark.slow
