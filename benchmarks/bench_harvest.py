@@ -14,7 +14,10 @@
    - ``rdflib.Graph().parse`` of the same file;
 4. prints wall time, peak RSS of each process tree (largest process, as ``/usr/bin/time``
    reports it) and the ratios. The parser child's own peak is measured separately so the
-   sum of both dcatwatch processes is known too.
+   sum of both dcatwatch processes is known too;
+5. alternates ``--ratio-runs`` fresh harvests inside one running process, as the daemon does
+   them, with ``rdflib.Graph().parse`` calls timed on their own, and prints the ratio of the
+   medians: the issue's 12x target compares the daemon's work, not interpreter start-up.
 
 The package's bytecode is compiled first, as ``pip install`` does for an installed package
 (an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module
@@ -40,7 +43,7 @@ import generate  # noqa: E402
 # what any harvest process imports before it can work: the settings (pydantic), the HTTP
 # client (requests), the driver and the standard library's pieces the command line uses
 STACK_IMPORTS = "import argparse, dataclasses, json, logging, sqlite3, requests, dcatwatch.config"
-SMOKE = {"datasets": 500, "repeat": 3}  # --smoke: CI runs every benchmark at this size
+SMOKE = {"datasets": 500, "repeat": 3, "ratio_runs": 1}  # --smoke: CI runs every benchmark at this size
 RDFLIB_FORMATS = {"rdfxml": "xml", "turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld"}
 
 
@@ -85,10 +88,10 @@ def main() -> None:
     parser.add_argument("--skip-rdflib", action="store_true")
     parser.add_argument("--repeat", type=int, default=9, help="runs of the 304 re-harvest")
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
-    parser.add_argument("--ratio-runs", type=int, default=0,
-                        help="also alternate this many fresh-store harvests and rdflib parses "
-                             "and print the ratio of their medians (a loaded machine slows "
-                             "both alike)")
+    parser.add_argument("--ratio-runs", type=int, default=5,
+                        help="also alternate this many in-process fresh-store harvests and "
+                             "rdflib parses and print the ratio of their medians (a loaded "
+                             "machine slows both alike)")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
@@ -135,23 +138,41 @@ def main() -> None:
             print(f"peak RSS: harvest {first[1]:.0f} MB (+ parser child {child[1]:.0f} MB) "
                   f"vs rdflib {rdflib_run[1]:.0f} MB")
             if args.ratio_runs:
-                print(interleaved(dcatwatch, [sys.executable, "-c", script, str(catalogue)],
-                                  config, args.ratio_runs))
+                print(interleaved(config, catalogue, RDFLIB_FORMATS[args.format],
+                                  args.ratio_runs))
         server.shutdown()
 
 
-def interleaved(harvest: list[str], rdflib_parse: list[str], config: Path, runs: int) -> str:
-    """Alternate fresh-store harvests (schema made beforehand, untimed) and rdflib parses;
-    the medians and their ratio."""
+def interleaved(config: Path, catalogue: Path, rdflib_format: str, runs: int) -> str:
+    """Alternate the daemon's work, a fresh harvest inside a running process (a warm
+    :class:`~dcatwatch.store.core.Store` and HTTP client calling ``harvest_source`` into an
+    empty store whose schema was made beforehand, untimed), and ``rdflib.Graph().parse`` of
+    the same file (the call alone, timed inside its own process); the medians and their ratio.
+    Interpreter start-up and imports are left out of both: a daemon pays them once."""
+    from dcatwatch.config import load
+    from dcatwatch.harvester.run import harvest_source
+    from dcatwatch.http.client import HttpClient
+    from dcatwatch.store.core import Store
+
+    settings = load(config)
+    [source] = settings.sources
+    script = ("import rdflib, sys, time; g = rdflib.Graph(); t = time.perf_counter(); "
+              f"g.parse(sys.argv[1], format={rdflib_format!r}); "
+              "print(time.perf_counter() - t)")
     ours, theirs = [], []
-    for _ in range(runs):
-        (config.parent / "bench.db").unlink(missing_ok=True)
-        timed(harvest[:5] + ["db", "upgrade"])
-        ours.append(timed(harvest)[0])
-        theirs.append(timed(rdflib_parse)[0])
+    with HttpClient(settings.http) as client:
+        for _ in range(runs):
+            (config.parent / "bench.db").unlink(missing_ok=True)
+            with Store.open(settings.database.url) as store:  # makes the schema: untimed
+                started = time.perf_counter()
+                result = harvest_source(store, settings, source, client)
+                ours.append(time.perf_counter() - started)
+            if result.status != "ok" or not result.counts.added:
+                raise SystemExit(f"in-process harvest: {result.to_dict()}")
+            theirs.append(float(timed([sys.executable, "-c", script, str(catalogue)])[2]))
     mine, other = sorted(ours)[runs // 2], sorted(theirs)[runs // 2]
-    return (f"interleaved, median of {runs}: harvest {mine:.2f} s, rdflib {other:.2f} s, "
-            f"speed-up {other / mine:.1f}x (target >= 12x); harvests "
+    return (f"interleaved, median of {runs}: in-process harvest {mine:.2f} s, rdflib parse "
+            f"{other:.2f} s, speed-up {other / mine:.1f}x (target >= 12x); harvests "
             f"{', '.join(f'{t:.2f}' for t in ours)}; rdflib {', '.join(f'{t:.1f}' for t in theirs)}")
 
 

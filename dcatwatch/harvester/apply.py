@@ -119,12 +119,19 @@ def _remembered(agency_of: AgencyOf) -> AgencyOf:
     """``agency_of`` answering again from memory for a publisher described the same way
     (a dump names a few hundred publishers for tens of thousands of datasets)."""
     known: dict[tuple[object, ...], str | None] = {}
+    # the mapper builds one Agent per publisher node and a spool batch unpickles it once:
+    # most calls are answered by the object itself (kept alive, so its id is not reused)
+    seen: dict[int, tuple[Agent | None, str | None]] = {}
 
     def cached(agent: Agent | None) -> str | None:
+        hit = seen.get(id(agent))
+        if hit is not None and hit[0] is agent:
+            return hit[1]
         key = () if agent is None else tuple(_frozen(getattr(agent, name))
                                              for name in agent.__slots__)
         if key not in known:
             known[key] = agency_of(agent)
+        seen[id(agent)] = (agent, known[key])
         return known[key]
 
     return cached
