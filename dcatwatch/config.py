@@ -120,6 +120,10 @@ class HarvestSettings(Section):
     jsonld_max_depth: int = Field(100, ge=8, description="Deepest JSON nesting a JSON-LD "
                                   "document may have; deeper ones are refused (parse.too_deep) "
                                   "before parsing.")
+    memory_triples: int = Field(300_000, ge=1, description="Triples of one document grouped "
+                                "in memory (about 200 bytes each); a larger document is "
+                                "grouped in a temporary file in `workdir`, slower but in "
+                                "memory that does not grow with it.")
 
 
 class SourceAuth(Section):

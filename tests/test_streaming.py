@@ -151,9 +151,9 @@ def test_parser_memory_cap_comes_from_the_setting(tmp_path: Path) -> None:
 
 def test_spool_stages_entries_on_disk_and_reads_them_back_in_order(tmp_path: Path) -> None:
     from dcatwatch.dcat.model import Agent, DatasetEntry, pack_description
-    from dcatwatch.harvester.documents import EntrySpool
+    from dcatwatch.harvester.documents import RecordSpool
 
-    spool = EntrySpool(tmp_path, batch=4)
+    spool = RecordSpool(tmp_path, batch=4)
     entries = [DatasetEntry(f"https://x.se/d/{n}", f"h{n}",
                             pack_description(f"<x:{n}> <x:p> <x:o> .\n"),
                             f"T {n}", Agent("https://x.se/a", name={"sv": "A"}))
@@ -163,8 +163,10 @@ def test_spool_stages_entries_on_disk_and_reads_them_back_in_order(tmp_path: Pat
     assert len(spool) == 11 and [len(b) for b in spool.batches()] == [4, 4, 3]
     assert list(spool) == entries  # twice: reading does not consume
     assert list(spool) == entries
-    spool.append(entries[0])
-    assert len(list(spool)) == 12
+    again = [DatasetEntry(e.iri, "other", e.packed, "again") for e in (entries[0], entries[9])]
+    for entry in again:  # one repeats an IRI of a written batch, one of the batch in memory
+        spool.append(entry)
+    assert list(spool) == entries and len(spool) == 11  # the first of each is kept
     spool.close()
 
 

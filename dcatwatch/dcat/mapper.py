@@ -11,10 +11,11 @@ can tell updated from unchanged datasets.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from dcatwatch.dcat import namespaces as ns
+from dcatwatch.dcat.diskgraph import DiskGraph
 from dcatwatch.dcat.languages import LanguagePreference
 from dcatwatch.dcat.model import (
     Agent,
@@ -152,7 +153,6 @@ LINK_READ = {**LINK_FIELDS, **{used: LINK_FIELDS[meant]
 DATASET_LINKS = (iri(DCAT, "dataset"),)
 SERVICE_LINKS = (iri(DCAT, "accessService"), iri(DCAT, "service"))
 CATALOG_LINKS = (iri(DCT, "hasPart"), iri(DCAT, "catalog"))
-ALL_LINKS = frozenset((*DATASET_LINKS, *SERVICE_LINKS, *CATALOG_LINKS))
 DESCRIBED_WITH_DATASET = frozenset((*DISTRIBUTION_LINKS, PUBLISHER, *CONTACT_POINTS))
 VALUE_OF_NODE = (iri(ns.RDF, "value"), iri(ns.RDFS, "label"), iri(ns.SKOS, "prefLabel"),
                  iri(VCARD, "hasValue"), iri(DCT, "identifier"))
@@ -161,46 +161,52 @@ SERVICE_TYPES = {iri(ns.DATA_SERVICE)}
 CATALOG_TYPES = {iri(ns.CATALOG)}
 DISTRIBUTION_TYPES = {iri(ns.DISTRIBUTION)}
 CATALOG, DATASET, SERVICE = "catalog", "dataset", "service"
-KIND_OF_TYPE: dict[str, str] = {**dict.fromkeys(CATALOG_TYPES, CATALOG),
-                                 **dict.fromkeys(DATASET_TYPES, DATASET),
-                                 **dict.fromkeys(SERVICE_TYPES, SERVICE)}
+# what the mapper reads of a catalogue when it maps for a harvest: not its dataset and
+# service lists (the records themselves are found by their links), which for a national
+# catalogue hold every dataset
+CATALOG_SUMMARY_FIELDS = {p: field for p, field in CATALOG_FIELDS.items()
+                          if field[0] not in ("datasets", "services")}
+DIGESTS_KEPT = 50_000  # blank-node digests remembered (they are recomputed when forgotten)
 
 
 class Mapper:
     """Maps one :class:`Graph` to a :class:`ParsedCatalog`; ``source`` names skolem IRIs."""
 
-    def __init__(self, graph: Graph, url: str, source: str = "source") -> None:
+    def __init__(self, graph: Graph | DiskGraph, url: str, source: str = "source") -> None:
         self.graph = graph
         self.subjects = graph.subjects
         self.url = url
         self.source = source
         self.problems: list[Problem] = []
         self._digests: dict[str, str] = {}
-        self._links: dict[str, list[str]] | None = None
-        self._typed: dict[str, list[str]] | None = None
         self._agents: dict[str, Agent] = {}
         self._publisher_texts: dict[str, str] = {}  # record IRI → its dct:publisher literal
         self.languages = LanguagePreference(graph)
 
-    def map(self, full: bool = True) -> ParsedCatalog:
+    def map(self, full: bool = True,
+            sink: Callable[[DatasetEntry | DataService], None] | None = None) -> ParsedCatalog:
         """Map every catalogue, dataset and data service of the graph.
 
         With ``full=False`` datasets come as :class:`DatasetEntry` (description text, hash,
         title, publisher, distribution links) instead of model objects: what a harvest
-        stores, at a fraction of the cost.
+        stores, at a fraction of the cost; with a ``sink`` too, each entry and data service
+        goes to it as it is made instead of into the result, so a large document is never
+        held as records.
         """
         result = ParsedCatalog(triples=self.graph.triples, problems=self.problems)
-        listed_in: dict[str, list[str]] = {}
-        for node in self._record_nodes(CATALOG, CATALOG_LINKS, keep_undescribed=True):
-            catalog = self._isolated(node, self._catalog)
+        graph = self.graph
+        add_entry = sink or result.entries.append
+        add_service = sink or result.services.append
+        catalog_iris: dict[str, str] = {}  # catalogue node -> its record's IRI
+        for node in graph.record_nodes(CATALOG_TYPES, CATALOG_LINKS, keep_undescribed=True):
+            catalog = self._isolated(node, lambda n: self._catalog(n, full))
             if catalog is not None:
                 result.catalogs.append(catalog)
-                for p, obj in self.subjects.get(node, ()):
-                    if p in DATASET_LINKS:
-                        listed_in.setdefault(obj, []).append(catalog.iri)
+                catalog_iris[node] = catalog.iri
         publishers = {c.iri: c.publisher for c in result.catalogs}
-        for node in self._record_nodes(DATASET, DATASET_LINKS):
-            catalogs = listed_in.get(node, [])
+        for node in graph.record_nodes(DATASET_TYPES, DATASET_LINKS):
+            catalogs = [catalog_iris[s] for p in DATASET_LINKS
+                        for s in graph.subjects_linking(p, node) if s in catalog_iris]
             if full:
                 dataset = self._isolated(node, self._dataset)
                 if dataset is not None:
@@ -211,11 +217,11 @@ class Mapper:
                 entry = self._isolated(node, self._entry)
                 if entry is not None:
                     self._inherit_publisher(entry, publishers, catalogs)
-                    result.entries.append(entry)
-        for node in self._record_nodes(SERVICE, SERVICE_LINKS):
+                    add_entry(entry)
+        for node in graph.record_nodes(SERVICE_TYPES, SERVICE_LINKS):
             service = self._isolated(node, self._service)
             if service is not None:
-                result.services.append(service)
+                add_service(service)
         return result
 
     def dataset(self, node: str) -> Dataset:
@@ -223,43 +229,6 @@ class Mapper:
         return self._dataset(node)
 
     # -- discovery ----------------------------------------------------------------------
-
-    def _record_nodes(self, kind: str, links: Iterable[str],
-                      keep_undescribed: bool = False) -> list[str]:
-        """Records of ``kind``: the subjects typed as one, then the other objects of ``links``."""
-        nodes = list(self._typed_nodes()[kind])
-        seen = set(nodes)
-        linked = self._linked()
-        for predicate in links:
-            for obj in linked.get(predicate, ()):
-                if obj not in seen and obj[0] != '"' and (keep_undescribed or obj in self.subjects):
-                    seen.add(obj)
-                    nodes.append(obj)
-        return nodes
-
-    def _typed_nodes(self) -> dict[str, list[str]]:
-        """Subjects typed as a catalogue, dataset or service, by kind (one pass over the types)."""
-        if self._typed is None:
-            self._typed = typed = {CATALOG: [], DATASET: [], SERVICE: []}
-            for subject, types in self.graph.types.items():
-                for type_ in types:
-                    kind = KIND_OF_TYPE.get(type_)
-                    if kind is not None:
-                        nodes = typed[kind]
-                        if not nodes or nodes[-1] != subject:  # e.g. Dataset and DatasetSeries
-                            nodes.append(subject)
-        return self._typed
-
-    def _linked(self) -> dict[str, list[str]]:
-        """Objects of the record-linking predicates, found in one pass over the graph."""
-        if self._links is None:
-            self._links = {p: [] for p in ALL_LINKS}
-            links = self._links
-            for props in self.subjects.values():
-                for predicate, obj in props:
-                    if predicate in links:
-                        links[predicate].append(obj)
-        return self._links
 
     def _isolated(self, node: str, build: Callable[[str], Any]) -> Any:
         try:
@@ -271,10 +240,11 @@ class Mapper:
 
     # -- records ------------------------------------------------------------------------
 
-    def _catalog(self, node: str) -> Catalog:
+    def _catalog(self, node: str, full: bool = True) -> Catalog:
         props = self.subjects.get(node, [])
         catalog = Catalog(iri=self._identity(node, "catalog"), blank=is_blank(node))
-        _fill(catalog, props, CATALOG_FIELDS, self._node_value)
+        _fill(catalog, props, CATALOG_FIELDS if full else CATALOG_SUMMARY_FIELDS,
+              self._node_value)
         self._empties(props, "catalogue", catalog.iri)
         catalog.publisher = self._agent(props, catalog.iri, "catalogue")
         catalog.described = any(p != iri(ns.RDF_TYPE) for p, _ in props)
@@ -543,6 +513,8 @@ class Mapper:
         if depth > 6:
             return "deep"
         digest = hashlib.sha1("\n".join(self._lines(node, depth + 1)).encode()).hexdigest()
+        if len(self._digests) >= DIGESTS_KEPT:
+            self._digests.clear()
         self._digests[node] = digest
         return digest
 
@@ -608,9 +580,11 @@ def _compact(predicate: str) -> str:
     return predicate
 
 
-def map_graph(graph: Graph, url: str, source: str = "source", full: bool = True) -> ParsedCatalog:
+def map_graph(graph: Graph | DiskGraph, url: str, source: str = "source", full: bool = True,
+              sink: Callable[[DatasetEntry | DataService], None] | None = None
+              ) -> ParsedCatalog:
     """Map a parsed document (see :meth:`Mapper.map`)."""
-    parsed = Mapper(graph, url, source).map(full)
+    parsed = Mapper(graph, url, source).map(full, sink)
     if graph.recovered:
         parsed.problems.append(Problem("parse.recovered", graph.recovered, url))
     if graph.relative_iris:

@@ -23,12 +23,13 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from sys import intern
 
 from dcatwatch.dcat import syntax as syntaxes
+from dcatwatch.dcat.diskgraph import ROWS, DiskGraph
 from dcatwatch.dcat.jsonld import Contexts, inline_file
 from dcatwatch.errors import ParseError
 
@@ -48,6 +49,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # be
          (codecs.BOM_UTF16_BE, "utf-16"))
 _JSON_TOKENS = re.compile(rb'["\\{}\[\]]')  # what the JSON-LD depth check looks at
 MEMORY_MB = 512  # the parser child's address-space cap ([harvest] parser_memory_mb)
+MEMORY_TRIPLES = 300_000  # grouped in memory, past it on disk ([harvest] memory_triples)
 JSONLD_MAX_DEPTH = 100  # [harvest] jsonld_max_depth
 _NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
 
@@ -64,6 +66,45 @@ class Graph:
     large: bool = False  # from a large document: share repeated IRIs (see LARGE_BYTES)
     relative_iris: int = 0  # distinct IRIs resolved against the document URL
     relative_example: str | None = None  # the first of them
+    _linking: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+
+    def record_nodes(self, types: Iterable[str], links: Iterable[str],
+                     keep_undescribed: bool = False) -> Iterator[str]:
+        """Subjects typed with one of ``types`` (in the order first typed), then the other
+        non-literal objects of ``links`` (described ones only, unless ``keep_undescribed``)."""
+        kinds = set(types)
+        seen: set[str] = set()
+        for subject, subject_types in self.types.items():
+            if not kinds.isdisjoint(subject_types):
+                seen.add(subject)
+                yield subject
+        predicates = frozenset(links)
+        subjects = self.subjects
+        for props in subjects.values():
+            for predicate, obj in props:
+                if predicate in predicates and obj not in seen and obj[0] != '"' \
+                        and (keep_undescribed or obj in subjects):
+                    seen.add(obj)
+                    yield obj
+
+    def subjects_linking(self, predicate: str, node: str) -> list[str]:
+        """The subjects that have ``node`` as an object of ``predicate``."""
+        index = self._linking.get(predicate)
+        if index is None:
+            index = self._linking[predicate] = {}
+            for subject, props in self.subjects.items():
+                for p, obj in props:
+                    if p == predicate:
+                        index.setdefault(obj, []).append(subject)
+        return index.get(node, [])
+
+    def objects_of(self, predicates: Iterable[str]) -> list[str]:
+        """The objects of ``predicates`` anywhere in the document."""
+        wanted = frozenset(predicates)
+        return [obj for props in self.subjects.values() for p, obj in props if p in wanted]
+
+    def close(self) -> None:
+        """Nothing to release (a :class:`~dcatwatch.dcat.diskgraph.DiskGraph` has a file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +303,20 @@ def to_utf8(path: Path, url: str, content_type: str | None, syntax: str) -> Path
 
 def parse_file(path: Path, url: str, content_type: str | None = None,
                syntax: str | None = None, contexts: Contexts | None = None, *,
-               memory_mb: int = MEMORY_MB, jsonld_max_depth: int = JSONLD_MAX_DEPTH) -> Graph:
+               memory_mb: int = MEMORY_MB, jsonld_max_depth: int = JSONLD_MAX_DEPTH,
+               memory_triples: int = MEMORY_TRIPLES,
+               workdir: Path | None = None) -> Graph | DiskGraph:
     """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
 
     A JSON-LD document with a remote ``@context`` is parsed again with its contexts from
     ``contexts`` (:mod:`dcatwatch.dcat.jsonld`; None: none is local or may be fetched).
     Raises :class:`ParseError` naming the URL, the syntax and, for syntax errors, the
     line and column. The parser child may use ``memory_mb`` MiB of address space; a JSON-LD
-    document nested deeper than ``jsonld_max_depth`` is refused (``parse.too_deep``).
+    document nested deeper than ``jsonld_max_depth`` is refused (``parse.too_deep``). A
+    document of more than ``memory_triples`` triples is grouped on disk, in ``workdir``
+    (:mod:`dcatwatch.dcat.diskgraph`); the caller closes what it gets.
     """
+    limits = (memory_mb, memory_triples, workdir)
     chosen = syntax or detect_syntax(path, url, content_type)
     source = to_utf8(path, url, content_type, chosen)
     try:
@@ -279,13 +325,13 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
         elif chosen == "jsonld":
             refuse_deep_json(source, url, jsonld_max_depth)
         try:
-            return _parse_in_child(source, url, chosen, memory_mb)
+            return _parse_in_child(source, url, chosen, *limits)
         except ParseError as error:
             if error.code != "parse.remote_context":
                 raise
         inlined = inline_file(source, url, contexts or Contexts())
         try:
-            return _parse_in_child(inlined, url, chosen, memory_mb)
+            return _parse_in_child(inlined, url, chosen, *limits)
         finally:
             inlined.unlink(missing_ok=True)
     finally:
@@ -311,7 +357,8 @@ def rebase(url: str) -> Rebase | None:
                   f"<{scheme}://{host}")
 
 
-def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int = MEMORY_MB) -> Graph:
+def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int,
+                    memory_triples: int, workdir: Path | None) -> Graph | DiskGraph:
     large = path.stat().st_size >= LARGE_BYTES
     rebased = rebase(url)
     base = rebased.base if rebased else url
@@ -322,15 +369,17 @@ def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int = MEMORY_M
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              stdin=subprocess.DEVNULL, bufsize=1 << 20, start_new_session=True)
     assert child.stdout is not None and child.stderr is not None
-    graph = Graph(syntax=syntax, large=large)
+    graph: Graph | DiskGraph = Graph(syntax=syntax, large=large)
     try:
-        group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8", errors="surrogateescape"),
-                    graph, rebased)
+        graph = group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8",
+                                             errors="surrogateescape"),
+                            graph, rebased, memory_triples=memory_triples, workdir=workdir)
     finally:
         stderr = child.stderr.read().decode("utf-8", "replace")
         child.stderr.close()
         status = child.wait()
     if status != 0:
+        graph.close()
         raise _child_error(status, stderr, url, syntax)
     for line in stderr.splitlines():
         if line.startswith('{"warning"'):
@@ -344,8 +393,12 @@ def _describe(detail: dict[str, object], syntax: str) -> str:
     return f"{SYNTAX_NAMES[syntax]} syntax error{where}: {detail['message']}"
 
 
-def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = None) -> Graph:
-    """Group N-Triples lines (each ending in `` .\\n``) by subject into ``graph``.
+def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = None, *,
+                memory_triples: int | None = None,
+                workdir: Path | None = None) -> Graph | DiskGraph:
+    """Group N-Triples lines (each ending in `` .\\n``) by subject into ``graph``; returns it,
+    or, past ``memory_triples`` triples, a :class:`~dcatwatch.dcat.diskgraph.DiskGraph` (in
+    ``workdir``) holding them all.
 
     A line starting with ``#`` clears what was grouped (the worker's restart marker). With
     ``rebased``, IRIs under its sentinel authority get the real one back and are counted in
@@ -353,13 +406,42 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
     reference (``rdf:resource=""``, Turtle's ``<>``) and becomes an empty literal, which the
     mapper reports (``record.empty_value``) instead of reading the document's URL.
     """
+    relative: dict[str, None] = {}  # restored IRI terms, first seen first
+    empty = f"<{rebased.base.split('#', 1)[0]}>" if rebased is not None else None
+    remaining = iter(lines)
+    count = _in_memory(remaining, graph, rebased, empty, relative, memory_triples)
+    grouped: Graph | DiskGraph = graph
+    if memory_triples is not None and count >= memory_triples:
+        grouped = DiskGraph(workdir, syntax=graph.syntax, large=graph.large)
+        grouped.add((s, p, o) for s, props in graph.subjects.items() for p, o in props)
+        graph.subjects.clear()
+        graph.types.clear()
+        count = _on_disk(remaining, grouped, rebased, empty, relative, count)
+    grouped.triples = count
+    grouped.relative_iris = len(relative)
+    grouped.relative_example = next(iter(relative))[1:-1] if relative else None
+    return grouped
+
+
+def _terms(line: str, rebased: Rebase | None, empty: str | None,
+           relative: dict[str, None]) -> tuple[str, str, str]:
+    """The subject, predicate and object of an N-Triples line, relative IRIs restored."""
+    subject, predicate, rest = line.split(" ", 2)
+    obj = rest[:-3]
+    if rebased is not None and SENTINEL_HOST in line:
+        if obj == empty:  # rdf:resource="" or <>: no value, never the document's URL
+            obj = '""'
+        subject, predicate, obj = _restore(subject, predicate, obj, rebased, relative)
+    return subject, predicate, obj
+
+
+def _in_memory(lines: Iterator[str], graph: Graph, rebased: Rebase | None, empty: str | None,
+               relative: dict[str, None], limit: int | None) -> int:
+    """Group lines into ``graph`` until they end or ``limit`` triples are grouped; the count."""
     subjects = graph.subjects
     types = graph.types
     share = graph.large
     count = 0
-    relative: dict[str, None] = {}  # restored IRI terms, first seen first
-    host = SENTINEL_HOST  # searched in each line: cheaper than the longer "<scheme://host"
-    empty = f"<{rebased.base.split('#', 1)[0]}>" if rebased is not None else None
     for line in lines:
         if line[0] == "#":
             subjects.clear()
@@ -367,12 +449,7 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
             relative.clear()
             count = 0
             continue
-        subject, predicate, rest = line.split(" ", 2)
-        obj = rest[:-3]
-        if rebased is not None and host in line:
-            if obj == empty:  # rdf:resource="" or <>: no value, never the document's URL
-                obj = '""'
-            subject, predicate, obj = _restore(subject, predicate, obj, rebased, relative)
+        subject, predicate, obj = _terms(line, rebased, empty, relative)
         predicate = intern(predicate)  # a few dozen distinct predicates: share them
         if share and obj[0] == "<":
             obj = intern(obj)  # publishers, themes, licences … repeat across datasets
@@ -383,14 +460,34 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
         if predicate == RDF_TYPE:
             types.setdefault(subject, []).append(obj)
         count += 1
-    graph.triples = count
-    graph.relative_iris = len(relative)
-    graph.relative_example = next(iter(relative))[1:-1] if relative else None
-    return graph
+        if count == limit:
+            break
+    return count
+
+
+def _on_disk(lines: Iterator[str], graph: DiskGraph, rebased: Rebase | None,
+             empty: str | None, relative: dict[str, None], count: int) -> int:
+    """Write the remaining lines into ``graph`` and index it; the document's triple count."""
+    rows: list[tuple[str, str, str]] = []
+    for line in lines:
+        if line[0] == "#":
+            graph.restart()
+            rows.clear()
+            relative.clear()
+            count = 0
+            continue
+        rows.append(_terms(line, rebased, empty, relative))
+        count += 1
+        if len(rows) >= ROWS:
+            graph.add(rows)
+            rows = []
+    graph.add(rows)
+    graph.index()
+    return count
 
 
 def _restore(subject: str, predicate: str, obj: str, rebased: Rebase,
-             relative: dict[str, None]) -> list[str]:
+             relative: dict[str, None]) -> tuple[str, str, str]:
     """The terms with the real authority in their relative IRIs, which join ``relative``."""
     sentinel, real = rebased.sentinel, rebased.real
     size = len(sentinel)
@@ -404,12 +501,14 @@ def _restore(subject: str, predicate: str, obj: str, rebased: Rebase,
             relative[iri] = None
             term = term[:cut] + iri
         restored.append(term)
-    return restored
+    return restored[0], restored[1], restored[2]
 
 
 def graph_from_ntriples(text: str) -> Graph:
     """Group an N-Triples text that dcatwatch wrote itself (a stored description)."""
-    return group_lines(text.splitlines(keepends=True), Graph(syntax="ntriples"))
+    graph = Graph(syntax="ntriples")
+    group_lines(text.splitlines(keepends=True), graph)
+    return graph
 
 
 def _child_error(status: int, stderr: str, url: str, syntax: str) -> ParseError:

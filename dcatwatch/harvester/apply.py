@@ -58,43 +58,47 @@ def apply_datasets(unit: Unit, source: str, entries: Iterable[DatasetEntry],
     ``changes`` (added, updated, unchanged, removed, held_removals).
 
     The entries are compared and written :data:`BATCH` at a time, each batch against the
-    stored rows of its own IRIs: only the set of IRIs listed is kept for the whole run, to
-    find the datasets the source no longer lists, once every batch is written.
+    stored rows of its own IRIs; nothing is kept for the whole run, so memory does not grow
+    with the source. Every dataset listed gets ``now`` as its last sighting: once every
+    batch is written, the current datasets seen at another time are those the source no
+    longer lists, and an entry whose dataset was already seen ``now`` repeats an IRI
+    listed before (the first is kept).
     """
     agency_of = _remembered(agency_of)
-    listed: set[str] = set()
-    batch: list[DatasetEntry] = []
-    added = revived = 0
+    batch: dict[str, DatasetEntry] = {}
+    listed = added = revived = 0
     for entry in entries:
-        if entry.iri in listed:
-            continue
-        listed.add(entry.iri)
-        batch.append(entry)
+        batch.setdefault(entry.iri, entry)
         if len(batch) >= BATCH:
-            added, revived = _apply_batch(unit, source, batch, agency_of, now, changes,
-                                          added, revived)
-            batch = []
+            listed, added, revived = _apply_batch(unit, source, list(batch.values()),
+                                                  agency_of, now, changes,
+                                                  (listed, added, revived))
+            batch = {}
     if batch:
-        added, revived = _apply_batch(unit, source, batch, agency_of, now, changes,
-                                      added, revived)
+        listed, added, revived = _apply_batch(unit, source, list(batch.values()), agency_of,
+                                              now, changes, (listed, added, revived))
     if not complete:
         return
-    current, missing = unit.datasets.unlisted(source, listed)  # as written by the batches
+    current, missing = unit.datasets.unlisted(source, now)  # as written by the batches
     if missing:
         current -= added + revived  # as the run found them
-        _remove(unit, source, missing, current, len(listed), threshold, hold_hours, now,
-                changes)
+        _remove(unit, source, missing, current, listed, threshold, hold_hours, now, changes)
 
 
 def _apply_batch(unit: Unit, source: str, batch: list[DatasetEntry], agency_of: AgencyOf,
-                 now: datetime, changes: RunCounts, added: int,
-                 revived: int) -> tuple[int, int]:
-    """Compare and write one batch; returns the run's running (added, revived) counts."""
+                 now: datetime, changes: RunCounts,
+                 running: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Compare and write one batch; returns the run's running (listed, added, revived)
+    counts, given them before the batch."""
+    listed, added, revived = running
     existing = unit.datasets.existing(source, [entry.iri for entry in batch])
     new_entries, changed, unchanged, moved = [], [], [], []
     back = 0
     for entry in batch:
         row = existing.get(entry.iri)
+        if row is not None and _same_instant(row.seen_at, now):
+            continue  # listed earlier in this run (another batch): the first one counts
+        listed += 1
         if row is None:
             new_entries.append((entry, agency_of(entry.publisher)))
         elif row.removed or row.content_hash != entry.digest:
@@ -112,7 +116,14 @@ def _apply_batch(unit: Unit, source: str, batch: list[DatasetEntry], agency_of: 
     unit.datasets.update_changed(source, now, changed)
     unit.datasets.mark_seen(unchanged, now)
     unit.datasets.move(moved)
-    return added + len(new_entries), revived + back
+    return listed, added + len(new_entries), revived + back
+
+
+def _same_instant(stored: datetime | None, now: datetime) -> bool:
+    """Whether a stored time is ``now`` (SQLite hands times back without their zone: UTC)."""
+    if stored is None:
+        return False
+    return (stored if stored.tzinfo else stored.replace(tzinfo=UTC)) == now
 
 
 def _remembered(agency_of: AgencyOf) -> AgencyOf:
@@ -165,31 +176,50 @@ def _remove(unit: Unit, source: str, missing: list[Stored], current: int, listed
     changes.held_removals += len(hold)
 
 
-def apply_services(unit: Unit, source: str, services: list[DataService],
+def apply_services(unit: Unit, source: str, services: Iterable[DataService],
                    agency_of: AgencyOf, now: datetime, *, complete: bool,
                    datasets_listed: bool) -> int:
-    """Upsert the source's data services; a complete run marks the unlisted ones removed,
-    unless it listed neither a dataset nor a service (an emptied catalogue, whose datasets
-    the mass-deletion guard holds). Returns how many services changed: added, described
-    differently, removed or back (their ``changed_at`` is now)."""
-    existing = unit.services.existing(source)
-    new, known, changed = [], [], []
+    """Upsert the source's data services, :data:`BATCH` at a time, each listed one seen
+    ``now``; a complete run marks the unlisted ones removed, unless it listed neither a
+    dataset nor a service (an emptied catalogue, whose datasets the mass-deletion guard
+    holds). Returns how many services changed: added, described differently, removed or
+    back (their ``changed_at`` is now)."""
+    batch: dict[str, DataService] = {}
+    listed = changed = 0
     for service in services:
+        batch.setdefault(service.iri, service)
+        if len(batch) >= BATCH:
+            listed, changed = _apply_services(unit, source, list(batch.values()), agency_of,
+                                              now, listed, changed)
+            batch = {}
+    if batch:
+        listed, changed = _apply_services(unit, source, list(batch.values()), agency_of, now,
+                                          listed, changed)
+    if complete and (listed or datasets_listed):
+        gone = unit.services.unlisted(source, now)
+        unit.services.remove(gone, now)
+        changed += len(gone)
+    return changed
+
+
+def _apply_services(unit: Unit, source: str, batch: list[DataService], agency_of: AgencyOf,
+                    now: datetime, listed: int, changed: int) -> tuple[int, int]:
+    """Upsert one batch; returns the running (listed, changed) counts."""
+    existing = unit.services.existing(source, [service.iri for service in batch])
+    new, known, different = [], [], []
+    for service in batch:
+        stored = existing.get(service.iri)
+        if stored is not None and _same_instant(stored.seen_at, now):
+            continue  # listed earlier in this run (another batch): the first one counts
+        listed += 1
         record = records.dumps(service)
         values = {"agency_id": agency_of(service.publisher), "title": preferred(service.title),
                   "endpoint_url": (service.endpoint_urls or [None])[0], "record": record}
-        stored = existing.get(service.iri)
         if stored is None:
             new.append({"iri": service.iri, **values})
             continue
         known.append({"row_id": stored.id, **values})
         if stored.removed or stored.record != record:
-            changed.append(stored.id)
-    unit.services.apply(source, now, new, known, changed)
-    listed = {s.iri for s in services}
-    gone = [row.id for iri, row in existing.items() if iri not in listed and not row.removed]
-    if complete and (listed or datasets_listed):
-        unit.services.remove(gone, now)
-    else:
-        gone = []
-    return len(new) + len(changed) + len(gone)
+            different.append(stored.id)
+    unit.services.apply(source, now, new, known, different)
+    return listed, changed + len(new) + len(different)

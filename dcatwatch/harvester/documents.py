@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import pickle
 import re
-import tempfile
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import urljoin
 
 from dcatwatch.config import HarvestSettings, JsonLdSettings
-from dcatwatch.dcat.model import DatasetEntry, ParsedCatalog
+from dcatwatch.dcat.model import DataService, DatasetEntry, ParsedCatalog
 from dcatwatch.dcat.terms import iri, value
 from dcatwatch.errors import DcatwatchError, FetchError
 from dcatwatch.harvester.contexts import Contexts
@@ -31,6 +31,7 @@ from dcatwatch.http.addresses import same_origin
 from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
 
 if TYPE_CHECKING:
+    from dcatwatch.dcat.diskgraph import DiskGraph
     from dcatwatch.dcat.parse import Graph
     from dcatwatch.store.core import Store
 
@@ -41,65 +42,90 @@ ACCEPT = ("application/rdf+xml, text/turtle;q=0.9, application/ld+json;q=0.8, "
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;[^,]*rel="?next"?', re.I)
 
 
-SPOOL_BATCH = 2000  # dataset entries held in memory before the spool writes them to disk
+SPOOL_BATCH = 2000  # records held in memory before the spool writes them to disk
+Record = TypeVar("Record", DatasetEntry, DataService)
 
 
-class EntrySpool:
-    """A run's dataset entries, staged on disk: the harvest's staging area.
+class RecordSpool(Generic[Record]):
+    """A run's dataset entries (or its data services), staged on disk: the harvest's
+    staging area.
 
-    Entries are appended as pages are mapped and kept in memory :data:`SPOOL_BATCH` at a
-    time; full batches are pickled to an anonymous temporary file (in ``[harvest] workdir``).
-    Iterating reads them back in order, one batch at a time, so applying a run holds one
-    batch however many datasets the source has. Nothing reaches the store until the run is
-    applied in its one unit of work: a run that fails leaves only this file, which closing
-    (or the process ending) deletes.
+    Records are appended as documents are mapped and kept in memory :data:`SPOOL_BATCH` at
+    a time; full batches are pickled into a private SQLite file (in ``[harvest] workdir``,
+    :func:`~dcatwatch.dcat.diskgraph.scratch_database`) beside the IRIs written so far. An
+    entry whose IRI was appended before (on another page, or twice on one: two blank nodes
+    with one identifier) is kept once, the first: within a batch at once, across batches
+    when the batch is written, so memory does not grow with the source. Iterating reads the
+    batches back in order, so applying a run holds one batch however many records the
+    source has. Nothing reaches the store until the run is applied in its one unit of work:
+    a run that fails leaves nothing, as closing (or the process ending) deletes the file.
     """
 
     def __init__(self, directory: Path | None = None, batch: int | None = None) -> None:
         self.directory = directory
         self.batch = batch or SPOOL_BATCH
-        self._buffer: list[DatasetEntry] = []
-        self._file: IO[bytes] | None = None
+        self._buffer: dict[str, Record] = {}
+        self._db: sqlite3.Connection | None = None
         self._spilled = 0
         self._chunks = 0
 
-    def append(self, entry: DatasetEntry) -> None:
-        self._buffer.append(entry)
+    def append(self, record: Record) -> None:
+        self._buffer.setdefault(record.iri, record)
         if len(self._buffer) >= self.batch:
             self._spill()
 
     def _spill(self) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(dir=self.directory, prefix="dcatwatch-spool-")
-        self._file.seek(0, 2)
-        pickle.dump(self._buffer, self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._spilled += len(self._buffer)
+        from dcatwatch.dcat.diskgraph import scratch_database
+
+        if self._db is None:
+            self._db = scratch_database(self.directory, "dcatwatch-spool-")
+            self._db.execute("CREATE TABLE listed (iri TEXT PRIMARY KEY) WITHOUT ROWID")
+            self._db.execute("CREATE TABLE batches (n INTEGER PRIMARY KEY, entries BLOB)")
+        iris = list(self._buffer)
+        for part in range(0, len(iris), 500):
+            chunk = iris[part:part + 500]
+            for (known,) in self._db.execute(
+                    f"SELECT iri FROM listed WHERE iri IN ({', '.join('?' * len(chunk))})",
+                    chunk):
+                del self._buffer[known]  # read before: the first one stays
+        entries = list(self._buffer.values())
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO listed VALUES (?)", ((e.iri,) for e in entries))
+        self._db.execute("INSERT INTO batches VALUES (?, ?)",
+                         (self._chunks, pickle.dumps(entries, pickle.HIGHEST_PROTOCOL)))
+        self._db.execute("COMMIT")
+        self._spilled += len(entries)
         self._chunks += 1
-        self._buffer = []
+        self._buffer = {}
 
-    def batches(self) -> Iterator[list[DatasetEntry]]:
-        """The entries in the order appended, a batch at a time."""
-        if self._file is not None:
-            self._file.seek(0)
-            for _ in range(self._chunks):
-                yield pickle.load(self._file)
+    def batches(self) -> Iterator[list[Record]]:
+        """The records in the order appended, a batch at a time."""
+        if self._buffer and self._db is not None:
+            self._spill()  # drops the last batch's entries read in earlier batches
+        for n in range(self._chunks):
+            assert self._db is not None
+            (data,) = self._db.execute("SELECT entries FROM batches WHERE n = ?",
+                                       (n,)).fetchone()
+            yield pickle.loads(data)
         if self._buffer:
-            yield list(self._buffer)
+            yield list(self._buffer.values())
 
-    def __iter__(self) -> Iterator[DatasetEntry]:
+    def __iter__(self) -> Iterator[Record]:
         for batch in self.batches():
             yield from batch
 
     def __len__(self) -> int:
+        """Records appended, less repeated IRIs (those of the current batch against earlier
+        batches are found when it is written)."""
         return self._spilled + len(self._buffer)
 
     def __bool__(self) -> bool:
         return len(self) > 0
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
 @dataclass(slots=True)
@@ -120,15 +146,14 @@ class Collected:
     errors: list[DcatwatchError] = field(default_factory=list)
     not_modified: bool = False  # the single document is unchanged since the last good run
     complete: bool = True  # False when any page or sub-catalogue failed
-    listed: set[str] = field(default_factory=set)  # IRIs of the datasets read so far
 
-    def add_entries(self, entries: list[DatasetEntry]) -> None:
-        """Add a page's dataset entries; one whose IRI was read already (on another page,
-        or twice on this one: two blank nodes with one identifier) is kept once."""
-        for entry in entries:
-            if entry.iri not in self.listed:
-                self.listed.add(entry.iri)
-                self.parsed.entries.append(entry)
+    def add(self, record: DatasetEntry | DataService) -> None:
+        """Add a dataset entry or a data service (to its :class:`RecordSpool`, which keeps
+        one per IRI)."""
+        if isinstance(record, DatasetEntry):
+            self.parsed.entries.append(record)
+        else:
+            self.parsed.services.append(record)
 
 
 @dataclass(slots=True)
@@ -168,9 +193,10 @@ class DocumentReader:
 
     def read(self, url: str, cached: Cached | None = None) -> Collected:
         """Read the source starting at ``url``; ``cached`` enables the conditional GET.
-        The datasets read are staged in an :class:`EntrySpool` (``parsed.entries``)."""
+        The datasets read are staged in an :class:`RecordSpool` (``parsed.entries``)."""
         collected = Collected()
-        collected.parsed.entries = EntrySpool(self.workdir)  # type: ignore[assignment]
+        collected.parsed.entries = RecordSpool(self.workdir)  # type: ignore[assignment]
+        collected.parsed.services = RecordSpool(self.workdir)  # type: ignore[assignment]
         self.url = url
         try:
             first = self._fetch(url, cached.validators if cached else None)
@@ -224,42 +250,54 @@ class DocumentReader:
         if result.sha256:
             seen_bodies.add(result.sha256)
         try:
-            graph, mapped = self._parse(result)
+            mapped, links = self._parse(result, collected)
         except DcatwatchError as exc:
+            if exc.code == "run.too_many_datasets":
+                raise
             collected.errors.append(exc)
             collected.complete = False
             return None
         _merge(collected, mapped)
-        self._check_size(collected, result.url)
         collected.pages.append(Page(result.url, result.validators, result.sha256))
         if is_first:
             self._read_sub_catalogues(mapped, collected)
-        return _next_links(graph, result)
+        return links
 
-    def _check_size(self, collected: Collected, url: str) -> None:
-        """Fail the run (raise) once the source lists more datasets than it may."""
-        cap = self.limits.max_datasets
-        if len(collected.listed) > cap:
-            raise DcatwatchError(
-                "run.too_many_datasets", f"source {self.source!r} lists more than {cap} "
-                f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
-                "nothing", url)
-
-    def _parse(self, result: FetchResult) -> tuple[Graph, ParsedCatalog]:
-        """Parse and map a fetched document. The parsing stack is imported only here, when a
-        document has to be read: an unchanged source (304) starts faster without it."""
+    def _parse(self, result: FetchResult,
+               collected: Collected) -> tuple[ParsedCatalog, list[str]]:
+        """Parse and map a fetched document, its dataset entries and data services straight
+        into ``collected``; returns the rest and the document's next-page links. The parsing
+        stack is imported only here, when a document has to be read: an unchanged source
+        (304) starts faster without it."""
         from dcatwatch.dcat.mapper import map_graph
         from dcatwatch.dcat.parse import parse_file
 
         assert result.path is not None
         self.progress(f"parsing {result.final_url} ({result.size / 1e6:.1f} MB)")
+        limits = self.limits
         try:
             graph = parse_file(result.path, result.final_url, result.content_type, self.syntax,
-                               self.contexts, memory_mb=self.limits.parser_memory_mb,
-                               jsonld_max_depth=self.limits.jsonld_max_depth)
+                               self.contexts, memory_mb=limits.parser_memory_mb,
+                               jsonld_max_depth=limits.jsonld_max_depth,
+                               memory_triples=limits.memory_triples, workdir=self.workdir)
         finally:
             _discard(result)
-        return graph, map_graph(graph, result.final_url, self.source, full=False)
+        cap = limits.max_datasets
+
+        def add(record: DatasetEntry | DataService) -> None:
+            collected.add(record)
+            if len(collected.parsed.entries) > cap:
+                raise DcatwatchError(
+                    "run.too_many_datasets", f"source {self.source!r} lists more than {cap} "
+                    f"datasets ([harvest] max_datasets = {cap}); the run failed and changed "
+                    "nothing", result.url)
+
+        try:
+            mapped = map_graph(graph, result.final_url, self.source, full=False, sink=add)
+            links = _next_links(graph, result)
+        finally:
+            graph.close()
+        return mapped, links
 
     def _next(self, links: list[str], result: FetchResult, visited: set[str],
               collected: Collected) -> str | None:
@@ -304,9 +342,8 @@ class DocumentReader:
                 self._read_pages(result, collected)  # the child's own pages, if any
 
 
-def _next_links(graph: Graph, result: FetchResult) -> list[str]:
-    links = [urljoin(result.final_url, value(obj)) for props in graph.subjects.values()
-             for predicate, obj in props if predicate in NEXT_PAGE]
+def _next_links(graph: Graph | DiskGraph, result: FetchResult) -> list[str]:
+    links = [urljoin(result.final_url, value(obj)) for obj in graph.objects_of(NEXT_PAGE)]
     header = result.headers.get("link", "")
     links.extend(urljoin(result.final_url, m.group(1)) for m in _LINK_NEXT.finditer(header))
     return list(dict.fromkeys(links))
@@ -315,14 +352,10 @@ def _next_links(graph: Graph, result: FetchResult) -> list[str]:
 def _merge(collected: Collected, page: ParsedCatalog) -> None:
     """Add ``page``'s records to ``collected``; a record whose IRI is already there (on
     another page, or twice on this one: two blank nodes with one identifier) is kept once."""
-    collected.add_entries(page.entries)
-    page.entries = []
+    for record in (*page.entries, *page.services):
+        collected.add(record)
+    page.entries, page.services = [], []
     into = collected.parsed
-    known_services = {s.iri for s in into.services}
-    for service in page.services:
-        if service.iri not in known_services:
-            known_services.add(service.iri)
-            into.services.append(service)
     for catalog in page.catalogs:  # their dataset lists: the spool has the datasets
         catalog.datasets, catalog.services = [], []
     into.catalogs.extend(page.catalogs)

@@ -7,7 +7,7 @@ harvest of the same source, from the daemon or a command, does nothing and says 
 trace that the next run of the source marks ``failed``. Everything the run changes, its own
 record included, is written in one unit of work at the end; a failed run writes nothing but
 its record. Until then the datasets read are staged on disk
-(:class:`~dcatwatch.harvester.documents.EntrySpool`) and applied in batches
+(:class:`~dcatwatch.harvester.documents.RecordSpool`) and applied in batches
 (:func:`~dcatwatch.harvester.apply.apply_datasets`), so memory does not grow with them.
 """
 
@@ -127,9 +127,10 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
                     _finish(unit, settings, source, collected, result, started)
                     unit.runs.finish(run_id, result, now())
             finally:
-                close = getattr(collected.parsed.entries, "close", None)
-                if close is not None:
-                    close()  # the staged entries (documents.EntrySpool)
+                for staged in (collected.parsed.entries, collected.parsed.services):
+                    close = getattr(staged, "close", None)
+                    if close is not None:
+                        close()  # the staged records (documents.RecordSpool)
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
         result.status = "failed"
         result.counts = RunCounts(pages=result.counts.pages)  # what was counted rolled back
@@ -257,7 +258,6 @@ def _apply(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
            result: RunResult, stamp: datetime) -> None:
     """Apply the datasets, services and agencies a run read."""
     parsed = collected.parsed
-    collected.listed = set()  # reading is done: applying keeps its own set of IRIs
     resolver = AgencyResolver(settings.agencies, unit.agencies.registry_aliases(),
                               source_agency=source.agency)
     threshold = source.removal_threshold if source.removal_threshold is not None \

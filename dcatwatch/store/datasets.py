@@ -31,6 +31,7 @@ class Stored:
     held: bool
     agency_id: str | None
     held_at: datetime | None = None  # when the mass-deletion guard first held its removal
+    seen_at: datetime | None = None  # last_seen_at: when a run last listed it
 
 
 @dataclass(slots=True, frozen=True)
@@ -52,29 +53,30 @@ class Datasets(Repository):
         every row), by IRI."""
         c = DATASETS.c
         query = select(c.id, c.iri, c.content_hash, c.removed_at, c.removal_held_at,
-                       c.agency_id).where(c.source == source)
+                       c.agency_id, c.last_seen_at).where(c.source == source)
         parts = [None] if iris is None else chunks(iris)
         found: dict[str, Stored] = {}
         for part in parts:
             rows = self.connection.execute(query if part is None else
                                            query.where(c.iri.in_(list(part))))
             found.update((iri, Stored(row_id, digest, removed is not None, held is not None,
-                                      agency, held))
-                         for row_id, iri, digest, removed, held, agency in rows)
+                                      agency, held, seen))
+                         for row_id, iri, digest, removed, held, agency, seen in rows)
         return found
 
-    def unlisted(self, source: str, listed: Collection[str]) -> tuple[int, list[Stored]]:
-        """How many current (not removed) datasets ``source`` has, and those of them whose
-        IRI is not in ``listed``; the rows are read as a stream, only the unlisted kept."""
+    def unlisted(self, source: str, seen_at: datetime) -> tuple[int, list[Stored]]:
+        """How many current (not removed) datasets ``source`` has, and those of them a run
+        at ``seen_at`` did not list (their ``last_seen_at`` is another time: the run wrote
+        it on every dataset it listed)."""
         c = DATASETS.c
+        current = int(self.connection.execute(
+            select(func.count()).where(c.source == source, _CURRENT)).scalar_one())
         rows = self.connection.execute(
-            select(c.id, c.iri, c.content_hash, c.removal_held_at, c.agency_id)
-            .where(c.source == source, _CURRENT))
-        current, missing = 0, []
-        for row_id, iri, digest, held, agency in rows:
-            current += 1
-            if iri not in listed:
-                missing.append(Stored(row_id, digest, False, held is not None, agency, held))
+            select(c.id, c.content_hash, c.removal_held_at, c.agency_id)
+            .where(c.source == source, _CURRENT,
+                   c.last_seen_at.is_(None) | (c.last_seen_at != seen_at)))
+        missing = [Stored(row_id, digest, False, held is not None, agency, held)
+                   for row_id, digest, held, agency in rows]
         return current, missing
 
     def has_current(self, source: str) -> bool:

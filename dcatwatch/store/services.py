@@ -23,18 +23,31 @@ class StoredService:
     id: int
     record: str
     removed: bool
+    seen_at: datetime | None = None  # last_seen_at: when a run last listed it
 
 
 class Services(Repository):
     """Data services of each source."""
 
-    def existing(self, source: str) -> dict[str, StoredService]:
-        """Every data service row of ``source`` (removed ones too), by IRI."""
+    def existing(self, source: str, iris: Sequence[str]) -> dict[str, StoredService]:
+        """The data service rows of ``source`` (removed ones too) with the IRIs ``iris``."""
         c = SERVICES.c
-        rows = self.connection.execute(select(c.id, c.iri, c.record, c.removed_at)
-                                       .where(c.source == source))
-        return {iri: StoredService(row_id, record, removed is not None)
-                for row_id, iri, record, removed in rows}
+        found: dict[str, StoredService] = {}
+        for part in chunks(iris):
+            rows = self.connection.execute(
+                select(c.id, c.iri, c.record, c.removed_at, c.last_seen_at)
+                .where(c.source == source, c.iri.in_(list(part))))
+            found.update((iri, StoredService(row_id, record, removed is not None, seen))
+                         for row_id, iri, record, removed, seen in rows)
+        return found
+
+    def unlisted(self, source: str, seen_at: datetime) -> list[int]:
+        """The current data services of ``source`` a run at ``seen_at`` did not list."""
+        c = SERVICES.c
+        return list(self.connection.execute(
+            select(c.id).where(c.source == source, _CURRENT,
+                               c.last_seen_at.is_(None) | (c.last_seen_at != seen_at))
+        ).scalars())
 
     def apply(self, source: str, at: datetime, new: Sequence[dict[str, Any]],
               known: Sequence[dict[str, Any]], changed: Sequence[int]) -> None:
