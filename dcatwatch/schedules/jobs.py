@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.harvester.run import harvest_source
@@ -60,12 +61,15 @@ def changed(result: RunResult) -> bool:
 
 
 def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
-                    metrics: Instruments | None = None) -> None:
+                    metrics: Instruments | None = None,
+                    link_pool: Executor | None = None) -> None:
     """Validate ``source`` (None: every source): metadata, then the links and data files
-    that are due (new and changed ones are always due)."""
+    that are due (new and changed ones are always due); the links in ``link_pool`` when
+    given (shared by the validations running at once)."""
     from dcatwatch.validators.service import validate
 
-    result = validate(store, settings, client, source=source, metrics=metrics)
+    result = validate(store, settings, client, source=source, metrics=metrics,
+                      link_pool=link_pool)
     log.info("validated", extra={"summary": result.summary})
 
 

@@ -31,6 +31,10 @@ inconclusive) and are due again next round. A host answering 429 is left alone f
 Retry-After (at most ``[http] retry_after_max``) and the URL is asked again; a longer wait
 leaves the host's remaining URLs inconclusive (``fetch.rate_limited``).
 
+The daemon runs every validation's link checks in one pool of ``[validation] workers``
+threads, so that sources checked at the same time (each mostly its own host) share the
+workers: hosts are checked side by side however the URLs are split among sources.
+
 Results are written from the calling thread in small batches as they arrive, so a killed run
 keeps what it checked.
 """
@@ -41,7 +45,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import zip_longest
@@ -279,9 +284,14 @@ class _Round:
 def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, workers: int,
                 timeout: float, recheck_hours: float, now: Callable[[], datetime],
                 progress: Progress | None = None, confirm_after_hours: float = 6.0,
-                host_failures: int = 3, metrics: LinkMetrics | None = None) -> int:
+                host_failures: int = 3, metrics: LinkMetrics | None = None,
+                pool: Executor | None = None) -> int:
     """Check the URLs among ``urls`` that are due (see :func:`due`) in one round (see the
-    module doc); returns how many were due."""
+    module doc); returns how many were due.
+
+    Each host's URLs are one task in ``pool`` (shared with other rounds running at the same
+    time, as the daemon's validations do), or in a pool of ``workers`` threads of the
+    round's own."""
     started = time.monotonic()
     todo = due(store, urls, now(), recheck_hours, confirm_after_hours)
     hosts = sorted(by_host(todo).items(), key=lambda item: -len(item[1]))
@@ -291,16 +301,23 @@ def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, worker
         progress("links", 0, total)
     done, pending = 0, []
     flushed = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="link") as pool:
+    with ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, workers),
+                                                          thread_name_prefix="link"))
         futures = [pool.submit(state.host, client, host, group, timeout)
                    for host, group in hosts]
+        stack.callback(_cancel, futures)  # a round that fails asks no more hosts
         while done < total:
             try:
                 pending.append(state.results.get(timeout=0.2))
             except queue.Empty:
-                failed = next((f for f in futures if f.done() and f.exception()), None)
+                failed = next((f for f in futures if f.done() and
+                               (f.cancelled() or f.exception())), None)
                 if failed is not None:
                     _write(store, pending, now(), confirm_after_hours, state)
+                    if failed.cancelled():
+                        raise RuntimeError("the link checks were stopped (shutting down)")
                     raise failed.exception()  # type: ignore[misc]
             else:
                 done += 1
@@ -310,10 +327,16 @@ def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, worker
                 flushed = time.monotonic()
             if progress:
                 progress("links", done, total)
+        wait(futures)  # every host's task has put its last result; let them end
     _write(store, pending, now(), confirm_after_hours, state)
     if metrics and total:
         metrics.link_round_finished(time.monotonic() - started)
     return total
+
+
+def _cancel(futures: Iterable[Future[None]]) -> None:
+    for future in futures:
+        future.cancel()
 
 
 def _write(store: Store, outcomes: list[LinkOutcome], stamp: datetime,
