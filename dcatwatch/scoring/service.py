@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
-from dcatwatch.dcat.model import DataService
+from dcatwatch.dcat.model import Dataset, DataService
 from dcatwatch.dcat.twins import DIRECT, PORTAL, DatasetRef, compare, identifiers
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
@@ -68,12 +68,16 @@ def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bo
         stale = set(unit.scores.stale(every=full))
         if not full:
             stale.update(services.stale(unit))
-        if stale and links is None:  # read only when something is rescored: can be large
-            links = unit.checks.link_infos()
     for part in chunks(sorted(stale), SCORE_BATCH):
         with store.read() as unit:
-            rows = unit.scores.to_score(part)
-        scored = [_score_row(row, services, links or {}, stamp) for row in rows]
+            loaded = [(row, records.load_dataset(row.description, row.source))
+                      for row in unit.scores.to_score(part)]
+            read = links
+            if read is None:  # the batch's link checks, not the whole table
+                read = _StoredLinks(unit, (url for _, dataset in loaded
+                                           for dist in dataset.distributions
+                                           for url in (*dist.access_urls, *dist.download_urls)))
+            scored = [_score_row(row, dataset, services, read, stamp) for row, dataset in loaded]
         with store.write() as unit:
             unit.scores.save([row for row, _ in scored],
                              [link for _, read in scored for link in read])
@@ -175,11 +179,49 @@ class _Services:
         return stale
 
 
-def _score_row(row: Any, services: _Services, links: Mapping[str, LinkInfo],
+class _StoredLinks(Mapping[str, LinkInfo]):
+    """The stored link checks as scoring reads them (``Checks.link_infos``): those of
+    ``urls`` read at once, any other URL looked up read when it is."""
+
+    def __init__(self, unit: Unit, urls: Iterable[str]) -> None:
+        self._unit = unit
+        self._known: dict[str, LinkInfo | None] = {}
+        self._fetch(urls)
+
+    def _fetch(self, urls: Iterable[str]) -> None:
+        wanted = [url for url in dict.fromkeys(urls) if url not in self._known]
+        found = self._unit.checks.link_infos(wanted) if wanted else {}
+        self._known.update((url, found.get(url)) for url in wanted)
+
+    def _info(self, url: str) -> LinkInfo | None:
+        if url not in self._known:
+            self._fetch([url])
+        return self._known[url]
+
+    def __getitem__(self, url: str) -> LinkInfo:
+        info = self._info(url)
+        if info is None:
+            raise KeyError(url)
+        return info
+
+    def get(self, url: str, default: Any = None) -> Any:
+        info = self._info(url)
+        return default if info is None else info
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and self._info(url) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("stored link checks are looked up by URL")
+
+    def __len__(self) -> int:
+        raise TypeError("stored link checks are looked up by URL")
+
+
+def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[str, LinkInfo],
                stamp: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ``dataset_score`` row of one dataset and the ``dataset_score_link`` rows of the
-    link checks it read."""
-    dataset = records.load_dataset(row.description, row.source)
+    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``) and the
+    ``dataset_score_link`` rows of the link checks it read."""
     read_links = _Reads(links)
     read_services = _Reads(services.by_iri)
     level = classify_dataset(dataset, read_services, services.serving.get(dataset.iri, ()),
