@@ -197,7 +197,7 @@ def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> No
         assert daemon.pool._max_workers == 2
         assert daemon.checks._max_workers == 3  # the checks' own pool, beside the harvests
         # the link checks of every validation share [validation] workers threads
-        assert daemon.links._max_workers == chosen.validation.workers
+        assert daemon.links.slots._initial_value == chosen.validation.workers
         assert DaemonSettings().max_concurrent_checks == 8
     finally:
         daemon.close()

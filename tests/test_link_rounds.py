@@ -15,7 +15,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from dcatwatch.http.client import HttpClient, HttpSettings
 from dcatwatch.metrics.instruments import Instruments, new_registry
 from dcatwatch.store.core import Store
-from dcatwatch.validators.links import check_links
+from dcatwatch.validators.links import LinkWorkers, check_links
 from tests.helpers import harvest_json, write_config
 from tests.servers import LoopbackServer, Request, Response
 
@@ -161,38 +160,40 @@ def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_ful
     assert 0 < value("dcatwatch_link_round_duration_seconds") <= elapsed
 
 
-def test_rounds_sharing_a_pool_check_their_hosts_side_by_side(store: Store) -> None:
-    """The daemon's validations share one pool of link workers: two sources, each on its own
-    host, validated at once are checked at the same time, each host still one URL at a time
-    ``min_delay`` apart; a pool of one worker serves both rounds in turn."""
+def test_rounds_sharing_link_workers_check_their_hosts_side_by_side(store: Store) -> None:
+    """The daemon's validations share one LinkWorkers: two sources, each on its own host,
+    validated at once are checked at the same time, each host still one URL at a time
+    ``min_delay`` apart. A host resting between requests holds no slot, so even one slot
+    serves both hosts in turn while the other rests."""
     first, second = Healthy("127.0.0.2"), Healthy("127.0.0.5")
     try:
-        for workers, side_by_side in ((2, True), (1, False)):
+        for slots in (2, 1):
             for host in (first, second):
                 host.times.clear()
                 host.requests.clear()
-            path = f"/shared-{workers}"
-            with client(min_delay=0.05) as http, ThreadPoolExecutor(workers) as pool:
+            path = f"/shared-{slots}"
+            workers = LinkWorkers(slots)
+            with client(min_delay=0.1) as http:
                 rounds = [threading.Thread(target=check_links, args=(
-                    store, http, [host.url(f"{path}/{n}.csv") for n in range(6)]), kwargs={
+                    store, http, [host.url(f"{path}/{n}.csv") for n in range(5)]), kwargs={
                     "workers": 8, "timeout": 5, "recheck_hours": 0, "now": lambda: NOW,
-                    "pool": pool}) for host in (first, second)]
+                    "pool": workers}) for host in (first, second)]
                 for thread in rounds:
                     thread.start()
                 for thread in rounds:
                     thread.join(30)
+            workers.shutdown()
             for host in (first, second):
                 assert host.requests == Counter({("HEAD", f"{path}/{n}.csv"): 1
-                                                 for n in range(6)})
+                                                 for n in range(5)})
                 gaps = [b - a for a, b in zip(host.times, host.times[1:], strict=False)]
-                assert min(gaps) >= 0.045  # politeness holds per host
-            overlap = (min(second.times) < max(first.times)
-                       and min(first.times) < max(second.times))
-            assert overlap is side_by_side
+                assert min(gaps) >= 0.095  # politeness holds per host
+            assert min(second.times) < max(first.times) and \
+                min(first.times) < max(second.times)  # side by side
             with store.read() as unit:
                 rows = unit.checks.history([host.url(f"{path}/{n}.csv")
-                                            for host in (first, second) for n in range(6)])
-            assert len(rows) == 12 and {row.verdict for row in rows.values()} == {"ok"}
+                                            for host in (first, second) for n in range(5)])
+            assert len(rows) == 10 and {row.verdict for row in rows.values()} == {"ok"}
     finally:
         first.close()
         second.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor
+from typing import TYPE_CHECKING
 
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.harvester.run import harvest_source
@@ -14,6 +14,9 @@ from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
 from dcatwatch.store.runs import RunResult
+
+if TYPE_CHECKING:
+    from dcatwatch.validators.links import LinkWorkers
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
@@ -62,7 +65,7 @@ def changed(result: RunResult) -> bool:
 
 def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
                     metrics: Instruments | None = None,
-                    link_pool: Executor | None = None) -> None:
+                    link_pool: LinkWorkers | None = None) -> None:
     """Validate ``source`` (None: every source): metadata, then the links and data files
     that are due (new and changed ones are always due); the links in ``link_pool`` when
     given (shared by the validations running at once)."""

@@ -17,7 +17,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,7 +87,7 @@ class ValidationResult:
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None,
              metrics: link_checks.LinkMetrics | None = None,
-             link_pool: Executor | None = None) -> ValidationResult:
+             link_pool: link_checks.LinkWorkers | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
