@@ -24,7 +24,7 @@ import pytest
 from dcatwatch.http.client import HttpClient, HttpSettings
 from dcatwatch.metrics.instruments import Instruments, new_registry
 from dcatwatch.store.core import Store
-from dcatwatch.validators.links import check_links
+from dcatwatch.validators.links import LinkWorkers, check_links
 from tests.helpers import harvest_json, write_config
 from tests.servers import LoopbackServer, Request, Response
 
@@ -37,6 +37,7 @@ class Healthy:
 
     def __init__(self, host: str) -> None:
         self.requests: Counter[tuple[str, str]] = Counter()
+        self.times: list[float] = []  # when each request came
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,6 +48,7 @@ class Healthy:
 
             def _answer(self) -> None:
                 owner.requests[(self.command, self.path)] += 1
+                owner.times.append(time.monotonic())
                 self.send_response(200)
                 self.send_header("Content-Type", "text/csv")
                 self.send_header("Content-Length", "0")
@@ -119,8 +121,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def client(**settings: object) -> HttpClient:
     # retries as in production: a link check must not use them on a dead host
-    return HttpClient(HttpSettings(allowed_networks=("127.0.0.0/8",), min_delay=0, retries=3,
-                                   **settings))  # type: ignore[arg-type]
+    chosen = {"allowed_networks": ("127.0.0.0/8",), "min_delay": 0, "retries": 3} | settings
+    return HttpClient(HttpSettings(**chosen))  # type: ignore[arg-type]
 
 
 def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_full(
@@ -156,6 +158,45 @@ def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_ful
     assert value("dcatwatch_link_checks_total", {"result": "inconclusive"}) == 0
     assert value("dcatwatch_link_checks_queued") == value("dcatwatch_link_checks_in_flight") == 0
     assert 0 < value("dcatwatch_link_round_duration_seconds") <= elapsed
+
+
+def test_rounds_sharing_link_workers_check_their_hosts_side_by_side(store: Store) -> None:
+    """The daemon's validations share one LinkWorkers: two sources, each on its own host,
+    validated at once are checked at the same time, each host still one URL at a time
+    ``min_delay`` apart. A host resting between requests holds no slot, so even one slot
+    serves both hosts in turn while the other rests."""
+    first, second = Healthy("127.0.0.2"), Healthy("127.0.0.5")
+    try:
+        for slots in (2, 1):
+            for host in (first, second):
+                host.times.clear()
+                host.requests.clear()
+            path = f"/shared-{slots}"
+            workers = LinkWorkers(slots)
+            with client(min_delay=0.1) as http:
+                rounds = [threading.Thread(target=check_links, args=(
+                    store, http, [host.url(f"{path}/{n}.csv") for n in range(5)]), kwargs={
+                    "workers": 8, "timeout": 5, "recheck_hours": 0, "now": lambda: NOW,
+                    "pool": workers}) for host in (first, second)]
+                for thread in rounds:
+                    thread.start()
+                for thread in rounds:
+                    thread.join(30)
+            workers.shutdown()
+            for host in (first, second):
+                assert host.requests == Counter({("HEAD", f"{path}/{n}.csv"): 1
+                                                 for n in range(5)})
+                gaps = [b - a for a, b in zip(host.times, host.times[1:], strict=False)]
+                assert min(gaps) >= 0.095  # politeness holds per host
+            assert min(second.times) < max(first.times) and \
+                min(first.times) < max(second.times)  # side by side
+            with store.read() as unit:
+                rows = unit.checks.history([host.url(f"{path}/{n}.csv")
+                                            for host in (first, second) for n in range(5)])
+            assert len(rows) == 10 and {row.verdict for row in rows.values()} == {"ok"}
+    finally:
+        first.close()
+        second.close()
 
 
 def test_monitor_side_failures_are_asked_again_next_round(store: Store) -> None:

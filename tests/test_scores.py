@@ -7,6 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from dcatwatch.scoring.service import score
+from dcatwatch.store.core import Store
 from tests.conftest import FIXTURES
 from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
@@ -103,8 +105,23 @@ def test_a_service_added_alone_rescores_the_dataset_it_serves(
     status, [result] = harvest_json(config)
     assert (status, result["updated"], result["data_services"]) == (0, 0, 2)
 
+    before = dict(sql(config, "SELECT dataset_id, scored_at FROM dataset_score"))
     tax = {a["id"]: a for a in scores_json(config)["agencies"]}["2021005448"]  # not --full
     assert (tax["api"], tax["document_only"]) == (1, 0)
+    after = dict(sql(config, "SELECT d.iri, s.scored_at FROM dataset_score s "
+                             "JOIN dataset d ON d.id = s.dataset_id"))
+    ids = dict(sql(config, "SELECT iri, id FROM dataset"))
+    assert {iri for iri, at in after.items() if before[ids[iri]] != at} == {
+        "https://data.example.se/dataset/arsredovisning"}  # only the dataset it serves
+    served = served.replace("dcat:endpointURL <https://api.example.se/arsredovisning>",
+                            "dcat:endpointURL <https://api.example.se/arsredovisning/v2>")
+    server.route("/catalog.ttl", served.encode(), content_type="text/turtle")
+    harvest_json(config)  # the service changed: the dataset it serves is rescored
+    scores_json(config)
+    again = dict(sql(config, "SELECT d.iri, s.scored_at FROM dataset_score s "
+                             "JOIN dataset d ON d.id = s.dataset_id"))
+    assert {iri for iri, at in again.items() if after[iri] != at} == {
+        "https://data.example.se/dataset/arsredovisning"}
 
 
 def test_table_sorted_by_index_and_explain(server: LoopbackServer, tmp_path: Path) -> None:
@@ -151,6 +168,60 @@ def test_link_checks_feed_the_mqa_accessibility_points(server: LoopbackServer,
     assert after["download_url_status"]["state"] == "pass"
 
 
+def test_link_checks_rescore_only_the_datasets_that_read_them(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    catalog = CATALOG.replace("https://data.example.se/files/", server.url("/files/"))
+    csv = b"kommun;skattesats\nUme\xe5;33,35\n"
+    server.route("/files/skattesatser.csv", csv, content_type="text/csv")
+    url = server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                          database=database_url,
+                          validation={"recheck_hours": 0, "data": False})
+    harvest_json(config)
+    tax, report, traffic = (f"https://data.example.se/dataset/{name}"
+                            for name in ("skattesatser", "arsredovisning", "trafikfloden"))
+
+    def scored() -> dict[str, tuple]:
+        rows = sql(config, "SELECT d.iri, s.level, s.strong, s.open, s.mqa_points, "
+                           "s.mqa_band, s.mqa_unknown_points, s.details, s.scored_at "
+                           "FROM dataset_score s JOIN dataset d ON d.id = s.dataset_id")
+        return {row[0]: row[1:] for row in rows}
+
+    def validate() -> None:
+        status, _, err = run("--config", str(config), "validate", "--json")
+        assert status == 0, err
+
+    def rescored(before: dict[str, tuple], after: dict[str, tuple]) -> set[str]:
+        return {iri for iri in before if before[iri] != after[iri]}
+
+    with Store.open(database_url) as store:
+        assert score(store).rescored == 3
+        assert score(store).rescored == 0  # nothing changed
+        first = scored()
+        # the CSV answers; the PDF (404) and the API host (no such name) fail unconfirmed,
+        # which scoring reads as unchecked, as before: only the CSV's dataset is rescored
+        validate()
+        assert score(store).rescored == 1
+        second = scored()
+        assert rescored(first, second) == {tax}
+        assert score(store).rescored == 0
+        server.route("/files/arsredovisning.pdf", b"%PDF-1.4\n", content_type="application/pdf")
+        validate()  # the PDF answers now; the CSV reads the same
+        assert score(store).rescored == 1
+        third = scored()
+        assert rescored(second, third) == {report}
+        server.route("/files/skattesatser.csv", b"gone", status=404)
+        validate()  # the CSV fails (unconfirmed): its points are unknown again
+        assert score(store).rescored == 1
+        fourth = scored()
+        assert rescored(third, fourth) == {tax}
+        assert fourth[tax][:-1] == first[tax][:-1] and traffic not in rescored(first, fourth)
+        score(store, full=True)  # the same scores as rescoring everything
+        every = scored()
+        assert {iri: row[:-1] for iri, row in every.items()} == \
+            {iri: row[:-1] for iri, row in fourth.items()}
+
+
 def test_an_alias_added_later_moves_existing_datasets(server: LoopbackServer,
                                                       tmp_path: Path) -> None:
     catalog = CATALOG.replace("http://dataportal.se/organisation/SE2021006297",
@@ -168,6 +239,10 @@ def test_an_alias_added_later_moves_existing_datasets(server: LoopbackServer,
     assert result["unchanged"] == 3
     agencies = {a["id"]: a for a in scores_json(config)["agencies"]}
     assert (agencies["2021006297"]["datasets"], agencies["2021006297"]["api"]) == (1, 1)
+    # the dataset's score moved with it (reports list an agency's datasets by its scores)
+    assert sql(config, "SELECT s.agency_id FROM dataset_score s JOIN dataset d "
+                       "ON d.id = s.dataset_id WHERE d.agency_id = '2021006297'") == \
+        [("2021006297",)]
     assert not any(a["datasets"] for i, a in agencies.items() if "trafikverket" in i)
 
 

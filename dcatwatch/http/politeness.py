@@ -62,6 +62,15 @@ class HostGate:
         finally:
             self._leave(state)
 
+    def rest(self, host: str) -> None:
+        """Sleep until ``host``'s pause is over, holding nothing: a caller that then takes
+        the turn usually goes straight on."""
+        with self._lock:
+            state = self._hosts.get(host)
+            pause = state.not_before - time.monotonic() if state else 0.0
+        if pause > 0:
+            time.sleep(pause)
+
     def defer(self, host: str, seconds: float) -> None:
         """Start no request to ``host`` for ``seconds`` from now (a server's Retry-After)."""
         state = self._enter(host)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dcatwatch.config import Settings, SourceSettings
 from dcatwatch.harvester.run import harvest_source
@@ -13,6 +14,9 @@ from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
 from dcatwatch.store.runs import RunResult
+
+if TYPE_CHECKING:
+    from dcatwatch.validators.links import LinkWorkers
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
@@ -60,12 +64,15 @@ def changed(result: RunResult) -> bool:
 
 
 def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
-                    metrics: Instruments | None = None) -> None:
+                    metrics: Instruments | None = None,
+                    link_pool: LinkWorkers | None = None) -> None:
     """Validate ``source`` (None: every source): metadata, then the links and data files
-    that are due (new and changed ones are always due)."""
+    that are due (new and changed ones are always due); the links in ``link_pool`` when
+    given (shared by the validations running at once)."""
     from dcatwatch.validators.service import validate
 
-    result = validate(store, settings, client, source=source, metrics=metrics)
+    result = validate(store, settings, client, source=source, metrics=metrics,
+                      link_pool=link_pool)
     log.info("validated", extra={"summary": result.summary})
 
 

@@ -1,8 +1,13 @@
 """A scoring run over the store: the service ``dcatwatch scores`` and the daemon call.
 
-1. Datasets whose description changed since they were last scored (or all, with ``full``)
-   are mapped, classified and given MQA-predicted points; results are kept per dataset with
-   their evidence.
+1. Datasets whose score is out of date (or all, with ``full``) are mapped, classified and
+   given MQA-predicted points; results are kept per dataset with their evidence and with
+   what they were computed from besides the description: the link checks and the data
+   services they read, as they read them. A score is out of date when its description or
+   agency changed, or when one of those inputs reads otherwise now, so a round of link
+   checks or a harvest rescores only the datasets it affects. The work is done outside any
+   write transaction and written a batch at a time, so harvests and link checks never wait
+   for a whole scoring run.
 2. Current datasets are counted once (research/quality.md §4.5, :func:`counted`): first by
    IRI over all agencies, then by ``dct:identifier`` within an agency between its own
    catalogue and dataportal.se; the preferred source's copy (:data:`SOURCE_PREFERENCE`)
@@ -13,16 +18,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from typing import Any, NamedTuple
+from functools import lru_cache, partial
+from typing import Any, NamedTuple, TypeVar
 
 from dcatwatch.dcat import records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
-from dcatwatch.dcat.model import DataService
+from dcatwatch.dcat.model import Dataset, DataService
 from dcatwatch.dcat.twins import DIRECT, PORTAL, DatasetRef, compare, identifiers
 from dcatwatch.scoring.aggregate import Agency as RegistryAgency
 from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
@@ -30,6 +36,7 @@ from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.db import chunks
 
+SCORE_BATCH = 500  # datasets scored, then written in one short transaction, at a time
 SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
 _IDENTIFIERS_PREFIX = '{"identifiers":'
 _JSON = json.JSONDecoder()
@@ -46,67 +53,195 @@ class ScoringRun:
 
 def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bool = False,
           snapshot: bool = True) -> ScoringRun:
-    """Rescore what changed, aggregate, and append a snapshot.
+    """Rescore what is out of date (everything with ``full``), aggregate, and append a
+    snapshot.
 
-    ``links`` defaults to the stored link checks. Every dataset is rescored (``full``) when
-    links were checked after the last scoring run, since reachability earns MQA points, and
-    when a data service changed since (a level can rest on a service while the dataset's
-    own description stays the same).
+    ``links`` defaults to the stored link checks. A dataset is rescored when its description
+    or agency changed, or when a link check or data service its score read reads otherwise
+    now (reachability earns MQA points; a level can rest on a data service): see the module
+    doc. Scores are computed outside any write transaction and written
+    :data:`SCORE_BATCH` at a time; the aggregate is read after them.
     """
     stamp = datetime.now(UTC)
-    with store.write() as unit:
-        scored = unit.scores.last_scored()
-        full = full or _after(unit.checks.last_link_check(), scored) \
-            or _after(unit.services.last_change(), scored)
-        rescored = _rescore(unit, links, full, stamp)
+    with store.read() as unit:
+        services = _Services(unit.services.current_records())
+        stale = set(unit.scores.stale(every=full))
+        if not full:
+            stale.update(services.stale(unit))
+    for part in chunks(sorted(stale), SCORE_BATCH):
+        with store.read() as unit:
+            loaded = [(row, records.load_dataset(row.description, row.source))
+                      for row in unit.scores.to_score(part)]
+            read = links
+            if read is None:  # the batch's link checks, not the whole table
+                read = _StoredLinks(unit, (url for _, dataset in loaded
+                                           for dist in dataset.distributions
+                                           for url in (*dist.access_urls, *dist.download_urls)))
+            scored = [_score_row(row, dataset, services, read, stamp) for row, dataset in loaded]
+        with store.write() as unit:
+            unit.scores.save([row for row, _ in scored],
+                             [link for _, read in scored for link in read])
+    with store.read() as unit:
         scores = _aggregate(unit)
-        if snapshot:
+    if snapshot:
+        with store.write() as unit:
             unit.scores.snapshot([agency.to_dict() for agency in scores.agencies],
                                  scores.national and scores.national.to_dict(), stamp)
-    return ScoringRun(scores, rescored, stamp)
+    return ScoringRun(scores, len(stale), stamp)
 
 
-def _after(changed: datetime | None, scored: datetime | None) -> bool:
-    """Whether ``changed`` is after the last scoring run (``scored``)."""
-    return changed is not None and scored is not None and _aware(changed) > _aware(scored)
+K = TypeVar("K")
+V = TypeVar("V")
+_ABSENT: Any = object()
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+class _Reads(Mapping[K, V]):
+    """A mapping that remembers every key looked up in it and what was found (``_ABSENT``
+    when nothing): what a score read, so it is rescored when that reads otherwise."""
+
+    __slots__ = ("_data", "read")
+
+    def __init__(self, data: Mapping[K, V]) -> None:
+        self._data = data
+        self.read: dict[K, V] = {}
+
+    def __getitem__(self, key: K) -> V:
+        found = self._data.get(key, _ABSENT)
+        self.read[key] = found
+        if found is _ABSENT:
+            raise KeyError(key)
+        return found
+
+    def get(self, key: K, default: Any = None) -> Any:
+        found = self._data.get(key, _ABSENT)
+        self.read[key] = found
+        return default if found is _ABSENT else found
+
+    def __contains__(self, key: object) -> bool:
+        found = self._data.get(key, _ABSENT)  # type: ignore[call-overload]
+        self.read[key] = found  # type: ignore[index]
+        return found is not _ABSENT
+
+    def __iter__(self) -> Iterator[K]:
+        raise TypeError("a score may only look keys up (its inputs are what it looked up)")
+
+    def __len__(self) -> int:
+        raise TypeError("a score may only look keys up (its inputs are what it looked up)")
 
 
-def _rescore(unit: Unit, links: Mapping[str, LinkInfo] | None, full: bool,
-             stamp: datetime) -> int:
-    stale = unit.scores.unscored(every=full)
-    if not stale:
-        return 0
-    if links is None:  # read only when something is rescored: the table can be large
-        links = unit.checks.link_infos()
-    services: dict[str, DataService] = {}
-    for row in unit.services.current_records():
-        service = records.load_service(row.record)
-        services.setdefault(service.iri, service)
-    serving = services_by_dataset(services.values())
-    for part in chunks(stale):
-        unit.scores.save([_score_row(row, services, serving, links, stamp) for row in part])
-    return len(stale)
+@lru_cache(maxsize=65536)
+def _load_service(record: str) -> DataService:
+    """A stored data service record, parsed (records repeat from run to run)."""
+    return records.load_service(record)
 
 
-def _score_row(row: Any, services: dict[str, DataService],
-               serving: dict[str, list[DataService]], links: Mapping[str, LinkInfo],
-               stamp: datetime) -> dict[str, Any]:
-    dataset = records.load_dataset(row.description, row.source)
-    level = classify_dataset(dataset, services, serving.get(dataset.iri, ()), links)
-    mqa = score_dataset(dataset, links)
+class _Services:
+    """The current data services as scoring reads them: by IRI (the first stored wins), and
+    by the dataset each serves; with the fingerprint of what one score read of them."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self.by_iri: dict[str, DataService] = {}
+        self.records: dict[str, str] = {}
+        for row in rows:
+            service = _load_service(row.record)
+            if service.iri not in self.by_iri:
+                self.by_iri[service.iri] = service
+                self.records[service.iri] = row.record
+        self.serving = services_by_dataset(self.by_iri.values())
+
+    def inputs(self, looked_up: Iterable[str], dataset: str) -> str | None:
+        """The ``service_inputs`` of a score that looked up the services ``looked_up`` and
+        was served by those serving ``dataset`` now; None when it read none."""
+        iris = sorted(looked_up)
+        if not iris and not self.serving.get(dataset):
+            return None
+        return json.dumps({"services": iris, "fingerprint": self._fingerprint(iris, dataset)},
+                          separators=(",", ":"))
+
+    def _fingerprint(self, iris: Sequence[str], dataset: str) -> str:
+        digest = hashlib.sha256()
+        for iri in iris:
+            digest.update(f"{iri}\0{self.records.get(iri, '')}\1".encode())
+        digest.update(b"\2")
+        for service in self.serving.get(dataset, ()):
+            digest.update(f"{service.iri}\0{self.records[service.iri]}\1".encode())
+        return digest.hexdigest()
+
+    def stale(self, unit: Unit) -> set[int]:
+        """Ids of the current datasets whose score read data services that read otherwise
+        now, or read none and is now served by one."""
+        stale: set[int] = set()
+        for row in unit.scores.service_inputs():
+            read = json.loads(row.service_inputs)
+            if read["fingerprint"] != self._fingerprint(read["services"], row.iri):
+                stale.add(row.dataset_id)
+        stale.update(unit.scores.read_no_services(list(self.serving)))
+        return stale
+
+
+class _StoredLinks(Mapping[str, LinkInfo]):
+    """The stored link checks as scoring reads them (``Checks.link_infos``): those of
+    ``urls`` read at once, any other URL looked up read when it is."""
+
+    def __init__(self, unit: Unit, urls: Iterable[str]) -> None:
+        self._unit = unit
+        self._known: dict[str, LinkInfo | None] = {}
+        self._fetch(urls)
+
+    def _fetch(self, urls: Iterable[str]) -> None:
+        wanted = [url for url in dict.fromkeys(urls) if url not in self._known]
+        found = self._unit.checks.link_infos(wanted) if wanted else {}
+        self._known.update((url, found.get(url)) for url in wanted)
+
+    def _info(self, url: str) -> LinkInfo | None:
+        if url not in self._known:
+            self._fetch([url])
+        return self._known[url]
+
+    def __getitem__(self, url: str) -> LinkInfo:
+        info = self._info(url)
+        if info is None:
+            raise KeyError(url)
+        return info
+
+    def get(self, url: str, default: Any = None) -> Any:
+        info = self._info(url)
+        return default if info is None else info
+
+    def __contains__(self, url: object) -> bool:
+        return isinstance(url, str) and self._info(url) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("stored link checks are looked up by URL")
+
+    def __len__(self) -> int:
+        raise TypeError("stored link checks are looked up by URL")
+
+
+def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[str, LinkInfo],
+               stamp: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``) and the
+    ``dataset_score_link`` rows of the link checks it read."""
+    read_links = _Reads(links)
+    read_services = _Reads(services.by_iri)
+    level = classify_dataset(dataset, read_services, services.serving.get(dataset.iri, ()),
+                             read_links)
+    mqa = score_dataset(dataset, read_links)
     details = {"identifiers": [text for raw in dataset.identifiers if (text := raw.strip())],
                "classification": level.to_dict(), "mqa": mqa.to_dict()}  # identifiers first
+    unchecked = LinkInfo()
+    read = [{"dataset_id": row.id, "url": url, "status": info.status,
+             "content_type": info.content_type, "reachable": info.reachable}
+            for url, found in read_links.read.items()
+            for info in (unchecked if found is _ABSENT else found,)]
     return {
         "dataset_id": row.id, "agency_id": row.agency_id, "level": level.level,
         "strong": level.strong, "open": level.open, "api_by_title_only": level.api_by_title_only,
         "mqa_points": mqa.points, "mqa_band": mqa.band, "mqa_unknown_points": mqa.unknown_points,
         "content_hash": row.content_hash, "scored_at": stamp,
         "details": json.dumps(details, ensure_ascii=False, separators=(",", ":")),
-    }
+        "service_inputs": services.inputs(read_services.read, dataset.iri),
+    }, read
 
 
 class Copy(NamedTuple):

@@ -17,6 +17,7 @@ from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 
+SCORED_VERDICTS = ("ok", "broken")  # the verdicts scoring reads; any other: as if unchecked
 INTERRUPTED_MESSAGE = ("the run was interrupted (process stopped or killed, or the database "
                        "lost)")
 
@@ -111,7 +112,7 @@ class Checks(Repository):
             rows = (row for part in chunks(list(dict.fromkeys(urls)))
                     for row in self.connection.execute(query.where(LINKS.c.url.in_(part))))
         return {row.url: LinkInfo(row.status, row.content_type, row.reachable)
-                if row.verdict in ("ok", "broken") else LinkInfo() for row in rows}
+                if row.verdict in SCORED_VERDICTS else LinkInfo() for row in rows}
 
     def history(self, urls: Iterable[str]) -> dict[str, LinkCheck]:
         """The stored checks of ``urls`` as :class:`LinkCheck` rows, by URL."""

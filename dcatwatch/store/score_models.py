@@ -1,8 +1,10 @@
 """Tables of the scoring room: per-dataset results and per-agency and national snapshots.
 
-A dataset's score is recomputed when its description changes (``content_hash``) or when a
-full rescore is asked for (after link checks); snapshots are appended after every scoring
-run so reports and dashboards can show trends.
+A dataset's score is recomputed when what it was computed from changed: its description
+(``content_hash``), its agency, a link check it read (``dataset_score_link`` keeps each as it
+was read) or a data service it read (``service_inputs``); or when a full rescore is asked
+for. Snapshots are appended after every scoring run so reports and dashboards can show
+trends.
 """
 
 from __future__ import annotations
@@ -31,6 +33,23 @@ class DatasetScore(SQLModel, table=True):
     content_hash: str = Field(max_length=64)  # the description the score was computed from
     details: str = Field(sa_column=Column(Text, nullable=False))  # JSON: evidence, indicators
     scored_at: datetime
+    # JSON {"services": [IRIs looked up], "fingerprint": ...} of the data services the score
+    # read (by accessService, and those serving the dataset); None: it read none
+    service_inputs: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DatasetScoreLink(SQLModel, table=True):
+    """One link check a dataset's score read, as it read it (all None: unchecked, or a check
+    scoring treats as unchecked). The score is stale once the check reads otherwise."""
+
+    __tablename__ = "dataset_score_link"
+    __table_args__ = (Index("ix_dataset_score_link_url", "url"),)
+
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id", ondelete="CASCADE")
+    url: str = Field(sa_column=Column(Text, primary_key=True))
+    status: int | None = None
+    content_type: str | None = Field(default=None, sa_column=Column(Text))
+    reachable: bool | None = None
 
 
 class AgencyScoreSnapshot(SQLModel, table=True):

@@ -9,11 +9,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import Row, case, delete, func, insert, null, select
 
+from dcatwatch.store.checks import SCORED_VERDICTS
 from dcatwatch.store.db import chunks
 from dcatwatch.store.repository import Repository
-from dcatwatch.store.tables import AGENCIES, AGENCY_SNAPSHOTS, DATASETS, NATIONAL_SNAPSHOTS, SCORES
+from dcatwatch.store.tables import (
+    AGENCIES,
+    AGENCY_SNAPSHOTS,
+    DATASETS,
+    LINKS,
+    NATIONAL_SNAPSHOTS,
+    SCORE_LINKS,
+    SCORES,
+)
 
 SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
 AGENCY_FIGURES = tuple(c.name for c in AGENCY_SNAPSHOTS.columns if c.name not in SNAPSHOT_KEYS)
@@ -77,25 +86,76 @@ class Scores(Repository):
         """When a dataset was last scored (None: never)."""
         return self.connection.execute(select(func.max(SCORES.c.scored_at))).scalar()
 
-    def unscored(self, *, every: bool = False) -> list[Row[Any]]:
-        """``id``, ``source``, ``agency_id``, ``content_hash`` and ``description`` of the
-        current datasets never scored or scored from another description (``every``: all
-        current datasets)."""
-        query = (select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
-                        DATASETS.c.content_hash, DATASETS.c.description)
-                 .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
-                 .where(DATASETS.c.removed_at.is_(None)))
-        if not every:
-            query = query.where(SCORES.c.dataset_id.is_(None)
-                                | (SCORES.c.content_hash != DATASETS.c.content_hash))
-        return list(self.connection.execute(query))
+    def stale(self, *, every: bool = False) -> list[int]:
+        """Ids of the current datasets whose score is missing or out of date: never scored,
+        scored from another description or under another agency, or scored from a link check
+        that reads otherwise now (:meth:`save` keeps each as read; a check whose verdict is
+        not one of :data:`SCORED_VERDICTS` reads as unchecked, as ``Checks.link_infos``
+        gives it). ``every``: all current datasets. Data services are the caller's to
+        compare (:meth:`service_inputs`)."""
+        current = DATASETS.c.removed_at.is_(None)
+        if every:
+            return list(self.connection.execute(select(DATASETS.c.id).where(current)).scalars())
+        described = select(DATASETS.c.id).select_from(
+            DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id)).where(
+            current, SCORES.c.dataset_id.is_(None)
+            | (SCORES.c.content_hash != DATASETS.c.content_hash)
+            | SCORES.c.agency_id.is_distinct_from(DATASETS.c.agency_id))
+        read = SCORE_LINKS.c
+        scored = LINKS.c.verdict.in_(SCORED_VERDICTS)
+        now = {name: case((scored, LINKS.c[name]), else_=null())
+               for name in ("status", "content_type", "reachable")}
+        linked = select(read.dataset_id).select_from(
+            SCORE_LINKS.join(DATASETS, DATASETS.c.id == read.dataset_id)
+            .outerjoin(LINKS, LINKS.c.url == read.url)).where(
+            current, read.status.is_distinct_from(now["status"])
+            | read.content_type.is_distinct_from(now["content_type"])
+            | read.reachable.is_distinct_from(now["reachable"]))
+        ids = set(self.connection.execute(described).scalars())
+        ids.update(self.connection.execute(linked).scalars())
+        return sorted(ids)
 
-    def save(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Replace the scores of the datasets of ``rows`` (``dataset_score`` rows)."""
+    def service_inputs(self) -> list[Row[Any]]:
+        """``dataset_id``, ``iri`` and ``service_inputs`` of the current datasets whose score
+        read data services."""
+        return list(self.connection.execute(
+            select(SCORES.c.dataset_id, DATASETS.c.iri, SCORES.c.service_inputs)
+            .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+            .where(DATASETS.c.removed_at.is_(None), SCORES.c.service_inputs.is_not(None))))
+
+    def read_no_services(self, iris: Sequence[str]) -> list[int]:
+        """Ids of the current datasets among ``iris`` whose score read no data service."""
+        found: list[int] = []
+        for part in chunks(list(iris)):
+            found += self.connection.execute(
+                select(DATASETS.c.id)
+                .select_from(DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
+                .where(DATASETS.c.removed_at.is_(None), DATASETS.c.iri.in_(part),
+                       SCORES.c.service_inputs.is_(None))).scalars()
+        return found
+
+    def to_score(self, ids: Sequence[int]) -> list[Row[Any]]:
+        """``id``, ``source``, ``agency_id``, ``content_hash`` and ``description`` of the
+        current datasets among ``ids``."""
+        found: list[Row[Any]] = []
+        for part in chunks(list(ids)):
+            found += self.connection.execute(
+                select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id,
+                       DATASETS.c.content_hash, DATASETS.c.description)
+                .where(DATASETS.c.id.in_(part), DATASETS.c.removed_at.is_(None)))
+        return found
+
+    def save(self, rows: Sequence[dict[str, Any]],
+             links: Sequence[dict[str, Any]] = ()) -> None:
+        """Replace the scores of the datasets of ``rows`` (``dataset_score`` rows) and the
+        link checks they read (``dataset_score_link`` rows of those datasets)."""
         for part in chunks(rows):
-            self.connection.execute(delete(SCORES).where(
-                SCORES.c.dataset_id.in_([row["dataset_id"] for row in part])))
+            ids = [row["dataset_id"] for row in part]
+            self.connection.execute(delete(SCORE_LINKS).where(SCORE_LINKS.c.dataset_id.in_(ids)))
+            self.connection.execute(delete(SCORES).where(SCORES.c.dataset_id.in_(ids)))
             self.connection.execute(insert(SCORES), list(part))
+        for links_part in chunks(links):
+            self.connection.execute(insert(SCORE_LINKS), list(links_part))
 
     def details(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored details (JSON) of the scores of datasets, by dataset id."""

@@ -18,6 +18,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "HTTP_CACHE": ("models", "HttpCache"),
     "JSONLD_CONTEXTS": ("models", "JsonLdContext"),
     "SCORES": ("score_models", "DatasetScore"),
+    "SCORE_LINKS": ("score_models", "DatasetScoreLink"),
     "AGENCY_SNAPSHOTS": ("score_models", "AgencyScoreSnapshot"),
     "NATIONAL_SNAPSHOTS": ("score_models", "NationalScoreSnapshot"),
     "LINKS": ("validation_models", "LinkCheck"),

@@ -31,6 +31,12 @@ inconclusive) and are due again next round. A host answering 429 is left alone f
 Retry-After (at most ``[http] retry_after_max``) and the URL is asked again; a longer wait
 leaves the host's remaining URLs inconclusive (``fetch.rate_limited``).
 
+``workers`` URLs are asked at a time (:class:`LinkWorkers`); a thread waiting out its host's
+``min_delay`` does not count, so hosts resting between requests leave the slots to others.
+The daemon runs every validation's link checks in one :class:`LinkWorkers`, so that sources
+checked at the same time (each mostly its own host) share the slots: hosts are checked
+side by side however the URLs are split among sources.
+
 Results are written from the calling thread in small batches as they arrive, so a killed run
 keeps what it checked.
 """
@@ -41,7 +47,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import zip_longest
@@ -190,7 +197,8 @@ class _Round:
     answered (to judge timeouts), what is in flight."""
 
     def __init__(self, total: int, host_failures: int, retry_after_max: float,
-                 metrics: LinkMetrics | None) -> None:
+                 metrics: LinkMetrics | None, slots: threading.Semaphore) -> None:
+        self.slots = slots
         self.host_failures = host_failures
         self.retry_after_max = retry_after_max
         self.metrics = metrics
@@ -221,11 +229,13 @@ class _Round:
 
     def check(self, client: HttpClient, host: str, url: str, timeout: float,
               first: bool = True) -> LinkOutcome:
-        self._count(queued=-1 if first else 0, in_flight=1)
-        try:
-            outcome = probe(client, url, timeout)
-        finally:
-            self._count(in_flight=-1)
+        client.gate.rest(host)  # the host's pause, waited out without a slot
+        with self.slots:
+            self._count(queued=-1 if first else 0, in_flight=1)
+            try:
+                outcome = probe(client, url, timeout)
+            finally:
+                self._count(in_flight=-1)
         if outcome.status is not None:
             with self.lock:
                 self.answered.add(host)
@@ -276,31 +286,70 @@ class _Round:
                                          "fetch.rate_limited", None, "monitor"))
 
 
+class LinkWorkers:
+    """The threads that check links, for one round or shared by the rounds running at once
+    (the daemon's): at most ``workers`` URLs are asked at the same time, one host per thread.
+    A thread waiting out its host's ``min_delay`` holds none of those slots, and there are
+    :data:`THREADS_PER_SLOT` threads per slot, so the slots stay busy while hosts rest."""
+
+    THREADS_PER_SLOT = 4
+
+    def __init__(self, workers: int) -> None:
+        self.slots = threading.BoundedSemaphore(max(1, workers))
+        self.pool = ThreadPoolExecutor(max(1, workers) * self.THREADS_PER_SLOT,
+                                       thread_name_prefix="link")
+
+    def shutdown(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
 def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, workers: int,
                 timeout: float, recheck_hours: float, now: Callable[[], datetime],
                 progress: Progress | None = None, confirm_after_hours: float = 6.0,
-                host_failures: int = 3, metrics: LinkMetrics | None = None) -> int:
+                host_failures: int = 3, metrics: LinkMetrics | None = None,
+                pool: LinkWorkers | None = None) -> int:
     """Check the URLs among ``urls`` that are due (see :func:`due`) in one round (see the
-    module doc); returns how many were due."""
+    module doc); returns how many were due.
+
+    Each host's URLs are one task of ``pool`` (shared with other rounds running at the same
+    time, as the daemon's validations do), or of :class:`LinkWorkers` of ``workers`` of the
+    round's own."""
     started = time.monotonic()
     todo = due(store, urls, now(), recheck_hours, confirm_after_hours)
+    with ExitStack() as stack:
+        if pool is None:
+            pool = LinkWorkers(workers)
+            stack.callback(pool.shutdown)
+        return _check(store, client, todo, pool, timeout, now, started, progress,
+                      confirm_after_hours, host_failures, metrics)
+
+
+def _check(store: Store, client: HttpClient, todo: list[str], workers: LinkWorkers,
+           timeout: float, now: Callable[[], datetime], started: float, progress: Progress | None,
+           confirm_after_hours: float, host_failures: int,
+           metrics: LinkMetrics | None) -> int:
     hosts = sorted(by_host(todo).items(), key=lambda item: -len(item[1]))
     total = len(todo)
-    state = _Round(total, host_failures, client.settings.retry_after_max, metrics)
+    state = _Round(total, host_failures, client.settings.retry_after_max, metrics,
+                   workers.slots)
     if progress:
         progress("links", 0, total)
     done, pending = 0, []
     flushed = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="link") as pool:
-        futures = [pool.submit(state.host, client, host, group, timeout)
+    with ExitStack() as stack:
+        futures = [workers.pool.submit(state.host, client, host, group, timeout)
                    for host, group in hosts]
+        stack.callback(_cancel, futures)  # a round that fails asks no more hosts
         while done < total:
             try:
                 pending.append(state.results.get(timeout=0.2))
             except queue.Empty:
-                failed = next((f for f in futures if f.done() and f.exception()), None)
+                failed = next((f for f in futures if f.done() and
+                               (f.cancelled() or f.exception())), None)
                 if failed is not None:
                     _write(store, pending, now(), confirm_after_hours, state)
+                    if failed.cancelled():
+                        raise RuntimeError("the link checks were stopped (shutting down)")
                     raise failed.exception()  # type: ignore[misc]
             else:
                 done += 1
@@ -310,10 +359,16 @@ def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, worker
                 flushed = time.monotonic()
             if progress:
                 progress("links", done, total)
+        wait(futures)  # every host's task has put its last result; let them end
     _write(store, pending, now(), confirm_after_hours, state)
     if metrics and total:
         metrics.link_round_finished(time.monotonic() - started)
     return total
+
+
+def _cancel(futures: Iterable[Future[None]]) -> None:
+    for future in futures:
+        future.cancel()
 
 
 def _write(store: Store, outcomes: list[LinkOutcome], stamp: datetime,

@@ -86,12 +86,15 @@ class ValidationResult:
 
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None,
-             metrics: link_checks.LinkMetrics | None = None) -> ValidationResult:
+             metrics: link_checks.LinkMetrics | None = None,
+             link_pool: link_checks.LinkWorkers | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
     ``progress(stage, done, total)`` is called as the run advances; ``metrics`` (the daemon's
-    instruments) hears how the link checks go.
+    instruments) hears how the link checks go; ``link_pool`` (the daemon's, shared by the
+    validations running at once) checks the hosts, else a pool of ``[validation] workers``
+    threads of this run's own.
     """
     checks = settings.validation
     started = time.monotonic()
@@ -105,7 +108,7 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
             store, client, scope.urls(), workers=checks.workers, timeout=checks.link_timeout,
             recheck_hours=checks.recheck_hours, now=now, progress=progress,
             confirm_after_hours=checks.confirm_after_hours, host_failures=checks.host_failures,
-            metrics=metrics)
+            metrics=metrics, pool=link_pool)
         validated = check_data(store, client, [d.target for d in scope.distributions], checks,
                                now=now, progress=progress) if checks.data else 0
         result = _assemble(store, scope, checked, validated)
