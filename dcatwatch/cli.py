@@ -224,10 +224,13 @@ def _validate(args: argparse.Namespace) -> int:
             ValidationProgress(enabled=sys.stderr.isatty(),
                                interval=settings.validation.progress_seconds) as progress:
         result = validate(store, settings, client, source=args.source, progress=progress.update)
-    if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(validation_summary(result.to_dict()))
+    try:
+        if args.json:  # written a row at a time: a national run has hundreds of thousands
+            result.write_json(sys.stdout)
+        else:
+            print(validation_summary(result.summary, result.distributions(), result.metadata()))
+    finally:
+        result.close()
     return EXIT_OK
 
 

@@ -6,7 +6,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -114,10 +115,21 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
-    """Validation results for people: the counts, then what failed and what to fix."""
-    summary = result["summary"]
-    tabular_skipped = sum(d["tabular"] and d["valid"] is None for d in result["distributions"])
+def validation_summary(summary: dict[str, Any], distributions: Iterable[dict[str, Any]],
+                       metadata: Iterable[dict[str, Any]], shown: int = 10) -> str:
+    """Validation results for people: the counts, then what failed and what to fix (the
+    rows are read once; only what is shown of them is kept)."""
+    tabular_skipped = 0
+    failed: dict[str, list[dict[str, Any]]] = {"unreachable": [], "invalid data": []}
+    total = Counter[str]()
+    for d in distributions:
+        tabular_skipped += d["tabular"] and d["valid"] is None
+        for title, failing in (("unreachable", d["reachable"] is False),
+                               ("invalid data", d["valid"] is False)):
+            if failing:
+                total[title] += 1
+                if len(failed[title]) < shown:
+                    failed[title].append(d)
     out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
            f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}: broken "
            f"{summary.get('broken', 0)}, failing unconfirmed {summary.get('failing', 0)}, "
@@ -128,29 +140,32 @@ def validation_summary(result: dict[str, Any], shown: int = 10) -> str:
            f"data services: {summary['data_services']} (reachable "
            f"{summary['data_services_reachable']}) · metadata findings: "
            + ", ".join(f"{count} {severity}" for severity, count in summary["metadata"].items())]
-    broken = [d for d in result["distributions"] if d["reachable"] is False]
-    invalid = [d for d in result["distributions"] if d["valid"] is False]
-    for title, rows in (("unreachable", broken), ("invalid data", invalid)):
+    for title, rows in failed.items():
         if rows:
             out.append(f"\n{title}:")
-            for row in rows[:shown]:
+            for row in rows:
                 errors = "; ".join(f"{e['type']} (row {e['row']}, field {e['field']})"
                                    for e in row["errors"][:3])
                 verdict = f" {row['verdict']}" if row.get("verdict") else ""
                 out.append(f"  {row['url']} [{row['http_status'] or '-'}{verdict}] {errors}"
                            .rstrip())
-            if len(rows) > shown:
-                out.append(f"  … and {len(rows) - shown} more (see --json)")
-    by_code: dict[str, list[dict[str, Any]]] = {}
-    for finding in result["metadata"]:
-        by_code.setdefault(finding["code"], []).append(finding)
+            if total[title] > shown:
+                out.append(f"  … and {total[title] - shown} more (see --json)")
+    by_code: dict[str, list[dict[str, Any]]] = {}  # the first EXAMPLES of each code
+    found = Counter[str]()
+    for finding in metadata:
+        found[finding["code"]] += 1
+        examples = by_code.setdefault(finding["code"], [])
+        if len(examples) < EXAMPLES:
+            examples.append(finding)
     if by_code:
         out.append("\nmetadata:")
-        for code, items in sorted(by_code.items(), key=lambda kv: -len(kv[1])):
-            out.append(f"  {items[0]['severity']} {code} ({len(items)}×): {items[0]['hint']['en']}")
-            out += [f"    e.g. {_where(item)}" for item in items[:EXAMPLES]]
-            if len(items) > EXAMPLES:
-                out.append(f"    … and {len(items) - EXAMPLES} more (see --json)")
+        for code, items in sorted(by_code.items(), key=lambda kv: -found[kv[0]]):
+            out.append(f"  {items[0]['severity']} {code} ({found[code]}×): "
+                       f"{items[0]['hint']['en']}")
+            out += [f"    e.g. {_where(item)}" for item in items]
+            if found[code] > EXAMPLES:
+                out.append(f"    … and {found[code] - EXAMPLES} more (see --json)")
     return "\n".join(out)
 
 

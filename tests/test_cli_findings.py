@@ -18,8 +18,7 @@ def finding(i: int) -> dict:
 
 
 def test_repeated_findings_are_counted_once_with_examples_naming_the_dataset() -> None:
-    text = validation_summary({"summary": SUMMARY, "distributions": [],
-                               "metadata": [finding(i) for i in range(5)]})
+    text = validation_summary(SUMMARY, [], iter([finding(i) for i in range(5)]))
     assert text.count("meta.distribution.access_url_literal (5×)") == 1
     assert ("e.g. dataset <https://x.se/d0> ('Agris 0'), distribution <https://x.se/d0/1>: "
             "'http://x.se/agris.odt'") in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,31 @@ def test_shacl_findings_join_the_metadata(server: LoopbackServer, tmp_path: Path
                      for name in ("kommuner-csv", "trasig-csv", "rapport-pdf")} | {
         ("https://data.example.se/dataset/rapport", "shacl.min_count", "dct:description")}
     assert all(d["valid"] is None for d in report["distributions"])  # data checks off
+
+
+def test_rows_read_in_batches_and_the_streamed_document_are_the_whole_result(
+        server: LoopbackServer, tmp_path: Path, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings staged and rows read a few at a time give the document read in one go, and
+    ``write_json`` writes exactly that document."""
+    from dcatwatch.validators import service
+
+    config = _harvested(server, tmp_path, database_url)
+    whole = _validate(config)
+    assert whole["metadata"] and len(whole["distributions"]) == 3
+    monkeypatch.setattr(service, "BATCH", 2)
+    app = load(config).model_copy(update={"validation": SETTINGS})
+    with Store.open(app.database.url) as store, HttpClient(app.http) as client:
+        result = validate(store, app, client, source="exempel")
+        out = io.StringIO()
+        result.write_json(out)
+        batched = result.to_dict()
+        result.close()
+    assert json.loads(out.getvalue()) == batched
+    stable = ("uri", "url", "reachable", "verdict", "tabular", "valid", "error_count")
+    for name in ("distributions", "data_services"):  # checked again: times differ
+        assert [{k: row.get(k) for k in stable} for row in batched[name]] == \
+            [{k: row.get(k) for k in stable} for row in whole[name]], name
+    assert batched["metadata"] == whole["metadata"]
+    assert {k: v for k, v in batched["summary"].items() if k != "duration_s"} == \
+        {k: v for k, v in whole["summary"].items() if k != "duration_s"}

@@ -73,6 +73,7 @@ def validate_source(settings: Settings, store: Store, source: str | None, client
 
     result = validate(store, settings, client, source=source, metrics=metrics,
                       link_pool=link_pool)
+    result.close()  # only the summary is logged: the rows are never read
     log.info("validated", extra={"summary": result.summary})
 
 

@@ -8,18 +8,24 @@ For the current datasets (and data services) of one source, or of all sources:
 3. **data**: every tabular distribution whose file is due is validated on a bounded copy;
 
 then the result is assembled from the store, so URLs not due this time report their latest
-check. :meth:`ValidationResult.to_dict` is the ``validate --json`` document.
+check. Nothing is held per dataset but what the checks need (the distributions' URLs and
+data targets): findings are staged on disk until they are written, and the result's rows
+(:meth:`ValidationResult.distributions`, :meth:`ValidationResult.metadata`) are read back a
+batch at a time when someone asks for them; the summary is counted the same way.
+:meth:`ValidationResult.write_json` writes the ``validate --json`` document as it goes.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from dcatwatch.config import Settings, ValidationSettings
 from dcatwatch.dcat import namespaces as ns
@@ -57,13 +63,51 @@ class _Dist:
     target: DataTarget
 
 
+FindingRow = tuple[str, str | None, Finding]  # source, dataset IRI, finding
+
+
+class FindingSpool:
+    """A run's metadata findings, pickled to a temporary file :data:`BATCH` at a time
+    (a national run finds hundreds of thousands); read back in order, a batch at a time."""
+
+    def __init__(self) -> None:
+        self.severities: Counter[str] = Counter()
+        self._buffer: list[FindingRow] = []
+        self._file: IO[bytes] | None = None
+        self._chunks = 0
+
+    def extend(self, rows: list[FindingRow]) -> None:
+        self.severities.update(f.severity for _, _, f in rows)
+        self._buffer += rows
+        if len(self._buffer) >= BATCH:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="dcatwatch-findings-")
+            self._file.seek(0, 2)
+            pickle.dump(self._buffer, self._file, pickle.HIGHEST_PROTOCOL)
+            self._chunks += 1
+            self._buffer = []
+
+    def batches(self) -> Iterator[list[FindingRow]]:
+        if self._file is not None:
+            self._file.seek(0)
+            for _ in range(self._chunks):
+                yield pickle.load(self._file)
+        if self._buffer:
+            yield list(self._buffer)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @dataclass(slots=True)
 class _Scope:
     """What one run looks at, read from the store."""
 
     distributions: list[_Dist] = field(default_factory=list)
     services: list[tuple[str, str, list[str]]] = field(default_factory=list)  # iri, source, urls
-    findings: list[tuple[str, str | None, Finding]] = field(default_factory=list)
+    findings: FindingSpool = field(default_factory=FindingSpool)
 
     def urls(self) -> list[str]:
         found = [u for d in self.distributions for u in (*d.download_urls, *d.access_urls)]
@@ -72,16 +116,47 @@ class _Scope:
 
 @dataclass(slots=True)
 class ValidationResult:
-    """The outcome of one run (``validate --json``)."""
+    """The outcome of one run: its summary, and its rows read from the store on request."""
 
-    distributions: list[dict[str, Any]]
-    data_services: list[dict[str, Any]]
-    metadata: list[dict[str, Any]]
     summary: dict[str, Any]
+    _store: Store
+    _scope: _Scope
+
+    def distributions(self) -> Iterator[dict[str, Any]]:
+        """Each distribution with its link and data checks, read a batch at a time."""
+        return _distributions(self._store, self._scope)
+
+    def data_services(self) -> list[dict[str, Any]]:
+        """Each data service with the checks of its endpoints."""
+        return _data_services(self._store, self._scope)
+
+    def metadata(self) -> Iterator[dict[str, Any]]:
+        for batch in self._scope.findings.batches():
+            yield from ({"source": src, "dataset": dataset, **f.to_dict()}
+                        for src, dataset, f in batch)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distributions": self.distributions, "data_services": self.data_services,
-                "metadata": self.metadata, "summary": self.summary}
+        """The ``validate --json`` document, whole (see :meth:`write_json`)."""
+        return {"distributions": list(self.distributions()),
+                "data_services": self.data_services(), "metadata": list(self.metadata()),
+                "summary": self.summary}
+
+    def write_json(self, out: IO[str]) -> None:
+        """Write the ``validate --json`` document to ``out`` a row at a time."""
+        out.write("{")
+        sections = (("distributions", self.distributions()),
+                    ("data_services", self.data_services()), ("metadata", self.metadata()))
+        for name, rows in sections:
+            out.write(f'\n  "{name}": [')
+            for n, row in enumerate(rows):
+                out.write(("," if n else "") + "\n    " + json.dumps(row, ensure_ascii=False))
+            out.write("\n  ],")
+        out.write('\n  "summary": ' + json.dumps(self.summary, ensure_ascii=False, indent=2)
+                  .replace("\n", "\n  ") + "\n}\n")
+
+    def close(self) -> None:
+        """Delete the staged findings (the rows can no longer be read)."""
+        self._scope.findings.close()
 
 
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
@@ -111,8 +186,9 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
             metrics=metrics, pool=link_pool)
         validated = check_data(store, client, [d.target for d in scope.distributions], checks,
                                now=now, progress=progress) if checks.data else 0
-        result = _assemble(store, scope, checked, validated)
+        result = ValidationResult(_summary(store, scope, checked, validated), store, scope)
     except BaseException:
+        scope.findings.close()
         with store.write() as unit:
             unit.checks.finish_run(run_id, "failed", now())
         raise
@@ -123,6 +199,7 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
 
 
 DESCRIPTIONS_BATCH = 1000  # stored descriptions read (and mapped) at a time
+BATCH = 1000  # findings staged, and result rows read, at a time
 
 
 def _read_scope(store: Store, source: str | None, settings: ValidationSettings,
@@ -133,6 +210,16 @@ def _read_scope(store: Store, source: str | None, settings: ValidationSettings,
     never held unpacked in memory at once.
     """
     scope = _Scope()
+    try:
+        _read_records(store, source, settings, progress, scope)
+    except BaseException:
+        scope.findings.close()
+        raise
+    return scope
+
+
+def _read_records(store: Store, source: str | None, settings: ValidationSettings,
+                  progress: Progress | None, scope: _Scope) -> None:
     with store.read() as unit:
         datasets = unit.datasets.count_current(source)
         service_rows = unit.services.current_records(source)
@@ -156,10 +243,9 @@ def _read_scope(store: Store, source: str | None, settings: ValidationSettings,
         service = load_service(row.record)
         scope.services.append((service.iri, row.source, list(service.endpoint_urls)))
         if settings.metadata:
-            scope.findings += [(row.source, None, f) for f in check_service(service, seen)]
+            scope.findings.extend([(row.source, None, f) for f in check_service(service, seen)])
         if progress:
             progress("metadata", count, total)
-    return scope
 
 
 def _read_dataset(scope: _Scope, source: str, description: str, settings: ValidationSettings,
@@ -175,11 +261,11 @@ def _read_dataset(scope: _Scope, source: str, description: str, settings: Valida
                                          list(dist.download_urls), target(dist)))
     if settings.metadata:
         names[root] = dataset.iri
-        scope.findings += [(source, dataset.iri, finding)
-                           for finding in check_graph(graph, [root], names, seen)]
+        scope.findings.extend([(source, dataset.iri, finding)
+                               for finding in check_graph(graph, [root], names, seen)])
     if settings.shacl:
-        scope.findings += [(source, dataset.iri, finding) for finding in
-                           shacl_findings(description, f"{dataset.iri} (blank node)")]
+        scope.findings.extend([(source, dataset.iri, finding) for finding in
+                               shacl_findings(description, f"{dataset.iri} (blank node)")])
 
 
 def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
@@ -187,30 +273,23 @@ def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
     stamp = now()
     with store.write() as unit:
         unit.findings.replace(source, [])
-        for start in range(0, len(scope.findings), DESCRIPTIONS_BATCH):
+        for batch in scope.findings.batches():
             unit.findings.add([
                 {"source": src, "dataset_iri": dataset, "subject": f.subject,
                  "record": f.record, "code": f.code, "severity": f.severity,
                  "property": f.property, "value": f.value, "found_at": stamp}
-                for src, dataset, f in scope.findings[start:start + DESCRIPTIONS_BATCH]])
+                for src, dataset, f in batch])
 
 
-def _assemble(store: Store, scope: _Scope, checked: int, validated: int) -> ValidationResult:
-    with store.read() as unit:
-        checks = unit.checks.history(scope.urls())
-        data = unit.checks.data_checks(d.target.url for d in scope.distributions if d.target.url)
-    distributions = [_distribution(d, checks, data) for d in scope.distributions]
-    verdicts = Counter(checks[url].verdict for url in dict.fromkeys(scope.urls())
-                       if url in checks)
-    services = [{"uri": uri, "source": src, "url": urls[0] if urls else None,
-                 **_link_fields(checks.get(urls[0]) if urls else None),
-                 "links": [_link(url, "endpointURL", checks.get(url)) for url in urls]}
-                for uri, src, urls in scope.services]
-    metadata = [{"source": src, "dataset": dataset, **f.to_dict()}
-                for src, dataset, f in scope.findings]
-    return ValidationResult(distributions, services, metadata,
-                            _summary(distributions, services, scope, checked, validated,
-                                     verdicts))
+def _distributions(store: Store, scope: _Scope) -> Iterator[dict[str, Any]]:
+    """The rows of :meth:`ValidationResult.distributions`, read :data:`BATCH` at a time."""
+    for start in range(0, len(scope.distributions), BATCH):
+        batch = scope.distributions[start:start + BATCH]
+        with store.read() as unit:
+            checks = unit.checks.history(u for d in batch
+                                         for u in (*d.download_urls, *d.access_urls))
+            data = unit.checks.data_checks(d.target.url for d in batch if d.target.url)
+        yield from (_distribution(d, checks, data) for d in batch)
 
 
 def _link_fields(check: LinkCheck | None) -> dict[str, Any]:
@@ -263,24 +342,41 @@ def _distribution(dist: _Dist, checks: dict[str, LinkCheck],
     }
 
 
-def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]], scope: _Scope,
-             checked: int, validated: int, verdicts: Counter[str]) -> dict[str, Any]:
-    severities = Counter(f.severity for _, _, f in scope.findings)
-    return {
-        "distributions": len(distributions),
-        "checked": sum(d["reachable"] is not None for d in distributions),
-        "reachable": sum(d["reachable"] is True for d in distributions),
-        "unreachable": sum(d["reachable"] is False for d in distributions),
+def _summary(store: Store, scope: _Scope, checked: int, validated: int) -> dict[str, Any]:
+    """The run's counts, from its rows read a batch at a time."""
+    counts: Counter[str] = Counter()
+    verdicts: Counter[str] = Counter()  # of distinct URLs in scope
+    counted: set[str] = set()
+    for d in _distributions(store, scope):
+        counts["distributions"] += 1
+        counts["checked"] += d["reachable"] is not None
+        counts["reachable"] += d["reachable"] is True
+        counts["unreachable"] += d["reachable"] is False
         # of the unreachable: confirmed broken (reported), failing unconfirmed, inconclusive
-        "broken": sum(d["verdict"] == "broken" for d in distributions),
-        "failing": sum(d["verdict"] == "failing" for d in distributions),
-        "inconclusive": sum(d["verdict"] == "inconclusive" for d in distributions),
-        "tabular": sum(d["tabular"] for d in distributions),
-        "valid": sum(d["valid"] is True for d in distributions),
-        "invalid": sum(d["valid"] is False for d in distributions),
-        "skipped": sum(d["valid"] is None for d in distributions),
-        "sampled": sum(bool(d["sampled"]) for d in distributions),
-        "data_services": len(services),
+        counts[str(d["verdict"])] += 1
+        counts["tabular"] += d["tabular"]
+        counts["valid"] += d["valid"] is True
+        counts["invalid"] += d["valid"] is False
+        counts["skipped"] += d["valid"] is None
+        counts["sampled"] += bool(d["sampled"])
+        for link in d["links"]:
+            if link["url"] not in counted:
+                counted.add(link["url"])
+                if link["verdict"] is not None:
+                    verdicts[link["verdict"]] += 1
+    services = _data_services(store, scope)
+    for service in services:
+        for link in service["links"]:
+            if link["url"] not in counted:
+                counted.add(link["url"])
+                if link["verdict"] is not None:
+                    verdicts[link["verdict"]] += 1
+    severities = scope.findings.severities
+    return {
+        **{name: counts[name] for name in (
+            "distributions", "checked", "reachable", "unreachable", "broken", "failing",
+            "inconclusive", "tabular", "valid", "invalid", "skipped", "sampled")},
+        "data_services": len(scope.services),
         "data_services_reachable": sum(s["reachable"] is True for s in services),
         "urls_checked": checked,
         "link_verdicts": {verdict: verdicts.get(verdict, 0)
@@ -290,3 +386,14 @@ def _summary(distributions: list[dict[str, Any]], services: list[dict[str, Any]]
                      for severity in ("error", "warning", "info")},
     }
 
+
+def _data_services(store: Store, scope: _Scope) -> list[dict[str, Any]]:
+    """The rows of :meth:`ValidationResult.data_services` (a source has few services)."""
+    if not scope.services:
+        return []
+    with store.read() as unit:
+        checks = unit.checks.history(u for _, _, urls in scope.services for u in urls)
+    return [{"uri": uri, "source": src, "url": urls[0] if urls else None,
+             **_link_fields(checks.get(urls[0]) if urls else None),
+             "links": [_link(url, "endpointURL", checks.get(url)) for url in urls]}
+            for uri, src, urls in scope.services]
