@@ -176,3 +176,24 @@ def test_store_fault_is_a_dcatwatch_error() -> None:
     fault = StoreFault("store.locked", "m")
     assert fault.to_dict() == {"code": "store.locked", "message": "m", "url": None}
     assert "wait for it to finish" in fault.hint
+
+
+def test_a_run_the_store_refuses_to_record_is_the_store_fault(server: LoopbackServer,
+                                                               tmp_path: Path) -> None:
+    """Not a failed harvest of the source (which the daemon would retry an hour later) but
+    the store's fault, which the daemon retries as soon as the store is back."""
+    from dcatwatch.config import load
+    from dcatwatch.harvester.run import harvest_source
+    from dcatwatch.http.client import HttpClient
+    from dcatwatch.store.core import Store, StoreError
+
+    database = _harvested(server, tmp_path)
+    (tmp_path / "ro").mkdir()
+    config = write_config(tmp_path / "ro", [_source(server)],
+                          database=f"sqlite:///file:{database}?mode=ro&uri=true")
+    settings = load(config)
+    store = Store(db.make_engine(settings.database.url))
+    with HttpClient(settings.http) as client, pytest.raises(StoreError) as refused:
+        harvest_source(store, settings, settings.sources[0], client)
+    fault = db.fault_of(refused.value)
+    assert fault is not None and fault.code == "store.read_only"

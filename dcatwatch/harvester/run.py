@@ -28,7 +28,7 @@ from dcatwatch.harvester import apply
 from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_registry
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.http.client import CacheValidators, HttpClient
-from dcatwatch.store.core import Store, Unit
+from dcatwatch.store.core import Store, StoreError, Unit
 from dcatwatch.store.runs import RunCounts, RunResult
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,9 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
     try:
         with store.write() as unit:
             run_id = unit.runs.start(source.name, now())
-    except Exception as exc:  # noqa: BLE001 - the store refused: report it, go on with others
+    except StoreError:
+        raise  # locked, full, gone: the store's fault, which the caller reports and retries
+    except Exception as exc:  # noqa: BLE001 - a bug: report it, go on with the other sources
         log.exception("cannot record a run of %s", source.name)
         result.errors.append(DcatwatchError("run.internal", f"the store refused to record the "
                                             f"run: {type(exc).__name__}: {exc}", source.url))
