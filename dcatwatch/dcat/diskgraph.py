@@ -46,7 +46,7 @@ def scratch_database(directory: Path | None, prefix: str) -> sqlite3.Connection:
 
 class DiskSubjects:
     """``subject -> [(predicate, object)]`` read from the file (the part of ``dict`` the
-    mapper uses: ``get``, ``[]``, ``in``, ``values``, ``len``)."""
+    mapper uses: ``get``, ``[]``, ``in``, ``values``)."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -82,9 +82,6 @@ class DiskSubjects:
             props.append((p, o))
         if props:
             yield props
-
-    def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(DISTINCT s) FROM t").fetchone()[0])
 
     def clear(self) -> None:
         self._remembered.clear()
