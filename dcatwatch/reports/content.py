@@ -1,9 +1,12 @@
 """What one agency's report says, read from the store: no rendering, no sending.
 
 * Headline figures from the agency's latest score snapshot, the national median and rank from
-  the same scoring run, and the change since the figures of the previous report (else since
-  the last snapshot before this period began).
-* The index per month (the last snapshot of each month) for a small chart.
+  the same scoring run, and progress (:mod:`dcatwatch.reports.progress`): the change of the
+  figures and broken links since what the latest report of an earlier period stood on
+  (``report_progress``), with the problems fixed and new since; else the change of the
+  figures since the previous report sent, or the last snapshot before this period began.
+* The index per month (the last snapshot of each month) beside the national median (the
+  last national snapshot of each month) for a small chart.
 * The health of the agency's own DCAT catalogues: the latest finished harvest of each
   ``dcat`` source that holds or held its datasets, and that run's problems the publisher can
   fix, grouped by code (codes the catalogue marks as ours, not the publisher's, are never
