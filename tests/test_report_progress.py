@@ -228,3 +228,23 @@ def test_the_chart_sets_the_national_median_of_each_month_beside_the_index(
     assert "Landets median" in html
     assert re.search(r'<th[^>]*>september 2026</th>.*?<td class="median-bar"[^>]*'
                      r'width="42%".*?41,5</td>', html, re.S)
+
+
+def test_send_keeps_the_period_of_an_agency_without_an_address_once(
+        server: LoopbackServer, tmp_path: Path) -> None:
+    registry = [{"id": TAX, "name": "Skatteverket"}]  # no address: never e-mailed
+    config, _ = setup_store(server, tmp_path, {}, registry=registry)
+    status, out, err = run("--config", str(config), "report", "send", "--period", "2026-10")
+    assert status == 0, err
+    assert "1 skipped (no e-mail address)" in out
+    [(scored_at, recorded_at, problems)] = sql(
+        config, "SELECT scored_at, recorded_at, problems FROM report_progress "
+                f"WHERE agency_id = '{TAX}' AND period = '2026-10'")
+    [(latest,)] = sql(config, f"SELECT max(scored_at) FROM agency_score WHERE agency_id = '{TAX}'")
+    assert scored_at == latest and "add_csv" in json.loads(problems)
+
+    scores(config)  # a later snapshot: the period's record stays what the first send kept
+    run("--config", str(config), "report", "send", "--period", "2026-10")
+    assert sql(config, "SELECT scored_at, recorded_at FROM report_progress") == [
+        (scored_at, recorded_at)]
+    assert sql(config, "SELECT count(*) FROM report_delivery") == [(0,)]

@@ -1,8 +1,9 @@
 """The report services ``dcatwatch report preview`` / ``report send`` and the daemon call.
 
 ``send`` for a period (default: this month) works through the registry agencies: opted out
-(``reports = false``) or without an address → skipped; no row in the outbox yet → the report
-is rendered and queued; then every queued report of the period not yet sent is delivered.
+(``reports = false``) or without an address → skipped (what their report would stand on is
+kept once per period, for progress later); no row in the outbox yet → the report is rendered
+and queued; then every queued report of the period not yet sent is delivered.
 
 At most once: each row is claimed in the outbox (its own transaction) before SMTP is called,
 and moved to ``data`` by the claim's holder just before the DATA command; a sender that lost
@@ -246,11 +247,9 @@ def holder() -> str:
 def _queued(settings: Settings, store: Store, recipient: Recipient, period: Period,
             result: SendResult) -> bool:
     """Whether the agency's report for ``period`` is in the outbox waiting to be sent."""
-    if not recipient.reports:
-        result.skip("opted out", recipient.id)
-        return False
-    if not recipient.email:
-        result.skip("no e-mail address", recipient.id)
+    if not recipient.reports or not recipient.email:
+        result.skip("no e-mail address" if recipient.reports else "opted out", recipient.id)
+        _keep_unsent(settings, store, recipient, period)
         return False
     with store.read() as unit:
         row = unit.outbox.find(recipient.id, str(period))
@@ -275,6 +274,24 @@ def _queued(settings: Settings, store: Store, recipient: Recipient, period: Peri
                              figures=prepared.figures_json, created_at=now):
             _record(unit, prepared.content, now)
     return True
+
+
+def _keep_unsent(settings: Settings, store: Store, recipient: Recipient,
+                 period: Period) -> None:
+    """For an agency that gets no e-mail: keep, once per period, what its report would stand
+    on, so its next report (once it has an address) or page shows progress."""
+    with store.read() as unit:
+        if unit.progress.of(recipient.id, str(period)) is not None:
+            return
+    now = datetime.now(UTC)
+    try:
+        content = build(store, recipient.id, period, recipient.language or
+                        settings.reports.language, settings.reports,
+                        Rechecks.of(settings.validation, settings.daemon))
+    except NotScored:
+        return
+    with store.write() as unit:
+        _record(unit, content, now)
 
 
 def _deliver(settings: Settings, store: Store, rows: list[Any], result: SendResult, *,

@@ -32,6 +32,13 @@ class Progress(Repository):
         self.connection.execute(statement.on_conflict_do_update(
             index_elements=["agency_id", "period"], set_=values))
 
+    def of(self, agency_id: str, period: str) -> Any | None:
+        """The agency's row of ``period`` (None: none): ``scored_at``, ``broken_links``."""
+        table = REPORT_PROGRESS.c
+        return self.connection.execute(
+            select(table.scored_at, table.broken_links)
+            .where(table.agency_id == agency_id, table.period == period)).first()
+
     def before(self, agency_id: str, period: str) -> Any | None:
         """The agency's latest row of a period before ``period`` (None: none):
         ``period``, ``scored_at``, ``broken_links``, ``problems`` (JSON)."""

@@ -63,8 +63,9 @@ class ReportProgress(SQLModel, table=True):
     """What one agency's report for one period stood on, for the next period's report to
     measure progress against: the agency score snapshot it showed (``agency_score`` at
     ``scored_at``), the confirmed broken links it counted and the problems of its fix list.
-    Written when a report is queued, and by a preview while nothing is queued for the period;
-    the last one written in a period stands for it."""
+    Written when a report is queued, by a preview while nothing is queued for the period, and
+    by the first ``send`` of a period for a registry agency that gets no e-mail; the last one
+    written in a period stands for it."""
 
     __tablename__ = "report_progress"
 
