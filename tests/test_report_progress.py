@@ -248,3 +248,26 @@ def test_send_keeps_the_period_of_an_agency_without_an_address_once(
     assert sql(config, "SELECT scored_at, recorded_at FROM report_progress") == [
         (scored_at, recorded_at)]
     assert sql(config, "SELECT count(*) FROM report_delivery") == [(0,)]
+
+
+def test_a_period_record_is_replaced_and_the_latest_earlier_one_is_found(
+        database_url: str) -> None:
+    from dcatwatch.store.core import Store
+
+    first, second = (datetime(2026, 10, 2, 5, tzinfo=UTC), datetime(2026, 10, 20, 5, tzinfo=UTC))
+    with Store.open(database_url) as store:
+        with store.write() as unit:
+            unit.progress.record(TAX, "2026-09", first, 3, {"license": [PDF]}, first)
+            unit.progress.record(TAX, "2026-10", first, 2, {"keyword": [CSV]}, first)
+            unit.progress.record(TAX, "2026-10", second, 1, {}, second)  # the same period
+            unit.progress.record("other", "2026-11", second, 9, {}, second)
+        with store.read() as unit:
+            latest = unit.progress.before(TAX, "2026-12")
+            earlier = unit.progress.before(TAX, "2026-10")
+            assert unit.progress.before(TAX, "2026-09") is None
+    stored = latest.scored_at  # naive UTC from SQLite
+    assert stored == second or stored.replace(tzinfo=UTC) == second
+    assert (latest.period, latest.broken_links,
+            json.loads(latest.problems)) == ("2026-10", 1, {})
+    assert (earlier.period, earlier.broken_links, json.loads(earlier.problems)) == (
+        "2026-09", 3, {"license": [PDF]})
