@@ -203,7 +203,6 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
         current = _current(unit, agency_id, language)
         findings = read_findings(unit.checks, [(c.ref, c.model) for c in current],
                                  rechecks or Rechecks.default())
-        fixes = _fixes(unit, current)
         content = ReportContent(
             agency_id=agency_id,
             agency_name=_name(unit, agency_id, snapshot),
@@ -213,7 +212,7 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             comparison=_comparison(unit, snapshot),
             change=None,
             history=_history(unit, agency_id, options.history_months),
-            fixes=fixes,
+            fixes=_fixes(unit, current),
             api_title_only=[c.ref for c in current if c.score.api_by_title_only],
             findings=findings,
             datasets=_dataset_lines(current, options.dataset_rows),
@@ -259,7 +258,8 @@ def _compare(unit: Unit, content: ReportContent, current: dict[str, DatasetRef])
     period, figures = str(content.period), content.figures
     broken = len(content.findings.broken)
     earlier = unit.progress.before(content.agency_id, period)
-    snapshot = earlier and unit.scores.snapshot_at(content.agency_id, earlier.scored_at)
+    snapshot = (None if earlier is None
+                else unit.scores.snapshot_at(content.agency_id, earlier.scored_at))
     if earlier is not None and snapshot is not None:
         content.change = difference(earlier.period, True, _figures(snapshot), figures,
                                     earlier.broken_links, broken)
