@@ -1,9 +1,12 @@
 """What one agency's report says, read from the store: no rendering, no sending.
 
 * Headline figures from the agency's latest score snapshot, the national median and rank from
-  the same scoring run, and the change since the figures of the previous report (else since
-  the last snapshot before this period began).
-* The index per month (the last snapshot of each month) for a small chart.
+  the same scoring run, and progress (:mod:`dcatwatch.reports.progress`): the change of the
+  figures and broken links since what the latest report of an earlier period stood on
+  (``report_progress``), with the problems fixed and new since; else the change of the
+  figures since the previous report sent, or the last snapshot before this period began.
+* The index per month (the last snapshot of each month) beside the national median (the
+  last national snapshot of each month) for a small chart.
 * The health of the agency's own DCAT catalogues: the latest finished harvest of each
   ``dcat`` source that holds or held its datasets, and that run's problems the publisher can
   fix, grouped by code (codes the catalogue marks as ours, not the publisher's, are never
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +34,16 @@ from dcatwatch.dcat.model import DataService, Dataset
 from dcatwatch.errors import CATALOGUE, DcatwatchError, blame_of
 from dcatwatch.reports.fixes import RULES, Trier
 from dcatwatch.reports.period import STOCKHOLM, Period
+from dcatwatch.reports.progress import (
+    Change,
+    Figures,
+    FixProgress,
+    difference,
+    fix_progress,
+    stored_problems,
+)
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
-from dcatwatch.reports.validation import ValidationFindings, read_findings
+from dcatwatch.reports.validation import Rechecks, ValidationFindings, read_findings
 from dcatwatch.scoring.aggregate import DatasetRow
 from dcatwatch.scoring.mqa import SCALE
 from dcatwatch.scoring.service import Copy, count_once
@@ -52,34 +63,6 @@ class NotScored(DcatwatchError):
                          "run `dcatwatch scores --snapshot` first")
 
 
-@dataclass(slots=True)
-class Figures:
-    """The headline figures of one report (kept in the outbox for the next report's change)."""
-
-    scored_at: str
-    datasets: int
-    api: int
-    machine_readable: int
-    document_only: int
-    unknown: int
-    index: float | None
-    mqa_points: float | None
-    mqa_band: str | None
-
-    def share(self, count: int) -> float:
-        """``count`` as a share of the datasets."""
-        return count / self.datasets if self.datasets else 0.0
-
-    def to_json(self) -> str:
-        """For the outbox row."""
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Figures:
-        """From an outbox row."""
-        return cls(**json.loads(text))
-
-
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Where the agency stands nationally (agencies with datasets, same scoring run)."""
@@ -90,21 +73,13 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """Change of the headline figures since an earlier report or snapshot."""
-
-    since: str  # a period (YYYY-MM) when since_report, else a date (YYYY-MM-DD)
-    since_report: bool
-    index: float | None
-    mqa_points: float | None
-
-
-@dataclass(frozen=True, slots=True)
 class HistoryPoint:
-    """The index at the end of one month (None: no snapshot that month)."""
+    """The index at the end of one month and the national median then (None: no snapshot
+    that month)."""
 
     period: Period
     index: float | None
+    median: float | None = None
 
 
 @dataclass(slots=True)
@@ -197,6 +172,13 @@ class ReportContent:
     datasets: list[DatasetLine] = field(default_factory=list)
     datasets_total: int = 0
     catalogues: list[CatalogueHealth] = field(default_factory=list)
+    scored_at: datetime | None = None  # of the score snapshot shown, as stored
+    progress: FixProgress | None = None  # None: no earlier report kept its problems
+
+    def problems(self) -> dict[str, list[str]]:
+        """The problems of the fix list: fix id → IRIs of the datasets it concerns (kept for
+        the next report's :class:`~dcatwatch.reports.progress.FixProgress`)."""
+        return {fix.id: [ref.iri for ref in fix.datasets] for fix in self.fixes}
 
 
 @dataclass(slots=True)
@@ -209,31 +191,37 @@ class _Current:
 
 
 def build(store: Store, agency_id: str, period: Period, language: Language,
-          options: ReportsSettings) -> ReportContent:
+          options: ReportsSettings, rechecks: Rechecks | None = None) -> ReportContent:
     """The report of ``agency_id`` for ``period`` (NotScored when there are no scores yet),
-    read in one transaction."""
+    read in one transaction. ``rechecks`` says when a link that failed once is checked
+    again (default: the default settings)."""
     with store.read() as unit:
         snapshot = unit.scores.latest_snapshot(agency_id)
         if snapshot is None:
             raise NotScored(agency_id)
         figures = _figures(snapshot)
         current = _current(unit, agency_id, language)
-        return ReportContent(
+        findings = read_findings(unit.checks, [(c.ref, c.model) for c in current],
+                                 rechecks or Rechecks.default())
+        content = ReportContent(
             agency_id=agency_id,
             agency_name=_name(unit, agency_id, snapshot),
             period=period,
             language=language,
             figures=figures,
             comparison=_comparison(unit, snapshot),
-            change=_change(unit, agency_id, period, figures),
+            change=None,
             history=_history(unit, agency_id, options.history_months),
             fixes=_fixes(unit, current),
             api_title_only=[c.ref for c in current if c.score.api_by_title_only],
-            findings=read_findings(unit.checks, [(c.ref, c.model) for c in current]),
+            findings=findings,
             datasets=_dataset_lines(current, options.dataset_rows),
             datasets_total=len(current),
             catalogues=_catalogues(unit, agency_id),
+            scored_at=snapshot.scored_at,
         )
+        _compare(unit, content, {c.ref.iri: c.ref for c in current})
+        return content
 
 
 def _figures(row: Any) -> Figures:
@@ -262,39 +250,55 @@ def _comparison(unit: Unit, snapshot: Any) -> Comparison:
     return Comparison(median, rank, len(indexes))
 
 
-def _change(unit: Unit, agency_id: str, period: Period, figures: Figures) -> Change | None:
-    report = unit.outbox.last_sent(agency_id, str(period))
+def _compare(unit: Unit, content: ReportContent, current: dict[str, DatasetRef]) -> None:
+    """Set the report's change and fix progress: against what the latest report of an earlier
+    period stood on (its score snapshot, broken links and problems); else, for the figures
+    only, against the figures of the latest report sent (kept before reports kept their
+    problems) or the last snapshot before this period began."""
+    period, figures = str(content.period), content.figures
+    broken = len(content.findings.broken)
+    earlier = unit.progress.before(content.agency_id, period)
+    snapshot = (None if earlier is None
+                else unit.scores.snapshot_at(content.agency_id, earlier.scored_at))
+    if earlier is not None and snapshot is not None:
+        content.change = difference(earlier.period, True, _figures(snapshot), figures,
+                                    earlier.broken_links, broken)
+        content.progress = fix_progress(
+            earlier.period, stored_problems(earlier.problems),
+            {fix.id: fix.datasets for fix in content.fixes}, current,
+            [rule.id for rule in RULES])
+        return
+    report = unit.outbox.last_sent(content.agency_id, period)
     if report is not None:
-        before = Figures.from_json(report.figures)
-        return _difference(report.period, True, before.index, before.mqa_points, figures)
-    start = datetime(period.year, period.month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
-    snapshot = unit.scores.snapshot_before(agency_id, start)
-    if snapshot is None:
-        return None
-    day = _utc(snapshot.scored_at).astimezone(STOCKHOLM).date().isoformat()
-    return _difference(day, False, snapshot.api_document_index, snapshot.mqa_points, figures)
-
-
-def _difference(since: str, since_report: bool, index: float | None, mqa: float | None,
-                figures: Figures) -> Change:
-    def minus(now: float | None, then: float | None) -> float | None:
-        return None if now is None or then is None else round(now - then, 1)
-    return Change(since, since_report, minus(figures.index, index),
-                  minus(figures.mqa_points, mqa))
+        content.change = difference(report.period, True, Figures.from_json(report.figures),
+                                    figures)
+        return
+    start = datetime(content.period.year, content.period.month, 1,
+                     tzinfo=STOCKHOLM).astimezone(UTC)
+    snapshot = unit.scores.snapshot_before(content.agency_id, start)
+    if snapshot is not None:
+        day = _utc(snapshot.scored_at).astimezone(STOCKHOLM).date().isoformat()
+        content.change = difference(day, False, _figures(snapshot), figures)
 
 
 def _history(unit: Unit, agency_id: str, months: int) -> list[HistoryPoint]:
+    """The agency's index at the end of each of the last ``months`` months with a snapshot,
+    beside the national median at the end of each (both the month's last snapshot)."""
     last: dict[Period, float | None] = {}
     for row in unit.scores.index_history(agency_id):
         last[Period.of(row.scored_at)] = row.api_document_index
     if not last:
         return []
     period, first = max(last), min(last)
-    points = []
-    while len(points) < months and period >= first:
-        points.append(HistoryPoint(period, last.get(period)))
+    periods = []
+    while len(periods) < months and period >= first:
+        periods.append(period)
         period = period.previous()
-    return points[::-1]
+    start = datetime(periods[-1].year, periods[-1].month, 1, tzinfo=STOCKHOLM).astimezone(UTC)
+    medians: dict[Period, float | None] = {}
+    for row in unit.scores.median_history(start):
+        medians[Period.of(row.scored_at)] = row.median_api_document_index
+    return [HistoryPoint(p, last.get(p), medians.get(p)) for p in reversed(periods)]
 
 
 def _catalogues(unit: Unit, agency_id: str) -> list[CatalogueHealth]:

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from dcatwatch.config import ReportsSettings
 from dcatwatch.reports.content import ReportContent
 from dcatwatch.reports.period import STOCKHOLM, Period
+from dcatwatch.reports.progress import progress_rows
 from dcatwatch.reports.texts import Texts
 from dcatwatch.scoring.mqa import REACHABLE, SCALE
 
@@ -68,6 +69,9 @@ def render(content: ReportContent, options: ReportsSettings) -> Rendered:
         "orgnr": content.agency_id if _ORGNR_RE.match(content.agency_id) else None,
         "scored_date": _local_date(datetime.fromisoformat(content.figures.scored_at)),
         "period_of": Period.parse, "local_date": _local_date,
+        "local_day": lambda moment: texts.date(moment.astimezone(STOCKHOLM).date()),
+        "progress": (progress_rows(content.figures, content.change, len(content.findings.broken),
+                                   texts) if content.change else []),
     }
     html = environment(html=True).get_template("report.html").render(context)
     text = environment(html=False).get_template("report.txt").render(context)

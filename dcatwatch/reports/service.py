@@ -1,8 +1,9 @@
 """The report services ``dcatwatch report preview`` / ``report send`` and the daemon call.
 
 ``send`` for a period (default: this month) works through the registry agencies: opted out
-(``reports = false``) or without an address → skipped; no row in the outbox yet → the report
-is rendered and queued; then every queued report of the period not yet sent is delivered.
+(``reports = false``) or without an address → skipped (what their report would stand on is
+kept once per period, for progress later); no row in the outbox yet → the report is rendered
+and queued; then every queued report of the period not yet sent is delivered.
 
 At most once: each row is claimed in the outbox (its own transaction) before SMTP is called,
 and moved to ``data`` by the claim's holder just before the DATA command; a sender that lost
@@ -31,11 +32,12 @@ from typing import Any
 
 from dcatwatch.config import Language, Settings
 from dcatwatch.errors import ConfigError, DcatwatchError
-from dcatwatch.reports.content import NotScored, build
+from dcatwatch.reports.content import NotScored, ReportContent, build
 from dcatwatch.reports.period import Period
 from dcatwatch.reports.render import build_message, message_id, render
 from dcatwatch.reports.smtp import ClaimLost, DeliveryError, DeliveryUnknown, SmtpSender
-from dcatwatch.store.core import Store
+from dcatwatch.reports.validation import Rechecks
+from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.outbox import SENT, UNKNOWN
 
 NOT_HARVESTED = "nothing harvested yet: run `dcatwatch harvest`"
@@ -138,31 +140,46 @@ class Prepared:
     text: str
     html: str
     message: EmailMessage
+    content: ReportContent
 
 
 def _prepare(settings: Settings, store: Store, recipient: Recipient, period: Period,
              date: datetime) -> Prepared:
     options = settings.reports
     language = recipient.language or options.language
-    content = build(store, recipient.id, period, language, options)
+    content = build(store, recipient.id, period, language, options,
+                    Rechecks.of(settings.validation, settings.daemon))
     rendered = render(content, options)
     message = build_message(rendered, sender=settings.smtp.sender, recipient=recipient.email,
                             msgid=message_id(recipient.id, period, settings.smtp.sender),
                             language=language, reply_to=options.reply_to, date=date)
     return Prepared(language, content.figures.to_json(), rendered.subject, rendered.text,
-                    rendered.html, message)
+                    rendered.html, message, content)
+
+
+def _record(unit: Unit, content: ReportContent, at: datetime) -> None:
+    """Keep what the report stands on, for the next period's report to measure progress."""
+    if content.scored_at is not None:
+        unit.progress.record(content.agency_id, str(content.period), content.scored_at,
+                             len(content.findings.broken), content.problems(), at)
 
 
 def preview(settings: Settings, store: Store, agency_id: str, out_dir: Path,
             period: str | None = None) -> list[Path]:
-    """Write the agency's report as ``.eml``, ``.html`` and ``.txt`` into ``out_dir``."""
+    """Write the agency's report as ``.eml``, ``.html`` and ``.txt`` into ``out_dir``. While
+    no report of the period is queued, what it stands on is kept for the next period's
+    progress (a queued report's own record is never replaced)."""
     when = Period.parse(period)
     recipient = _recipient(settings, store, agency_id)
     ensure_scored(store)
+    now = datetime.now(UTC)
     try:
-        prepared = _prepare(settings, store, recipient, when, datetime.now(UTC))
+        prepared = _prepare(settings, store, recipient, when, now)
     except NotScored:
         raise NothingToReport(agency_id) from None
+    with store.write() as unit:
+        if unit.outbox.find(agency_id, str(when)) is None:
+            _record(unit, prepared.content, now)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"report-{agency_id}-{when}"
     paths = [stem.with_suffix(".eml"), stem.with_suffix(".html"), stem.with_suffix(".txt")]
@@ -230,11 +247,9 @@ def holder() -> str:
 def _queued(settings: Settings, store: Store, recipient: Recipient, period: Period,
             result: SendResult) -> bool:
     """Whether the agency's report for ``period`` is in the outbox waiting to be sent."""
-    if not recipient.reports:
-        result.skip("opted out", recipient.id)
-        return False
-    if not recipient.email:
-        result.skip("no e-mail address", recipient.id)
+    if not recipient.reports or not recipient.email:
+        result.skip("no e-mail address" if recipient.reports else "opted out", recipient.id)
+        _keep_unsent(settings, store, recipient, period)
         return False
     with store.read() as unit:
         row = unit.outbox.find(recipient.id, str(period))
@@ -252,12 +267,31 @@ def _queued(settings: Settings, store: Store, recipient: Recipient, period: Peri
         result.skip("not scored yet" if harvested else NOT_HARVESTED, recipient.id)
         return False
     with store.write() as unit:
-        unit.outbox.queue(agency_id=recipient.id, period=str(period),
-                          recipient=recipient.email, language=prepared.language,
-                          subject=prepared.subject, message_id=prepared.message["Message-ID"],
-                          message=prepared.message.as_bytes().decode("ascii"),
-                          figures=prepared.figures_json, created_at=now)
+        if unit.outbox.queue(agency_id=recipient.id, period=str(period),
+                             recipient=recipient.email, language=prepared.language,
+                             subject=prepared.subject, message_id=prepared.message["Message-ID"],
+                             message=prepared.message.as_bytes().decode("ascii"),
+                             figures=prepared.figures_json, created_at=now):
+            _record(unit, prepared.content, now)
     return True
+
+
+def _keep_unsent(settings: Settings, store: Store, recipient: Recipient,
+                 period: Period) -> None:
+    """For an agency that gets no e-mail: keep, once per period, what its report would stand
+    on, so its next report (once it has an address) or page shows progress."""
+    with store.read() as unit:
+        if unit.progress.of(recipient.id, str(period)) is not None:
+            return
+    now = datetime.now(UTC)
+    try:
+        content = build(store, recipient.id, period, recipient.language or
+                        settings.reports.language, settings.reports,
+                        Rechecks.of(settings.validation, settings.daemon))
+    except NotScored:
+        return
+    with store.write() as unit:
+        _record(unit, content, now)
 
 
 def _deliver(settings: Settings, store: Store, rows: list[Any], result: SendResult, *,

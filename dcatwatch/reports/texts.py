@@ -4,6 +4,7 @@ plus numbers, shares and months written the way each language writes them."""
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -71,6 +72,10 @@ class Texts:
         """A share as a whole percentage: ``50 %`` in Swedish, ``50%`` in English."""
         number = self.number(100 * share, 0)
         return f"{number}{NBSP}%" if self.language == "sv" else f"{number}%"
+
+    def date(self, day: date) -> str:
+        """``3 december 2026`` / ``3 December 2026``."""
+        return f"{day.day} {self._data['months'][day.month - 1]} {day.year}"
 
     def month(self, period: Period) -> str:
         """``maj 2026`` / ``May 2026``."""

@@ -1,14 +1,16 @@
 """Link health and data validity of an agency's distributions, from the validation tables.
 
 Reads ``link_check`` (url, verdict, status, error_code, cause, agency_failure_at,
-consecutive_failures) for every accessURL and downloadURL of the agency's datasets, and
-``data_check`` (url, format, valid, sampled, rows_checked, error_count, error_types,
-examples) for their downloadURLs. URLs never checked are left out; a report shows a section
-only when it has checks to show. Only conclusive link checks count: a link answering (verdict
-``ok``) or confirmed broken (``broken``); a failure not yet confirmed and a check the monitor
-could not make (``failing``, ``inconclusive``) are left out. A broken link's problem is a key
-into the report texts (``links.problems``), never the raw error text, which is in English and
-for operators (``validate --json``).
+consecutive_failures, last_checked_at) for every accessURL and downloadURL of the agency's
+datasets, and ``data_check`` (url, format, valid, sampled, rows_checked, error_count,
+error_types, examples) for their downloadURLs. URLs never checked are left out; a report
+shows a section only when it has checks to show. A link counts as checked when it answered
+(verdict ``ok``), is confirmed broken (``broken``) or failed once on the agency's side and
+awaits its confirming check (``failing``: shown with the day it failed and when it is checked
+again, never counted as broken). A check the monitor could not make (``inconclusive``) is
+the monitor's own failure and is left out. A link's problem is a key into the report texts
+(``links.problems``), never the raw error text, which is in English and for operators
+(``validate --json``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from dcatwatch.config import DaemonSettings, ValidationSettings
+from dcatwatch.cron import crontab
 from dcatwatch.dcat.model import Dataset
 from dcatwatch.reports.refs import DatasetRef
 from dcatwatch.store.checks import Checks
@@ -35,6 +39,50 @@ class BrokenLink:
     datasets: list[DatasetRef]
     problem: str = "other"  # key of links.problems in the report texts
     status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailingLink:
+    """A URL whose server failed once (or more, within ``confirm_after_hours``): not yet
+    confirmed broken, checked again at ``next_check`` at the latest."""
+
+    url: str
+    failed_at: datetime  # the latest check, which failed
+    next_check: datetime
+    datasets: list[DatasetRef]
+    problem: str = "other"
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rechecks:
+    """When a link that failed once is checked again: it is due for its confirming check
+    ``confirm_after_hours`` after its first failure on the agency's side, and the full link
+    check (``[daemon] link_recheck``) checks every due link; a validation after a harvest
+    may check it sooner."""
+
+    confirm_after_hours: float
+    link_recheck: str  # cron, Europe/Stockholm
+
+    @classmethod
+    def of(cls, validation: ValidationSettings, daemon: DaemonSettings) -> Rechecks:
+        """From the settings."""
+        return cls(validation.confirm_after_hours, daemon.link_recheck)
+
+    @classmethod
+    def default(cls) -> Rechecks:
+        """From the default settings."""
+        return cls.of(ValidationSettings(), DaemonSettings())
+
+    def next_check(self, first_failure: datetime, now: datetime) -> datetime:
+        """The first full link check when the link is due, and not before ``now``."""
+        due = max(_utc(first_failure) + timedelta(hours=self.confirm_after_hours), now)
+        fire = crontab(self.link_recheck).get_next_fire_time(None, due)
+        return fire.astimezone(UTC) if fire else due
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 PROBLEMS = ("http_status", "no_such_host", "refused", "reset", "tls", "timeout", "redirects",
@@ -81,17 +129,21 @@ class InvalidFile:
 class ValidationFindings:
     """What the validators found for one agency (empty when nothing was checked)."""
 
-    links_checked: int = 0
+    links_checked: int = 0  # answered, broken or failing
     links_reachable: int = 0
     broken: list[BrokenLink] = field(default_factory=list)
+    failing: list[FailingLink] = field(default_factory=list)
+    confirm_after_hours: float = 0.0  # a failure is confirmed by a check this much later
     files_validated: int = 0
     files_valid: int = 0
     invalid: list[InvalidFile] = field(default_factory=list)
 
 
-def read_findings(checks: Checks,
-                  datasets: Iterable[tuple[DatasetRef, Dataset]]) -> ValidationFindings:
-    """The checks of the URLs of ``datasets`` (each named by its reference)."""
+def read_findings(checks: Checks, datasets: Iterable[tuple[DatasetRef, Dataset]],
+                  rechecks: Rechecks, now: datetime | None = None) -> ValidationFindings:
+    """The checks of the URLs of ``datasets`` (each named by its reference); a failing link's
+    next check is planned from ``now`` (default: the current time)."""
+    moment = now or datetime.now(UTC)
     links: defaultdict[str, list[DatasetRef]] = defaultdict(list)
     files: defaultdict[str, list[DatasetRef]] = defaultdict(list)
     for ref, dataset in datasets:
@@ -100,18 +152,23 @@ def read_findings(checks: Checks,
                 _add(links[url], ref)
             for url in dist.download_urls:
                 _add(files[url], ref)
-    findings = ValidationFindings()
+    findings = ValidationFindings(confirm_after_hours=rechecks.confirm_after_hours)
     for row in checks.history(links).values():
-        if row.verdict not in ("ok", "broken"):
-            continue  # not confirmed, or the monitor could not ask: not the agency's (yet)
+        if row.verdict not in ("ok", "broken", "failing"):
+            continue  # the monitor could not ask: not the agency's
         findings.links_checked += 1
+        problem = problem_of(row.status, row.error_code, row.cause)
         if row.verdict == "ok":
             findings.links_reachable += 1
+        elif row.verdict == "failing":
+            first = row.agency_failure_at or row.first_failure_at or row.last_checked_at
+            findings.failing.append(FailingLink(
+                row.url, _utc(row.last_checked_at), rechecks.next_check(first, moment),
+                links[row.url], problem, row.status))
         else:
             findings.broken.append(BrokenLink(
                 row.url, row.reason, row.agency_failure_at or row.first_failure_at,
-                row.consecutive_failures, links[row.url],
-                problem_of(row.status, row.error_code, row.cause), row.status))
+                row.consecutive_failures, links[row.url], problem, row.status))
     for row in checks.data_checks(files).values():
         if row.valid is None:
             continue
@@ -123,6 +180,7 @@ def read_findings(checks: Checks,
                                                 row.sampled, _examples(row.examples),
                                                 files[row.url]))
     findings.broken.sort(key=lambda link: (-link.failed_checks, link.url))
+    findings.failing.sort(key=lambda link: (link.failed_at, link.url))
     findings.invalid.sort(key=lambda file: (-file.error_count, file.url))
     return findings
 

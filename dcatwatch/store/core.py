@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dcatwatch.store.datasets import Datasets
     from dcatwatch.store.findings import Findings
     from dcatwatch.store.outbox import Outbox
+    from dcatwatch.store.progress import Progress
     from dcatwatch.store.queue import Queue
     from dcatwatch.store.runs import Runs
     from dcatwatch.store.schedules import Schedules
@@ -176,6 +177,12 @@ class Unit:
         from dcatwatch.store.outbox import Outbox
 
         return Outbox(self.connection)
+
+    @cached_property
+    def progress(self) -> Progress:
+        from dcatwatch.store.progress import Progress
+
+        return Progress(self.connection)
 
     @cached_property
     def queue(self) -> Queue:

@@ -57,3 +57,22 @@ class ReportDelivery(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=160)  # host:pid:nonce of the holder
     lease_until: datetime | None = None  # the claim may be taken over after this
     data_at: datetime | None = None  # when the DATA command was last sent
+
+
+class ReportProgress(SQLModel, table=True):
+    """What one agency's report for one period stood on, for the next period's report to
+    measure progress against: the agency score snapshot it showed (``agency_score`` at
+    ``scored_at``), the confirmed broken links it counted and the problems of its fix list.
+    Written when a report is queued, by a preview while nothing is queued for the period, and
+    by the first ``send`` of a period for a registry agency that gets no e-mail; the last one
+    written in a period stands for it."""
+
+    __tablename__ = "report_progress"
+
+    agency_id: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    scored_at: datetime  # of the agency's score snapshot the report showed
+    broken_links: int
+    # JSON {fix id: [dataset IRIs concerned]}: the problems of the report's fix list
+    problems: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime

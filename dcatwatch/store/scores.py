@@ -54,14 +54,21 @@ class Scores(Repository):
                 AGENCY_SNAPSHOTS.c.api_document_index.is_not(None))).scalars())
 
     def snapshot_before(self, agency_id: str, moment: datetime) -> Any | None:
-        """The agency's last snapshot before ``moment``: (scored_at, api_document_index,
-        mqa_points)."""
+        """The agency's last snapshot before ``moment`` (None: none)."""
         return self.connection.execute(
-            select(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.api_document_index,
-                   AGENCY_SNAPSHOTS.c.mqa_points)
+            select(AGENCY_SNAPSHOTS)
             .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id,
                    AGENCY_SNAPSHOTS.c.scored_at < moment)
-            .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc()).limit(1)).first()
+            .order_by(AGENCY_SNAPSHOTS.c.scored_at.desc(), AGENCY_SNAPSHOTS.c.id.desc())
+            .limit(1)).first()
+
+    def snapshot_at(self, agency_id: str, scored_at: datetime) -> Any | None:
+        """The agency's snapshot of the scoring run at ``scored_at`` (None: none)."""
+        return self.connection.execute(
+            select(AGENCY_SNAPSHOTS)
+            .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id,
+                   AGENCY_SNAPSHOTS.c.scored_at == scored_at)
+            .order_by(AGENCY_SNAPSHOTS.c.id.desc()).limit(1)).first()
 
     def index_history(self, agency_id: str) -> list[Any]:
         """The agency's snapshots in order: (scored_at, api_document_index)."""
@@ -69,6 +76,15 @@ class Scores(Repository):
             select(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.api_document_index)
             .where(AGENCY_SNAPSHOTS.c.agency_id == agency_id)
             .order_by(AGENCY_SNAPSHOTS.c.scored_at, AGENCY_SNAPSHOTS.c.id)))
+
+    def median_history(self, since: datetime) -> list[Any]:
+        """The national snapshots from ``since`` on, in order: (scored_at,
+        median_api_document_index)."""
+        return list(self.connection.execute(
+            select(NATIONAL_SNAPSHOTS.c.scored_at,
+                   NATIONAL_SNAPSHOTS.c.median_api_document_index)
+            .where(NATIONAL_SNAPSHOTS.c.scored_at >= since)
+            .order_by(NATIONAL_SNAPSHOTS.c.scored_at, NATIONAL_SNAPSHOTS.c.id)))
 
     def current_of_agency(self, agency_id: str) -> list[Any]:
         """The agency's current datasets with their scores: (id, iri, source, title,

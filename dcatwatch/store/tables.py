@@ -26,6 +26,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "FINDINGS": ("validation_models", "MetadataFinding"),
     "VALIDATION_RUNS": ("validation_models", "ValidationRun"),
     "DELIVERIES": ("report_models", "ReportDelivery"),
+    "REPORT_PROGRESS": ("report_models", "ReportProgress"),
     "SCHEDULES": ("daemon_models", "SourceSchedule"),
 }
 
