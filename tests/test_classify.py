@@ -156,13 +156,37 @@ CASES = [
          [("A7", W)]),
     Case("A7 needs a whole word", {"description": ["Rapid kapitelvis"], "formats": ["CSV"]},
          "machine_readable", [("M1", S)], codes=["CSV"], open=True),
-    # --- A8 (weak): an "api" token in the URL path ----------------------------------------------
-    Case("A8 -api.xml accessURL",
+    Case("A7 not from a web address in the description (an HTML page)",
+         {"description": ["Webseite von Destatis: https://www-genesis.destatis.de/genesis/"
+                          "online?Menu=api&doc=webservice"], "formats": ["HTML"]},
+         "document", [("D1", S)], codes=["HTML"]),
+    Case("A7 not from 'csv export of https://…/api/…'",
+         {"description": ["csv export of https://opendata.example.de/api/v2/catalog/datasets/x"],
+          "formats": ["CSV"]}, "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A6 not from a web address in the title",
+         {"title": ["https://x.de/api/v2/catalog/datasets/x"], "formats": ["CSV"]},
+         "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    # --- A8 (weak): an "api" token in the path of an accessURL that names no file -------------
+    Case("A8 /api/ accessURL, no file format", acc("https://data.example.se/api/v1/trafik"),
+         "api", [("A8", W)]),
+    Case("A8 not for a declared file format",
          acc("http://resource.sgu.se/oppnadata/grundvatten/brunnar-api.xml", formats=["text/csv"]),
-         "api", [("A8", W)], codes=["CSV"], open=True),
-    Case("A8 /api/ in a downloadURL",
+         "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A8 not for a file name's suffix",
+         acc("http://resource.sgu.se/oppnadata/grundvatten/brunnar-api.xml"),
+         "machine_readable", [("M1", W)], codes=["XML"], open=True),
+    Case("A8 not for an OpenDataSoft export (a downloadURL)",
          dl("https://opendata.example.de/api/v2/catalog/datasets/x/exports/csv",
-            formats=["text/csv"]), "api", [("A8", W)], codes=["CSV"], open=True),
+            formats=["text/csv"]), "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A8 not for an export path without a format",
+         acc("https://opendata.example.de/api/v2/catalog/datasets/x/exports/csv"),
+         "unknown", [("U4", S)]),
+    Case("A5 OData under /api/ stays an API",
+         acc("https://data.example.se/api/odata/v4/Trafik", formats=["JSON"]), "api",
+         [("A5", W)], codes=["JSON"], open=True),
+    Case("A3 WFS under /api/ stays an API",
+         acc("https://geo.example.se/api/geoserver/ows", formats=["WFS"]), "api",
+         [("A3", S), ("A5", W), ("A8", W)], codes=["WFS_SRVC"]),
     Case("A8 not in the host name", dl("https://api.example.se/trafik.csv"), "machine_readable",
          [("M1", W)], codes=["CSV"], open=True),
     Case("A8 not inside a word", dl("https://example.de/papiercontainer/papiercontainer.csv"),
@@ -341,10 +365,31 @@ def test_api_evidence_from_text_and_url_names_what_matched() -> None:
     dist = Distribution("d", description={"sv": "Nedladdning via API i CSV-format"},
                         access_urls=["http://r.sgu.se/miljo-api.xml"], formats=["text/csv"])
     evidence = classify_distribution(dist, Dataset(DS)).evidence
-    assert [(e.rule, e.property, e.detail) for e in evidence] == [
-        ("A7", "description", "'API' in description"),
-        ("A8", "accessURL", "'api' in URL path"),
+    assert [(e.rule, e.property, e.value, e.detail) for e in evidence] == [
+        ("A7", "description", "Nedladdning via API i CSV-format",
+         "'API' in “Nedladdning via API i CSV-format”"),
     ]
+    long = "Daten " * 20 + "über die REST-Schnittstelle abrufen, " + "mehr " * 20
+    [a7] = classify_distribution(Distribution("e", description={"de": long}), Dataset(DS)).evidence
+    assert a7.detail.startswith("'Schnittstelle' in “…") and a7.detail.endswith("…”")
+    assert "REST-Schnittstelle" in a7.detail and a7.value == long
+    [a8] = classify_distribution(Distribution("f", access_urls=["https://x.se/api/v1/items?q=1"]),
+                                 Dataset(DS)).evidence
+    assert (a8.rule, a8.property, a8.value, a8.detail) == (
+        "A8", "accessURL", "https://x.se/api/v1/items?q=1", "'api' in the path /api/v1/items")
+
+
+def test_an_open_data_soft_dataset_is_level_2_and_a_service_keeps_it_3() -> None:
+    """Whole-file exports under /api/ are downloads (level 2); a DataService makes it 3."""
+    base = "https://opendata.example.de/api/v2/catalog/datasets/obm-2018"
+    exports = [Distribution(f"{base}-{kind}", formats=[kind],
+                            description={"": f"{kind} export of {base}"},
+                            access_urls=[f"{base}/exports/{kind}"]) for kind in ("csv", "json")]
+    dataset = Dataset(base, title={"de": "Wahlergebnisse (csv)"}, distributions=exports)
+    level = classify_dataset(dataset)
+    assert (level.level, {e.rule for e in level.evidence}) == (2, {"M1"})
+    service = DataService("https://opendata.example.de/api/v2", serves_datasets=[base])
+    assert classify_dataset(dataset, {service.iri: service}).level == 3
 
 
 def test_ambiguous_document_formats_are_flagged() -> None:

@@ -242,8 +242,14 @@ API_TEXT_PATTERN = (
     r"|web ?services?)(?![^\W_])"
 )
 API_TEXT_STEMS = ("api", "schnittstelle", "webbtj", "webservice", "web service")  # A7 pre-check
-# A8 (weak): an "api" token in a URL's path (…/api/v2/…, …-grundvatten-api.xml).
+# Web addresses inside free text: A6/A7 read the words around them, never the addresses
+# ("csv export of https://…/api/v2/…" does not say API).
+TEXT_URL_PATTERN = r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+"
+# A8 (weak): an "api" token in the path of an accessURL that names no file (…/api/v2/items).
 API_URL_TOKEN_PATTERN = r"(?<![a-z0-9])api(?![a-z0-9])"
+# URL paths that hand out a whole file whatever else they say (…/api/v2/…/exports/csv): a
+# download, never A8 evidence (regex on the lower-case path).
+FILE_PATH_PATTERN = r"/(exports?|downloads?|dump|files?)(/|$)"
 
 # --- MQA vocabularies ----------------------------------------------------------------------
 # (EU file types and access rights "from a vocabulary" are the metadata validator's:
