@@ -249,7 +249,8 @@ def _percent(share: float) -> str:
 
 def scores_table(scores: Any, sort: str = "index") -> str:
     """Agencies as a table (sorted), then the national figures."""
-    rows = [(a.id, a.name[:40], a.datasets, a.api, a.machine_readable, a.document_only,
+    rows = [(a.id, a.name[:40] + (" (name derived by dcatwatch)" if a.name_derived else ""),
+             a.datasets, a.api, a.machine_readable, a.document_only,
              a.unknown, _percent(a.api_share), _percent(a.document_only_share),
              "–" if a.api_document_index is None else f"{a.api_document_index:.1f}",
              "–" if a.mqa_points is None else f"{a.mqa_points:.0f} {a.mqa_band}")
@@ -264,7 +265,9 @@ def scores_table(scores: Any, sort: str = "index") -> str:
             f"{_percent(national.api_share)} via API, {_percent(national.document_only_share)} "
             f"documents only."
             + (f" {national.unattributed} of the datasets name no publisher and count for no "
-               f"agency (unattributed)." if national.unattributed else ""))
+               f"agency (unattributed)." if national.unattributed else "")
+            + (f" {national.unattributed_services} data services name no publisher and "
+               f"belong to no agency." if national.unattributed_services else ""))
     return "\n".join(out)
 
 

@@ -321,10 +321,12 @@ def _aggregate(unit: Unit) -> Scores:
     agencies = unit.agencies.listed()
     registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
     scores = aggregate((copy.row for copy in count_once(unit, copies)), registry)
-    names = {a.id: a.name for a in agencies if a.name}
+    if scores.national is not None:
+        scores.national.unattributed_services = unit.services.unattributed_total()
+    names = {a.id: (a.name, a.name_derived) for a in agencies if a.name}
     for agency in scores.agencies:
         if not agency.registered and agency.id in names:
-            agency.name = names[agency.id]
+            agency.name, agency.name_derived = names[agency.id]
     return scores
 
 
