@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from dcatwatch.dcat import labels
 from dcatwatch.errors import CATALOGUE
 from dcatwatch.scoring.mqa import SCALE
 
@@ -310,18 +311,24 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
                    f"({SCALE - mqa['max_points']} points) is not counted")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
-                       f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")
+                       f"{indicator['max_points']:<3} {labels.indicator(indicator['id'], 'en')} "
+                       f"({indicator['id']}, {indicator['property']})")
     return "\n".join(out)
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
-    """``A3 format = <value> (WMS_SRVC)``: every value, "missing" where there is none."""
+    """``A3 <rule in words>: format = WMS <IRI> (WMS_SRVC)``: every value (by its label where
+    it has one, the raw value beside it), "missing" where there is none."""
     lines = []
     for e in evidence:
         notes = [e["detail"]] if e.get("detail") and e["detail"] != e["value"] else []
         notes += [] if e["strong"] else ["weak"]
-        lines.append(f"{indent}{e['rule']} {e['property']} = {e['value'] or 'missing'}"
-                     + (f" ({'; '.join(notes)})" if notes else ""))
+        raw = e["value"]
+        shown = labels.value(raw, "en", e["property"]) if raw else "missing"
+        if raw and shown != raw:
+            shown = f"{shown} <{raw}>"
+        lines.append(f"{indent}{e['rule']} {labels.rule(e['rule'], 'en')}: "
+                     f"{e['property']} = {shown}" + (f" ({'; '.join(notes)})" if notes else ""))
     return lines
 
 

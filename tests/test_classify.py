@@ -521,11 +521,11 @@ def _explained(dataset: Dataset, links: dict[str, LinkInfo] | None = None) -> st
 
 def test_explain_prints_missing_values_and_no_empty_promise() -> None:
     out = _explained(_dataset())
-    assert "U5 distribution = missing (no distribution)" in out
+    assert "U5 no distribution: distribution = missing (no distribution)" in out
     assert " = \n" not in out + "\n" and not any(line.endswith("= ") for line in out.splitlines())
     url = "https://data.example.se/hamta?id=1"
     out = _explained(_dataset(Distribution("d", access_urls=[url])))
-    assert "U4 format = missing (no format, media type or file extension)" in out
+    assert "U4 no format: format = missing (no format, media type or file extension)" in out
     assert "more once links are checked" in out  # the access URL is not checked yet
     checked = _explained(_dataset(Distribution("d", access_urls=[url])),
                          {url: LinkInfo(200, "application/octet-stream", True)})
@@ -537,7 +537,10 @@ def test_explain_prints_codes_weakness_and_findings() -> None:
     dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
     wms = Distribution("w", formats=[EU + "WMS"], title={"de": "Bäume"})
     out = _explained(_dataset(dist))
-    assert "D1 downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
+    assert "D1 document format: downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
     assert ("! warning meta.distribution.format_conflict downloadURL = http://x.de/baumliste.pdf: "
             "declared XML, the URL names PDF.") in out
-    assert f"A3 format = {EU}WMS (WMS_SRVC)" in _explained(_dataset(wms))
+    assert (f"A3 the format is an API or service format (e.g. WMS, WFS, SPARQL): "
+            f"format = WMS <{EU}WMS> (WMS_SRVC)") in _explained(_dataset(wms))
+    assert "pass     20.0/20  machine-readable format (machine_readable, " \
+        "dct:format / dcat:mediaType)" in out
