@@ -262,13 +262,14 @@ def file_type(code: str, lang: Lang) -> str | None:
 
 
 def value(text: str, lang: Lang, property_name: str = "") -> str:
-    """``text`` as people should read it: a known vocabulary value by its label, a format
-    value (of a format property) by its format's name, anything else as it is."""
+    """``text`` as people should read it: a known vocabulary value by its label, a media type
+    or format IRI (of a format property) by its format's name, anything else (free text the
+    publisher wrote, too) as it is."""
     if not text:
         return text
     found = vocabulary(text, lang)
     if found is None and property_name in _FORMAT_PROPERTIES:
-        codes = [v.code for v in normalise(text) if v.code]
+        codes = [v.code for v in normalise(text) if v.code and v.form != "label"]
         names = [file_type(code, lang) or code for code in codes]
         found = ", ".join(dict.fromkeys(names)) or None
     return found or text

@@ -132,6 +132,7 @@ class EvidenceLine:
     property: str
     value: str
     strong: bool
+    detail: str = ""  # what matched (the quoted words of A6/A7, a service's title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,8 +403,8 @@ def _dataset_lines(current: list[_Current], limit: int) -> list[DatasetLine]:
     lines = []
     for item in current:
         classification = json.loads(item.score.details)["classification"]
-        evidence = [EvidenceLine(e["rule"], e["property"], e["value"], e["strong"])
-                    for e in classification["evidence"]]
+        evidence = [EvidenceLine(e["rule"], e["property"], e["value"], e["strong"],
+                                 e.get("detail", "")) for e in classification["evidence"]]
         lines.append(DatasetLine(item.ref, item.score.level, evidence, item.score.mqa_points,
                                  item.score.mqa_band))
     lines.sort(key=lambda line: (line.level, line.mqa_points))
