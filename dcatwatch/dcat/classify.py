@@ -67,7 +67,8 @@ _ENDPOINT_HINT_RE = re.compile("|".join(map(re.escape, vocab.ENDPOINT_HINTS)))  
 _MACHINE_READABLE = vocab.MQA_MACHINE_READABLE | vocab.EXTENSION_MACHINE_READABLE
 _OPEN_DATA = _MACHINE_READABLE & (vocab.MQA_NON_PROPRIETARY | vocab.EXTENSION_OPEN)
 _CLASSIFIED = vocab.API_CODES | _MACHINE_READABLE | vocab.DOCUMENT_CODES
-_FILE_CODES = _MACHINE_READABLE | vocab.DOCUMENT_CODES | vocab.ARCHIVE_CODES | vocab.BINARY_CODES
+_FILE_CODES = (_MACHINE_READABLE | vocab.DOCUMENT_CODES | vocab.ARCHIVE_CODES
+               | vocab.BINARY_CODES) - vocab.API_ANSWER_CODES
 _UNKNOWN_RULES = dict.fromkeys(vocab.ARCHIVE_CODES, "U1") | dict.fromkeys(vocab.BINARY_CODES, "U2")
 FORMAT_CONFLICT = "meta.distribution.format_conflict"
 
@@ -270,15 +271,16 @@ def _may_say_api(text: str) -> bool:
 
 def _api_url_token(ctx: _Context) -> list[Evidence]:
     """A8: only where nothing says the URL hands out a whole file (research/quality.md §4.3:
-    level 3 is data one can query). A downloadURL, a file format (declared or a file name's
-    suffix) or an export path (``…/api/v2/…/exports/csv``) is a download, whatever its path."""
+    level 3 is data one can query). A downloadURL, a file name (``…-api.xml``), an export
+    path (``…/api/v2/…/exports/csv``) or a declared file format other than what query APIs
+    answer with (JSON, XML …) is a download, whatever its path."""
     if ctx.dist.download_urls or any(value.code in _FILE_CODES for _, value in ctx.values):
         return []
     return [
         Evidence("A8", "accessURL", url, strong=False, detail=f"'{match[0]}' in the path {path}")
         for url in ctx.dist.access_urls
         if "api" in url.lower() and not _FILE_PATH_RE.search(path := url_path(url))
-        and (match := _API_URL_TOKEN_RE.search(path))
+        and from_url(url) is None and (match := _API_URL_TOKEN_RE.search(path))
     ]
 
 
