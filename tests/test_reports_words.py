@@ -5,6 +5,7 @@ its per-dataset evidence quotes what matched; a whole-file export under /api/ is
 from __future__ import annotations
 
 import html as markup
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.servers import LoopbackServer
 
 TAX = "2021005448"
 EU = "http://publications.europa.eu/resource/authority/"
+PORTAL_ORG = f"http://dataportal.se/organisation/SE{TAX}"
 CATALOG = f"""@prefix dcat: <http://www.w3.org/ns/dcat#> .
 @prefix dct: <http://purl.org/dc/terms/> .
 @prefix foaf: <http://xmlns.com/foaf/0.1/> .
@@ -87,3 +89,27 @@ def test_report_preview_speaks_plain_words(server: LoopbackServer, tmp_path: Pat
     flat_text = " ".join(text.split())
     for phrase in WORDS[language]:
         assert phrase in words and phrase in flat_text, phrase
+
+
+NAMELESS = CATALOG.replace(  # the publisher gives no name, and no organisation number
+    f'<{PORTAL_ORG}> a foaf:Organization ; foaf:name "Skatteverket"@sv .', ""
+).replace(PORTAL_ORG, "https://www.bfs.admin.ch/bfs/de/home.html")
+
+
+def test_a_name_dcatwatch_made_is_marked_in_the_report(server: LoopbackServer,
+                                                       tmp_path: Path) -> None:
+    url = server.route("/nameless.ttl", NAMELESS.encode(), content_type="text/turtle")
+    config = write_config(tmp_path, [{"name": "namnlos", "type": "dcat", "url": url}])
+    harvest_json(config)
+    status, out, err = run("--config", str(config), "scores", "--json")
+    assert status == 0, err
+    [agency] = json.loads(out)["agencies"]
+    assert (agency["name"], agency["name_derived"]) == ("bfs.admin.ch – bfs de home", True)
+    status, out, err = run("--config", str(config), "report", "preview", "--agency",
+                           agency["id"], "--out", str(tmp_path / "preview"))
+    assert status == 0, err
+    _, html_path, text_path = (Path(line) for line in out.splitlines())
+    note = ("Katalogen anger inget namn på utgivaren; namnet ”bfs.admin.ch – bfs de home” har "
+            "dcatwatch tagit fram ur utgivarens adress")
+    assert note in visible_text(html_path.read_text(encoding="utf-8"))
+    assert note in " ".join(text_path.read_text(encoding="utf-8").split())

@@ -198,6 +198,7 @@ class ReportContent:
     datasets: list[DatasetLine] = field(default_factory=list)
     datasets_total: int = 0
     catalogues: list[CatalogueHealth] = field(default_factory=list)
+    agency_name_derived: bool = False  # the publisher gave no name: dcatwatch made this one
 
 
 @dataclass(slots=True)
@@ -219,9 +220,10 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             raise NotScored(agency_id)
         figures = _figures(snapshot)
         current = _current(unit, agency_id, language)
+        name, name_derived = _name(unit, agency_id, snapshot)
         return ReportContent(
             agency_id=agency_id,
-            agency_name=_name(unit, agency_id, snapshot),
+            agency_name=name,
             period=period,
             language=language,
             figures=figures,
@@ -234,6 +236,7 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             datasets=_dataset_lines(current, options.dataset_rows),
             datasets_total=len(current),
             catalogues=_catalogues(unit, agency_id),
+            agency_name_derived=name_derived,
         )
 
 
@@ -249,10 +252,12 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _name(unit: Unit, agency_id: str, snapshot: Any) -> str:
+def _name(unit: Unit, agency_id: str, snapshot: Any) -> tuple[str, bool]:
+    """The agency's name, and whether dcatwatch made it (its publishers gave none)."""
     contact = unit.agencies.contact(agency_id)
-    name = contact.name if contact else None
-    return name or json.loads(snapshot.details).get("name") or agency_id
+    if contact and contact.name:
+        return contact.name, bool(contact.name_derived)
+    return json.loads(snapshot.details).get("name") or agency_id, False
 
 
 def _comparison(unit: Unit, snapshot: Any) -> Comparison:

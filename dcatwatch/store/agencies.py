@@ -106,9 +106,11 @@ class Agencies(Repository):
             .where(AGENCIES.c.in_registry.is_(True))))
 
     def contact(self, agency_id: str) -> Any | None:
-        """The agency's (name, email, language), registry or harvested; None if unknown."""
+        """The agency's (name, email, language, name_derived), registry or harvested; None
+        if unknown."""
         return self.connection.execute(
-            select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language)
+            select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language,
+                   AGENCIES.c.name_derived)
             .where(AGENCIES.c.id == agency_id)).first()
 
     def listed(self) -> list[Row[Any]]:
