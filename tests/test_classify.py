@@ -160,6 +160,12 @@ CASES = [
          {"description": ["Webseite von Destatis: https://www-genesis.destatis.de/genesis/"
                           "online?Menu=api&doc=webservice"], "formats": ["HTML"]},
          "document", [("D1", S)], codes=["HTML"]),
+    Case("A7 not from a web address without a scheme",
+         {"description": ["Webseite von Destatis, Doku unter destatis.de/api/doku.html"],
+          "formats": ["HTML"]}, "document", [("D1", S)], codes=["HTML"]),
+    Case("A7 still reads the words around a web address",
+         {"description": ["Abfrage über die API: data.example.de/v1/stationen"]}, "api",
+         [("A7", W)]),
     Case("A7 not from 'csv export of https://…/api/…'",
          {"description": ["csv export of https://opendata.example.de/api/v2/catalog/datasets/x"],
           "formats": ["CSV"]}, "machine_readable", [("M1", S)], codes=["CSV"], open=True),

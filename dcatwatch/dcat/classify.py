@@ -250,7 +250,7 @@ def _api_text(ctx: _Context) -> list[Evidence]:
 
 def without_urls(text: str) -> str:
     """``text`` with its web addresses blanked out (same length, so offsets still hold)."""
-    if "://" not in text and "www." not in text.lower():
+    if "://" not in text and "www." not in text.lower() and "/" not in text:
         return text
     return _TEXT_URL_RE.sub(lambda m: " " * len(m[0]), text)
 

@@ -251,7 +251,8 @@ API_TEXT_PATTERN = (
 API_TEXT_STEMS = ("api", "schnittstelle", "webbtj", "webservice", "web service")  # A7 pre-check
 # Web addresses inside free text: A6/A7 read the words around them, never the addresses
 # ("csv export of https://…/api/v2/…" does not say API).
-TEXT_URL_PATTERN = r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+"
+# "opendata.example.de/api/docs" (a host name and a path, no scheme) is one too.
+TEXT_URL_PATTERN = r"(?:[a-z][a-z0-9+.-]*://|www\.|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)\S*"
 # A8 (weak): an "api" token in the path of an accessURL that names no file (…/api/v2/items).
 API_URL_TOKEN_PATTERN = r"(?<![a-z0-9])api(?![a-z0-9])"
 # URL paths that hand out a whole file whatever else they say (…/api/v2/…/exports/csv): a
