@@ -101,3 +101,19 @@ def test_the_generated_label_table_is_what_its_script_makes(corpus: Path) -> Non
     shipped = Path(generated.__file__).read_text(encoding="utf-8")
     dated = re.compile(r" on \d{4}-\d\d-\d\d;")
     assert dated.sub("", made) == dated.sub("", shipped)
+
+
+def test_every_property_the_classifier_names_has_words() -> None:
+    """Evidence names the property it looked at (``Evidence("A5", "accessURL", …)``, the
+    format properties of formats.py): each has a Swedish and an English label."""
+    from dcatwatch.dcat import formats
+    tree = ast.parse((ROOT / "dcatwatch" / "dcat" / "classify.py").read_text(encoding="utf-8"))
+    named = {node.args[1].value for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Evidence"
+             and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)}
+    named |= {name for name, _ in (*formats.DECLARED_PROPERTIES, *formats.URL_PROPERTIES)}
+    named |= {"title", "description", "dataset title"}  # A6/A7 pass these in
+    assert {"accessService", "Content-Type", "rdf:type", "accessURL", "format"} <= named
+    for name in named:
+        swedish, english = labels.prop(name, "sv"), labels.prop(name, "en")
+        assert swedish and english and name in labels.PROPERTIES, name
