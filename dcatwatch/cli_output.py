@@ -317,8 +317,9 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
-    """``A3 <rule in words>: format = WMS <IRI> (WMS_SRVC)``: every value (by its label where
-    it has one, the raw value beside it), "missing" where there is none."""
+    """``A3 <rule in words>: format = WMS <IRI> (WMS_SRVC)``: the property in words (its name
+    beside them), every value (by its label where it has one, the raw value beside it),
+    "missing" where there is none."""
     lines = []
     for e in evidence:
         notes = [e["detail"]] if e.get("detail") and e["detail"] != e["value"] else []
@@ -327,8 +328,11 @@ def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
         shown = labels.value(raw, "en", e["property"]) if raw else "missing"
         if raw and shown != raw:
             shown = f"{shown} <{raw}>"
+        where = labels.prop(e["property"], "en")
+        if where != e["property"]:
+            where = f"{where} ({e['property']})"
         lines.append(f"{indent}{e['rule']} {labels.rule(e['rule'], 'en')}: "
-                     f"{e['property']} = {shown}" + (f" ({'; '.join(notes)})" if notes else ""))
+                     f"{where} = {shown}" + (f" ({'; '.join(notes)})" if notes else ""))
     return lines
 
 

@@ -564,7 +564,8 @@ def test_explain_prints_codes_weakness_and_findings() -> None:
     dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
     wms = Distribution("w", formats=[EU + "WMS"], title={"de": "Bäume"})
     out = _explained(_dataset(dist))
-    assert "D1 document format: downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
+    assert ("D1 document format: download address (downloadURL) = http://x.de/baumliste.pdf "
+            "(PDF; weak)") in out
     assert ("! warning meta.distribution.format_conflict downloadURL = http://x.de/baumliste.pdf: "
             "declared XML, the URL names PDF.") in out
     assert (f"A3 the format is an API or service format (e.g. WMS, WFS, SPARQL): "

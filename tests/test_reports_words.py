@@ -23,7 +23,8 @@ CATALOG = f"""@prefix dcat: <http://www.w3.org/ns/dcat#> .
 <https://data.example.se/catalog> a dcat:Catalog ; dct:title "Katalog"@sv ;
     dct:publisher <http://dataportal.se/organisation/SE{TAX}> ;
     dcat:dataset <https://data.example.se/ds/rapport>, <https://data.example.se/ds/export>,
-                 <https://data.example.se/ds/grundvatten>, <https://data.example.se/ds/tom> .
+                 <https://data.example.se/ds/grundvatten>, <https://data.example.se/ds/tom>,
+                 <https://data.example.se/ds/webbsida> .
 <http://dataportal.se/organisation/SE{TAX}> a foaf:Organization ; foaf:name "Skatteverket"@sv .
 <https://data.example.se/ds/rapport> a dcat:Dataset ; dct:title "Rapport"@sv ;
     dct:accessRights <{EU}access-right/PUBLIC> ; dcat:theme <{EU}data-theme/ECON> ;
@@ -40,14 +41,18 @@ CATALOG = f"""@prefix dcat: <http://www.w3.org/ns/dcat#> .
         dcat:accessURL <https://data.example.se/api/v1/grundvatten> ;
         dct:description "Nedladdning via API i JSON-format" ] .
 <https://data.example.se/ds/tom> a dcat:Dataset ; dct:title "Tom"@sv .
+<https://data.example.se/ds/webbsida> a dcat:Dataset ; dct:title "Webbsida"@sv ;
+    dcat:distribution [ a dcat:Distribution ; dcat:accessURL <https://data.example.se/sida> ;
+        dct:description "Webseite von Exempel, Doku: https://data.example.se/api/doku" ;
+        dct:format <{EU}file-type/HTML> ] .
 """
 WORDS = {
-    "sv": ["dokumentformat: format PDF", "maskinläsbart format (EU:s lista): format CSV",
+    "sv": ["dokumentformat: format PDF", "dokumentformat: format HTML", "maskinläsbart format (EU:s lista): format CSV",
            "beskrivningen säger att data nås via ett API eller en webbtjänst: "
            "distributionens beskrivning “Nedladdning via API i JSON-format”",
            "åtkomstadressen pekar på ett API och inte på en fil: åtkomstadress "
            "https://data.example.se/api/v1/grundvatten", "ingen distribution"],
-    "en": ["document format: format PDF", "machine-readable format (the EU's list): format CSV",
+    "en": ["document format: format PDF", "document format: format HTML", "machine-readable format (the EU's list): format CSV",
            "the description says the data is reached through an API or web service: "
            "the distribution's description “Nedladdning via API i JSON-format”",
            "the access address points at an API, not at a file: access address "
@@ -75,6 +80,14 @@ def test_report_preview_speaks_plain_words(server: LoopbackServer, tmp_path: Pat
     status, out, err = run("--config", str(config), "explain",
                            "https://data.example.se/ds/export")
     assert status == 0 and "level 2 (machine_readable" in out, out
+    status, out, err = run("--config", str(config), "explain",
+                           "https://data.example.se/ds/grundvatten")
+    assert ("A7 the description says the data is reached through an API or web service: "
+            "the distribution's description (description) = Nedladdning via API i JSON-format "
+            "('API' in “Nedladdning via API i JSON-format”; weak)") in out, out
+    status, out, err = run("--config", str(config), "explain",
+                           "https://data.example.se/ds/webbsida")
+    assert "level 1 (document_only" in out and "A7" not in out, out
 
     status, out, err = run("--config", str(config), "report", "preview", "--agency", TAX,
                            "--out", str(tmp_path / "preview"))
