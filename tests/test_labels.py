@@ -81,12 +81,13 @@ def test_evidence_in_words_quotes_what_matched() -> None:
           "detail": "'API' in “Nedladdning via API i CSV-format”", "strong": False}
     assert labels.evidence(a7, "sv") == (
         "beskrivningen säger att data nås via ett API eller en webbtjänst: "
-        "distributionens beskrivning “Nedladdning via API i CSV-format”")
+        "distributionens beskrivning ”Nedladdning via API i CSV-format”")
+    assert labels.evidence(a7, "en").endswith("“Nedladdning via API i CSV-format”")
     m1 = {"rule": "M1", "property": "format", "value": EU + "file-type/CSV", "detail": "CSV"}
     assert labels.evidence(m1, "en") == "machine-readable format (the EU's list): format CSV"
     a1 = {"rule": "A1", "property": "accessService", "value": "https://x.se/api",
           "detail": "Trafik-API"}
-    assert labels.evidence(a1, "sv").endswith("datatjänst “Trafik-API” (https://x.se/api)")
+    assert labels.evidence(a1, "sv").endswith("datatjänst ”Trafik-API” (https://x.se/api)")
     u5 = {"rule": "U5", "property": "distribution", "value": "", "detail": "no distribution"}
     assert labels.evidence(u5, "sv") == "ingen distribution"
 

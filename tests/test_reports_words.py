@@ -49,7 +49,7 @@ CATALOG = f"""@prefix dcat: <http://www.w3.org/ns/dcat#> .
 WORDS = {
     "sv": ["dokumentformat: format PDF", "dokumentformat: format HTML", "maskinläsbart format (EU:s lista): format CSV",
            "beskrivningen säger att data nås via ett API eller en webbtjänst: "
-           "distributionens beskrivning “Nedladdning via API i JSON-format”",
+           "distributionens beskrivning ”Nedladdning via API i JSON-format”",
            "åtkomstadressen pekar på ett API och inte på en fil: åtkomstadress "
            "https://data.example.se/api/v1/grundvatten", "ingen distribution"],
     "en": ["document format: format PDF", "document format: format HTML", "machine-readable format (the EU's list): format CSV",

@@ -281,11 +281,17 @@ def evidence(item: Mapping[str, Any], lang: Lang) -> str:
     said = rule(item["rule"], lang)
     where = prop(item["property"], lang)
     if item["rule"] in _QUOTING_RULES and item.get("detail"):
-        return f"{said}: {where} {_quoted_part(item['detail'])}"
+        return f"{said}: {where} {_in_quotes(_quoted_part(item['detail']), lang)}"
     shown = value(item.get("value") or "", lang, item["property"])
     if item["rule"] in _SERVICE_RULES and item.get("detail"):
-        shown = f"“{item['detail']}” ({shown})" if shown else f"“{item['detail']}”"
+        title = _in_quotes(f"“{item['detail']}”", lang)
+        shown = f"{title} ({shown})" if shown else title
     return f"{said}: {where} {shown}" if shown else said
+
+
+def _in_quotes(quoted: str, lang: Lang) -> str:
+    """``“…”`` as the language writes it: Swedish ``”…”``."""
+    return quoted.replace("“", "”") if lang == "sv" else quoted
 
 
 def _quoted_part(detail: str) -> str:
