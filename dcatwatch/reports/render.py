@@ -5,7 +5,7 @@ with css-inline, and the multipart/alternative e-mail with a fixed Message-ID an
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
@@ -18,7 +18,6 @@ import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from dcatwatch.config import ReportsSettings
-from dcatwatch.dcat import labels
 from dcatwatch.reports.content import ReportContent
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.reports.texts import Texts
@@ -69,7 +68,6 @@ def render(content: ReportContent, options: ReportsSettings) -> Rendered:
         "orgnr": content.agency_id if _ORGNR_RE.match(content.agency_id) else None,
         "scored_date": _local_date(datetime.fromisoformat(content.figures.scored_at)),
         "period_of": Period.parse, "local_date": _local_date,
-        "evidence_words": lambda line: labels.evidence(asdict(line), content.language),
     }
     html = environment(html=True).get_template("report.html").render(context)
     text = environment(html=False).get_template("report.txt").render(context)
