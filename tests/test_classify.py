@@ -400,6 +400,9 @@ def test_api_evidence_from_text_and_url_names_what_matched() -> None:
     [a7] = classify_distribution(Distribution("e", description={"de": long}), Dataset(DS)).evidence
     assert a7.detail.startswith("'Schnittstelle' in “…") and a7.detail.endswith("…”")
     assert "REST-Schnittstelle" in a7.detail and a7.value == long
+    [cut] = classify_distribution(Distribution("g", description={
+        "sv": "Ger åtkomst till bibliotek via ett API"}), Dataset(DS)).evidence
+    assert cut.detail == "'API' in “…till bibliotek via ett API”"  # whole words, not "…tkomst"
     [a8] = classify_distribution(Distribution("f", access_urls=["https://x.se/api/v1/items?q=1"]),
                                  Dataset(DS)).evidence
     assert (a8.rule, a8.property, a8.value, a8.detail) == (

@@ -258,6 +258,11 @@ def without_urls(text: str) -> str:
 def quote(text: str, match: re.Match[str], context: int = 30) -> str:
     """``'API' in “…Nedladdning via API i JSON-format”``: the matched words and their setting."""
     start, end = max(match.start() - context, 0), min(match.end() + context, len(text))
+    if start and not text[start - 1].isspace():  # whole words only
+        start = next((i + 1 for i in range(start, match.start()) if text[i].isspace()),
+                     match.start())
+    if end < len(text) and not text[end].isspace():
+        end = next((i for i in range(end, match.end(), -1) if text[i].isspace()), match.end())
     snippet = " ".join(text[start:end].split())
     return (f"'{match[0]}' in “{'…' if start else ''}{snippet}"
             f"{'…' if end < len(text) else ''}”")
