@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from dcatwatch.dcat import labels
 from dcatwatch.errors import CATALOGUE
 from dcatwatch.scoring.mqa import SCALE
 
@@ -249,7 +250,8 @@ def _percent(share: float) -> str:
 
 def scores_table(scores: Any, sort: str = "index") -> str:
     """Agencies as a table (sorted), then the national figures."""
-    rows = [(a.id, a.name[:40], a.datasets, a.api, a.machine_readable, a.document_only,
+    rows = [(a.id, a.name[:40] + (" (name derived by dcatwatch)" if a.name_derived else ""),
+             a.datasets, a.api, a.machine_readable, a.document_only,
              a.unknown, _percent(a.api_share), _percent(a.document_only_share),
              "–" if a.api_document_index is None else f"{a.api_document_index:.1f}",
              "–" if a.mqa_points is None else f"{a.mqa_points:.0f} {a.mqa_band}")
@@ -264,7 +266,9 @@ def scores_table(scores: Any, sort: str = "index") -> str:
             f"{_percent(national.api_share)} via API, {_percent(national.document_only_share)} "
             f"documents only."
             + (f" {national.unattributed} of the datasets name no publisher and count for no "
-               f"agency (unattributed)." if national.unattributed else ""))
+               f"agency (unattributed)." if national.unattributed else "")
+            + (f" {national.unattributed_services} data services name no publisher and "
+               f"belong to no agency." if national.unattributed_services else ""))
     return "\n".join(out)
 
 
@@ -307,18 +311,28 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
                    f"({SCALE - mqa['max_points']} points) is not counted")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
-                       f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")
+                       f"{indicator['max_points']:<3} {labels.indicator(indicator['id'], 'en')} "
+                       f"({indicator['id']}, {indicator['property']})")
     return "\n".join(out)
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:
-    """``A3 format = <value> (WMS_SRVC)``: every value, "missing" where there is none."""
+    """``A3 <rule in words>: format = WMS <IRI> (WMS_SRVC)``: the property in words (its name
+    beside them), every value (by its label where it has one, the raw value beside it),
+    "missing" where there is none."""
     lines = []
     for e in evidence:
         notes = [e["detail"]] if e.get("detail") and e["detail"] != e["value"] else []
         notes += [] if e["strong"] else ["weak"]
-        lines.append(f"{indent}{e['rule']} {e['property']} = {e['value'] or 'missing'}"
-                     + (f" ({'; '.join(notes)})" if notes else ""))
+        raw = e["value"]
+        shown = labels.value(raw, "en", e["property"]) if raw else "missing"
+        if raw and shown != raw:
+            shown = f"{shown} <{raw}>"
+        where = labels.prop(e["property"], "en")
+        if where != e["property"]:
+            where = f"{where} ({e['property']})"
+        lines.append(f"{indent}{e['rule']} {labels.rule(e['rule'], 'en')}: "
+                     f"{where} = {shown}" + (f" ({'; '.join(notes)})" if notes else ""))
     return lines
 
 

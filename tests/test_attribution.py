@@ -143,3 +143,79 @@ def test_every_corpus_catalogue_counts_every_dataset_nationally(corpus: Path,
             unattributed += result["unattributed"]
     print(f"corpus: {checked} catalogues, {unattributed} unattributed datasets")
     assert checked >= 60
+
+
+def services_catalogue(name: str, publisher: str | None) -> bytes:
+    """A catalogue of two data services and no dataset (the catalogue's publisher, if given)."""
+    owner = f"dct:publisher <{publisher}> ;" if publisher else ""
+    return (PREFIXES + f"""
+<https://{name}.example.se/catalog> a dcat:Catalog ; {owner}
+    dct:title "Tjänster"@sv ;
+    dcat:service <https://{name}.example.se/api/1>, <https://{name}.example.se/api/2> .
+<https://{name}.example.se/api/1> a dcat:DataService ; dct:title "API ett"@sv ;
+    dcat:endpointURL <https://{name}.example.se/api/1/v1> .
+<https://{name}.example.se/api/2> a dcat:DataService ; dct:title "API två"@sv ;
+    dcat:endpointURL <https://{name}.example.se/api/2/v1> .
+""").encode()
+
+
+def test_data_services_are_attributed_like_datasets(server: LoopbackServer, tmp_path: Path,
+                                                   database_url: str) -> None:
+    """The catalogue's publisher, else the source's agency, else counted as unattributed
+    services (harvest --json, scores --json national, /metrics)."""
+    sources = [
+        {"name": "owned", "type": "dcat", "url": server.route(
+            "/s1.ttl", services_catalogue("s1", "https://www.bfs.admin.ch/bfs/de/home.html"),
+            content_type="text/turtle")},
+        {"name": "configured", "type": "dcat", "agency": "2120001111", "url": server.route(
+            "/s2.ttl", services_catalogue("s2", None), content_type="text/turtle")},
+        {"name": "nobody", "type": "dcat", "url": server.route(
+            "/s3.ttl", services_catalogue("s3", None), content_type="text/turtle")},
+    ]
+    config = write_config(tmp_path, sources, database=database_url,
+                          agencies=[{"id": "2120001111", "name": "Konfigurerade verket"}])
+    status, results = harvest_json(config)
+    assert status == 0
+    by_source = {r["source"]: r for r in results}
+    assert {name: (r["data_services"], r["agencies"], r["unattributed"],
+                   r["unattributed_services"]) for name, r in by_source.items()} == {
+        "owned": (2, 1, 0, 0), "configured": (2, 1, 0, 0), "nobody": (2, 0, 0, 2)}
+    owner = sql(config, "SELECT DISTINCT agency_id FROM data_service WHERE source = 'owned'")
+    assert len(owner) == 1 and owner[0][0].startswith("bfs-admin-ch-")
+    assert sorted(sql(config, "SELECT source, agency_id FROM data_service "
+                              "WHERE source <> 'owned'")) == [
+        ("configured", "2120001111"), ("configured", "2120001111"),
+        ("nobody", None), ("nobody", None)]
+    [(name, derived)] = sql(config, f"SELECT name, name_derived FROM agency "
+                                    f"WHERE id = '{owner[0][0]}'")
+    assert (name, bool(derived)) == ("bfs.admin.ch – bfs de home", True)
+
+    status, out, err = run("--config", str(config), "scores", "--json", "--snapshot")
+    assert status == 0, err
+    national = json.loads(out)["national"]
+    assert (national["unattributed"], national["unattributed_services"]) == (0, 2)
+    assert sql(config, "SELECT unattributed_services FROM national_score") == [(2,)]
+    assert gauge(config, "dcatwatch_source_unattributed_services") == {
+        "owned": 0.0, "configured": 0.0, "nobody": 2.0}
+    status, out, _ = run("--config", str(config), "scores")
+    assert "2 data services name no publisher" in out
+
+
+def test_a_nameless_publisher_takes_the_registry_name_of_its_orgnr(
+        server: LoopbackServer, tmp_path: Path) -> None:
+    """An organisation number in the IRI names the agency as the registry does; the name is
+    flagged as dcatwatch's in scores --json and in the table."""
+    publisher = "https://data.example.se/organisation/202100-5448"
+    sources = [{"name": "orgnr", "type": "dcat", "url": server.route(
+        "/o.ttl", catalogue("o", publisher).replace(b'foaf:name "Myndigheten" ', b""),
+        content_type="text/turtle")}]
+    config = write_config(tmp_path, sources,
+                          agencies=[{"id": "2021005448", "name": "Skatteverket"}])
+    harvest_json(config)
+    status, out, err = run("--config", str(config), "scores", "--json")
+    assert status == 0, err
+    unregistered = [a for a in json.loads(out)["agencies"] if not a["registered"]]
+    assert [(a["name"], a["name_derived"], a["datasets"]) for a in unregistered] == [
+        ("Skatteverket", True, 1)]
+    status, out, _ = run("--config", str(config), "scores")
+    assert "Skatteverket (name derived by dcatwatch)" in out

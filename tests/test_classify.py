@@ -156,13 +156,64 @@ CASES = [
          [("A7", W)]),
     Case("A7 needs a whole word", {"description": ["Rapid kapitelvis"], "formats": ["CSV"]},
          "machine_readable", [("M1", S)], codes=["CSV"], open=True),
-    # --- A8 (weak): an "api" token in the URL path ----------------------------------------------
-    Case("A8 -api.xml accessURL",
+    Case("A7 not from a web address in the description (an HTML page)",
+         {"description": ["Webseite von Destatis: https://www-genesis.destatis.de/genesis/"
+                          "online?Menu=api&doc=webservice"], "formats": ["HTML"]},
+         "document", [("D1", S)], codes=["HTML"]),
+    Case("A7 not from a web address without a scheme",
+         {"description": ["Webseite von Destatis, Doku unter destatis.de/api/doku.html"],
+          "formats": ["HTML"]}, "document", [("D1", S)], codes=["HTML"]),
+    Case("A7 still reads the words around a web address",
+         {"description": ["Abfrage über die API: data.example.de/v1/stationen"]}, "api",
+         [("A7", W)]),
+    Case("A7 not from 'csv export of https://…/api/…'",
+         {"description": ["csv export of https://opendata.example.de/api/v2/catalog/datasets/x"],
+          "formats": ["CSV"]}, "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A6 not from a web address in the title",
+         {"title": ["https://x.de/api/v2/catalog/datasets/x"], "formats": ["CSV"]},
+         "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    # --- A8 (weak): an "api" token in the path of an accessURL that names no file -------------
+    Case("A8 /api/ accessURL, no file format", acc("https://data.example.se/api/v1/trafik"),
+         "api", [("A8", W)]),
+    Case("A8 not for a declared file format",
          acc("http://resource.sgu.se/oppnadata/grundvatten/brunnar-api.xml", formats=["text/csv"]),
-         "api", [("A8", W)], codes=["CSV"], open=True),
-    Case("A8 /api/ in a downloadURL",
+         "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A8 not for a file name's suffix",
+         acc("http://resource.sgu.se/oppnadata/grundvatten/brunnar-api.xml"),
+         "machine_readable", [("M1", W)], codes=["XML"], open=True),
+    Case("A8 not for an OpenDataSoft export (a downloadURL)",
          dl("https://opendata.example.de/api/v2/catalog/datasets/x/exports/csv",
-            formats=["text/csv"]), "api", [("A8", W)], codes=["CSV"], open=True),
+            formats=["text/csv"]), "machine_readable", [("M1", S)], codes=["CSV"], open=True),
+    Case("A8 not for an export path without a format",
+         acc("https://opendata.example.de/api/v2/catalog/datasets/x/exports/csv"),
+         "unknown", [("U4", S)]),
+    Case("A5 OData under /api/ stays an API",
+         acc("https://data.example.se/api/odata/v4/Trafik", formats=["JSON"]), "api",
+         [("A5", W), ("A8", W)], codes=["JSON"], open=True),
+    Case("A3 WFS under /api/ stays an API",
+         acc("https://geo.example.se/api/geoserver/ows", formats=["WFS"]), "api",
+         [("A3", S), ("A5", W), ("A8", W)], codes=["WFS_SRVC"]),
+    Case("A8 for a JSON answer of an /api/ accessURL (a query API answers JSON)",
+         acc("https://data.example.se/api/v1/stationer", formats=["application/json"]), "api",
+         [("A8", W)], codes=["JSON"], open=True),
+    Case("A8 not for a declared spreadsheet", acc("https://x.se/api/v1/rapport", formats=["XLSX"]),
+         "machine_readable", [("M1", S)], codes=["XLSX"]),
+    Case("A8 not for a JSON file name", acc("https://x.se/api/stationer.json",
+                                            formats=["application/json"]),
+         "machine_readable", [("M1", S)], codes=["JSON"], open=True),
+    Case("A8 not for a JSON export", acc("https://x.de/api/v2/catalog/datasets/x/exports/json",
+                                         formats=["JSON"]),
+         "machine_readable", [("M1", S)], codes=["JSON"], open=True),
+    Case("A5 OpenDataSoft records query (the same portal's exports are downloads)",
+         acc("https://x.de/api/v2/catalog/datasets/x/records?limit=10", formats=["JSON"]),
+         "api", [("A5", W), ("A8", W)], codes=["JSON"], open=True),
+    Case("A5 OpenDataSoft explore v2.1 records",
+         acc("https://x.de/api/explore/v2.1/catalog/datasets/x/records", formats=["CSV"]),
+         "api", [("A5", W)], codes=["CSV"], open=True),
+    Case("A5 CKAN DataStore search",
+         acc("https://ckan.example.se/api/3/action/datastore_search?resource_id=1",
+             formats=["CSV"]), "api", [("A5", W)], codes=["CSV"], open=True),
+    Case("A5 GraphQL endpoint", acc("https://data.example.se/graphql"), "api", [("A5", W)]),
     Case("A8 not in the host name", dl("https://api.example.se/trafik.csv"), "machine_readable",
          [("M1", W)], codes=["CSV"], open=True),
     Case("A8 not inside a word", dl("https://example.de/papiercontainer/papiercontainer.csv"),
@@ -341,10 +392,34 @@ def test_api_evidence_from_text_and_url_names_what_matched() -> None:
     dist = Distribution("d", description={"sv": "Nedladdning via API i CSV-format"},
                         access_urls=["http://r.sgu.se/miljo-api.xml"], formats=["text/csv"])
     evidence = classify_distribution(dist, Dataset(DS)).evidence
-    assert [(e.rule, e.property, e.detail) for e in evidence] == [
-        ("A7", "description", "'API' in description"),
-        ("A8", "accessURL", "'api' in URL path"),
+    assert [(e.rule, e.property, e.value, e.detail) for e in evidence] == [
+        ("A7", "description", "Nedladdning via API i CSV-format",
+         "'API' in “Nedladdning via API i CSV-format”"),
     ]
+    long = "Daten " * 20 + "über die REST-Schnittstelle abrufen, " + "mehr " * 20
+    [a7] = classify_distribution(Distribution("e", description={"de": long}), Dataset(DS)).evidence
+    assert a7.detail.startswith("'Schnittstelle' in “…") and a7.detail.endswith("…”")
+    assert "REST-Schnittstelle" in a7.detail and a7.value == long
+    [cut] = classify_distribution(Distribution("g", description={
+        "sv": "Ger åtkomst till bibliotek via ett API"}), Dataset(DS)).evidence
+    assert cut.detail == "'API' in “…till bibliotek via ett API”"  # whole words, not "…tkomst"
+    [a8] = classify_distribution(Distribution("f", access_urls=["https://x.se/api/v1/items?q=1"]),
+                                 Dataset(DS)).evidence
+    assert (a8.rule, a8.property, a8.value, a8.detail) == (
+        "A8", "accessURL", "https://x.se/api/v1/items?q=1", "'api' in the path /api/v1/items")
+
+
+def test_an_open_data_soft_dataset_is_level_2_and_a_service_keeps_it_3() -> None:
+    """Whole-file exports under /api/ are downloads (level 2); a DataService makes it 3."""
+    base = "https://opendata.example.de/api/v2/catalog/datasets/obm-2018"
+    exports = [Distribution(f"{base}-{kind}", formats=[kind],
+                            description={"": f"{kind} export of {base}"},
+                            access_urls=[f"{base}/exports/{kind}"]) for kind in ("csv", "json")]
+    dataset = Dataset(base, title={"de": "Wahlergebnisse (csv)"}, distributions=exports)
+    level = classify_dataset(dataset)
+    assert (level.level, {e.rule for e in level.evidence}) == (2, {"M1"})
+    service = DataService("https://opendata.example.de/api/v2", serves_datasets=[base])
+    assert classify_dataset(dataset, {service.iri: service}).level == 3
 
 
 def test_ambiguous_document_formats_are_flagged() -> None:
@@ -476,11 +551,11 @@ def _explained(dataset: Dataset, links: dict[str, LinkInfo] | None = None) -> st
 
 def test_explain_prints_missing_values_and_no_empty_promise() -> None:
     out = _explained(_dataset())
-    assert "U5 distribution = missing (no distribution)" in out
+    assert "U5 no distribution: distribution = missing (no distribution)" in out
     assert " = \n" not in out + "\n" and not any(line.endswith("= ") for line in out.splitlines())
     url = "https://data.example.se/hamta?id=1"
     out = _explained(_dataset(Distribution("d", access_urls=[url])))
-    assert "U4 format = missing (no format, media type or file extension)" in out
+    assert "U4 no format: format = missing (no format, media type or file extension)" in out
     assert "more once links are checked" in out  # the access URL is not checked yet
     checked = _explained(_dataset(Distribution("d", access_urls=[url])),
                          {url: LinkInfo(200, "application/octet-stream", True)})
@@ -492,7 +567,11 @@ def test_explain_prints_codes_weakness_and_findings() -> None:
     dist = Distribution("d", formats=[EU + "XML"], download_urls=["http://x.de/baumliste.pdf"])
     wms = Distribution("w", formats=[EU + "WMS"], title={"de": "Bäume"})
     out = _explained(_dataset(dist))
-    assert "D1 downloadURL = http://x.de/baumliste.pdf (PDF; weak)" in out
+    assert ("D1 document format: download address (downloadURL) = http://x.de/baumliste.pdf "
+            "(PDF; weak)") in out
     assert ("! warning meta.distribution.format_conflict downloadURL = http://x.de/baumliste.pdf: "
             "declared XML, the URL names PDF.") in out
-    assert f"A3 format = {EU}WMS (WMS_SRVC)" in _explained(_dataset(wms))
+    assert (f"A3 the format is an API or service format (e.g. WMS, WFS, SPARQL): "
+            f"format = WMS <{EU}WMS> (WMS_SRVC)") in _explained(_dataset(wms))
+    assert "pass     20.0/20  machine-readable format (machine_readable, " \
+        "dct:format / dcat:mediaType)" in out

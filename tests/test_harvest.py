@@ -11,7 +11,8 @@ from tests.servers import LoopbackServer
 CATALOG = (FIXTURES / "agency-catalog.ttl").read_text(encoding="utf-8")
 CONTRACT_KEYS = {"source", "status", "datasets", "distributions", "data_services", "agencies",
                  "added", "updated", "unchanged", "removed", "held_removals", "pages",
-                 "removals_due_at", "unattributed", "duration_s", "errors"}
+                 "removals_due_at", "unattributed", "unattributed_services", "duration_s",
+                 "errors"}
 
 
 def _source(server: LoopbackServer, path: str = "/catalog.ttl", **extra: object) -> dict:

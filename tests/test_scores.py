@@ -136,8 +136,22 @@ def test_table_sorted_by_index_and_explain(server: LoopbackServer, tmp_path: Pat
                          "https://data.example.se/dataset/arsredovisning")
     assert status == 0
     assert "level 1 (document_only" in out
-    assert "D1 format = application/pdf" in out
+    assert "D1 document format: format = PDF <application/pdf>" in out
+    assert "machine-readable format (machine_readable, dct:format / dcat:mediaType)" in out
     assert "MQA-predicted:" in out
+    status, out, _ = run("--config", str(config), "explain",
+                         "https://data.example.se/dataset/arsredovisning", "--json")
+    [found] = json.loads(out)
+    [d1] = found["details"]["classification"]["evidence"]
+    assert (d1["rule"], d1["property"], d1["value"]) == ("D1", "format", "application/pdf")
+    assert d1["labels"] == {
+        "rule": {"sv": "dokumentformat", "en": "document format"},
+        "property": {"sv": "format", "en": "format"},
+        "value": {"sv": "PDF", "en": "PDF"},
+        "text": {"sv": "dokumentformat: format PDF", "en": "document format: format PDF"}}
+    spatial = next(i for i in found["details"]["mqa"]["indicators"] if i["id"] == "spatial")
+    assert spatial["property"] == "dct:spatial" and spatial["labels"]["property"] == {
+        "sv": "geografiskt område", "en": "spatial coverage"}
     status, _, err = run("--config", str(config), "explain", "https://nowhere.example/x")
     assert status == 1 and "no harvested dataset" in err
 

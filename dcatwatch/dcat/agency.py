@@ -21,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dcatwatch.dcat.model import Agent, best_text
 
@@ -115,6 +116,31 @@ def _iri_slug(iri: str) -> str:
 
 
 _AGENT_URN = "urn:dcatwatch:agent:"
+_PATH_WORDS = re.compile(r"[^\W_]+")
+_FILE_SUFFIX = re.compile(r"\.[a-z0-9]{2,5}$", re.I)
+_NAME_LIMIT = 80
+
+
+def derived_name(publisher_iris: Iterable[str], registry_names: Mapping[str, str]) -> str | None:
+    """A name for an agency whose publishers gave none: the registry's name for an
+    organisation number in one of its IRIs, else a readable form of the first IRI (host and
+    the words of its path: ``bfs.admin.ch – bfs de home``). None when there is no IRI."""
+    iris = [iri for iri in publisher_iris if not iri.startswith(_AGENT_URN)]
+    for publisher in iris:
+        number = orgnr(publisher)
+        if number and registry_names.get(number):
+            return registry_names[number]
+    return readable_iri(iris[0]) if iris else None
+
+
+def readable_iri(iri: str) -> str:
+    """Host (without ``www.``) and the words of the path and fragment of ``iri``."""
+    parts = urlsplit(iri)
+    host = parts.netloc.rsplit("@", 1)[-1].removeprefix("www.")
+    path = _FILE_SUFFIX.sub("", unquote(parts.path))  # home.html: "home"
+    words = _PATH_WORDS.findall(f"{path} {unquote(parts.fragment)}")
+    text = " – ".join(filter(None, (host or iri, " ".join(words))))
+    return text if len(text) <= _NAME_LIMIT else text[:_NAME_LIMIT - 1].rstrip() + "…"
 
 
 def current_id(old_id: str, publisher_iris: list[str]) -> str | None:

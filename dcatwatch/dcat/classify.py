@@ -41,7 +41,7 @@ RULES: dict[str, str] = {
     "A5": "accessURL looks like a service endpoint (weak)",
     "A6": "'API' as a word in the distribution or dataset title (weak)",
     "A7": "distribution description (or title) says API, Schnittstelle, webbtjänst … (weak)",
-    "A8": "an 'api' token in the path of the accessURL or downloadURL (weak)",
+    "A8": "an 'api' token in the path of an accessURL that names no file (weak)",
     "M1": "machine-readable format on the MQA list",
     "M2": "machine-readable format, dcatwatch extension of the MQA list",
     "M3": "machine-readable format inside an archive (+zip literal or .csv.gz style URL)",
@@ -59,12 +59,16 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _API_TITLE_RE = re.compile(vocab.API_TITLE_PATTERN, re.IGNORECASE)
 _API_TEXT_RE = re.compile(vocab.API_TEXT_PATTERN, re.IGNORECASE)
 _API_URL_TOKEN_RE = re.compile(vocab.API_URL_TOKEN_PATTERN)
+_TEXT_URL_RE = re.compile(vocab.TEXT_URL_PATTERN, re.IGNORECASE)
+_FILE_PATH_RE = re.compile(vocab.FILE_PATH_PATTERN)
 _API_SPEC_RES = tuple((label, re.compile(rx)) for label, rx in vocab.API_SPEC_PATTERNS)
 _ENDPOINT_RES = tuple((label, re.compile(rx)) for label, rx in vocab.ENDPOINT_PATTERNS)
 _ENDPOINT_HINT_RE = re.compile("|".join(map(re.escape, vocab.ENDPOINT_HINTS)))  # fast pre-check
 _MACHINE_READABLE = vocab.MQA_MACHINE_READABLE | vocab.EXTENSION_MACHINE_READABLE
 _OPEN_DATA = _MACHINE_READABLE & (vocab.MQA_NON_PROPRIETARY | vocab.EXTENSION_OPEN)
 _CLASSIFIED = vocab.API_CODES | _MACHINE_READABLE | vocab.DOCUMENT_CODES
+_FILE_CODES = (_MACHINE_READABLE | vocab.DOCUMENT_CODES | vocab.ARCHIVE_CODES
+               | vocab.BINARY_CODES) - vocab.API_ANSWER_CODES
 _UNKNOWN_RULES = dict.fromkeys(vocab.ARCHIVE_CODES, "U1") | dict.fromkeys(vocab.BINARY_CODES, "U2")
 FORMAT_CONFLICT = "meta.distribution.format_conflict"
 
@@ -235,12 +239,33 @@ def _api_title(ctx: _Context) -> list[Evidence]:
 
 def _api_text(ctx: _Context) -> list[Evidence]:
     texts = [("description", text) for text in ctx.dist.description.values()]
-    texts += [("title", text) for text in ctx.dist.title.values() if not _API_TITLE_RE.search(text)]
+    texts += [("title", text) for text in ctx.dist.title.values()
+              if not _API_TITLE_RE.search(without_urls(text))]
     return [
-        Evidence("A7", prop, text, strong=False, detail=f"'{match[0]}' in {prop}")
+        Evidence("A7", prop, text, strong=False, detail=quote(words, match))
         for prop, text in texts
-        if _may_say_api(text) and (match := _API_TEXT_RE.search(text))
+        if _may_say_api(text) and (match := _API_TEXT_RE.search(words := without_urls(text)))
     ]
+
+
+def without_urls(text: str) -> str:
+    """``text`` with its web addresses blanked out (same length, so offsets still hold)."""
+    if "://" not in text and "www." not in text.lower() and "/" not in text:
+        return text
+    return _TEXT_URL_RE.sub(lambda m: " " * len(m[0]), text)
+
+
+def quote(text: str, match: re.Match[str], context: int = 30) -> str:
+    """``'API' in “…Nedladdning via API i JSON-format”``: the matched words and their setting."""
+    start, end = max(match.start() - context, 0), min(match.end() + context, len(text))
+    if start and not text[start - 1].isspace():  # whole words only
+        start = next((i + 1 for i in range(start, match.start()) if text[i].isspace()),
+                     match.start())
+    if end < len(text) and not text[end].isspace():
+        end = next((i for i in range(end, match.end(), -1) if text[i].isspace()), match.end())
+    snippet = " ".join(text[start:end].split())
+    return (f"'{match[0]}' in “{'…' if start else ''}{snippet}"
+            f"{'…' if end < len(text) else ''}”")
 
 
 def _may_say_api(text: str) -> bool:
@@ -250,11 +275,17 @@ def _may_say_api(text: str) -> bool:
 
 
 def _api_url_token(ctx: _Context) -> list[Evidence]:
+    """A8: only where nothing says the URL hands out a whole file (research/quality.md §4.3:
+    level 3 is data one can query). A downloadURL, a file name (``…-api.xml``), an export
+    path (``…/api/v2/…/exports/csv``) or a declared file format other than what query APIs
+    answer with (JSON, XML …) is a download, whatever its path."""
+    if ctx.dist.download_urls or any(value.code in _FILE_CODES for _, value in ctx.values):
+        return []
     return [
-        Evidence("A8", prop, url, strong=False, detail="'api' in URL path")
-        for prop, attr in (("downloadURL", "download_urls"), ("accessURL", "access_urls"))
-        for url in getattr(ctx.dist, attr)
-        if "api" in url.lower() and _API_URL_TOKEN_RE.search(url_path(url))
+        Evidence("A8", "accessURL", url, strong=False, detail=f"'{match[0]}' in the path {path}")
+        for url in ctx.dist.access_urls
+        if "api" in url.lower() and not _FILE_PATH_RE.search(path := url_path(url))
+        and from_url(url) is None and (match := _API_URL_TOKEN_RE.search(path))
     ]
 
 
@@ -335,9 +366,9 @@ def _service_title(service: DataService | None) -> str:
 
 def _title_evidence(titles: Iterable[str], prop: str) -> list[Evidence]:
     return [
-        Evidence("A6", prop, text, strong=False, detail="'API' in title")
+        Evidence("A6", prop, text, strong=False, detail=quote(words, match))
         for text in titles
-        if "api" in text.lower() and _API_TITLE_RE.search(text)
+        if "api" in text.lower() and (match := _API_TITLE_RE.search(words := without_urls(text)))
     ]
 
 

@@ -152,6 +152,9 @@ LINK_READ = {**LINK_FIELDS, **{used: LINK_FIELDS[meant]
                                if meant in LINK_FIELDS}}
 DATASET_LINKS = (iri(DCAT, "dataset"),)
 SERVICE_LINKS = (iri(DCAT, "accessService"), iri(DCAT, "service"))
+CATALOG_SERVICE = iri(DCAT, "service")
+ACCESS_SERVICE = iri(DCAT, "accessService")
+SERVES_DATASET = iri(DCAT, "servesDataset")
 CATALOG_LINKS = (iri(DCT, "hasPart"), iri(DCAT, "catalog"))
 DESCRIBED_WITH_DATASET = frozenset((*DISTRIBUTION_LINKS, PUBLISHER, *CONTACT_POINTS))
 VALUE_OF_NODE = (iri(ns.RDF, "value"), iri(ns.RDFS, "label"), iri(ns.SKOS, "prefLabel"),
@@ -221,6 +224,11 @@ class Mapper:
         for node in graph.record_nodes(SERVICE_TYPES, SERVICE_LINKS):
             service = self._isolated(node, self._service)
             if service is not None:
+                if service.publisher is None:
+                    catalogs = self._service_catalogs(node, catalog_iris)
+                    service.publisher = next(
+                        (publishers[c] for c in catalogs if publishers.get(c)), None)
+                    service.publisher_inherited = service.publisher is not None
                 add_service(service)
         return result
 
@@ -442,6 +450,22 @@ class Mapper:
                 _fill(contact, self.subjects.get(node, []), CONTACT_FIELDS, self._node_value)
                 contacts.append(contact)
         return contacts
+
+    def _service_catalogs(self, node: str, catalog_iris: dict[str, str]) -> list[str]:
+        """The catalogues a data service belongs to: those listing it (dcat:service), else
+        those listing a dataset it serves or whose distribution it gives access to."""
+        graph = self.graph
+        listing = [catalog_iris[s] for s in graph.subjects_linking(CATALOG_SERVICE, node)
+                   if s in catalog_iris]
+        if listing:
+            return listing
+        datasets = [obj for p, obj in self.subjects.get(node, []) if p == SERVES_DATASET]
+        datasets += [dataset for dist in graph.subjects_linking(ACCESS_SERVICE, node)
+                     for link in DISTRIBUTION_LINKS
+                     for dataset in graph.subjects_linking(link, dist)]
+        return list(dict.fromkeys(catalog_iris[s] for dataset in datasets for link in DATASET_LINKS
+                                  for s in graph.subjects_linking(link, dataset)
+                                  if s in catalog_iris))
 
     def _inherit_publisher(self, record: Dataset | DatasetEntry,
                            publishers: dict[str, Agent | None],

@@ -105,6 +105,7 @@ class DataService:
     themes: list[str] = field(default_factory=list)
     landing_pages: list[str] = field(default_factory=list)
     publisher: Agent | None = None
+    publisher_inherited: bool = False  # the publisher is its catalogue's
     contact_points: list[ContactPoint] = field(default_factory=list)
 
 

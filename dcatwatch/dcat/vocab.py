@@ -230,10 +230,17 @@ ENDPOINT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("OData", r"(/odata(/|\?|$)|\$metadata)"),
     ("ArcGIS REST", r"/rest/services/.+/(mapserver|featureserver|imageserver)\b"),
     ("OGC API collections", r"/collections\b.*[?&]f=json"),
+    # The query APIs of the portals whose whole-file exports are downloads (A8): one asks
+    # them for records, they do not hand out a file.
+    ("CKAN DataStore query", r"/api/(3/)?action/datastore_search(_sql)?\b"),
+    ("OpenDataSoft records query",
+     r"/api/(records/1\.0/search|(explore/v2\.\d+/|v2/)catalog/datasets/[^/?#]+/records)\b"),
+    ("GraphQL endpoint", r"/graphql/?(\?|#|$)"),
 )  # fmt: skip
 # Substrings one of which every endpoint pattern needs (a cheap pre-check before the patterns).
 ENDPOINT_HINTS = ("service=", "request=", "wms", "wfs", "wcs", "wmts", "ows", "sparql", "odata",
-                  "$metadata", "/rest/services/", "/collections")  # fmt: skip
+                  "$metadata", "/rest/services/", "/collections", "datastore_search",
+                  "/records", "graphql")  # fmt: skip
 # A6 (weak): "API" as a whole word in a title (dataportal.se's shortcut).
 API_TITLE_PATTERN = r"(?<![^\W_])api(?![^\W_])"
 # A7 (weak): a distribution's description (or title) says it is an API or web service.
@@ -242,8 +249,18 @@ API_TEXT_PATTERN = (
     r"|web ?services?)(?![^\W_])"
 )
 API_TEXT_STEMS = ("api", "schnittstelle", "webbtj", "webservice", "web service")  # A7 pre-check
-# A8 (weak): an "api" token in a URL's path (…/api/v2/…, …-grundvatten-api.xml).
+# Web addresses inside free text: A6/A7 read the words around them, never the addresses
+# ("csv export of https://…/api/v2/…" does not say API).
+# "opendata.example.de/api/docs" (a host name and a path, no scheme) is one too.
+TEXT_URL_PATTERN = r"(?:[a-z][a-z0-9+.-]*://|www\.|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}/)\S*"
+# A8 (weak): an "api" token in the path of an accessURL that names no file (…/api/v2/items).
 API_URL_TOKEN_PATTERN = r"(?<![a-z0-9])api(?![a-z0-9])"
+# URL paths that hand out a whole file whatever else they say (…/api/v2/…/exports/csv): a
+# download, never A8 evidence (regex on the lower-case path).
+FILE_PATH_PATTERN = r"/(exports?|downloads?|dump|files?)(/|$)"
+# What a query API answers with: a declared format of these does not make an accessURL under
+# /api/ a file (a declared CSV, XLSX, PDF, ZIP … does).
+API_ANSWER_CODES = frozenset({"JSON", "JSON_LD", "GEOJSON", "XML"})
 
 # --- MQA vocabularies ----------------------------------------------------------------------
 # (EU file types and access rights "from a vocabulary" are the metadata validator's:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dcatwatch.config import AgencySettings
-from dcatwatch.dcat.agency import AgencyIdentity, identify
+from dcatwatch.dcat.agency import AgencyIdentity, derived_name, identify
 from dcatwatch.dcat.model import Agent
 from dcatwatch.store.core import Unit
 
@@ -77,19 +77,48 @@ def _adopt_aliased(unit: Unit, aliases: dict[str, str]) -> None:
 
 
 def record_seen(unit: Unit, seen: dict[str, Seen]) -> None:
-    """Insert agencies first seen in this run; add publisher IRIs and names to known ones."""
+    """Insert agencies first seen in this run; add publisher IRIs and names to known ones.
+
+    A publisher's own name wins; an agency with none is given one dcatwatch derives
+    (:func:`dcatwatch.dcat.agency.derived_name`), flagged ``name_derived``."""
     rows = unit.agencies.get(list(seen))
+    namer = _Namer(unit)
     new, changed = [], []
     for agency_id, item in seen.items():
         row = rows.get(agency_id)
         if row is None:
-            new.append({"id": agency_id, "name": item.identity.name, "email": None,
+            name, derived = item.identity.name, False
+            if name is None:
+                name = namer(item.iris)
+                derived = name is not None
+            new.append({"id": agency_id, "name": name, "email": None,
                         "in_registry": False, "identity_rule": item.identity.rule,
-                        "flagged": item.identity.flagged, "publisher_iris": sorted(item.iris)})
+                        "flagged": item.identity.flagged, "name_derived": derived,
+                        "publisher_iris": sorted(item.iris)})
             continue
         known_iris = json.loads(row.publisher_iris)
         iris = sorted(set(known_iris) | item.iris)
-        name = row.name if row.in_registry or not item.identity.name else item.identity.name
-        if iris != known_iris or name != row.name:
-            changed.append((agency_id, name, iris))
+        name, derived = row.name, row.name_derived
+        if not row.in_registry:
+            if item.identity.name:
+                name, derived = item.identity.name, False
+            elif name is None or derived:
+                name = namer(iris) or name
+                derived = name is not None
+        if iris != known_iris or (name, derived) != (row.name, row.name_derived):
+            changed.append((agency_id, name, derived, iris))
     unit.agencies.record_seen(new, changed)
+
+
+class _Namer:
+    """Derives agency names, reading the registry's names once, when first needed."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.unit = unit
+        self.registry: dict[str, str] | None = None
+
+    def __call__(self, iris: Iterable[str]) -> str | None:
+        if self.registry is None:
+            self.registry = {row.id: row.name for row in self.unit.agencies.in_registry()
+                             if row.name}
+        return derived_name(sorted(iris), self.registry)

@@ -220,6 +220,8 @@ def _write(unit: Unit, settings: Settings, source: SourceSettings, collected: Co
     counts.distributions = totals.distributions
     result.unattributed = totals.unattributed
     counts.data_services = unit.services.count(source.name)
+    counts.agencies = unit.agencies.of_source(source.name)  # of its datasets and services
+    result.unattributed_services = unit.services.unattributed().get(source.name, 0)
     if collected.not_modified:
         # nothing was read: the datasets stand as the last good run left them (that
         # run's time stays their last_seen_at; the source's last_success_at moves on)

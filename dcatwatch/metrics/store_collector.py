@@ -83,8 +83,12 @@ class StoreCollector(Collector):
                                          "datasets of the source with no agency (no publisher, "
                                          "none inherited, no source agency).",
                                          labels=["source"])
+        services = GaugeMetricFamily("dcatwatch_source_unattributed_services", "Current data "
+                                     "services of the source with no agency (no publisher, "
+                                     "none inherited, no source agency).", labels=["source"])
         held_counts = unit.datasets.held_removals()
         without_agency = unit.datasets.unattributed()
+        services_without = unit.services.unattributed()
         rows = unit.sources.enabled_states()
         for row in rows:
             label = [row.name]
@@ -94,7 +98,8 @@ class StoreCollector(Collector):
             datasets.add_metric(label, row.datasets or 0)
             held.add_metric(label, held_counts.get(row.name, 0))
             unattributed.add_metric(label, without_agency.get(row.name, 0))
-        return [up, success, attempt, datasets, held, unattributed]
+            services.add_metric(label, services_without.get(row.name, 0))
+        return [up, success, attempt, datasets, held, unattributed, services]
 
     def _scores(self, unit: Unit) -> list[Metric]:
         latest = unit.scores.latest_national()

@@ -107,6 +107,7 @@ class EvidenceLine:
     property: str
     value: str
     strong: bool
+    detail: str = ""  # what matched (the quoted words of A6/A7, a service's title)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class ReportContent:
     catalogues: list[CatalogueHealth] = field(default_factory=list)
     scored_at: datetime | None = None  # of the score snapshot shown, as stored
     progress: FixProgress | None = None  # None: no earlier report kept its problems
+    agency_name_derived: bool = False  # the publisher gave no name: dcatwatch made this one
 
     def problems(self) -> dict[str, list[str]]:
         """The problems of the fix list: fix id → IRIs of the datasets it concerns (kept for
@@ -203,9 +205,10 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
         current = _current(unit, agency_id, language)
         findings = read_findings(unit.checks, [(c.ref, c.model) for c in current],
                                  rechecks or Rechecks.default())
+        name, name_derived = _name(unit, agency_id, snapshot)
         content = ReportContent(
             agency_id=agency_id,
-            agency_name=_name(unit, agency_id, snapshot),
+            agency_name=name,
             period=period,
             language=language,
             figures=figures,
@@ -219,6 +222,7 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             datasets_total=len(current),
             catalogues=_catalogues(unit, agency_id),
             scored_at=snapshot.scored_at,
+            agency_name_derived=name_derived,
         )
         _compare(unit, content, {c.ref.iri: c.ref for c in current})
         return content
@@ -236,10 +240,12 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _name(unit: Unit, agency_id: str, snapshot: Any) -> str:
+def _name(unit: Unit, agency_id: str, snapshot: Any) -> tuple[str, bool]:
+    """The agency's name, and whether dcatwatch made it (its publishers gave none)."""
     contact = unit.agencies.contact(agency_id)
-    name = contact.name if contact else None
-    return name or json.loads(snapshot.details).get("name") or agency_id
+    if contact and contact.name:
+        return contact.name, bool(contact.name_derived)
+    return json.loads(snapshot.details).get("name") or agency_id, False
 
 
 def _comparison(unit: Unit, snapshot: Any) -> Comparison:
@@ -406,8 +412,8 @@ def _dataset_lines(current: list[_Current], limit: int) -> list[DatasetLine]:
     lines = []
     for item in current:
         classification = json.loads(item.score.details)["classification"]
-        evidence = [EvidenceLine(e["rule"], e["property"], e["value"], e["strong"])
-                    for e in classification["evidence"]]
+        evidence = [EvidenceLine(e["rule"], e["property"], e["value"], e["strong"],
+                                 e.get("detail", "")) for e in classification["evidence"]]
         lines.append(DatasetLine(item.ref, item.score.level, evidence, item.score.mqa_points,
                                  item.score.mqa_band))
     lines.sort(key=lambda line: (line.level, line.mqa_points))

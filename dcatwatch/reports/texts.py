@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
+from collections.abc import Mapping
+from dataclasses import asdict
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from dcatwatch.config import Language
+from dcatwatch.dcat import labels
 from dcatwatch.reports.period import Period
 
 MINUS = "\u2212"
@@ -80,3 +83,10 @@ class Texts:
     def month(self, period: Period) -> str:
         """``maj 2026`` / ``May 2026``."""
         return f"{self._data['months'][period.month - 1]} {period.year}"
+
+    def evidence(self, item: Any) -> str:
+        """One classification evidence item (a mapping, as stored, or the report's
+        EvidenceLine) in this language's words (:func:`dcatwatch.dcat.labels.evidence`): the
+        templates' one way to show evidence, for e-mail and web pages alike."""
+        return labels.evidence(item if isinstance(item, Mapping) else asdict(item),
+                               self.language)

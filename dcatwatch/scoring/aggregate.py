@@ -69,6 +69,7 @@ class AgencyScore:
     unknown_share: float = 0.0
     has_api: bool = False
     registered: bool = True
+    name_derived: bool = False  # the publisher gave no name: dcatwatch made this one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON contract shape (contract fields first, extras after)."""
@@ -88,6 +89,7 @@ class NationalScore:
     api_document_index: float | None = None  # over all datasets
     median_api_document_index: float | None = None  # over agencies with datasets
     unattributed: int = 0  # datasets (in ``datasets``) of no agency
+    unattributed_services: int = 0  # current data services of no agency (each IRI once)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON contract shape."""

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any, NamedTuple, TypeVar
 
-from dcatwatch.dcat import records
+from dcatwatch.dcat import labels, records
 from dcatwatch.dcat.classify import LinkInfo, classify_dataset, services_by_dataset
 from dcatwatch.dcat.model import Dataset, DataService
 from dcatwatch.dcat.twins import DIRECT, PORTAL, DatasetRef, compare, identifiers
@@ -321,10 +321,12 @@ def _aggregate(unit: Unit) -> Scores:
     agencies = unit.agencies.listed()
     registry = [RegistryAgency(a.id, a.name or a.id) for a in agencies if a.in_registry]
     scores = aggregate((copy.row for copy in count_once(unit, copies)), registry)
-    names = {a.id: a.name for a in agencies if a.name}
+    if scores.national is not None:
+        scores.national.unattributed_services = unit.services.unattributed_total()
+    names = {a.id: (a.name, a.name_derived) for a in agencies if a.name}
     for agency in scores.agencies:
         if not agency.registered and agency.id in names:
-            agency.name = names[agency.id]
+            agency.name, agency.name_derived = names[agency.id]
     return scores
 
 
@@ -336,4 +338,17 @@ def explain(store: Store, iri: str) -> list[dict[str, Any]]:
              "removed": row.removed_at is not None, "level": row.level,
              "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
              "scored_at": row.scored_at.isoformat() if row.scored_at else None,
-             "details": json.loads(row.details) if row.details else None} for row in rows]
+             "details": _with_labels(json.loads(row.details)) if row.details else None}
+            for row in rows]
+
+
+def _with_labels(details: dict[str, Any]) -> dict[str, Any]:
+    """A stored score with ``labels`` (Swedish and English words) beside the raw values of
+    every evidence item and MQA indicator (:func:`dcatwatch.dcat.labels.labelled`)."""
+    classification = details.get("classification") or {}
+    items = list(classification.get("evidence", []))
+    items += [e for dist in classification.get("distributions", []) for e in dist["evidence"]]
+    items += (details.get("mqa") or {}).get("indicators", [])
+    for item in items:
+        item["labels"] = labels.labelled(item)
+    return details

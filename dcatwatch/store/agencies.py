@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, union, update
 
 from dcatwatch.store.db import chunks
 from dcatwatch.store.repository import Repository
@@ -61,26 +61,38 @@ class Agencies(Repository):
                                     .values(agency_id=target))
 
     def get(self, ids: Sequence[str]) -> dict[str, Row[Any]]:
-        """The stored (id, name, email, in_registry, publisher_iris, language) of those
-        ``ids`` that exist, by id."""
+        """The stored (id, name, email, in_registry, publisher_iris, language, name_derived)
+        of those ``ids`` that exist, by id."""
         c = AGENCIES.c
         return {row.id: row for part in chunks(ids) for row in self.connection.execute(
-            select(c.id, c.name, c.email, c.in_registry, c.publisher_iris, c.language)
+            select(c.id, c.name, c.email, c.in_registry, c.publisher_iris, c.language,
+                   c.name_derived)
             .where(c.id.in_(part)))}
 
     def record_seen(self, new: Iterable[dict[str, Any]],
-                    changed: Iterable[tuple[str, str | None, list[str]]]) -> None:
+                    changed: Iterable[tuple[str, str | None, bool, list[str]]]) -> None:
         """Add agencies first seen (another harvest may just have added one: it is kept),
-        and give known ones (id, name, publisher IRIs) their new names and IRIs."""
+        and give known ones (id, name, name_derived, publisher IRIs) their new names and
+        IRIs."""
         rows = [{**row, "publisher_iris": json.dumps(row["publisher_iris"])} for row in new]
         if rows:
             self.connection.execute(
                 upsert_into(self.connection, AGENCIES).on_conflict_do_nothing(), rows)
-        updates = [{"row_id": agency_id, "name": name, "publisher_iris": json.dumps(iris)}
-                   for agency_id, name, iris in changed]
+        updates = [{"row_id": agency_id, "name": name, "name_derived": derived,
+                    "publisher_iris": json.dumps(iris)}
+                   for agency_id, name, derived, iris in changed]
         if updates:
             self.connection.execute(
                 update(AGENCIES).where(AGENCIES.c.id == bindparam("row_id")), updates)
+
+    def of_source(self, source: str) -> int:
+        """How many agencies the current datasets and data services of ``source`` belong to."""
+        parts = [select(table.c.agency_id).where(table.c.source == source,
+                                                 table.c.removed_at.is_(None),
+                                                 table.c.agency_id.is_not(None))
+                 for table in (DATASETS, SERVICES)]
+        return int(self.connection.execute(
+            select(func.count()).select_from(union(*parts).subquery())).scalar_one())
 
     def _publishers(self, *, registry: bool) -> list[tuple[str, list[str]]]:
         rows = self.connection.execute(select(AGENCIES.c.id, AGENCIES.c.publisher_iris)
@@ -94,12 +106,15 @@ class Agencies(Repository):
             .where(AGENCIES.c.in_registry.is_(True))))
 
     def contact(self, agency_id: str) -> Any | None:
-        """The agency's (name, email, language), registry or harvested; None if unknown."""
+        """The agency's (name, email, language, name_derived), registry or harvested; None
+        if unknown."""
         return self.connection.execute(
-            select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language)
+            select(AGENCIES.c.name, AGENCIES.c.email, AGENCIES.c.language,
+                   AGENCIES.c.name_derived)
             .where(AGENCIES.c.id == agency_id)).first()
 
     def listed(self) -> list[Row[Any]]:
-        """``id``, ``name`` and ``in_registry`` of every agency known."""
+        """``id``, ``name``, ``in_registry`` and ``name_derived`` of every agency known."""
         return list(self.connection.execute(
-            select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry)))
+            select(AGENCIES.c.id, AGENCIES.c.name, AGENCIES.c.in_registry,
+                   AGENCIES.c.name_derived)))

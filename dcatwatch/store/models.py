@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Dialect,
     Index,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -102,6 +104,9 @@ class Agency(SQLModel, table=True):
     in_registry: bool = False
     identity_rule: str | None = Field(default=None, max_length=16)
     flagged: bool = False
+    # the publisher gave no name: dcatwatch made this one (dcat.agency.derived_name)
+    name_derived: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, server_default=false()))
     publisher_iris: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     language: str | None = Field(default=None, max_length=2)  # of its reports; None: the default
 

@@ -34,6 +34,7 @@ class RunResult:
     # current datasets of the source without an agency: counted from the datasets at the end
     # of the run (the dataset table holds it; no harvest_run column), in the JSON
     unattributed: int = 0
+    unattributed_services: int = 0  # likewise, its current data services without an agency
 
     def to_dict(self) -> dict[str, Any]:
         """The ``harvest --json`` object of the source (README "JSON output")."""
@@ -41,6 +42,7 @@ class RunResult:
             else None
         return {"source": self.source, "status": self.status, **self.counts.model_dump(),
                 "removals_due_at": due, "unattributed": self.unattributed,
+                "unattributed_services": self.unattributed_services,
                 "duration_s": self.duration_s,
                 "errors": [e.to_dict() for e in self.errors]}
 

@@ -94,3 +94,4 @@ class NationalScoreSnapshot(SQLModel, table=True):
     api_document_index: float | None = None
     median_api_document_index: float | None = None
     unattributed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    unattributed_services: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

@@ -78,6 +78,21 @@ class Services(Repository):
                                        .where(SERVICES.c.source == source, _CURRENT)
                                        ).scalar_one()
 
+    def unattributed(self) -> dict[str, int]:
+        """How many current data services of each source have no agency (sources with any)."""
+        return dict(self.connection.execute(  # type: ignore[arg-type]
+            select(SERVICES.c.source, func.count())
+            .where(SERVICES.c.agency_id.is_(None), _CURRENT).group_by(SERVICES.c.source)).all())
+
+    def unattributed_total(self) -> int:
+        """Current data services of no agency in any source, each IRI once (a copy with an
+        agency elsewhere attributes it)."""
+        attributed = select(SERVICES.c.iri).where(SERVICES.c.agency_id.is_not(None), _CURRENT)
+        return int(self.connection.execute(
+            select(func.count(func.distinct(SERVICES.c.iri)))
+            .where(SERVICES.c.agency_id.is_(None), _CURRENT, SERVICES.c.iri.not_in(attributed))
+        ).scalar_one())
+
     def _set(self, ids: Sequence[int], **values: Any) -> None:
         for part in chunks(ids):
             self.connection.execute(update(SERVICES).where(SERVICES.c.id.in_(part))
