@@ -4,9 +4,9 @@ plus numbers, shares and months written the way each language writes them."""
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
