@@ -27,6 +27,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "VALIDATION_RUNS": ("validation_models", "ValidationRun"),
     "DELIVERIES": ("report_models", "ReportDelivery"),
     "SCHEDULES": ("daemon_models", "SourceSchedule"),
+    "LEASES": ("lease_models", "HostLease"),
 }
 
 
