@@ -264,6 +264,12 @@ class QueueSettings(Section):
                                  "after which its running jobs are retried by another worker.")
     poll_interval: float = Field(5.0, gt=0, description="Seconds between job polls (LISTEN/"
                                  "NOTIFY wakes workers sooner).")
+    lease_ttl: float = Field(30.0, ge=1, description="Seconds a worker's lease on a host (one "
+                             "worker of the deployment asks a host at a time) lasts unless its "
+                             "heartbeat renews it (every third of this): how long a dead "
+                             "worker's hosts wait.")
+    lease_poll: float = Field(0.2, gt=0, le=5, description="Seconds between tries for hosts "
+                              "another worker holds (one query for all of them).")
 
 
 class JsonLdSettings(Section):
