@@ -268,8 +268,10 @@ class QueueSettings(Section):
                              "worker of the deployment asks a host at a time) lasts unless its "
                              "heartbeat renews it (every third of this): how long a dead "
                              "worker's hosts wait.")
-    lease_poll: float = Field(0.2, gt=0, le=5, description="Seconds between tries for hosts "
-                              "another worker holds (one query for all of them).")
+    lease_poll: float = Field(1.0, gt=0, le=10, description="Seconds between tries for hosts "
+                              "another worker holds (one query for all of them); a release "
+                              "wakes the waiting workers at once (LISTEN/NOTIFY), so this "
+                              "bounds how long an expired lease goes unnoticed.")
 
 
 class JsonLdSettings(Section):

@@ -150,3 +150,25 @@ def test_an_acquire_given_up_leaves_the_host_free(store: Store) -> None:
                 await leases.close()
 
     asyncio.run(scenario())
+
+
+def test_on_postgresql_a_release_wakes_a_waiting_worker_without_polling(store: Store) -> None:
+    if store.dialect != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite polls")
+
+    async def scenario() -> float:
+        first = StoreLeases(store, "w1", 30, 30.0, rest=0.0)
+        second = StoreLeases(store, "w2", 30, 30.0, rest=0.0)  # its next poll: 30 s away
+        try:
+            await first.acquire("a.test")
+            waiting = asyncio.create_task(second.acquire("a.test"))
+            await asyncio.sleep(0.5)  # refused once; listening
+            released = time.monotonic()
+            await first.release("a.test", 0.0)
+            await asyncio.wait_for(waiting, 5)
+            return time.monotonic() - released
+        finally:
+            await first.close()
+            await second.close()
+
+    assert asyncio.run(scenario()) < 2.0

@@ -6,10 +6,12 @@ request and releases it, with the earliest start of the next request, when its q
 empty; the lease is a ``host_lease`` row (:mod:`dcatwatch.store.leases`), so a host has one
 lane in the whole deployment, and ``min_delay`` and Retry-After pass to the next holder.
 
-Two side tasks, started with the first :meth:`~StoreLeases.acquire`:
+Side tasks, started with the first :meth:`~StoreLeases.acquire`:
 
 * the poller asks the store for the hosts lanes wait for, all in one statement: a host asked
-  for the first time at once, then every host still held elsewhere every ``poll`` seconds;
+  for the first time at once, a host released (by this worker, or on PostgreSQL by any:
+  LISTEN/NOTIFY, a thread of its own) at once, and every host still held elsewhere every
+  ``poll`` seconds (a lease that expired, a notification lost with its connection);
 * the heartbeat renews the held leases every ``ttl / 3`` and prunes the free rows. A worker
   that dies stops renewing: its hosts are free ``ttl`` seconds later at most.
 
@@ -24,12 +26,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Collection
 
 from dcatwatch.store.core import Store, StoreError, describe
+from dcatwatch.store.leases import watch_releases
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class StoreLeases:
         self._wake: asyncio.Event | None = None
         self._poller: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._listener: threading.Thread | None = None
+        self._stop_listening = threading.Event()
         self._closing = False
 
     async def acquire(self, host: str) -> float:
@@ -90,9 +96,7 @@ class StoreLeases:
         if not released:
             log.warning("the lease on %s had expired and was taken by another worker", host,
                         extra={"code": "lease.lost"})
-        if host in self._waiting and self._wake is not None:  # a lane of ours waits for it
-            self._fresh.add(host)
-            self._wake.set()
+        self._released(host)  # a lane of ours may wait for it
 
     async def close(self) -> None:
         """Stop the side tasks, fail the waiting acquires, release every host still held."""
@@ -104,6 +108,9 @@ class StoreLeases:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
+        if self._listener is not None:
+            self._stop_listening.set()
+            await asyncio.to_thread(self._listener.join)
         self._fail_waiters(RuntimeError("the host leases are closed"))
         held, self._held = list(self._held), {}
         if held:
@@ -115,10 +122,26 @@ class StoreLeases:
 
     def _start(self) -> asyncio.Event:
         if self._wake is None:
+            self._loop = asyncio.get_running_loop()
             self._wake = asyncio.Event()
             self._poller = asyncio.create_task(self._poll(self._wake), name="lease-poller")
             self._heartbeat = asyncio.create_task(self._beat(), name="lease-heartbeat")
+            if self.store.dialect == "postgresql":
+                self._listener = threading.Thread(
+                    target=watch_releases, name="lease-listener", daemon=True,
+                    args=(self.store.engine, self._released_elsewhere, self._stop_listening))
+                self._listener.start()
         return self._wake
+
+    def _released_elsewhere(self, host: str) -> None:
+        """(The listener's thread.) Try ``host`` at once if a lane waits for it."""
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            self._loop.call_soon_threadsafe(self._released, host)
+
+    def _released(self, host: str) -> None:
+        if host in self._waiting and self._wake is not None:
+            self._fresh.add(host)
+            self._wake.set()
 
     async def _poll(self, wake: asyncio.Event) -> None:
         """Run the poller; if it fails (a bug), the lanes waiting get its error."""

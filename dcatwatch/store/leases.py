@@ -6,19 +6,26 @@ to the host may start, which the next holder waits for: ``min_delay`` and Retry-
 across workers. A worker that dies stops renewing, and its leases are free once expired.
 Each call is one statement, atomic on PostgreSQL and SQLite alike (``INSERT … ON CONFLICT DO
 UPDATE … WHERE``), so two workers never both get a host. Times are ``time.time()`` seconds
-(see :mod:`.lease_models`).
+(see :mod:`.lease_models`). On PostgreSQL a release also notifies :data:`CHANNEL` with the
+host, so a worker waiting for it (:func:`watch_releases`) need not poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+import threading
+from collections.abc import Callable, Collection
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import Engine, case, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from dcatwatch.store.db import chunks
 from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import LEASES
 from dcatwatch.store.upsert import insert as upsert_into
+
+CHANNEL = "dcatwatch_host_lease"  # PostgreSQL NOTIFY channel: a host was released
+log = logging.getLogger(__name__)
 
 
 class Leases(Repository):
@@ -33,9 +40,14 @@ class Leases(Repository):
         c = LEASES.c
         got: dict[str, float] = {}
         for part in chunks(sorted(set(hosts))):
+            held = set(self.connection.execute(  # a read first: the upsert locks every row
+                select(c.host).where(c.host.in_(part), c.expires_at > now)).scalars())
+            free = [host for host in part if host not in held]
+            if not free:
+                continue
             statement = upsert_into(self.connection, LEASES).values(
                 [{"host": host, "worker": worker, "expires_at": now + ttl, "not_before": 0.0}
-                 for host in part])
+                 for host in free])
             statement = statement.on_conflict_do_update(
                 index_elements=[c.host],
                 set_={"worker": statement.excluded.worker,
@@ -66,7 +78,11 @@ class Leases(Repository):
             .values(worker=None, expires_at=0.0,
                     not_before=case((c.not_before > not_before, c.not_before),
                                     else_=not_before)))
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        if self.connection.dialect.name == "postgresql":  # delivered when the unit commits
+            self.connection.execute(select(func.pg_notify(CHANNEL, host)))
+        return True
 
     def prune(self, now: float) -> int:
         """Delete the leases that are free at ``now`` and whose ``not_before`` has passed
@@ -74,3 +90,33 @@ class Leases(Repository):
         c = LEASES.c
         return self.connection.execute(
             delete(LEASES).where(c.expires_at <= now, c.not_before <= now)).rowcount
+
+
+def watch_releases(engine: Engine, released: Callable[[str], None],
+                   stop: threading.Event) -> None:
+    """Call ``released(host)`` for each host any worker releases, until ``stop`` is set
+    (PostgreSQL: LISTEN on a connection of its own, taken out of the pool; a lost connection
+    is opened again a second later). Blocks: run it in a thread."""
+    while not stop.is_set():
+        try:
+            connection = engine.raw_connection()
+        except SQLAlchemyError as exc:
+            log.warning("cannot listen for host lease releases: %s", exc,
+                        extra={"code": "lease.store"})
+            stop.wait(1.0)
+            continue
+        driver = connection.driver_connection
+        connection.detach()
+        try:
+            driver.rollback()
+            driver.autocommit = True
+            driver.execute(f"LISTEN {CHANNEL}")
+            while not stop.is_set():
+                for notify in driver.notifies(timeout=0.5):
+                    released(notify.payload)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            log.warning("listening for host lease releases stopped: %s", exc,
+                        extra={"code": "lease.store"})
+            stop.wait(1.0)
+        finally:
+            connection.close()
