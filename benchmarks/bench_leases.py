@@ -10,7 +10,8 @@ In one process, two :class:`StoreLeases` (two workers: the store cannot tell the
 two processes) on one fresh database:
 
 1. ``--pairs`` times, acquire then release a free host (a new host each time, as a lane
-   does): the lease overhead of one lane, median and 90th percentile in ms;
+   does): the lease overhead of one lane, median and 90th percentile in ms; beside it the
+   same two store units called directly (what the database costs of that);
 2. ``--handovers`` times, one worker releases a host the other waits for: the time from the
    release call to the waiter holding it (LISTEN/NOTIFY wakes the waiter; without it, the
    next poll would, up to ``--poll`` s later);
@@ -90,6 +91,19 @@ async def handovers(first: StoreLeases, second: StoreLeases, count: int) -> list
     return took
 
 
+def store_pairs(store: Store, count: int) -> list[float]:
+    """The store's part of a pair: the two units StoreLeases runs, called directly."""
+    took = []
+    for number in range(count):
+        started = time.perf_counter()
+        with store.write() as unit:
+            unit.leases.acquire([f"raw-{number}.test"], "raw", TTL, time.time())
+        with store.write() as unit:
+            unit.leases.release(f"raw-{number}.test", "raw", 0.0)
+        took.append(time.perf_counter() - started)
+    return took
+
+
 def polls(store: Store, count: int) -> list[float]:
     """Store time of the poll statement while ``count`` waited-for hosts are held elsewhere."""
     hosts = [f"held-{number}.test" for number in range(count)]
@@ -114,6 +128,9 @@ async def measure(store: Store, args: argparse.Namespace) -> None:
         took = await pairs(first, args.pairs)
         print(f"acquire+release of a free host: median {ms(took)}, p90 {ms(took, 90)} "
               f"({args.pairs} pairs)", flush=True)
+        took = await asyncio.to_thread(store_pairs, store, args.pairs)
+        print(f"  the same two store units called directly: median {ms(took)}, "
+              f"p90 {ms(took, 90)}", flush=True)
         took = await handovers(first, second, args.handovers)
         print(f"handover to a waiting worker (poll {args.poll} s): median {ms(took)}, "
               f"max {max(took) * 1000:.1f} ms ({args.handovers} handovers)", flush=True)

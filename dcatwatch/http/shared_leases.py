@@ -15,9 +15,10 @@ Side tasks, started with the first :meth:`~StoreLeases.acquire`:
 * the heartbeat renews the held leases every ``ttl / 3`` and prunes the free rows. A worker
   that dies stops renewing: its hosts are free ``ttl`` seconds later at most.
 
-The store is synchronous and called in threads (``asyncio.to_thread``). A store that fails
-makes lanes wait (they never ask a host unleased); a lease that could not be renewed and was
-taken over is logged (``lease.lost``).
+The store is synchronous and called in threads of the leases' own (so a heartbeat never
+queues behind other work in the loop's default executor, such as data checks). A store that
+fails makes lanes wait (they never ask a host unleased); a lease that could not be renewed
+and was taken over is logged (``lease.lost``).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.leases import watch_releases
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+STORE_THREADS = 4  # store calls at once: the poller, the heartbeat, releases
 
 
 class StoreLeases:
@@ -62,6 +67,9 @@ class StoreLeases:
         self._poller: asyncio.Task[None] | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._listener: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="lease-store")
+        self._store_failing = False
         self._stop_listening = threading.Event()
         self._closing = False
 
@@ -88,7 +96,7 @@ class StoreLeases:
         if self._held.pop(host, None) is None:
             return  # lost (logged by the heartbeat) or never held
         try:
-            released = await asyncio.to_thread(self._release, [host], not_before)
+            released = await self._call(self._release, [host], not_before)
         except StoreError as exc:
             log.warning("cannot release the lease on %s (%s): it expires in %.0f s", host,
                         describe(exc), self.ttl, extra={"code": "lease.lost"})
@@ -100,6 +108,8 @@ class StoreLeases:
 
     async def close(self) -> None:
         """Stop the side tasks, fail the waiting acquires, release every host still held."""
+        if self._closing:
+            return
         self._closing = True
         if self._wake is not None and self._poller is not None:
             self._wake.set()
@@ -110,15 +120,16 @@ class StoreLeases:
                 await self._heartbeat
         if self._listener is not None:
             self._stop_listening.set()
-            await asyncio.to_thread(self._listener.join)
+            await self._call(self._listener.join)
         self._fail_waiters(RuntimeError("the host leases are closed"))
         held, self._held = list(self._held), {}
         if held:
             try:
-                await asyncio.to_thread(self._release, held, time.time() + self.rest)
+                await self._call(self._release, held, time.time() + self.rest)
             except StoreError as exc:
                 log.warning("cannot release %d host lease(s) (%s): they expire in %.0f s",
                             len(held), describe(exc), self.ttl, extra={"code": "lease.lost"})
+        self._threads.shutdown()
 
     def _start(self) -> asyncio.Event:
         if self._wake is None:
@@ -135,8 +146,9 @@ class StoreLeases:
 
     def _released_elsewhere(self, host: str) -> None:
         """(The listener's thread.) Try ``host`` at once if a lane waits for it."""
-        with contextlib.suppress(RuntimeError):  # the loop has closed
-            self._loop.call_soon_threadsafe(self._released, host)
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                self._loop.call_soon_threadsafe(self._released, host)
 
     def _released(self, host: str) -> None:
         if host in self._waiting and self._wake is not None:
@@ -171,14 +183,18 @@ class StoreLeases:
             if not hosts:
                 continue
             try:
-                granted = await asyncio.to_thread(self._acquire, hosts)
+                granted = await self._call(self._acquire, hosts)
                 unwanted = [(host, not_before) for host, not_before in granted.items()
                             if not self._grant(host, not_before)]
                 for host, not_before in unwanted:  # its lanes gave up meanwhile
-                    await asyncio.to_thread(self._release, [host], not_before)
+                    await self._call(self._release, [host], not_before)
             except StoreError as exc:
-                log.warning("cannot lease hosts (%s): %d lane(s) wait", describe(exc),
-                            len(self._waiting), extra={"code": "lease.store"})
+                if not self._store_failing:  # once per outage, not once per poll
+                    log.warning("cannot lease hosts (%s): %d lane(s) wait", describe(exc),
+                                len(self._waiting), extra={"code": "lease.store"})
+                self._store_failing = True
+            else:
+                self._store_failing = False
 
     def _grant(self, host: str, not_before: float) -> bool:
         """Hand ``host`` to its first waiter still waiting; False when none is."""
@@ -208,7 +224,7 @@ class StoreLeases:
             await asyncio.sleep(self.ttl / 3)
             held = dict(self._held)
             try:
-                kept = await asyncio.to_thread(self._renew, held)
+                kept = await self._call(self._renew, held)
             except StoreError as exc:
                 log.warning("cannot renew %d host lease(s) (%s)", len(held), describe(exc),
                             extra={"code": "lease.store"})
@@ -219,7 +235,10 @@ class StoreLeases:
                     log.warning("the lease on %s expired and was taken by another worker",
                                 host, extra={"code": "lease.lost"})
 
-    # the store calls (in a thread)
+    # the store calls (in the leases' threads)
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
 
     def _acquire(self, hosts: Collection[str]) -> dict[str, float]:
         with self.store.write() as unit:
