@@ -6,6 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import threading
@@ -73,7 +74,8 @@ def test_three_worker_processes_keep_each_hosts_pace_together(database_url: str)
     for recorder in recorders:
         calls = sorted(recorder.calls)
         assert len(calls) == len(names) * rounds * per_round  # every request was made
-        gaps = [arrival - calls[i][1] for i, (arrival, _, _) in enumerate(calls[1:])]
+        ends = itertools.accumulate((finish for _, finish, _ in calls), max)
+        gaps = [arrival - end for (arrival, _, _), end in zip(calls[1:], ends, strict=False)]
         assert min(gaps) >= min_delay - CLOCK  # never two at once, never closer than min_delay
         senders = [name for _, _, name in calls]
         assert set(senders) == set(names)
@@ -107,7 +109,7 @@ def test_a_killed_holders_hosts_are_free_after_the_ttl(database_url: str, store:
     finally:
         holder.kill()
         holder.wait()
-    assert waited <= TTL + POLL + 0.5
+    assert waited <= TTL + POLL + 1.0  # expired ttl after its last renewal at the latest
 
 
 def test_the_next_holder_gets_not_before_and_close_releases(store: Store) -> None:
