@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from dcatwatch.http.shared_leases import StoreLeases
 from dcatwatch.store.core import Store
@@ -79,7 +80,7 @@ def test_three_worker_processes_keep_each_hosts_pace_together(database_url: str)
         assert min(gaps) >= min_delay - CLOCK  # never two at once, never closer than min_delay
         senders = [name for _, _, name in calls]
         assert set(senders) == set(names)
-        handovers = sum(1 for a, b in zip(senders, senders[1:]) if a != b)
+        handovers = sum(1 for a, b in itertools.pairwise(senders) if a != b)
         assert handovers >= len(names) - 1  # the host passed between the processes
 
 
@@ -154,7 +155,10 @@ def test_an_acquire_given_up_leaves_the_host_free(store: Store) -> None:
     asyncio.run(scenario())
 
 
-def test_on_postgresql_a_release_wakes_a_waiting_worker_without_polling(store: Store) -> None:
+@pytest.mark.parametrize("connection", ["kept", "cut"])
+def test_on_postgresql_a_release_wakes_a_waiting_worker_without_polling(
+        store: Store, connection: str) -> None:
+    """Also after the listening connection was cut (a server restart, a proxy's timeout)."""
     if store.dialect != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite polls")
 
@@ -165,6 +169,13 @@ def test_on_postgresql_a_release_wakes_a_waiting_worker_without_polling(store: S
             await first.acquire("a.test")
             waiting = asyncio.create_task(second.acquire("a.test"))
             await asyncio.sleep(0.5)  # refused once; listening
+            if connection == "cut":
+                with store.write() as unit:  # the test's own SQL: the listeners' sessions end
+                    cut = unit.connection.execute(text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()")).scalar()
+                assert cut == 2
+                await asyncio.sleep(2.0)  # listening again a second later
             released = time.monotonic()
             await first.release("a.test", 0.0)
             await asyncio.wait_for(waiting, 5)

@@ -253,4 +253,5 @@ class StoreLeases:
 
     def _release(self, hosts: Collection[str], not_before: float) -> bool:
         with self.store.write() as unit:
-            return all([unit.leases.release(host, self.holder, not_before) for host in hosts])
+            released = [unit.leases.release(host, self.holder, not_before) for host in hosts]
+        return all(released)  # each released, even after one that was not

@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from dcatwatch.store.core import describe
 from dcatwatch.store.db import chunks
 from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import LEASES
@@ -96,27 +97,35 @@ def watch_releases(engine: Engine, released: Callable[[str], None],
                    stop: threading.Event) -> None:
     """Call ``released(host)`` for each host any worker releases, until ``stop`` is set
     (PostgreSQL: LISTEN on a connection of its own, taken out of the pool; a lost connection
-    is opened again a second later). Blocks: run it in a thread."""
+    is opened again a second later, logged once per outage). Blocks: run it in a thread."""
+    failing = False
     while not stop.is_set():
         try:
             connection = engine.raw_connection()
+            driver = connection.driver_connection
+            assert driver is not None
+            connection.detach()
         except SQLAlchemyError as exc:
-            log.warning("cannot listen for host lease releases: %s", exc,
-                        extra={"code": "lease.store"})
+            failing = _failed(failing, exc)
             stop.wait(1.0)
             continue
-        driver = connection.driver_connection
-        connection.detach()
         try:
             driver.rollback()
             driver.autocommit = True
             driver.execute(f"LISTEN {CHANNEL}")
+            failing = False
             while not stop.is_set():
                 for notify in driver.notifies(timeout=0.5):
                     released(notify.payload)
         except engine.dialect.loaded_dbapi.Error as exc:
-            log.warning("listening for host lease releases stopped: %s", exc,
-                        extra={"code": "lease.store"})
+            failing = _failed(failing, exc)
             stop.wait(1.0)
         finally:
             connection.close()
+
+
+def _failed(failing: bool, exc: BaseException) -> bool:
+    if not failing:
+        log.warning("cannot listen for host lease releases (%s): waiting workers poll",
+                    describe(exc), extra={"code": "lease.store"})
+    return True
