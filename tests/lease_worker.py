@@ -2,12 +2,15 @@
 
     python -m tests.lease_worker lanes DB_URL NAME START_AT MIN_DELAY ROUNDS PER_ROUND URL...
     python -m tests.lease_worker hold DB_URL NAME HOST
+    python -m tests.lease_worker engine DB_URL NAME START_AT MIN_DELAY URL...
 
 ``lanes``: from ``START_AT`` (a ``time.time()``), one lane per URL (its host is the lease
 key), as the link engine's lanes do: ``ROUNDS`` times acquire the host, wait for its
 ``not_before``, make ``PER_ROUND`` GET requests ``MIN_DELAY`` apart, release it with the last
 response's end + ``MIN_DELAY``. Prints ``done`` when every request was answered.
 ``hold``: acquire ``HOST``, print ``held``, keep it (the heartbeat renewing) until killed.
+``engine``: from ``START_AT``, the link engine (with :class:`StoreLeases`) checks the URLs
+``MIN_DELAY`` apart per host; prints ``done``.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import asyncio
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from dcatwatch.config import HttpSettings
 from dcatwatch.http.shared_leases import StoreLeases
 from dcatwatch.store.core import Store
 
@@ -62,6 +67,20 @@ async def hold(store: Store, name: str, host: str) -> None:
     await asyncio.Event().wait()
 
 
+def engine(store: Store, name: str, start_at: float, min_delay: float,
+           urls: list[str]) -> None:
+    from dcatwatch.validators.linkengine import EngineSettings, LinkEngine  # the engine's branch
+
+    http = HttpSettings(allowed_networks=["127.0.0.0/8"], min_delay=min_delay)
+    checks = EngineSettings(http, workers=50, timeout=10, recheck_hours=0, host_failures=3)
+    links = LinkEngine(store, checks, now=lambda: datetime.now(UTC),
+                       leases=StoreLeases(store, name, TTL, POLL, min_delay))
+    time.sleep(max(0.0, start_at - time.time()))
+    with links:
+        links.check(urls)
+    print("done", flush=True)
+
+
 def main(argv: list[str]) -> None:
     mode, url, name, *rest = argv
     with Store.open(url) as store:
@@ -69,6 +88,9 @@ def main(argv: list[str]) -> None:
             start_at, min_delay, rounds, per_round, *urls = rest
             asyncio.run(lanes(store, name, float(start_at), float(min_delay), int(rounds),
                               int(per_round), urls))
+        elif mode == "engine":
+            start_at, min_delay, *urls = rest
+            engine(store, name, float(start_at), float(min_delay), urls)
         else:
             asyncio.run(hold(store, name, rest[0]))
 
