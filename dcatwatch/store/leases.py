@@ -4,8 +4,8 @@ A row per host names its holder and when the lease expires; the holder renews it
 works (a heartbeat) and releases it with ``not_before``, the earliest time the next request
 to the host may start, which the next holder waits for: ``min_delay`` and Retry-After hold
 across workers. A worker that dies stops renewing, and its leases are free once expired.
-Each call is one statement, atomic on PostgreSQL and SQLite alike (``INSERT … ON CONFLICT DO
-UPDATE … WHERE``), so two workers never both get a host. Times are ``time.time()`` seconds
+Taking a host is one statement, atomic on PostgreSQL and SQLite alike (``INSERT … ON
+CONFLICT DO UPDATE … WHERE`` expired), so two workers never both get it. Times are ``time.time()`` seconds
 (see :mod:`.lease_models`). On PostgreSQL a release also notifies :data:`CHANNEL` with the
 host, so a worker waiting for it (:func:`watch_releases`) need not poll.
 """
