@@ -129,6 +129,8 @@ def test_the_next_holder_gets_not_before_and_close_releases(store: Store) -> Non
             closed = time.time()
             await first.close()  # releases b.test, to be asked again 5 s later
             assert await asyncio.wait_for(second.acquire("b.test"), 2) >= closed + 5.0
+            await second.release("b.test", 0.0)
+            assert await asyncio.wait_for(first.acquire("b.test"), 2) >= closed + 5.0  # again
         finally:
             await first.close()
             await second.close()

@@ -78,6 +78,8 @@ class StoreLeases:
         its next request may start (the last holder's ``not_before``, 0.0 if none)."""
         if self._closing:
             raise RuntimeError("the host leases are closed")
+        if self._poller is not None and self._poller.done():
+            raise RuntimeError("the host lease poller failed (see the log)")
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(host, deque()).append(future)
         self._fresh.add(host)
@@ -107,17 +109,18 @@ class StoreLeases:
         self._released(host)  # a lane of ours may wait for it
 
     async def close(self) -> None:
-        """Stop the side tasks, fail the waiting acquires, release every host still held."""
+        """Stop the side tasks, fail the waiting acquires, release every host still held. The
+        leases may be used again afterwards (the engine started anew, in another loop)."""
         if self._closing:
             return
         self._closing = True
         if self._wake is not None and self._poller is not None:
             self._wake.set()
-            await self._poller  # ends after its current try: nothing it gets is lost
+            # ends after its current try, so nothing it gets is lost (its failure is logged)
+            await asyncio.gather(self._poller, return_exceptions=True)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
         if self._listener is not None:
             self._stop_listening.set()
             await self._call(self._listener.join)
@@ -130,6 +133,10 @@ class StoreLeases:
                 log.warning("cannot release %d host lease(s) (%s): they expire in %.0f s",
                             len(held), describe(exc), self.ttl, extra={"code": "lease.lost"})
         self._threads.shutdown()
+        self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="lease-store")
+        self._loop = self._wake = self._poller = self._heartbeat = self._listener = None
+        self._stop_listening = threading.Event()
+        self._closing = False
 
     def _start(self) -> asyncio.Event:
         if self._wake is None:
