@@ -10,7 +10,8 @@ In one process, two :class:`StoreLeases` (two workers: the store cannot tell the
 two processes) on one fresh database:
 
 1. ``--pairs`` times, acquire then release a free host (a new host each time, as a lane
-   does): the lease overhead of one lane, median and 90th percentile in ms; beside it the
+   does): the lease overhead of one lane, median and 90th percentile in ms, and the CPU time
+   this process spent per pair (the wall time is mostly the database's); beside it the
    same two store units called directly (what the database costs of that);
 2. ``--handovers`` times, one worker releases a host the other waits for: the time from the
    release call to the waiter holding it (LISTEN/NOTIFY wakes the waiter; without it, the
@@ -125,9 +126,11 @@ async def measure(store: Store, args: argparse.Namespace) -> None:
     second = StoreLeases(store, "bench-2", TTL, args.poll, 0.0)
     try:
         await pairs(first, 20)  # warm up: connections, threads, statement cache
+        cpu = time.process_time()
         took = await pairs(first, args.pairs)
-        print(f"acquire+release of a free host: median {ms(took)}, p90 {ms(took, 90)} "
-              f"({args.pairs} pairs)", flush=True)
+        cpu = (time.process_time() - cpu) / args.pairs
+        print(f"acquire+release of a free host: median {ms(took)}, p90 {ms(took, 90)}, "
+              f"CPU {cpu * 1000:.2f} ms in this process ({args.pairs} pairs)", flush=True)
         took = await asyncio.to_thread(store_pairs, store, args.pairs)
         print(f"  the same two store units called directly: median {ms(took)}, "
               f"p90 {ms(took, 90)}", flush=True)

@@ -17,6 +17,7 @@ from tests.test_shared_leases import CLOCK, Recorder, worker
 pytest.importorskip("dcatwatch.validators.linkengine", reason="the async link engine")
 
 
+@pytest.mark.slow
 def test_three_engines_in_three_processes_keep_each_hosts_pace(database_url: str) -> None:
     min_delay, per_worker = 0.3, 6
     recorders = [Recorder(work=0.03) for _ in range(2)]

@@ -55,6 +55,7 @@ def worker(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_three_worker_processes_keep_each_hosts_pace_together(database_url: str) -> None:
     min_delay, rounds, per_round = 0.25, 3, 2
     recorders = [Recorder(work=0.02) for _ in range(2)]
@@ -84,6 +85,7 @@ def test_three_worker_processes_keep_each_hosts_pace_together(database_url: str)
         assert handovers >= len(names) - 1  # the host passed between the processes
 
 
+@pytest.mark.slow
 def test_a_killed_holders_hosts_are_free_after_the_ttl(database_url: str, store: Store) -> None:
     holder = worker("hold", database_url, "doomed", "h.test")
     try:
