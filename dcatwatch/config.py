@@ -264,6 +264,14 @@ class QueueSettings(Section):
                                  "after which its running jobs are retried by another worker.")
     poll_interval: float = Field(5.0, gt=0, description="Seconds between job polls (LISTEN/"
                                  "NOTIFY wakes workers sooner).")
+    lease_ttl: float = Field(30.0, ge=1, description="Seconds a worker's lease on a host (one "
+                             "worker of the deployment asks a host at a time) lasts unless its "
+                             "heartbeat renews it (every third of this): how long a dead "
+                             "worker's hosts wait.")
+    lease_poll: float = Field(1.0, gt=0, le=10, description="Seconds between tries for hosts "
+                              "another worker holds (one query for all of them); a release "
+                              "wakes the waiting workers at once (LISTEN/NOTIFY), so this "
+                              "bounds how long an expired lease goes unnoticed.")
 
 
 class JsonLdSettings(Section):

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dcatwatch.store.contexts import JsonLdContexts
     from dcatwatch.store.datasets import Datasets
     from dcatwatch.store.findings import Findings
+    from dcatwatch.store.leases import Leases
     from dcatwatch.store.outbox import Outbox
     from dcatwatch.store.progress import Progress
     from dcatwatch.store.queue import Queue
@@ -195,6 +196,12 @@ class Unit:
         from dcatwatch.store.schedules import Schedules
 
         return Schedules(self.connection)
+
+    @cached_property
+    def leases(self) -> Leases:
+        from dcatwatch.store.leases import Leases
+
+        return Leases(self.connection)
 
     @cached_property
     def contexts(self) -> JsonLdContexts:

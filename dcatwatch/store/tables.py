@@ -28,6 +28,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "DELIVERIES": ("report_models", "ReportDelivery"),
     "REPORT_PROGRESS": ("report_models", "ReportProgress"),
     "SCHEDULES": ("daemon_models", "SourceSchedule"),
+    "LEASES": ("lease_models", "HostLease"),
 }
 
 
