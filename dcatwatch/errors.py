@@ -143,6 +143,30 @@ _ENTRIES = [
               "Older schema: run `dcatwatch db upgrade`. Newer schema: run the dcatwatch "
               "version that wrote it.",
               publisher=False),
+    ErrorType("report.smtp_unreachable", "error", "The SMTP server could not be reached",
+              "Check [smtp] host, port and security (e.g. 587 with starttls, 465 with ssl), "
+              "that the server runs and that it accepts connections from this machine; the "
+              "reports stay queued for the next run.",
+              publisher=False),
+    ErrorType("report.smtp_refused", "error", "The SMTP server would not let dcatwatch send",
+              "Check [smtp] username and the password in the variable [smtp] password_env, "
+              "and that the server relays for [smtp] sender; the reports stay queued.",
+              publisher=False),
+    ErrorType("harvest.workdir_full", "error", "The harvest's work directory is full",
+              "Free space on the disk of [harvest] workdir (default: the system's temporary "
+              "directory) or point it at a larger disk, then harvest again; nothing was "
+              "changed.",
+              publisher=False),
+    ErrorType("harvest.workdir_unusable", "error",
+              "The harvest's work directory cannot be written",
+              "Make [harvest] workdir an existing directory the user dcatwatch runs as may "
+              "write (or unset it for the system's temporary directory); nothing was changed.",
+              publisher=False),
+    ErrorType("record.too_large", "error",
+              "A record has more triples than [harvest] max_subject_triples allows",
+              "The record was skipped (and the run removes nothing); a DCAT record needs a "
+              "few dozen triples: fix the record named, or raise [harvest] "
+              "max_subject_triples if it really is this large."),
     ErrorType("fetch.host_unavailable", "warning",
               "Not checked: the host failed several checks in a row this round",
               "Nothing to do yet: the link is checked again next round. If it persists, check "
