@@ -201,6 +201,50 @@ def _cell(value: object) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
+def cut(text: str | None, width: int) -> str:
+    """``text`` in at most ``width`` characters, a cut marked with … (``--json`` has it
+    whole); None as empty."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+ERROR_WIDTH = 80  # characters of an error a table row shows
+
+
+def runs_table(runs: Sequence[dict[str, Any]]) -> str:
+    """Recent runs (their ``runs --json`` objects) for people: one row each."""
+    if not runs:
+        return "no run matches"
+    columns = ("source", "kind", "status", "scheduled_for", "started_at", "finished_at",
+               "worker")
+    rows = [tuple(r[c] or "" for c in columns) + (cut(r["error"], ERROR_WIDTH),)
+            for r in runs]
+    return table(columns + ("error",), rows)
+
+
+def sources_table(sources: Sequence[dict[str, Any]]) -> str:
+    """The configured sources (their ``sources --json`` objects) for people: last run and
+    its result, next run, datasets, held removals; then how to apply held removals."""
+    if not sources:
+        return "no source is configured"
+    rows = [(s["source"], s["type"], s["last_status"] or "never run",
+             _short_time(s["last_attempt_at"]), _short_time(s["last_success_at"]),
+             _short_time(s["next_run_at"]) if s["enabled"] else "disabled",
+             s["datasets"], s["held_removals"], cut(s["last_error"], ERROR_WIDTH // 2))
+            for s in sources]
+    out = [table(("source", "type", "last run", "attempted", "last success", "next run",
+                  "datasets", "held", "error"), rows)]
+    out += [f"\n{s['source']}: {s['held_removals']} removals held by the mass-deletion guard; "
+            f"`dcatwatch harvest --confirm-removals {s['source']}` applies them"
+            for s in sources if s["held_removals"]]
+    return "\n".join(out)
+
+
+def _short_time(moment: str | None) -> str:
+    """``2026-12-07 05:00Z`` from an ISO time in UTC; ``–`` for none."""
+    return "–" if moment is None else moment[:16].replace("T", " ") + "Z"
+
+
 def harvest_table(results: Sequence[dict[str, Any]]) -> str:
     """The harvest results (their ``--json`` objects) for people: one row per source, then
     each problem with its hint."""

@@ -7,6 +7,7 @@ Exceptions::
 
     DcatwatchError            any failure with a catalogue code, a message and maybe a URL
     ├── ConfigError           bad configuration (exit status 2)
+    ├── UsageError            a command named what does not exist (exit status 2)
     ├── FetchError            the HTTP side: timeouts, refused addresses, caps, bad statuses
     ├── ParseError            a document that is not (valid, safe) RDF
     └── StoreFault            the database cannot be used: read-only, full, locked, wrong schema
@@ -34,6 +35,11 @@ class ErrorType:
 _ENTRIES = [
     ErrorType("config.invalid", "error", "Invalid configuration",
               "Fix the named key in the configuration file or environment variable.",
+              publisher=False),
+    ErrorType("usage.unknown_name", "error", "No such source or agency",
+              "Use a name the configuration (`dcatwatch sources`) or the store "
+              "(`dcatwatch datasets`, `dcatwatch scores`) knows; the message suggests the "
+              "closest one.",
               publisher=False),
     ErrorType("fetch.timeout", "error", "The server did not answer in time",
               "Check that the URL is right and the server is up; raise [http] timeouts if it is slow."),
@@ -223,6 +229,15 @@ class ConfigError(DcatwatchError):
         where = f" in {file}" if file else ""
         super().__init__("config.invalid", f"{key}: {problem}{where}")
         self.key = key
+
+
+class UsageError(DcatwatchError):
+    """A command named a source or agency that does not exist; the message says which
+    option and suggests the closest known name."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__("usage.unknown_name", f"{option}: {problem}")
+        self.option = option
 
 
 Blame = Literal["agency", "monitor", "unknown"]
