@@ -457,14 +457,15 @@ def unknown_environment(settings: Settings, environ: Mapping[str, str] | None = 
     known |= {s.auth.password_env for s in settings.sources if s.auth is not None}
     if settings.smtp.password_env:
         known.add(settings.smtp.password_env)
+    by_key = {name.removeprefix(ENV_PREFIX): name for name in known}
     found = []
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in known or name.startswith(
                 ENV_NOT_SETTINGS):
             continue
-        match = closest(name, known)
+        match = closest(name.removeprefix(ENV_PREFIX), by_key)  # SMTP_HOST, not DCATWATCH_
         found.append(f"environment variable {name} sets nothing and is ignored; "
-                     + (f"did you mean {match}?" if match else
+                     + (f"did you mean {by_key[match]}?" if match else
                         "settings are DCATWATCH_<SECTION>_<KEY> (`dcatwatch config docs`)"))
     return found
 
