@@ -57,7 +57,7 @@ def test_sources_shows_last_run_next_run_datasets_and_held_removals(
     assert status == 0 and lines[0].split()[:4] == ["source", "type", "last", "run"]
     good_line = next(line for line in lines if line.startswith("good "))
     fields = good_line.split()  # times are two fields each: 2026-12-07 05:00Z
-    assert fields[2] == "ok" and fields[7].endswith("Z") and fields[9:11] == ["3", "3"]
+    assert fields[2] == "ok" and fields[8].endswith("Z") and fields[9:11] == ["3", "3"]
     gone_line = next(line for line in lines if line.startswith("gone "))
     assert " failed " in gone_line and gone_line.endswith("…")  # cut, and marked
     assert next(line for line in lines if line.startswith("off ")).split()[2:4] == \
