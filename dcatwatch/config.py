@@ -146,6 +146,11 @@ class HarvestSettings(Section):
                                 "in memory (about 200 bytes each); a larger document is "
                                 "grouped in a temporary file in `workdir`, slower but in "
                                 "memory that does not grow with it.")
+    max_subject_triples: int = Field(100_000, ge=100, description="Most triples one record "
+                                     "(subject) may have, a catalogue's dataset list not "
+                                     "counted; a document with a larger one fails the run "
+                                     "(record.too_large), which then changes nothing, instead "
+                                     "of taking the harvest's memory with it.")
 
 
 class SourceAuth(Section):

@@ -170,9 +170,9 @@ _ENTRIES = [
               publisher=False),
     ErrorType("record.too_large", "error",
               "A record has more triples than [harvest] max_subject_triples allows",
-              "The record was skipped (and the run removes nothing); a DCAT record needs a "
-              "few dozen triples: fix the record named, or raise [harvest] "
-              "max_subject_triples if it really is this large."),
+              "Nothing from the document was used and the run changed nothing (the last good "
+              "harvest stays): a DCAT record needs a few dozen triples, so fix the record "
+              "named, or raise [harvest] max_subject_triples if it really is this large."),
     ErrorType("fetch.host_unavailable", "warning",
               "Not checked: the host failed several checks in a row this round",
               "Nothing to do yet: the link is checked again next round. If it persists, check "
