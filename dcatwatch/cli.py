@@ -1,21 +1,24 @@
 """The ``dcatwatch`` command: a thin layer over the same service functions the daemon calls.
 
 Exit status: 0 success, 1 a run failed or the store cannot be used (read-only, full,
-locked, another schema: one line naming the database and what to do), 2 bad usage or bad
-configuration.
+locked, another schema: one line naming the database and what to do), 2 bad usage, an
+unknown source or agency ("did you mean …") or bad configuration. Output into a pipe that
+closes early (``| head``) ends the command quietly, exit status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dcatwatch import __version__
-from dcatwatch.errors import ConfigError, StoreFault
+from dcatwatch.errors import ConfigError, StoreFault, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -32,7 +35,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.handler(args))
+        status = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        _silence_stdout()
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"dcatwatch: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"dcatwatch: configuration error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -48,6 +61,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dcatwatch: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader went away (``| head`` had enough),
+    as opposed to a broken socket elsewhere, which stays a bug to show."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # not a file (captured output)
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's final flush of what is
+    still buffered does not fail again (the recipe of Python's signal documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _store_fault(fault: StoreFault) -> int:
@@ -115,9 +147,19 @@ def _parser() -> argparse.ArgumentParser:
                             "[queue] concurrency)")
     serve.set_defaults(handler=_serve)
 
+    sources = commands.add_parser(
+        "sources", help="each source: last run and result, next run, datasets, held removals")
+    sources.add_argument("--json", action="store_true", help="print the sources as JSON")
+    sources.set_defaults(handler=_sources)
+
     runs = commands.add_parser("runs", help="recent runs of every kind (and which worker)")
     runs.add_argument("--source", metavar="S", help="only this source (or agency, for reports)")
     runs.add_argument("--since", metavar="ISO", help="only runs started at or after this time")
+    runs.add_argument("--kind", choices=RUN_KINDS, help="only runs of this kind")
+    runs.add_argument("--status", metavar="STATUS",
+                      help="only runs in this state (e.g. running, failed, ok, sent)")
+    runs.add_argument("--limit", type=_positive, default=50, metavar="N",
+                      help="at most N runs, newest first (default: 50)")
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     runs.set_defaults(handler=_runs)
 
@@ -127,15 +169,18 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--agency", required=True, metavar="ID")
     preview.add_argument("--out", required=True, metavar="DIR", type=Path)
     preview.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
+    preview.add_argument("--json", action="store_true", help="print the files written as JSON")
     preview.set_defaults(handler=_report_preview)
     send = report_commands.add_parser("send", help="e-mail the reports that are due")
     send.add_argument("--agency", metavar="ID", help="only this agency")
     send.add_argument("--period", metavar="YYYY-MM", help="default: the current month")
+    send.add_argument("--json", action="store_true", help="print the outcome as JSON")
     send.set_defaults(handler=_report_send)
     resend = report_commands.add_parser(
         "resend", help="e-mail one report again on purpose (e.g. a delivery left unknown)")
     resend.add_argument("--agency", required=True, metavar="ID")
     resend.add_argument("--period", required=True, metavar="YYYY-MM")
+    resend.add_argument("--json", action="store_true", help="print the outcome as JSON")
     resend.set_defaults(handler=_report_resend)
 
     coverage = commands.add_parser(
@@ -148,6 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     agency_commands = agencies.add_subparsers(title="agencies commands", metavar="COMMAND")
     importer = agency_commands.add_parser("import", help="import registry agencies from CSV")
     importer.add_argument("file", metavar="FILE.csv", type=Path)
+    importer.add_argument("--json", action="store_true", help="print the outcome as JSON")
     importer.set_defaults(handler=_agencies_import)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -159,19 +205,64 @@ def _parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND")
     check = config_commands.add_parser(
         "check", help="validate the configuration; print warnings (a cron that never fires, "
-        "allowed_networks with public addresses)")
+        "allowed_networks with public addresses, the [smtp] defaults, unknown DCATWATCH_* "
+        "variables)")
     check.add_argument("--strict", action="store_true",
                        help="exit 2 when there are warnings, too")
+    check.add_argument("--json", action="store_true", help="print the outcome as JSON")
     check.set_defaults(handler=_config_check)
     docs = config_commands.add_parser("docs", help="print the configuration reference")
     docs.set_defaults(handler=_config_docs)
     return parser
 
 
-def _settings(args: argparse.Namespace) -> Any:
+RUN_KINDS = ("harvest", "validation", "scoring", "report")
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of 1 or more, got {value!r}")
+    return int(value)
+
+
+def _settings(args: argparse.Namespace, *, warn: bool = True) -> Any:
+    """The configuration; with ``warn``, a warning on stderr for each ``DCATWATCH_*``
+    variable that sets nothing (`config check` lists them with its other warnings)."""
     from dcatwatch import config
 
-    return config.load(config.config_path(args.config))
+    settings = config.load(config.config_path(args.config))
+    if warn:
+        for warning in config.unknown_environment(settings):
+            print(f"dcatwatch: warning: {warning}", file=sys.stderr)
+    return settings
+
+
+def _known_source(settings: Any, name: str, option: str = "--source") -> None:
+    """Refuse a source the configuration does not have, suggesting the closest."""
+    from dcatwatch.names import unknown
+
+    names = [s.name for s in settings.sources]
+    if name not in names:
+        raise UsageError(option, unknown("source", name, names))
+
+
+def _known_agency(settings: Any, store: Any, agency_id: str, option: str = "--agency") -> None:
+    """Refuse an agency neither the configuration nor the store knows, suggesting the
+    closest id (or the id of the agency of that name)."""
+    from dcatwatch.names import closest, unknown
+
+    with store.read() as unit:
+        rows = unit.agencies.listed()
+    ids = {row.id for row in rows} | {a.id for a in settings.agencies}
+    if agency_id in ids:
+        return
+    names = {row.name: row.id for row in rows if row.name}
+    names.update({a.name: a.id for a in settings.agencies})
+    by_name = closest(agency_id, names)
+    if by_name is not None and closest(agency_id, ids) is None:
+        raise UsageError(option, f"unknown agency {agency_id!r}; did you mean "
+                         f"{names[by_name]!r} ({by_name})?")
+    raise UsageError(option, unknown("agency", agency_id, ids))
 
 
 def _store(settings: Any) -> Any:
@@ -192,7 +283,7 @@ def _harvest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     store = _store(settings)
     if args.confirm_removals:
-        settings.source(args.confirm_removals)
+        _known_source(settings, args.confirm_removals, "--confirm-removals")
         removed = confirm_removals(store, args.confirm_removals)
         if args.json:
             print(json.dumps({"source": args.confirm_removals, "removed": removed}))
@@ -200,7 +291,7 @@ def _harvest(args: argparse.Namespace) -> int:
             print(f"{args.confirm_removals}: {removed} held datasets removed")
         return EXIT_OK
     for name in args.sources:
-        settings.source(name)
+        _known_source(settings, name, "SOURCE")
     with HarvestProgress(enabled=sys.stderr.isatty()) as progress:
         results = harvest(store, settings, args.sources or None, progress=progress.update)
     shown = [r.to_dict() for r in results]
@@ -218,7 +309,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.source:
-        settings.source(args.source)
+        _known_source(settings, args.source)
     store = _store(settings)
     with HttpClient(settings.http) as client, \
             ValidationProgress(enabled=sys.stderr.isatty(),
@@ -285,8 +376,10 @@ def _datasets(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.source:
-        settings.source(args.source)
+        _known_source(settings, args.source)
     store = _store(settings)
+    if args.agency not in (None, "-"):
+        _known_agency(settings, store, args.agency)
     score(store, snapshot=False)  # levels as `scores` and `explain` give them
     with store.read() as unit:
         rows = unit.datasets.listing(agency=args.agency, source=args.source, level=level)
@@ -325,6 +418,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _runs(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from dcatwatch.cli_output import runs_table
+
     since = None
     if args.since:
         try:
@@ -334,32 +429,97 @@ def _runs(args: argparse.Namespace) -> int:
                   "(e.g. 2026-12-04T10:00:00Z)", file=sys.stderr)
             return EXIT_USAGE
         since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
-    with _store(_settings(args)) as store, store.read() as unit:
-        rows = unit.queue.list_runs(args.source, since)
+    settings = _settings(args)
+    with _store(settings) as store:
+        with store.read() as unit:
+            rows = unit.queue.list_runs(args.source, since, args.limit, args.kind, args.status)
+        if args.source and not rows:
+            _known_run_owner(settings, store, args.source)
     if args.json:
         print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
-        return EXIT_OK
-    columns = ("source", "kind", "status", "scheduled_for", "started_at", "finished_at",
-               "worker", "error")
-    table = [columns] + [tuple(str(getattr(r, c) or "") for c in columns) for r in rows]
-    table = [t[:-1] + (t[-1][:60],) for t in table]
-    widths = [max(len(t[i]) for t in table) for i in range(len(columns))]
-    for line in table:
-        print("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+    else:
+        print(runs_table([r.to_dict() for r in rows]))
     return EXIT_OK
+
+
+def _known_run_owner(settings: Any, store: Any, name: str) -> None:
+    """Refuse ``runs --source NAME`` when NAME is neither a source (configured or in the
+    store) nor an agency: an empty list would look like "no runs"."""
+    from dcatwatch.names import unknown
+
+    with store.read() as unit:
+        known = {row.name for row in unit.sources.overview()}
+        known |= {row.id for row in unit.agencies.listed()}
+    known |= {s.name for s in settings.sources} | {a.id for a in settings.agencies}
+    if name not in known:
+        raise UsageError("--source", unknown("source or agency", name, known))
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from dcatwatch.cli_output import sources_table
+
+    settings = _settings(args)
+    with _store(settings) as store:
+        shown = _source_overview(settings, store)
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        print(sources_table(shown))
+    return EXIT_OK
+
+
+def _source_overview(settings: Any, store: Any) -> list[dict[str, Any]]:
+    """Each configured source with its state in the store: the ``sources --json`` objects."""
+    from datetime import UTC, datetime
+
+    from dcatwatch.cron import crontab
+    from dcatwatch.store.queue import as_utc, first_error
+
+    with store.read() as unit:
+        stored = {row.name: row for row in unit.sources.overview()}
+    now = datetime.now(UTC)
+
+    def iso(moment: Any) -> str | None:
+        if isinstance(moment, str):  # SQLite hands back text
+            moment = datetime.fromisoformat(moment)
+        return None if moment is None else as_utc(moment).isoformat(timespec="seconds")
+
+    shown = []
+    for source in settings.sources:
+        row = stored.get(source.name)
+        next_run = row.next_run_at if row is not None else None
+        if next_run is None and source.enabled:  # not yet scheduled by a daemon: the cron
+            next_run = crontab(source.schedule).get_next_fire_time(None, now)
+        shown.append({
+            "source": source.name, "type": source.type, "url": source.url,
+            "enabled": source.enabled, "schedule": source.schedule,
+            "last_status": row.last_status if row else None,
+            "last_attempt_at": iso(row.last_attempt_at) if row else None,
+            "last_success_at": iso(row.last_success_at) if row else None,
+            "last_error": first_error(row.errors) if row else None,
+            "next_run_at": iso(next_run) if source.enabled else None,
+            "datasets": row.datasets if row else 0,
+            "held_removals": row.held if row else 0})
+    return shown
 
 
 def _report_preview(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import NothingToReport, preview
 
     settings = _settings(args)
+    store = _store(settings)
+    _known_agency(settings, store, args.agency)
     try:
-        written = preview(settings, _store(settings), args.agency, args.out, args.period)
+        written = preview(settings, store, args.agency, args.out, args.period)
     except NothingToReport as exc:
         print(f"dcatwatch: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
-    for path in written:
-        print(path)
+    if args.json:
+        print(json.dumps({"agency": args.agency, "files": [str(p) for p in written]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for path in written:
+            print(path)
     return EXIT_OK
 
 
@@ -367,8 +527,12 @@ def _report_send(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import send
 
     settings = _settings(args)
-    result = send(settings, _store(settings), args.agency, args.period)
-    print(result.summary())
+    store = _store(settings)
+    if args.agency:
+        _known_agency(settings, store, args.agency)
+    result = send(settings, store, args.agency, args.period)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json
+          else result.summary())
     return EXIT_FAILED if result.failed or result.new_unknown else EXIT_OK
 
 
@@ -376,8 +540,11 @@ def _report_resend(args: argparse.Namespace) -> int:
     from dcatwatch.reports.service import resend
 
     settings = _settings(args)
-    result = resend(settings, _store(settings), args.agency, args.period)
-    print(result.summary())
+    store = _store(settings)
+    _known_agency(settings, store, args.agency)
+    result = resend(settings, store, args.agency, args.period)
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json
+          else result.summary())
     return EXIT_OK if result.sent else EXIT_FAILED
 
 
@@ -385,8 +552,10 @@ def _coverage(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import coverage_table
     from dcatwatch.registry.coverage import agency_coverage, portal_coverage
 
-    store = _store(_settings(args))
+    settings = _settings(args)
+    store = _store(settings)
     if args.agency:
+        _known_agency(settings, store, args.agency)
         found = agency_coverage(store, args.agency)
         results = [found] if found else []
     else:
@@ -405,7 +574,8 @@ def _agencies_import(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with _store(settings) as store:
         result = import_agencies(store, args.file)
-    print(result.summary())
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json
+          else result.summary())
     return EXIT_FAILED if result.errors else EXIT_OK
 
 
@@ -432,12 +602,18 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _config_check(args: argparse.Namespace) -> int:
     from dcatwatch.config import warnings
 
-    settings = _settings(args)  # crons are parsed as `serve` parses them
+    settings = _settings(args, warn=False)  # crons are parsed as `serve` parses them
     found = warnings(settings)
+    refused = bool(found) and args.strict
+    if args.json:
+        print(json.dumps({"ok": not refused, "sources": len(settings.sources),
+                          "agencies": len(settings.agencies), "warnings": found},
+                         ensure_ascii=False, indent=2))
+        return EXIT_USAGE if refused else EXIT_OK
     for warning in found:
         print(f"dcatwatch: warning: {warning}", file=sys.stderr)
     counts = f"{len(settings.sources)} sources, {len(settings.agencies)} agencies"
-    if found and args.strict:
+    if refused:
         print(f"configuration refused (--strict): {len(found)} warnings; {counts}")
         return EXIT_USAGE
     print(f"configuration OK: {counts}" + (f", {len(found)} warnings" if found else ""))

@@ -119,18 +119,22 @@ def _duration(seconds: float) -> str:
 def validation_summary(summary: dict[str, Any], distributions: Iterable[dict[str, Any]],
                        metadata: Iterable[dict[str, Any]], shown: int = 10) -> str:
     """Validation results for people: the counts, then what failed and what to fix (the
-    rows are read once; only what is shown of them is kept)."""
+    rows are read once; only what is shown of them is kept). A failing file linked from
+    several distributions is shown once; metadata findings come errors first."""
     tabular_skipped = 0
-    failed: dict[str, list[dict[str, Any]]] = {"unreachable": [], "invalid data": []}
-    total = Counter[str]()
+    failed: dict[str, dict[str, list[Any]]] = {"unreachable": {}, "invalid data": {}}
+    urls: dict[str, set[str]] = {title: set() for title in failed}  # failing, each once
     for d in distributions:
         tabular_skipped += d["tabular"] and d["valid"] is None
         for title, failing in (("unreachable", d["reachable"] is False),
                                ("invalid data", d["valid"] is False)):
-            if failing:
-                total[title] += 1
-                if len(failed[title]) < shown:
-                    failed[title].append(d)
+            if not failing:
+                continue
+            urls[title].add(d["url"])  # a file linked from several distributions: once
+            if d["url"] in failed[title]:
+                failed[title][d["url"]][1] += 1
+            elif len(failed[title]) < shown:
+                failed[title][d["url"]] = [d, 1]
     out = [f"distributions: {summary['distributions']} · links checked {summary['checked']} "
            f"(reachable {summary['reachable']}, unreachable {summary['unreachable']}: broken "
            f"{summary.get('broken', 0)}, failing unconfirmed {summary.get('failing', 0)}, "
@@ -144,14 +148,14 @@ def validation_summary(summary: dict[str, Any], distributions: Iterable[dict[str
     for title, rows in failed.items():
         if rows:
             out.append(f"\n{title}:")
-            for row in rows:
-                errors = "; ".join(f"{e['type']} (row {e['row']}, field {e['field']})"
-                                   for e in row["errors"][:3])
+            for row, linked in rows.values():
+                errors = "; ".join(_data_error(e) for e in row["errors"][:3])
                 verdict = f" {row['verdict']}" if row.get("verdict") else ""
-                out.append(f"  {row['url']} [{row['http_status'] or '-'}{verdict}] {errors}"
-                           .rstrip())
-            if total[title] > shown:
-                out.append(f"  … and {total[title] - shown} more (see --json)")
+                shared = f" ({linked} distributions)" if linked > 1 else ""
+                out.append(f"  {row['url']} [{row['http_status'] or '-'}{verdict}]{shared} "
+                           f"{errors}".rstrip())
+            if len(urls[title]) > shown:
+                out.append(f"  … and {len(urls[title]) - shown} more (see --json)")
     by_code: dict[str, list[dict[str, Any]]] = {}  # the first EXAMPLES of each code
     found = Counter[str]()
     for finding in metadata:
@@ -161,7 +165,9 @@ def validation_summary(summary: dict[str, Any], distributions: Iterable[dict[str
             examples.append(finding)
     if by_code:
         out.append("\nmetadata:")
-        for code, items in sorted(by_code.items(), key=lambda kv: -found[kv[0]]):
+        for code, items in sorted(by_code.items(), key=lambda kv: (
+                SEVERITY_ORDER.get(kv[1][0]["severity"], len(SEVERITY_ORDER)), -found[kv[0]],
+                kv[0])):
             out.append(f"  {items[0]['severity']} {code} ({found[code]}×): "
                        f"{items[0]['hint']['en']}")
             out += [f"    e.g. {_where(item)}" for item in items]
@@ -170,7 +176,14 @@ def validation_summary(summary: dict[str, Any], distributions: Iterable[dict[str
     return "\n".join(out)
 
 
+def _data_error(error: dict[str, Any]) -> str:
+    """``extra-cell (row 3, field namn)``, leaving out what the error has not."""
+    where = [f"{key} {error[key]}" for key in ("row", "field") if error.get(key) is not None]
+    return error["type"] + (f" ({', '.join(where)})" if where else "")
+
+
 EXAMPLES = 3  # findings named under each code of validate's metadata findings
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}  # mandatory properties' errors first
 
 
 def _where(finding: dict[str, Any]) -> str:
@@ -200,6 +213,50 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def _cell(value: object) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def cut(text: str | None, width: int) -> str:
+    """``text`` in at most ``width`` characters, a cut marked with … (``--json`` has it
+    whole); None as empty."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+ERROR_WIDTH = 80  # characters of an error a table row shows
+
+
+def runs_table(runs: Sequence[dict[str, Any]]) -> str:
+    """Recent runs (their ``runs --json`` objects) for people: one row each."""
+    if not runs:
+        return "no run matches"
+    columns = ("source", "kind", "status", "scheduled_for", "started_at", "finished_at",
+               "worker")
+    rows = [tuple(r[c] or "" for c in columns) + (cut(r["error"], ERROR_WIDTH),)
+            for r in runs]
+    return table(columns + ("error",), rows)
+
+
+def sources_table(sources: Sequence[dict[str, Any]]) -> str:
+    """The configured sources (their ``sources --json`` objects) for people: last run and
+    its result, next run, datasets, held removals; then how to apply held removals."""
+    if not sources:
+        return "no source is configured"
+    rows = [(s["source"], s["type"], s["last_status"] or "never run",
+             _short_time(s["last_attempt_at"]), _short_time(s["last_success_at"]),
+             _short_time(s["next_run_at"]) if s["enabled"] else "disabled",
+             s["datasets"], s["held_removals"], cut(s["last_error"], ERROR_WIDTH // 2))
+            for s in sources]
+    out = [table(("source", "type", "last run", "attempted", "last success", "next run",
+                  "datasets", "held", "error"), rows)]
+    out += [f"\n{s['source']}: {s['held_removals']} removals held by the mass-deletion guard; "
+            f"`dcatwatch harvest --confirm-removals {s['source']}` applies them"
+            for s in sources if s["held_removals"]]
+    return "\n".join(out)
+
+
+def _short_time(moment: str | None) -> str:
+    """``2026-12-07 05:00Z`` from an ISO time in UTC; ``–`` for none."""
+    return "–" if moment is None else moment[:16].replace("T", " ") + "Z"
 
 
 def harvest_table(results: Sequence[dict[str, Any]]) -> str:

@@ -14,12 +14,14 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dcatwatch.errors import ConfigError
+from dcatwatch.names import closest
 
 DEFAULT_FILE = "dcatwatch.toml"
 ENV_FILE = "DCATWATCH_CONFIG"
@@ -53,9 +55,29 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DATABASES = ("sqlite", "postgresql")  # the back ends the store and its migrations support
+
+
 class DatabaseSettings(Section):
     url: str = Field("sqlite:///dcatwatch.db",
                      description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB.")
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, url: str) -> str:
+        """Refuse, as loading does, a database the commands would refuse (MySQL, a typo)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"{without_userinfo(url)!r} is not a database URL; expected "
+                             "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") from None
+        if backend not in DATABASES:
+            raise ValueError(f"{backend!r} is not supported ({without_userinfo(url)!r}); "
+                             "expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
+        return url
 
 
 class ServerSettings(Section):
@@ -124,6 +146,11 @@ class HarvestSettings(Section):
                                 "in memory (about 200 bytes each); a larger document is "
                                 "grouped in a temporary file in `workdir`, slower but in "
                                 "memory that does not grow with it.")
+    max_subject_triples: int = Field(100_000, ge=100, description="Most triples one record "
+                                     "(subject) may have, a catalogue's dataset list not "
+                                     "counted; a document with a larger one fails the run "
+                                     "(record.too_large), which then changes nothing, instead "
+                                     "of taking the harvest's memory with it.")
 
 
 class SourceAuth(Section):
@@ -344,8 +371,11 @@ class Settings(Section):
         for source in self.sources:
             if source.name == name:
                 return source
-        known = ", ".join(s.name for s in self.sources) or "none configured"
-        raise ConfigError("sources", f"no source named {name!r} (known: {known})")
+        names = [s.name for s in self.sources]
+        match = closest(name, names)
+        hint = f"did you mean {match!r}?" if match else \
+            f"known: {', '.join(names) or 'none configured'}"
+        raise ConfigError("sources", f"no source named {name!r}; {hint}")
 
 
 def _unique(values: list[str], key: str) -> None:
@@ -405,21 +435,52 @@ def _apply_environment(raw: dict[str, Any], environ: Any) -> dict[tuple[str, str
     Returns the variable that set each (section, key).
     """
     applied: dict[tuple[str, str], str] = {}
+    for section, key, name, listed in _environment_names():
+        if name not in environ or not isinstance(raw.setdefault(section, {}), dict):
+            continue  # `database = "x"` in the file: validation names the key
+        value = environ[name]
+        if listed:
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        raw[section][key] = value
+        applied[section, key] = name
+    return applied
+
+
+def _environment_names() -> Iterator[tuple[str, str, str, bool]]:
+    """(section, key, ``DCATWATCH_<SECTION>_<KEY>``, is a list) of every setting the
+    environment may set (the keys of the sections, not of sources or agencies)."""
     for section, model in Settings.model_fields.items():
         annotation = model.annotation
         if not (isinstance(annotation, type) and issubclass(annotation, Section)):
             continue
-        if not isinstance(raw.setdefault(section, {}), dict):
-            continue  # `database = "x"` in the file: validation names the key
         for key, field in annotation.model_fields.items():
-            name = f"{ENV_PREFIX}{section}_{key}".upper()
-            if name in environ:
-                value = environ[name]
-                if getattr(field.annotation, "__origin__", None) is list:
-                    value = [item.strip() for item in value.split(",") if item.strip()]
-                raw[section][key] = value
-                applied[section, key] = name
-    return applied
+            listed = getattr(field.annotation, "__origin__", None) is list
+            yield section, key, f"{ENV_PREFIX}{section}_{key}".upper(), listed
+
+
+ENV_NOT_SETTINGS = ("DCATWATCH_TEST_",)  # the test suite's own variables
+
+
+def unknown_environment(settings: Settings, environ: Mapping[str, str] | None = None
+                        ) -> list[str]:
+    """A warning for each ``DCATWATCH_*`` variable that sets nothing (a misspelt name is
+    otherwise silently ignored), naming the closest variable that does."""
+    environ = os.environ if environ is None else environ
+    known = {name for _section, _key, name, _listed in _environment_names()} | {ENV_FILE}
+    known |= {s.auth.password_env for s in settings.sources if s.auth is not None}
+    if settings.smtp.password_env:
+        known.add(settings.smtp.password_env)
+    by_key = {name.removeprefix(ENV_PREFIX): name for name in known}
+    found = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(
+                ENV_NOT_SETTINGS):
+            continue
+        match = closest(name.removeprefix(ENV_PREFIX), by_key)  # SMTP_HOST, not DCATWATCH_
+        found.append(f"environment variable {name} sets nothing and is ignored; "
+                     + (f"did you mean {by_key[match]}?" if match else
+                        "settings are DCATWATCH_<SECTION>_<KEY> (`dcatwatch config docs`)"))
+    return found
 
 
 def _key_path(raw: dict[str, Any], location: tuple[Any, ...]) -> str:
@@ -447,8 +508,9 @@ NEVER_FIRES_YEARS = 5  # a cron without a fire time this far ahead is taken to n
 
 def warnings(settings: Settings) -> list[str]:
     """What is valid but almost surely not meant (``dcatwatch config check`` prints these):
-    a cron that never fires (within :data:`NEVER_FIRES_YEARS` years, e.g. ``* * 31 2 *``)
-    and an ``[http] allowed_networks`` range that holds public addresses."""
+    a cron that never fires (within :data:`NEVER_FIRES_YEARS` years, e.g. ``* * 31 2 *``),
+    reports that would go through the ``[smtp]`` defaults, an ``[http] allowed_networks``
+    range that holds public addresses and a ``DCATWATCH_*`` variable that sets nothing."""
     from datetime import UTC, datetime, timedelta
 
     from dcatwatch.cron import crontab
@@ -465,6 +527,7 @@ def warnings(settings: Settings) -> list[str]:
         if fire is None or fire > horizon:
             found.append(f"{key}: the cron {expression!r} never fires (no time in the next "
                          f"{NEVER_FIRES_YEARS} years): check the day and month")
+    found += _smtp_warnings(settings)
     for network in settings.http.allowed_networks:
         parsed = ipaddress.ip_network(network, strict=False)
         if not any(parsed.version == r.version and parsed.subnet_of(r)  # type: ignore[arg-type]
@@ -472,4 +535,23 @@ def warnings(settings: Settings) -> list[str]:
             found.append(f"http.allowed_networks: {network!r} holds public addresses, which "
                          "turns the address guard off for them: list only the private range "
                          "of the intranet catalogue (e.g. '10.1.0.0/16')")
+    return found + unknown_environment(settings)
+
+
+def _smtp_warnings(settings: Settings) -> list[str]:
+    """Reports would go out through the built-in ``[smtp]`` defaults (plain SMTP to
+    localhost:25, from dcatwatch@example.se) while agencies have addresses to get them."""
+    addressed = [a.id for a in settings.agencies if a.email and a.reports]
+    if not addressed:
+        return []
+    smtp, default = settings.smtp, SmtpSettings()
+    found = []
+    who = f"{len(addressed)} agencies with an e-mail address"
+    if (smtp.host, smtp.port, smtp.security) == (default.host, default.port, default.security):
+        found.append(f"smtp.host: reports to {who} would go to {smtp.host}:{smtp.port} without "
+                     "TLS (the defaults): set [smtp] host, port and security (e.g. port 587 "
+                     "with security = \"starttls\") to your mail relay")
+    if smtp.sender == default.sender:
+        found.append(f"smtp.sender: reports to {who} would come from {smtp.sender} (the "
+                     "example default): set [smtp] sender to an address of yours")
     return found

@@ -8,8 +8,9 @@ Two differences from APScheduler 3 are bridged here:
   (``0 5 1 * mon``: the 1st and every Monday) while APScheduler fires on both, so such an
   expression becomes two triggers, either of which fires.
 
-``?`` means ``*``. Extensions cron does not define (``#``, ``L``, ``W``) are refused, not
-half-read.
+``?`` means ``*``; the nicknames of cron(8) (``@daily``, ``@hourly`` …) mean their 5
+fields. Extensions cron does not define (``#``, ``L``, ``W``) are refused, not half-read,
+and so is ``@reboot`` (a schedule, not a time).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = "(?:sun|mon|tue|wed|thu|fri|sat)"
 _NAMES = re.compile(f"{_NAME}(?:-{_NAME})?")
 _DAYS = re.compile(r"[0-9*,/-]+")  # no Quartz extensions (L, W, #) or APScheduler's "last"
+NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+             "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+             "@hourly": "0 * * * *"}  # as cron(8) and crontab(5) define them
 
 
 def crontab(expression: str) -> BaseTrigger:
@@ -36,6 +40,12 @@ def crontab(expression: str) -> BaseTrigger:
 
     Raises ValueError (with APScheduler's reason) for an expression it cannot run.
     """
+    nickname = expression.strip().lower()
+    if nickname.startswith("@"):
+        if nickname not in NICKNAMES:
+            raise ValueError(f"{expression.strip()!r} is not a cron nickname (known: "
+                             f"{', '.join(NICKNAMES)}); or give 5 fields")
+        expression = NICKNAMES[nickname]
     fields = ["*" if f == "?" else f for f in expression.split()]
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields, got {len(fields)}")

@@ -7,6 +7,7 @@ Exceptions::
 
     DcatwatchError            any failure with a catalogue code, a message and maybe a URL
     ├── ConfigError           bad configuration (exit status 2)
+    ├── UsageError            a command named what does not exist (exit status 2)
     ├── FetchError            the HTTP side: timeouts, refused addresses, caps, bad statuses
     ├── ParseError            a document that is not (valid, safe) RDF
     └── StoreFault            the database cannot be used: read-only, full, locked, wrong schema
@@ -34,6 +35,11 @@ class ErrorType:
 _ENTRIES = [
     ErrorType("config.invalid", "error", "Invalid configuration",
               "Fix the named key in the configuration file or environment variable.",
+              publisher=False),
+    ErrorType("usage.unknown_name", "error", "No such source or agency",
+              "Use a name the configuration (`dcatwatch sources`) or the store "
+              "(`dcatwatch datasets`, `dcatwatch scores`) knows; the message suggests the "
+              "closest one.",
               publisher=False),
     ErrorType("fetch.timeout", "error", "The server did not answer in time",
               "Check that the URL is right and the server is up; raise [http] timeouts if it is slow."),
@@ -143,6 +149,30 @@ _ENTRIES = [
               "Older schema: run `dcatwatch db upgrade`. Newer schema: run the dcatwatch "
               "version that wrote it.",
               publisher=False),
+    ErrorType("report.smtp_unreachable", "error", "The SMTP server could not be reached",
+              "Check [smtp] host, port and security (e.g. 587 with starttls, 465 with ssl), "
+              "that the server runs and that it accepts connections from this machine; the "
+              "reports stay queued for the next run.",
+              publisher=False),
+    ErrorType("report.smtp_refused", "error", "The SMTP server would not let dcatwatch send",
+              "Check [smtp] username and the password in the variable [smtp] password_env, "
+              "and that the server relays for [smtp] sender; the reports stay queued.",
+              publisher=False),
+    ErrorType("harvest.workdir_full", "error", "The harvest's work directory is full",
+              "Free space on the disk of [harvest] workdir (default: the system's temporary "
+              "directory) or point it at a larger disk, then harvest again; nothing was "
+              "changed.",
+              publisher=False),
+    ErrorType("harvest.workdir_unusable", "error",
+              "The harvest's work directory cannot be written",
+              "Make [harvest] workdir an existing directory the user dcatwatch runs as may "
+              "write (or unset it for the system's temporary directory); nothing was changed.",
+              publisher=False),
+    ErrorType("record.too_large", "error",
+              "A record has more triples than [harvest] max_subject_triples allows",
+              "Nothing from the document was used and the run changed nothing (the last good "
+              "harvest stays): a DCAT record needs a few dozen triples, so fix the record "
+              "named, or raise [harvest] max_subject_triples if it really is this large."),
     ErrorType("fetch.host_unavailable", "warning",
               "Not checked: the host failed several checks in a row this round",
               "Nothing to do yet: the link is checked again next round. If it persists, check "
@@ -199,6 +229,15 @@ class ConfigError(DcatwatchError):
         where = f" in {file}" if file else ""
         super().__init__("config.invalid", f"{key}: {problem}{where}")
         self.key = key
+
+
+class UsageError(DcatwatchError):
+    """A command named a source or agency that does not exist; the message says which
+    option and suggests the closest known name."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__("usage.unknown_name", f"{option}: {problem}")
+        self.option = option
 
 
 Blame = Literal["agency", "monitor", "unknown"]

@@ -26,6 +26,12 @@ id = "2021005448"
 name = "Skatteverket"
 email = "oppnadata@skatteverket.se"
 """
+SMTP = """[smtp]
+host = "smtp.example.se"
+port = 587
+security = "starttls"
+sender = "oppnadata@example.se"
+"""  # not the defaults: `config check` warns about those when an agency gets reports
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -168,7 +174,8 @@ def test_serve_rejects_the_same_crons(tmp_path: Path, text: str, key: str) -> No
 
 def test_config_check_accepts_good_crons(tmp_path: Path) -> None:
     text = GOOD.replace('"0 5 * * *"', '"*/15 6-18 ? * mon-fri"') + (
-        "[daemon]\nlink_recheck = \"0 3 * * 0,7\"\n[reports]\nschedule = \"30 7 1 * *\"\n")
+        "[daemon]\nlink_recheck = \"0 3 * * 0,7\"\n[reports]\nschedule = \"30 7 1 * *\"\n"
+        + SMTP)
     status, out, _ = run("--config", str(write(tmp_path, text)), "config", "check")
     assert (status, out) == (0, "configuration OK: 1 sources, 1 agencies\n")
 

@@ -121,4 +121,5 @@ def test_named_source_unknown_is_a_usage_error(server: LoopbackServer, tmp_path:
     config = write_config(tmp_path, [_source(server)])
     status, _, err = run("--config", str(config), "harvest", "nosuch")
     assert status == 2
-    assert "no source named 'nosuch'" in err
+    assert err == ("dcatwatch: usage.unknown_name: SOURCE: unknown source 'nosuch' "
+                   "(known: exempel)\n")

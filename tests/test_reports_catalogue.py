@@ -33,7 +33,8 @@ SHOWN = {"fetch.timeout", "fetch.connection", "fetch.http_status", "fetch.too_la
          "fetch.invalid_url", "parse.syntax", "parse.not_rdf", "parse.unsafe_xml",
          "parse.recovered", "parse.crashed", "parse.remote_context", "page.loop", "page.cap",
          "page.failed", "record.no_iri", "record.relative_iri", "record.invalid",
-         "record.no_publisher", "record.tolerated", "meta.distribution.format_conflict"}
+         "record.no_publisher", "record.too_large", "record.tolerated",
+         "meta.distribution.format_conflict"}
 DAY = r"\(\d{4}-\d{2}-\d{2}\)"
 
 

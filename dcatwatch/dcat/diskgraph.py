@@ -143,6 +143,16 @@ class DiskGraph:
         self._db.execute(f"CREATE INDEX t_listed ON t (o) WHERE p = '{DCAT_DATASET}'")
         self._db.execute("COMMIT")
 
+    def largest_record(self, limit: int, links: Iterable[str]) -> tuple[str, int] | None:
+        """A subject with more than ``limit`` triples, not counting those of the
+        predicates ``links`` (a catalogue's dcat:dataset list), and how many; None when
+        none has (asked once the rows are indexed)."""
+        predicates = list(links)
+        row = self._db.execute(
+            f"SELECT s, count(*) FROM t WHERE p NOT IN ({', '.join('?' * len(predicates))}) "
+            "GROUP BY s HAVING count(*) > ? LIMIT 1", (*predicates, limit)).fetchone()
+        return None if row is None else (row[0], row[1])
+
     # -- the mapper's questions ---------------------------------------------------------
 
     def record_nodes(self, types: Iterable[str], links: Iterable[str],

@@ -50,8 +50,19 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # be
 _JSON_TOKENS = re.compile(rb'["\\{}\[\]]')  # what the JSON-LD depth check looks at
 MEMORY_MB = 512  # the parser child's address-space cap ([harvest] parser_memory_mb)
 MEMORY_TRIPLES = 300_000  # grouped in memory, past it on disk ([harvest] memory_triples)
+SUBJECT_TRIPLES = 100_000  # most triples of one record ([harvest] max_subject_triples)
+MEMBERSHIP = frozenset(f"<http://www.w3.org/ns/dcat#{name}>" for name in (
+    "dataset", "service", "catalog", "record"))  # a catalogue's lists: not counted in the cap
 JSONLD_MAX_DEPTH = 100  # [harvest] jsonld_max_depth
 _NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
+
+
+class TooManyTriples(Exception):
+    """One subject has more triples than the cap (see :func:`group_lines`)."""
+
+    def __init__(self, subject: str, triples: int, limit: int) -> None:
+        super().__init__(f"{subject} has {triples} triples, over {limit}")
+        self.subject, self.triples, self.limit = subject, triples, limit
 
 
 @dataclass(slots=True)
@@ -305,6 +316,7 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
                syntax: str | None = None, contexts: Contexts | None = None, *,
                memory_mb: int = MEMORY_MB, jsonld_max_depth: int = JSONLD_MAX_DEPTH,
                memory_triples: int = MEMORY_TRIPLES,
+               subject_triples: int = SUBJECT_TRIPLES,
                workdir: Path | None = None) -> Graph | DiskGraph:
     """Parse the document at ``path`` (fetched from ``url``) into a :class:`Graph`.
 
@@ -314,9 +326,11 @@ def parse_file(path: Path, url: str, content_type: str | None = None,
     line and column. The parser child may use ``memory_mb`` MiB of address space; a JSON-LD
     document nested deeper than ``jsonld_max_depth`` is refused (``parse.too_deep``). A
     document of more than ``memory_triples`` triples is grouped on disk, in ``workdir``
-    (:mod:`dcatwatch.dcat.diskgraph`); the caller closes what it gets.
+    (:mod:`dcatwatch.dcat.diskgraph`); the caller closes what it gets. A subject of more
+    than ``subject_triples`` triples (a catalogue's dataset list aside) fails the document
+    (``record.too_large``) as soon as it is seen, so one huge record cannot exhaust memory.
     """
-    limits = (memory_mb, memory_triples, workdir)
+    limits = (memory_mb, memory_triples, subject_triples, workdir)
     chosen = syntax or detect_syntax(path, url, content_type)
     source = to_utf8(path, url, content_type, chosen)
     try:
@@ -358,7 +372,8 @@ def rebase(url: str) -> Rebase | None:
 
 
 def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int,
-                    memory_triples: int, workdir: Path | None) -> Graph | DiskGraph:
+                    memory_triples: int, subject_triples: int,
+                    workdir: Path | None) -> Graph | DiskGraph:
     large = path.stat().st_size >= LARGE_BYTES
     rebased = rebase(url)
     base = rebased.base if rebased else url
@@ -373,7 +388,18 @@ def _parse_in_child(path: Path, url: str, syntax: str, memory_mb: int,
     try:
         graph = group_lines(io.TextIOWrapper(child.stdout, encoding="utf-8",
                                              errors="surrogateescape"),
-                            graph, rebased, memory_triples=memory_triples, workdir=workdir)
+                            graph, rebased, memory_triples=memory_triples,
+                            subject_triples=subject_triples, workdir=workdir)
+    except TooManyTriples as exc:
+        child.kill()  # it would wait forever to write the rest
+        graph.close()
+        raise ParseError("record.too_large", f"{exc.subject} has more than {exc.limit} "
+                         f"triples ([harvest] max_subject_triples = {exc.limit}; a catalogue's "
+                         "dataset list is not counted): nothing from the document was used",
+                         url, SYNTAX_NAMES[syntax]) from None
+    except BaseException:
+        child.kill()
+        raise
     finally:
         stderr = child.stderr.read().decode("utf-8", "replace")
         child.stderr.close()
@@ -394,7 +420,7 @@ def _describe(detail: dict[str, object], syntax: str) -> str:
 
 
 def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = None, *,
-                memory_triples: int | None = None,
+                memory_triples: int | None = None, subject_triples: int | None = None,
                 workdir: Path | None = None) -> Graph | DiskGraph:
     """Group N-Triples lines (each ending in `` .\\n``) by subject into ``graph``; returns it,
     or, past ``memory_triples`` triples, a :class:`~dcatwatch.dcat.diskgraph.DiskGraph` (in
@@ -405,18 +431,32 @@ def group_lines(lines: Iterable[str], graph: Graph, rebased: Rebase | None = Non
     ``graph.relative_iris``; an object that is the sentinel base itself came from an empty
     reference (``rdf:resource=""``, Turtle's ``<>``) and becomes an empty literal, which the
     mapper reports (``record.empty_value``) instead of reading the document's URL.
+
+    With ``subject_triples``, a subject with more triples than that (not counting
+    :data:`MEMBERSHIP` links) raises :class:`TooManyTriples`: while grouping in memory as
+    soon as it has them, on disk once the rows are indexed.
     """
     relative: dict[str, None] = {}  # restored IRI terms, first seen first
     empty = f"<{rebased.base.split('#', 1)[0]}>" if rebased is not None else None
     remaining = iter(lines)
-    count = _in_memory(remaining, graph, rebased, empty, relative, memory_triples)
+    count = _in_memory(remaining, graph, rebased, empty, relative, memory_triples,
+                       subject_triples)
     grouped: Graph | DiskGraph = graph
     if memory_triples is not None and count >= memory_triples:
         grouped = DiskGraph(workdir, syntax=graph.syntax, large=graph.large)
-        grouped.add((s, p, o) for s, props in graph.subjects.items() for p, o in props)
-        graph.subjects.clear()
-        graph.types.clear()
-        count = _on_disk(remaining, grouped, rebased, empty, relative, count)
+        try:
+            grouped.add((s, p, o) for s, props in graph.subjects.items() for p, o in props)
+            graph.subjects.clear()
+            graph.types.clear()
+            count = _on_disk(remaining, grouped, rebased, empty, relative, count)
+            largest = None if subject_triples is None else \
+                grouped.largest_record(subject_triples, MEMBERSHIP)
+        except BaseException:
+            grouped.close()
+            raise
+        if largest is not None:
+            grouped.close()
+            raise TooManyTriples(*largest, subject_triples)  # type: ignore[misc]
     grouped.triples = count
     grouped.relative_iris = len(relative)
     grouped.relative_example = next(iter(relative))[1:-1] if relative else None
@@ -436,17 +476,22 @@ def _terms(line: str, rebased: Rebase | None, empty: str | None,
 
 
 def _in_memory(lines: Iterator[str], graph: Graph, rebased: Rebase | None, empty: str | None,
-               relative: dict[str, None], limit: int | None) -> int:
-    """Group lines into ``graph`` until they end or ``limit`` triples are grouped; the count."""
+               relative: dict[str, None], limit: int | None,
+               subject_limit: int | None = None) -> int:
+    """Group lines into ``graph`` until they end or ``limit`` triples are grouped; the count.
+    Raises :class:`TooManyTriples` when a subject gets more than ``subject_limit``."""
     subjects = graph.subjects
     types = graph.types
     share = graph.large
     count = 0
+    large: dict[str, int] = {}  # subjects past the cap with their links: their own triples
+    cap = subject_limit or 0
     for line in lines:
         if line[0] == "#":
             subjects.clear()
             types.clear()
             relative.clear()
+            large.clear()
             count = 0
             continue
         subject, predicate, obj = _terms(line, rebased, empty, relative)
@@ -459,6 +504,15 @@ def _in_memory(lines: Iterator[str], graph: Graph, rebased: Rebase | None, empty
         group.append((predicate, obj))
         if predicate == RDF_TYPE:
             types.setdefault(subject, []).append(obj)
+        if cap and len(group) > cap:  # rare: count its own triples, once, then go on
+            own = large.get(subject)
+            if own is None:
+                own = sum(p not in MEMBERSHIP for p, _o in group)
+            elif predicate not in MEMBERSHIP:
+                own += 1
+            if own > cap:
+                raise TooManyTriples(subject, own, cap)
+            large[subject] = own
         count += 1
         if count == limit:
             break

@@ -279,7 +279,9 @@ class DocumentReader:
             graph = parse_file(result.path, result.final_url, result.content_type, self.syntax,
                                self.contexts, memory_mb=limits.parser_memory_mb,
                                jsonld_max_depth=limits.jsonld_max_depth,
-                               memory_triples=limits.memory_triples, workdir=self.workdir)
+                               memory_triples=limits.memory_triples,
+                               subject_triples=limits.max_subject_triples,
+                               workdir=self.workdir)
         finally:
             _discard(result)
         cap = limits.max_datasets

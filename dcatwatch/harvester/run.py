@@ -13,9 +13,11 @@ its record. Until then the datasets read are staged on disk
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from dcatwatch.harvester.agencies import AgencyResolver, record_seen, sync_regis
 from dcatwatch.harvester.documents import Cached, Collected, DocumentReader
 from dcatwatch.http.client import CacheValidators, HttpClient
 from dcatwatch.store.core import Store, StoreError, Unit
+from dcatwatch.store.db import fault_of
 from dcatwatch.store.runs import RunCounts, RunResult
 
 log = logging.getLogger(__name__)
@@ -136,18 +139,69 @@ def _run(settings: Settings, store: Store, source: SourceSettings, client: HttpC
     except Exception as exc:  # noqa: BLE001 - a bug must not stop the other sources
         result.status = "failed"
         result.counts = RunCounts(pages=result.counts.pages)  # what was counted rolled back
+        fault = fault_of(exc)  # the store refused the run's writes (full, read-only …)
+        error = fault or workdir_error(exc, workdir_of(settings))
         if isinstance(exc, DcatwatchError):  # a cap the run hit: the source's fault, not ours
             log.warning("harvest of %s failed: %s", source.name, exc.message)
             result.errors.append(exc)
+        elif error is not None:  # the monitor's disk, not the source: one line, no traceback
+            # a store fault is the caller's to report (the command's one line, the daemon's)
+            log.log(logging.INFO if fault else logging.WARNING, "harvest of %s failed: %s",
+                    source.name, error.message, extra={"code": error.code})
+            result.errors.append(error)
         else:
             log.exception("harvest of %s failed", source.name)
             result.errors.append(DcatwatchError("run.internal", f"{type(exc).__name__}: {exc}",
                                                 source.url))
         result.duration_s = round(time.monotonic() - started, 3)
+        _record_failed(store, run_id, source, result, store_failed=fault is not None)
+        if fault is not None:
+            raise  # the store's fault, as when the run cannot be recorded at all (above)
+    return result
+
+
+def _record_failed(store: Store, run_id: int, source: SourceSettings, result: RunResult,
+                   store_failed: bool) -> None:
+    """Mark the run failed. When the store failed the run and refuses this too (still
+    full), the run stays ``running`` until the source's next run marks it failed
+    (:meth:`~dcatwatch.store.runs.Runs.start`)."""
+    try:
         with store.write() as unit:
             unit.runs.finish(run_id, result, now())
             unit.sources.record_outcome(source.name, "failed")
-    return result
+    except StoreError:
+        if not store_failed:
+            raise
+        log.error("cannot record the failed run of %s either: the next run marks it failed",
+                  source.name)
+
+
+def workdir_of(settings: Settings) -> Path:
+    """Where a harvest keeps its downloads and spools: ``[harvest] workdir`` or the
+    system's temporary directory."""
+    return Path(settings.harvest.workdir or tempfile.gettempdir())
+
+
+def workdir_error(exc: BaseException, workdir: Path) -> DcatwatchError | None:
+    """``harvest.workdir_full`` / ``harvest.workdir_unusable`` for an OSError writing the
+    work directory (no space or quota left, read-only, not permitted, missing), else None."""
+    if not isinstance(exc, OSError):
+        return None
+    reason = f"{type(exc).__name__}: [Errno {exc.errno}] {exc.strerror or exc}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DcatwatchError("harvest.workdir_full", f"the work directory {workdir} is full "
+                              f"({reason}): free space there or set [harvest] workdir to a "
+                              "larger disk; the run changed nothing")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT) and \
+            _under(exc.filename, workdir):
+        return DcatwatchError("harvest.workdir_unusable", f"the work directory {workdir} "
+                              f"cannot be written ({reason}): make it a writable directory "
+                              "or set [harvest] workdir elsewhere; the run changed nothing")
+    return None
+
+
+def _under(filename: object, directory: Path) -> bool:
+    return isinstance(filename, str) and Path(filename).is_relative_to(directory)
 
 
 def _read(settings: Settings, store: Store, source: SourceSettings, client: HttpClient,

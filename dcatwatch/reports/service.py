@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -81,6 +81,10 @@ class SendResult:
     def skip(self, reason: str, agency_id: str) -> None:
         """Record an agency that gets no report, and why."""
         self.skipped.setdefault(reason, []).append(agency_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``report send --json`` object: the agency ids per outcome."""
+        return asdict(self)
 
     def summary(self) -> str:
         """One line of counts, then one line per failure."""

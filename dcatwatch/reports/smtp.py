@@ -68,6 +68,27 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _reason(error: BaseException) -> str:
+    """The error's kind and text, on one line (an SMTP reply may span several)."""
+    return " ".join(_describe(error).split())
+
+
+def unreachable(settings: SmtpSettings, error: BaseException) -> str:
+    """``report.smtp_unreachable: cannot reach the SMTP server HOST:PORT …: what to check``."""
+    return (f"report.smtp_unreachable: cannot reach the SMTP server {settings.host}:"
+            f"{settings.port} (security = {settings.security}): {_reason(error)}; check "
+            "[smtp] host, port and security and that the server accepts connections from "
+            "this machine")
+
+
+def refused(settings: SmtpSettings, error: BaseException) -> str:
+    """``report.smtp_refused: the SMTP server HOST:PORT will not let us send …``."""
+    return (f"report.smtp_refused: the SMTP server {settings.host}:{settings.port} will not "
+            f"let dcatwatch send: {_reason(error)}; check [smtp] username, the password in "
+            "[smtp] password_env and that the server relays for [smtp] sender "
+            f"({settings.sender})")
+
+
 class SmtpSender:
     """One SMTP session, opened on first use and reopened after a transient failure."""
 
@@ -145,18 +166,20 @@ class SmtpSender:
                 return
             except _REFUSED_SESSION as error:
                 self.close()
-                raise DeliveryError(_describe(error), session=True) from None
+                raise DeliveryError(refused(self.settings, error), session=True) from None
             except _REFUSED_MESSAGE as error:  # a reply: the server did not take it
                 self._reset()
                 code = _reply_code(error)
                 if code is None or code >= 500 or attempt + 1 == attempts:
                     raise DeliveryError(_describe(error), session=False) from None
             except OSError as error:  # connection, TLS, timeout, disconnect (SMTPException too)
+                connecting = self._connection is None  # set once EHLO, TLS and login passed
                 self.close()
                 if data_sent:
                     raise DeliveryUnknown(_describe(error)) from None
                 if attempt + 1 == attempts:
-                    raise DeliveryError(_describe(error), session=True) from None
+                    raise DeliveryError(unreachable(self.settings, error) if connecting
+                                        else _describe(error), session=True) from None
             time.sleep(self.options.retry_backoff * 2 ** attempt)
 
     def _envelope(self, connection: smtplib.SMTP, recipient: str) -> None:

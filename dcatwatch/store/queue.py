@@ -58,7 +58,8 @@ def _iso(moment: datetime | str | None) -> str | None:
     return None if moment is None else as_utc(moment).isoformat(timespec="seconds")
 
 
-def _first_error(errors: str | None) -> str | None:
+def first_error(errors: str | None) -> str | None:
+    """The message of the first error of a run's ``errors`` column (JSON), if any."""
     try:
         items = json.loads(errors or "[]")
     except ValueError:
@@ -163,13 +164,21 @@ class Queue(Repository):
             {"secs": seconds}).scalar() or 0)
 
     def list_runs(self, source: str | None = None, since: datetime | None = None,
-                  limit: int = 200) -> list[RunRow]:
-        """Recent runs of every kind, newest first (``source`` also matches a report's agency)."""
-        params: dict[str, Any] = {"source": source, "since": since, "limit": limit}
+                  limit: int = 200, kind: str | None = None,
+                  status: str | None = None) -> list[RunRow]:
+        """Recent runs, newest first: of every kind or of ``kind`` (harvest, validation,
+        scoring, report), in any state or in ``status``; ``source`` also matches a
+        report's agency."""
+        params: dict[str, Any] = {"source": source, "since": since, "limit": limit,
+                                  "kind": kind, "status": status}
         where = ("(CAST(:source AS TEXT) IS NULL OR src = :source) AND "
-                 "(CAST(:since AS TIMESTAMP) IS NULL OR started_at >= :since)")
+                 "(CAST(:since AS TIMESTAMP) IS NULL OR started_at >= :since) AND "
+                 "(CAST(:kind AS TEXT) IS NULL OR kind = :kind) AND "
+                 "(CAST(:status AS TEXT) IS NULL OR status = :status)")
         if self.connection.dialect.name == "sqlite":
-            where = "(:source IS NULL OR src = :source) AND (:since IS NULL OR started_at >= :since)"
+            where = ("(:source IS NULL OR src = :source) AND (:since IS NULL OR started_at >= "
+                     ":since) AND (:kind IS NULL OR kind = :kind) AND (:status IS NULL OR "
+                     "status = :status)")
             params["since"] = None if since is None else as_utc(since).replace(tzinfo=None)
         query = (
             "SELECT * FROM ("
@@ -185,4 +194,4 @@ class Queue(Repository):
         rows = self.connection.execute(text(query), params).all()
         return [RunRow(r.src, r.kind, r.status, _iso(r.scheduled_for), _iso(r.started_at),
                    _iso(r.finished_at), r.worker,
-                   _first_error(r.err) if r.kind == "harvest" else r.err) for r in rows]
+                   first_error(r.err) if r.kind == "harvest" else r.err) for r in rows]

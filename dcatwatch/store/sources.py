@@ -6,10 +6,10 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 
 from dcatwatch.store.repository import Repository
-from dcatwatch.store.tables import HTTP_CACHE, SOURCES
+from dcatwatch.store.tables import DATASETS, HTTP_CACHE, RUNS, SCHEDULES, SOURCES
 from dcatwatch.store.upsert import insert as upsert_into
 
 
@@ -77,3 +77,27 @@ class Sources(Repository):
             select(SOURCES.c.name, SOURCES.c.last_status, SOURCES.c.last_success_at,
                    SOURCES.c.last_attempt_at, SOURCES.c.datasets)
             .where(SOURCES.c.enabled).order_by(SOURCES.c.name)))
+
+    def overview(self) -> list[Row[Any]]:
+        """Every source's state for ``dcatwatch sources``, by name: ``name``,
+        ``last_status``, ``last_attempt_at``, ``last_success_at``, ``datasets``, the
+        daemon's ``next_run_at`` (None before it scheduled the source), the datasets whose
+        removal is ``held``, and its latest finished run's ``run_status``, ``finished_at``
+        and ``errors`` (JSON)."""
+        latest = (select(func.max(RUNS.c.id)).where(RUNS.c.finished_at.is_not(None))
+                  .group_by(RUNS.c.source))  # runs of a source never overlap: ids in order
+        held = (select(DATASETS.c.source, func.count().label("held"))
+                .where(DATASETS.c.removal_held_at.is_not(None), DATASETS.c.removed_at.is_(None))
+                .group_by(DATASETS.c.source).subquery())
+        last_run = select(RUNS.c.source, RUNS.c.status, RUNS.c.finished_at, RUNS.c.errors) \
+            .where(RUNS.c.id.in_(latest)).subquery()
+        return list(self.connection.execute(
+            select(SOURCES.c.name, SOURCES.c.last_status, SOURCES.c.last_attempt_at,
+                   SOURCES.c.last_success_at, SOURCES.c.datasets, SCHEDULES.c.next_run_at,
+                   func.coalesce(held.c.held, 0).label("held"),
+                   last_run.c.status.label("run_status"), last_run.c.finished_at,
+                   last_run.c.errors)
+            .select_from(SOURCES.outerjoin(SCHEDULES, SCHEDULES.c.source == SOURCES.c.name)
+                         .outerjoin(held, held.c.source == SOURCES.c.name)
+                         .outerjoin(last_run, last_run.c.source == SOURCES.c.name))
+            .order_by(SOURCES.c.name)))
