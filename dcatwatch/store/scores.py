@@ -212,3 +212,32 @@ class Scores(Repository):
                    *(snapshot[figure] for figure in AGENCY_FIGURES))
             .select_from(AGENCY_SNAPSHOTS.outerjoin(AGENCIES, AGENCIES.c.id == snapshot.agency_id))
             .where(snapshot.scored_at == at).order_by(snapshot.agency_id)))
+
+    def national_latest(self) -> Row[Any] | None:
+        """The latest national snapshot, every figure (None: never scored)."""
+        return self.connection.execute(
+            select(NATIONAL_SNAPSHOTS).order_by(NATIONAL_SNAPSHOTS.c.scored_at.desc(),
+                                                NATIONAL_SNAPSHOTS.c.id.desc()).limit(1)).first()
+
+    def national_since(self, moment: datetime) -> datetime | None:
+        """When the last national snapshot at or before ``moment`` was taken, else the first
+        one (None: never scored): what a trend compares with."""
+        at = NATIONAL_SNAPSHOTS.c.scored_at
+        before = self.connection.execute(select(func.max(at)).where(at <= moment)).scalar()
+        return before or self.connection.execute(select(func.min(at))).scalar()
+
+    def agency_details(self, at: datetime) -> list[Row[Any]]:
+        """``agency_id``, ``api_document_index`` and ``details`` (its ``scores --json``
+        object) of every agency in the snapshot taken ``at``."""
+        snapshot = AGENCY_SNAPSHOTS.c
+        return list(self.connection.execute(
+            select(snapshot.agency_id, snapshot.api_document_index, snapshot.details)
+            .where(snapshot.scored_at == at)))
+
+    def indexes_by_agency(self, at: datetime) -> dict[str, float | None]:
+        """Each agency's index in the snapshot taken ``at``."""
+        snapshot = AGENCY_SNAPSHOTS.c
+        return dict(self.connection.execute(  # type: ignore[arg-type]
+            select(snapshot.agency_id, snapshot.api_document_index)
+            .where(snapshot.scored_at == at)).tuples())
+
