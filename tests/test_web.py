@@ -7,7 +7,7 @@ from __future__ import annotations
 import http.client
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -16,8 +16,14 @@ from dcatwatch.metrics import MetricsServer, new_registry
 from dcatwatch.metrics.server import Request
 from dcatwatch.web.app import web_routes
 from dcatwatch.web.words import Words
-from tests.web_site import ScoredSite, page, scored_demo
-from tests.webpage import Node
+from tests.web_site import (
+    ScoredSite,
+    check_agency,
+    check_dataset,
+    check_national,
+    page,
+    scored_demo,
+)
 
 SV, EN = Words("sv"), Words("en")
 
@@ -37,13 +43,6 @@ def server(site: ScoredSite) -> Iterator[MetricsServer]:
         server.close()
 
 
-def _value(node: Node) -> float:
-    """The machine-readable value of the first <data> in ``node``."""
-    value = node.find_all("data")[0].attrs["value"]
-    assert value is not None
-    return float(value)
-
-
 def _agencies(scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {agency["id"]: agency for agency in scores["agencies"]}
 
@@ -51,33 +50,9 @@ def _agencies(scores: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_national_page_equals_scores_json(site: ScoredSite, server: MetricsServer) -> None:
     response, dom = page(server, "/")
     assert response.status == 200
-    national = site.scores["national"]
-    figures = dom.find("dl", id="national")
-    for key in ("api_document_index", "median_api_document_index", "api_share",
-                "document_only_share", "datasets", "agencies", "agencies_with_api"):
-        assert _value(figures.find("dd", data_key=key)) == pytest.approx(national[key]), key
-    unattributed = figures.find("data", data_key="unattributed").attrs["value"]
-    assert float(unattributed or -1) == national["unattributed"]
-    rows = dom.find("table", id="agencies").find("tbody").find_all("tr")
-    expected = _agencies(site.scores)
-    assert sorted(row.attrs["data-agency"] for row in rows) == sorted(expected)
-    for row in rows:
-        agency = expected[row.attrs["data-agency"] or ""]
-        assert row.find("th").text() == agency["name"]
-        cells = {cell.attrs["data-key"]: cell for cell in row.find_all("td")}
-        assert _value(cells["datasets"]) == agency["datasets"]
-        if agency["datasets"]:
-            assert _value(cells["api_document_index"]) == agency["api_document_index"]
-            assert _value(cells["api_share"]) == pytest.approx(agency["api_share"])
-            assert _value(cells["mqa_points"]) == agency["mqa_points"]
-            assert cells["api_share"].text() == _plain(SV.percent(agency["api_share"]))
-            assert cells["mqa_points"].find("span", data_key="mqa_band").text() == SV(
-                f"bands.{agency['mqa_band']}")
-        else:  # no datasets: no index, share or points, shown as such
-            assert agency["api_document_index"] is None and agency["mqa_points"] is None
-            assert cells["api_document_index"].text() == SV("national.none")
+    check_national(dom, site.scores)
     # one snapshot only: no trend yet
-    assert {cell.text() for row in rows for cell in row.find_all("td", data_key="trend")} \
+    assert {cell.text() for cell in dom.find_all("td", data_key="trend")} \
         == {SV("national.none")}
 
 
@@ -112,72 +87,20 @@ def test_national_page_sorts_by_every_column(site: ScoredSite, server: MetricsSe
 
 
 def test_agency_pages_equal_scores_json(site: ScoredSite, server: MetricsServer) -> None:
-    copies: dict[str, list[dict[str, Any]]] = {}
-    for dataset in site.datasets():
-        copies.setdefault(dataset["iri"], []).append(dataset)
+    copies = site.copies()
     for agency in site.scores["agencies"]:
         response, dom = page(server, f"/agency/{agency['id']}")
         assert response.status == 200, agency["id"]
-        assert dom.find("h1").text() == SV("agency.title", agency=agency["name"])
-        if not agency["datasets"]:
-            assert not dom.find_all("table", id="levels")
-            continue
-        assert _value(dom.find("span", id="index")) == agency["api_document_index"]
-        assert dom.find("span", id="datasets").text() == _plain(
-            SV.plural("summary.datasets", agency["datasets"]))
-        levels = dom.find("table", id="levels")
-        for key in ("api", "machine_readable", "document_only", "unknown"):
-            row = levels.find("tr", data_key=key)
-            count, share = row.find_all("data")
-            assert float(count.attrs["value"] or -1) == agency[key], key
-            assert float(share.attrs["value"] or -1) == pytest.approx(
-                agency[key] / agency["datasets"])
-        assert _value(dom.find("span", id="mqa")) == agency["mqa_points"]
-        assert dom.find("span", id="band").attrs["data-band"] == agency["mqa_band"]
-        # the history chart: this month's bar is the index now
-        history = dom.find("table", id="history").find("tbody").find_all("tr")
-        assert _value(history[-1].find_all("td")[0]) == agency["api_document_index"]
-        # the fixes name the agency's datasets, each linked to its own page
-        fixes = [li for li in dom.find("ol", id="fixes").children if isinstance(li, Node)]
-        assert fixes and all("data-fix" in li.attrs for li in fixes)
-        for fix in fixes:
-            for link in fix.find_all("a"):
-                iri = parse_qs(urlsplit(link.attrs["href"] or "").query)["iri"][0]
-                assert agency["id"] in {c["agency"] for c in copies[iri]}
-        # each dataset's level is the level of one of its copies (`datasets --json`)
-        for row in dom.find("table", id="dataset-lines").find("tbody").find_all("tr"):
-            levels = {c["level"] for c in copies[row.attrs["data-iri"] or ""]}
-            assert int(row.find_all("td")[0].attrs["data-level"] or -1) in levels
+        check_agency(dom, agency, copies)
 
 
 def test_dataset_pages_equal_explain_json(site: ScoredSite, server: MetricsServer) -> None:
-    iris = sorted({d["iri"] for d in site.datasets()})
+    iris = sorted(site.copies())
     assert len(iris) >= 12
     for iri in iris:
-        explained = {e["source"]: e for e in site.explain(iri)}
-        response, dom = page(server, "/dataset?" + _query(iri=iri))
+        response, dom = page(server, "/dataset?" + urlencode({"iri": iri}))
         assert response.status == 200, iri
-        sections = {s.attrs["data-source"]: s for s in dom.find_all("section")}
-        assert set(sections) == set(explained)
-        for source, item in explained.items():
-            section = sections[source]
-            assert section.find("span", data_key="level").attrs["data-level"] == str(item["level"])
-            assert _value(section.find("span", data_key="mqa_points")) == item["mqa_points"]
-            classification = item["details"]["classification"]
-            for of, evidence in [("dataset", classification["evidence"]), *(
-                    (d["iri"], d["evidence"]) for d in classification["distributions"]
-                    if d["evidence"])]:
-                shown = section.find("table", data_of=of).find("tbody").find_all("tr")
-                assert [tr.attrs["data-rule"] for tr in shown] == [e["rule"] for e in evidence]
-                for row in shown:  # in words: a rule's label, a value's code and list
-                    rule = row.find_all("td")[0].text()
-                    assert rule != row.attrs["data-rule"] and len(rule) > 10, rule
-                    assert "publications.europa.eu" not in row.text()
-            for indicator in item["details"]["mqa"]["indicators"]:
-                row = section.find("tr", data_indicator=indicator["id"])
-                assert _value(row.find_all("td")[1]) == indicator["points"]
-            if item["agency"]:
-                assert section.find("a", data_agency=item["agency"])
+        check_dataset(dom, site.explain(iri))
 
 
 def test_dataset_page_says_what_to_change(site: ScoredSite, server: MetricsServer) -> None:
@@ -264,11 +187,6 @@ def test_web_view_can_be_turned_off(site: ScoredSite) -> None:
     finally:
         server.httpd.server_close()
     assert web_routes(Settings(), site.store)  # on by default
-
-
-def _plain(text: str) -> str:
-    """``text`` with its whitespace collapsed, as :meth:`Node.text` gives it."""
-    return " ".join(text.split())
 
 
 def _quote(text: str) -> str:
