@@ -237,7 +237,7 @@ class Scores(Repository):
     def indexes_by_agency(self, at: datetime) -> dict[str, float | None]:
         """Each agency's index in the snapshot taken ``at``."""
         snapshot = AGENCY_SNAPSHOTS.c
-        return dict(self.connection.execute(  # type: ignore[arg-type]
-            select(snapshot.agency_id, snapshot.api_document_index)
-            .where(snapshot.scored_at == at)).tuples())
+        rows = self.connection.execute(select(snapshot.agency_id, snapshot.api_document_index)
+                                       .where(snapshot.scored_at == at))
+        return {agency_id: index for agency_id, index in rows}
 

@@ -1,0 +1,183 @@
+"""Latency of the web view's three page kinds over loopback HTTP, at national scale.
+
+    python benchmarks/bench_web.py [--agencies 600] [--datasets 100000] [--requests 200]
+        [--history 12] [--database URL] [--smoke]
+
+1. generates a synthetic DCAT-AP-SE catalogue (``benchmarks/generate.py``: ``--datasets``
+   datasets of ``--agencies`` agencies, APIs, files and documents) and serves it on loopback;
+2. harvests it into a fresh store (SQLite in a temporary directory unless ``--database`` names
+   an empty one) and scores it with a snapshot, as ``dcatwatch harvest`` and
+   ``dcatwatch scores --snapshot`` do;
+3. appends ``--history`` monthly snapshots before it (the figures of the real one, each index
+   moved a little), so the national trend and the agency chart have months to show;
+4. serves the real metrics server with the web view mounted and times ``--requests`` GETs of
+   each page kind: ``/`` (every sort order), ``/agency/<id>`` and ``/dataset?iri=…`` (random
+   agencies and datasets, Swedish and English), each the first time it is asked for.
+
+Prints p50/p99 per page kind. Target: p99 ≤ 100 ms at 600 agencies and 100 000 datasets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import generate  # noqa: E402
+
+SMOKE = {"agencies": 30, "datasets": 600, "requests": 20, "history": 3}
+KINDS = ("national", "agency", "dataset")
+
+
+def serve_catalogue(root: Path) -> ThreadingHTTPServer:
+    """Python's file server on ``root``, on a free loopback port, in a thread."""
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def fill(root: Path, database: str, agencies: int, datasets: int, history: int) -> float:
+    """Harvest and score the synthetic catalogue into ``database``, with ``history`` earlier
+    monthly snapshots; returns the seconds it took."""
+    from dcatwatch.cli import main as dcatwatch
+    from dcatwatch.scoring.service import score
+    from dcatwatch.store.core import Store
+
+    started = time.perf_counter()
+    generate.write(datasets, root / "catalogue.nt", "ntriples", agencies=agencies)
+    httpd = serve_catalogue(root)
+    config = root / "dcatwatch.toml"
+    config.write_text(
+        f'[database]\nurl = "{database}"\n[http]\nallow_private_networks = true\n'
+        f'min_delay = 0\n[[sources]]\nname = "synthetic"\ntype = "dataportal"\n'
+        f'url = "http://127.0.0.1:{httpd.server_address[1]}/catalogue.nt"\n', encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the harvest's table
+            status = dcatwatch(["--config", str(config), "--log-level", "error", "harvest"])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert status == 0, "the harvest failed"
+    store = Store.open(database)
+    run = score(store, snapshot=True)
+    rng = random.Random(1)
+    with store.write() as unit:
+        for months in range(history, 0, -1):
+            agency_rows = []
+            for agency in run.scores.agencies:
+                row = agency.to_dict()
+                if row["api_document_index"] is not None:
+                    row["api_document_index"] = round(max(0.0, min(100.0, row[
+                        "api_document_index"] - rng.uniform(0, 3 * months))), 1)
+                agency_rows.append(row)
+            national = run.scores.national.to_dict() if run.scores.national else None
+            unit.scores.snapshot(agency_rows, national,
+                                 run.scored_at - timedelta(days=30 * months))
+    store.engine.dispose()
+    return time.perf_counter() - started
+
+
+def targets(database: str, count: int, rng: random.Random) -> dict[str, list[str]]:
+    """``count`` request targets of each page kind."""
+    from dcatwatch.store.core import Store
+
+    store = Store.open(database)
+    with store.read() as unit:
+        agency_ids = [a.id for a in unit.agencies.listed()]
+        iris = [row.iri for row in unit.datasets.listing()]
+    store.engine.dispose()
+    sorts = ["index", "api", "mqa", "datasets", "name", "trend"]
+    return {
+        "national": [f"/?{urlencode({'sort': rng.choice(sorts), 'order': rng.choice(['asc', 'desc']), 'lang': rng.choice(['sv', 'en'])})}"
+                     for _ in range(count)],
+        "agency": [f"/agency/{rng.choice(agency_ids)}?lang={rng.choice(['sv', 'en'])}"
+                   for _ in range(count)],
+        "dataset": [f"/dataset?{urlencode({'iri': rng.choice(iris), 'lang': rng.choice(['sv', 'en'])})}"
+                    for _ in range(count)],
+    }
+
+
+def get(url: str) -> float:
+    """Seconds for one GET of ``url`` (must answer 200)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    started = time.perf_counter()
+    with opener.open(url, timeout=60) as response:
+        response.read()
+        assert response.status == 200, url
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agencies", type=int, default=600)
+    parser.add_argument("--datasets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="per page kind")
+    parser.add_argument("--history", type=int, default=12, help="earlier monthly snapshots")
+    parser.add_argument("--database", help="an empty database URL (default: temporary SQLite)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"small sizes (CI runs every benchmark so): {SMOKE}")
+    args = parser.parse_args()
+    if args.smoke:
+        vars(args).update(SMOKE)
+
+    from dcatwatch.config import ReportsSettings
+    from dcatwatch.metrics import MetricsServer, new_registry
+    from dcatwatch.store.core import Store
+    from dcatwatch.web.app import WebView
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = args.database or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        filling = fill(Path(tmp), database, args.agencies, args.datasets, args.history)
+        print(f"store: {args.datasets} datasets of {args.agencies} agencies harvested and "
+              f"scored, {args.history} earlier snapshots ({filling:.1f} s)")
+        store = Store.open(database)
+        server = MetricsServer("127.0.0.1", 0, new_registry(), lambda: None,
+                               pages=WebView(store, ReportsSettings()).routes)
+        server.start()
+        base = f"http://127.0.0.1:{server.address[1]}"
+        timings: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        try:
+            get(base + "/")  # templates compiled once, as after the daemon's first page
+            asked = targets(database, args.requests, random.Random(args.seed))
+            for index in range(args.requests):  # interleaved: no kind gets a warm cache
+                for kind in KINDS:
+                    timings[kind].append(1000 * get(base + asked[kind][index]))
+        finally:
+            server.close()
+    for kind in KINDS:
+        ms = timings[kind]
+        print(f"{kind:<9} {len(ms)} GETs: p50 {statistics.median(ms):6.1f} ms, "
+              f"p99 {percentile(ms, 0.99):6.1f} ms, max {max(ms):6.1f} ms")
+    for kind in KINDS:
+        print(f"{kind}_p50_ms: {statistics.median(timings[kind]):.1f}\n"
+              f"{kind}_p99_ms: {percentile(timings[kind], 0.99):.1f}")
+
+
+if __name__ == "__main__":
+    main()
