@@ -18,10 +18,14 @@ from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
     DATASETS,
+    DELIVERIES,
     LINKS,
     NATIONAL_SNAPSHOTS,
+    RUNS,
     SCORE_LINKS,
     SCORES,
+    SERVICES,
+    VALIDATION_RUNS,
 )
 
 SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
@@ -241,3 +245,11 @@ class Scores(Repository):
                                        .where(snapshot.scored_at == at))
         return {agency_id: index for agency_id, index in rows}
 
+    def generation(self) -> tuple[Any, ...]:
+        """A value that changes whenever what the web view shows may have changed: the
+        latest score snapshot, finished harvest and validation, service change and sent
+        report (one query on small tables or indexed keys)."""
+        latest = [select(func.max(column)).scalar_subquery() for column in (
+            NATIONAL_SNAPSHOTS.c.id, RUNS.c.finished_at,
+            VALIDATION_RUNS.c.finished_at, SERVICES.c.changed_at, DELIVERIES.c.sent_at)]
+        return tuple(self.connection.execute(select(*latest)).one())

@@ -8,6 +8,8 @@ names are errors) and read without JavaScript; every answer forbids scripts
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Hashable, Iterator
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -18,11 +20,21 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from dcatwatch.config import Language, ReportsSettings, Settings
 from dcatwatch.metrics.server import Request, Response, Route
+from dcatwatch.reports.content import trier_of
+from dcatwatch.reports.fixes import Trier
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.scoring.mqa import REACHABLE, SCALE
 from dcatwatch.store.core import Store
-from dcatwatch.web.pages import SORTS, agency_page, dataset_page, national_page
-from dcatwatch.web.words import Words, language_of
+from dcatwatch.web.cache import PageCache
+from dcatwatch.web.pages import (
+    ORDERS,
+    SORTS,
+    agency_page,
+    dataset_page,
+    national_page,
+    scored_agencies,
+)
+from dcatwatch.web.words import LANGUAGES, Words, language_of
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
@@ -54,11 +66,16 @@ def _local_date(moment: datetime) -> str:
 
 
 class WebView:
-    """The national, agency and dataset pages over ``store``."""
+    """The national, agency and dataset pages over ``store``. National and agency pages are
+    kept per store generation (:class:`~dcatwatch.web.cache.PageCache`); a dataset page is
+    made per request with the fix trier kept for the generation."""
 
     def __init__(self, store: Store, reports: ReportsSettings) -> None:
         self.store = store
         self.reports = reports
+        self.cache = PageCache(self._generation, self._render, self._ahead)
+        self._trier: tuple[Any, Trier] | None = None
+        self._trier_lock = threading.Lock()
 
     @property
     def routes(self) -> list[Route]:
@@ -69,37 +86,32 @@ class WebView:
 
     def national(self, request: Request) -> Response:
         """``/``: every agency, sortable with ``?sort=…&order=asc|desc``."""
-        page = national_page(self.store, request.arg("sort"), request.arg("order"))
-        return self._page(request, "national.html", page=page, sorts=list(SORTS),
-                          scored_at=page.scored_at)
+        sort, order = request.arg("sort"), request.arg("order")
+        return self.cache.get(("national", sort if sort in SORTS else None,
+                               order if order in ORDERS else None,
+                               language_of(request.arg("lang"))))
 
     def agency(self, request: Request) -> Response:
         """``/agency/<id>``: the report's content as of the latest scoring."""
-        agency_id = request.params["id"]
-        words = Words(language_of(request.arg("lang")))
-        content = agency_page(self.store, agency_id, words.language, self.reports)
-        if content is None:
-            return self._missing(request, words("agency.not_found_title"),
-                                 words("agency.not_found", id=agency_id))
-        return self._page(request, "agency.html", c=content, options=self.reports,
-                          scored_at=datetime.fromisoformat(content.figures.scored_at),
-                          orgnr=content.agency_id if content.agency_id.isdigit() and len(
-                              content.agency_id) == 10 else None)
+        return self.cache.get(("agency", request.params["id"],
+                               language_of(request.arg("lang"))))
 
     def dataset(self, request: Request) -> Response:
         """``/dataset?iri=…``: ``explain`` in plain words, with what to change."""
-        words = Words(language_of(request.arg("lang")))
+        language = language_of(request.arg("lang"))
+        words = Words(language)
         iri = request.arg("iri")
         if not iri:
-            return self._missing(request, words("dataset.not_found_title"),
+            return self._missing(language, request.path, {}, words("dataset.not_found_title"),
                                  words("dataset.no_iri"))
-        page = dataset_page(self.store, iri)
+        page = dataset_page(self.store, iri, self.trier())
         if page is None:
-            return self._missing(request, words("dataset.not_found_title"),
+            return self._missing(language, request.path, {"iri": iri},
+                                 words("dataset.not_found_title"),
                                  words("dataset.not_found", iri=iri))
         scored = [datetime.fromisoformat(c.explained["scored_at"]) for c in page.copies
                   if c.explained["scored_at"]]
-        return self._page(request, "dataset.html", page=page,
+        return self._page(language, request.path, {"iri": iri}, "dataset.html", page=page,
                           scored_at=max(scored) if scored else None)
 
     def stylesheet(self, _request: Request) -> Response:
@@ -109,35 +121,90 @@ class WebView:
 
     def not_found(self, request: Request) -> Response:
         """Any other path: a page that says so, in the page's language."""
-        words = Words(language_of(request.arg("lang")))
-        return self._missing(request, words("site.not_found_title"),
-                             words("site.not_found", path=request.path))
-
-    def _missing(self, request: Request, title: str, message: str) -> Response:
-        return self._page(request, "missing.html", status=404, title=title, message=message,
-                          scored_at=None)
-
-    def _page(self, request: Request, template: str, status: int = 200,
-              **values: Any) -> Response:
         language = language_of(request.arg("lang"))
         words = Words(language)
+        return self._missing(language, request.path, {}, words("site.not_found_title"),
+                             words("site.not_found", path=request.path))
 
-        def url(path: str, **params: Any) -> str:
-            """``path`` with ``params`` and the page's language kept."""
-            query = {k: v for k, v in params.items() if v is not None}
+    def trier(self) -> Trier:
+        """The fix trier over the current data services, made once per generation."""
+        generation = self.cache.generation()
+        with self._trier_lock:
+            if self._trier is None or self._trier[0] != generation:
+                with self.store.read() as unit:
+                    self._trier = (generation, trier_of(unit))
+            return self._trier[1]
+
+    def _generation(self) -> Any:
+        with self.store.read() as unit:
+            return unit.scores.generation()
+
+    def _ahead(self) -> Iterator[Hashable]:
+        """The pages worth rendering ahead: the national page in every order, then every
+        scored agency, in both languages."""
+        for sort in (None, *SORTS):
+            for order in (None, *ORDERS):
+                for language in LANGUAGES:
+                    yield ("national", sort, order, language)
+        for agency_id in scored_agencies(self.store):
+            for language in LANGUAGES:
+                yield ("agency", agency_id, language)
+
+    def _render(self, key: Hashable) -> Response:
+        kind, *args = key  # type: ignore[misc]
+        if kind == "national":
+            return self._national(*args)
+        return self._agency(*args)
+
+    def _national(self, sort: str | None, order: str | None, language: Language) -> Response:
+        page = national_page(self.store, sort, order)
+        return self._page(language, "/", {"sort": sort, "order": order}, "national.html",
+                          page=page, sorts=list(SORTS), scored_at=page.scored_at)
+
+    def _agency(self, agency_id: str, language: Language) -> Response:
+        words = Words(language)
+        path = "/agency/" + agency_id
+        content = agency_page(self.store, agency_id, language, self.reports, self.trier())
+        if content is None:
+            return self._missing(language, path, {}, words("agency.not_found_title"),
+                                 words("agency.not_found", id=agency_id))
+        return self._page(language, path, {}, "agency.html", c=content, options=self.reports,
+                          scored_at=datetime.fromisoformat(content.figures.scored_at),
+                          orgnr=content.agency_id if content.agency_id.isdigit() and len(
+                              content.agency_id) == 10 else None)
+
+    def _missing(self, language: Language, path: str, params: dict[str, str | None],
+                 title: str, message: str) -> Response:
+        return self._page(language, path, params, "missing.html", status=404, title=title,
+                          message=message, scored_at=None)
+
+    def _page(self, language: Language, path: str, params: dict[str, str | None],
+              template: str, status: int = 200, **values: Any) -> Response:
+        """``template`` rendered for the page at ``path`` with the query ``params`` (the
+        ones it uses; the language switch keeps them)."""
+        words = Words(language)
+
+        def url(target: str, **query: Any) -> str:
+            """``target`` with ``query`` and the page's language kept."""
+            kept = {k: v for k, v in query.items() if v is not None}
             if language != "sv":
-                query["lang"] = language
-            return path + ("?" + urlencode(query) if query else "")
+                kept["lang"] = language
+            return target + ("?" + urlencode(kept) if kept else "")
 
         other: Language = "sv" if language == "en" else "en"
-        switch = {k: v[0] for k, v in request.query.items() if k != "lang" and v}
-        if other != "sv":
-            switch["lang"] = other
         html = environment().get_template(template).render(
             w=words, t=words, url=url, stylesheet=STYLESHEET, scale=SCALE, reachable=REACHABLE,
             local_date=_local_date, period_of=Period.parse, other_language=other,
-            switch_url=request.path + ("?" + urlencode(switch) if switch else ""), **values)
+            switch_url=_with_language(path, params, other), **values)
         return Response.html(html, status, (*HEADERS, ("Content-Language", language)))
+
+
+def _with_language(path: str, params: dict[str, str | None], language: Language) -> str:
+    """``path`` with ``params`` in ``language`` (Swedish: no ``lang``)."""
+    query = {k: v for k, v in params.items() if v is not None}
+    if language != "sv":
+        query["lang"] = language
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def web_routes(settings: Settings, store: Store) -> list[Route]:

@@ -20,7 +20,6 @@ from typing import Any
 
 from dcatwatch.config import Language, ReportsSettings
 from dcatwatch.dcat import records
-from dcatwatch.dcat.classify import services_by_dataset
 from dcatwatch.reports.content import NotScored, ReportContent, build
 from dcatwatch.reports.fixes import RULES, Trier
 from dcatwatch.reports.period import Period
@@ -30,6 +29,7 @@ from dcatwatch.store.core import Store
 from dcatwatch.store.scores import NATIONAL_FIGURES
 
 TREND_DAYS = 30
+ORDERS = ("asc", "desc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +97,20 @@ def national_page(store: Store, sort: str | None, order: str | None) -> National
                         None if not before or since is None else _utc(since), sort, descending)
 
 
+def scored_agencies(store: Store) -> list[str]:
+    """The agencies of the latest score snapshot (those with a page)."""
+    with store.read() as unit:
+        latest = unit.scores.national_latest()
+        if latest is None:
+            return []
+        return sorted(row.agency_id for row in unit.scores.agency_details(latest.scored_at))
+
+
 def agency_page(store: Store, agency_id: str, language: Language,
-                options: ReportsSettings) -> ReportContent | None:
+                options: ReportsSettings, trier: Trier | None = None) -> ReportContent | None:
     """The report's content for the agency now (None: no such scored agency)."""
     try:
-        return build(store, agency_id, Period.parse(None), language, options)
+        return build(store, agency_id, Period.parse(None), language, options, trier)
     except NotScored:
         return None
 
@@ -135,20 +144,14 @@ class DatasetPage:
     copies: list[DatasetCopy]
 
 
-def dataset_page(store: Store, iri: str) -> DatasetPage | None:
-    """The dataset ``iri`` (None: no source ever held it)."""
+def dataset_page(store: Store, iri: str, trier: Trier) -> DatasetPage | None:
+    """The dataset ``iri`` (None: no source ever held it); ``trier`` tries the fixes."""
     explained = explain(store, iri)
     if not explained:
         return None
     with store.read() as unit:
         agencies = unit.agencies.get(sorted({e["agency"] for e in explained if e["agency"]}))
         current = {row.source: row for row in unit.datasets.current_of_iri(iri)}
-        services = {}
-        if current:
-            for row in unit.services.current_records():
-                service = records.load_service(row.record)
-                services.setdefault(service.iri, service)
-    trier = Trier(services, services_by_dataset(services.values()))
     copies = []
     for item in explained:
         agency = agencies.get(item["agency"]) if item["agency"] else None
