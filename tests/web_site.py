@@ -178,8 +178,9 @@ def check_dataset(dom: Node, explained: list[dict[str, Any]]) -> None:
 def check_accessible(dom: Node) -> None:
     """WCAG 2.1 AA checks a page's markup can fail: a language, a title, exactly one h1,
     headings that skip no level, a header cell with a scope for every row and column, a
-    skip link first that leads to the main content, and links and images that name
-    themselves."""
+    skip link first that leads to the main content, links and images that name themselves,
+    and keyboard use: every link has an address, nothing takes the focus out of order or can
+    trap it, a sorted column's header is a link."""
     [html] = [child for child in dom.children if isinstance(child, Node)]
     assert html.attrs.get("lang") in ("sv", "en")
     assert html.find("title").text()
@@ -198,6 +199,15 @@ def check_accessible(dom: Node) -> None:
     main = dom.find("main")
     assert main.attrs.get("id") == "main" and main.attrs.get("tabindex") == "-1"
     assert all(link.text() or link.attrs.get("aria-label") for link in links)
+    # keyboard: every link reachable in document order, nothing that could hold the focus
+    # (no script, frame, object or embed), nothing focusable out of order
+    assert all(link.attrs.get("href") for link in links)
+    assert not [n.tag for n in dom.elements()
+                if n.tag in ("script", "iframe", "object", "embed", "frame")]
+    assert all(int(n.attrs.get("tabindex") or 0) <= 0 for n in dom.elements())
+    for header in dom.find_all("th"):  # a sortable column is sorted by a link
+        if "aria-sort" in header.attrs:
+            assert header.find("a").attrs.get("href")
     assert all(img.attrs.get("alt") is not None for img in dom.find_all("img"))
     for svg in dom.find_all("svg"):  # decoration: the figure is in the table's text
         assert svg.attrs.get("focusable") == "false"
