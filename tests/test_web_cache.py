@@ -12,6 +12,10 @@ import pytest
 from dcatwatch.config import ReportsSettings
 from dcatwatch.metrics import MetricsServer, new_registry
 from dcatwatch.metrics.server import Request, Response
+from dcatwatch.store.core import Store
+from dcatwatch.store.models import RunCounts
+from dcatwatch.store.runs import RunResult
+from dcatwatch.store.scores import NATIONAL_FIGURES
 from dcatwatch.web import cache
 from dcatwatch.web.app import WebView
 from dcatwatch.web.cache import PageCache
@@ -146,3 +150,29 @@ def test_requests_never_wait_for_a_warm_up(site: ScoredSite) -> None:
     assert response.status == 200
     view.cache.wait(60)
     assert view.cache.kept()[0] >= 2 * len(site.scores["agencies"])
+
+
+def test_the_generation_moves_with_each_thing_a_page_shows(database_url: str) -> None:
+    """A snapshot, a finished harvest, a finished validation each move it; reading does not."""
+    moment = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
+    with Store.open(database_url) as store:
+        def generation() -> tuple[object, ...]:
+            with store.read() as unit:
+                return unit.scores.generation()
+
+        seen = [generation()]
+        assert generation() == seen[0]
+        with store.write() as unit:
+            unit.scores.snapshot([], {name: 0 for name in NATIONAL_FIGURES}, moment)
+        seen.append(generation())
+        with store.write() as unit:
+            run_id = unit.runs.start("s", moment)
+        assert generation() == seen[-1]  # a run under way changes nothing shown yet
+        with store.write() as unit:
+            unit.runs.finish(run_id, RunResult("s", "ok", RunCounts()), moment)
+        seen.append(generation())
+        with store.write() as unit:
+            check = unit.checks.start_run(None, moment)
+            unit.checks.finish_run(check, "ok", moment)
+        seen.append(generation())
+        assert len(set(seen)) == len(seen), seen
