@@ -110,6 +110,23 @@ def test_a_warm_up_stops_when_the_generation_moves_on() -> None:
     assert pages.made == [("a", 1)]
 
 
+def test_kept_pages_are_served_while_the_store_cannot_be_read() -> None:
+    pages = Pages(["a"])
+    down = False
+
+    def generation() -> int:
+        if down:
+            raise ConnectionError("store down")
+        return pages.now
+
+    kept = PageCache(generation, pages.make, lambda: pages.keys)
+    kept.get("a")
+    kept.wait(10)
+    down = True
+    assert kept.get("a").body == b"a of generation 1"
+    assert len(pages.made) == 1
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> ScoredSite:
     return scored_demo(tmp_path_factory.mktemp("web-cache"))

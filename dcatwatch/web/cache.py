@@ -60,10 +60,17 @@ class PageCache:
         self._warmed: Any = object()  # the generation the last finished warm-up rendered
 
     def generation(self) -> Any:
-        """The store's generation (read again after :data:`CHECK_SECONDS`)."""
+        """The store's generation (read again after :data:`CHECK_SECONDS`). While the store
+        cannot be read, the last one read: kept pages are still served."""
         now = time.monotonic()
         if now - self._checked >= CHECK_SECONDS:
-            self._current, self._checked = self._generation(), now
+            try:
+                self._current = self._generation()
+            except Exception as error:  # noqa: BLE001 - the outage is reported by /readyz
+                if self._checked == float("-inf"):
+                    raise
+                log.debug("web view: store unreadable, kept pages served: %s", error)
+            self._checked = now
         return self._current
 
     def get(self, key: Key) -> Response:
