@@ -110,12 +110,18 @@ def targets(database: str, count: int, rng: random.Random) -> dict[str, list[str
         iris = [row.iri for row in unit.datasets.listing()]
     store.engine.dispose()
     sorts = ["index", "api", "mqa", "datasets", "name", "trend"]
+
+    def language() -> str:
+        return rng.choice(["sv", "en"])
+
+    def national() -> str:
+        return "/?" + urlencode({"sort": rng.choice(sorts), "order": rng.choice(["asc", "desc"]),
+                                 "lang": language()})
+
     return {
-        "national": [f"/?{urlencode({'sort': rng.choice(sorts), 'order': rng.choice(['asc', 'desc']), 'lang': rng.choice(['sv', 'en'])})}"
-                     for _ in range(count)],
-        "agency": [f"/agency/{rng.choice(agency_ids)}?lang={rng.choice(['sv', 'en'])}"
-                   for _ in range(count)],
-        "dataset": [f"/dataset?{urlencode({'iri': rng.choice(iris), 'lang': rng.choice(['sv', 'en'])})}"
+        "national": [national() for _ in range(count)],
+        "agency": [f"/agency/{rng.choice(agency_ids)}?lang={language()}" for _ in range(count)],
+        "dataset": ["/dataset?" + urlencode({"iri": rng.choice(iris), "lang": language()})
                     for _ in range(count)],
     }
 
