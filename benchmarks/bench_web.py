@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import functools
 import io
+import os
 import random
 import statistics
 import sys
@@ -187,6 +188,8 @@ def main() -> None:
                     timings[kind].append(1000 * get(base + asked[kind][index]))
         finally:
             server.close()
+    print("load average during the GETs (the machine's other work inflates the tails): "
+          + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
     for kind in KINDS:
         ms = timings[kind]
         print(f"{kind:<9} {len(ms)} GETs: p50 {statistics.median(ms):6.1f} ms, "

@@ -1,7 +1,11 @@
 """The web view's wording: its own catalogue (``texts/sv.toml``, ``texts/en.toml``) first, then
 the report's (levels, rules, fixes, months: :mod:`dcatwatch.reports.texts`), so a page and the
 e-mail say the same thing the same way. Also plain words for vocabulary values and
-properties, never a bare IRI or rule id."""
+properties, never a bare IRI or rule id.
+
+The plain-word methods (:meth:`Words.rule`, :meth:`Words.indicator`, :meth:`Words.property`,
+:meth:`Words.value`) are the one place the pages take those words from, with the arguments
+:mod:`dcatwatch.dcat.labels` (another branch) takes, so they can delegate to it."""
 
 from __future__ import annotations
 
@@ -50,9 +54,14 @@ class Words(Texts):
         resort, never alone)."""
         return self.get(f"rules.{rule}", f"{self('dataset.evidence_rule')} {rule}")
 
-    def value(self, value: str) -> str:
+    def indicator(self, indicator: str) -> str:
+        """An MQA indicator in words (its id when there are none)."""
+        return self.get(f"indicators.{indicator}", indicator)
+
+    def value(self, value: str, property_name: str = "") -> str:
         """A vocabulary IRI as its code and list (``PDF (EU file types)``); other values as
-        they are."""
+        they are. (``property_name``: where the value was found, as
+        :func:`dcatwatch.dcat.labels.value` takes it.)"""
         if value.startswith(EU_AUTHORITY):
             vocabulary, _, code = value[len(EU_AUTHORITY):].partition("/")
             if code:
