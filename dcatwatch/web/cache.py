@@ -116,6 +116,12 @@ class PageCache:
         entries = list(self._entries.values())
         return len(entries), sum(len(entry.response.body) for entry in entries)
 
+    @property
+    def warming(self) -> bool:
+        """Whether a warm-up is under way."""
+        thread = self._warming
+        return thread is not None and thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a warm-up under way (tests, the benchmark)."""
         thread = self._warming
