@@ -6,7 +6,7 @@ takes longer than a page may. Pages are therefore rendered once per *generation*
 finished harvest or validation, service change and sent report) and kept. When the
 generation moves on, a request still gets the page it had (stale while it revalidates: the
 page's footer dates its figures) and one background thread renders every page the
-``warm`` callable names for the new generation; a page not rendered yet is made while the
+``keys`` callable names for the new generation; a page not rendered yet is made while the
 request waits. Nothing is rendered while nobody asks for a page.
 """
 
