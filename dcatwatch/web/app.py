@@ -34,6 +34,7 @@ from dcatwatch.web.pages import (
     national_page,
     scored_agencies,
 )
+from dcatwatch.web.trier import SharedTrier
 from dcatwatch.web.words import LANGUAGES, Words, language_of
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
@@ -132,7 +133,8 @@ class WebView:
         with self._trier_lock:
             if self._trier is None or self._trier[0] != generation:
                 with self.store.read() as unit:
-                    self._trier = (generation, trier_of(unit))
+                    made = trier_of(unit)
+                self._trier = (generation, SharedTrier(made.services, made.serving))
             return self._trier[1]
 
     def _generation(self) -> Any:
