@@ -34,6 +34,7 @@ class SharedTrier(Trier):
     def __init__(self, services: Mapping[str, DataService],
                  serving: Mapping[str, list[DataService]]) -> None:
         super().__init__(services, serving)
+        self._plain = Trier(services, serving)  # tries the changed copies, unremembered
         self._kept: OrderedDict[bytes, _Tried] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -45,7 +46,7 @@ class SharedTrier(Trier):
             if kept is not None:
                 self._kept.move_to_end(key)
                 return kept
-        trial = super().trial(dataset)
+        trial = self._plain.trial(dataset)
         kept = _Tried(trial.dataset, trial.level, trial.mqa)
         with self._lock:
             self._kept[key] = kept
@@ -56,7 +57,7 @@ class SharedTrier(Trier):
     def gain(self, rule: FixRule, trial: Trial) -> Gain | None:
         """What ``rule`` earns on this dataset, worked out once per trial."""
         if not isinstance(trial, _Tried):
-            return super().gain(rule, trial)
+            return self._plain.gain(rule, trial)
         if rule.id not in trial.gains:
-            trial.gains[rule.id] = super().gain(rule, trial)
+            trial.gains[rule.id] = self._plain.gain(rule, trial)
         return trial.gains[rule.id]
