@@ -16,10 +16,12 @@
    agency page not rendered yet is made while its GET waits);
 5. times ``--requests`` GETs of each page kind: ``/`` (every sort order), ``/agency/<id>``
    (kept pages) and ``/dataset?iri=…`` (made per request), random agencies and datasets,
-   Swedish and English.
+   Swedish and English;
+6. takes a new snapshot (every page out of date) and times as many GETs again: kept pages
+   are served while they are rendered again.
 
-Prints the warm-up's time and CPU, the kept pages' size, p50/max per page kind during the
-warm-up and p50/p99 per page kind after it.
+Prints the warm-up's time and CPU, the kept pages' size, and p50/p99 per page kind during
+the warm-up, after it (the target) and after the new snapshot.
 Target: p99 ≤ 100 ms at 600 agencies and 100 000 datasets.
 """
 
@@ -29,6 +31,7 @@ import argparse
 import contextlib
 import functools
 import io
+import json
 import os
 import random
 import statistics
@@ -37,7 +40,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
@@ -45,6 +49,9 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate  # noqa: E402
+
+from dcatwatch.store.core import Store  # noqa: E402
+from dcatwatch.store.scores import NATIONAL_FIGURES  # noqa: E402
 
 SMOKE = {"agencies": 30, "datasets": 600, "requests": 20, "history": 3}
 KINDS = ("national", "agency", "dataset")
@@ -67,7 +74,6 @@ def fill(root: Path, database: str, agencies: int, datasets: int, history: int) 
     monthly snapshots; returns the seconds it took."""
     from dcatwatch.cli import main as dcatwatch
     from dcatwatch.scoring.service import score
-    from dcatwatch.store.core import Store
 
     started = time.perf_counter()
     generate.write(datasets, root / "catalogue.nt", "ntriples", agencies=agencies)
@@ -105,7 +111,6 @@ def fill(root: Path, database: str, agencies: int, datasets: int, history: int) 
 
 def targets(database: str, count: int, rng: random.Random) -> dict[str, list[str]]:
     """``count`` request targets of each page kind."""
-    from dcatwatch.store.core import Store
 
     store = Store.open(database)
     with store.read() as unit:
@@ -139,6 +144,34 @@ def get(url: str) -> float:
     return time.perf_counter() - started
 
 
+def timed(base: str, asked: dict[str, list[str]], going: Callable[[], bool] = lambda: True,
+          pause: float = 0.0) -> dict[str, list[float]]:
+    """Milliseconds of the GETs of ``asked``, the kinds interleaved (each sees the same
+    load), while ``going()`` holds."""
+    found: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for index in range(len(asked[KINDS[0]])):
+        if not going():
+            break
+        for kind in KINDS:
+            found[kind].append(1000 * get(base + asked[kind][index]))
+        time.sleep(pause)
+    return found
+
+
+def new_snapshot(store: Store) -> None:
+    """A snapshot taken now with every index of the latest one a point higher."""
+    with store.read() as unit:
+        latest = unit.scores.national_latest()
+        agencies = [json.loads(row.details) for row in unit.scores.agency_details(
+            latest.scored_at)]
+    national = {name: latest._mapping[name] for name in NATIONAL_FIGURES}
+    for agency in agencies:
+        if agency["api_document_index"] is not None:
+            agency["api_document_index"] = min(100.0, agency["api_document_index"] + 1)
+    with store.write() as unit:
+        unit.scores.snapshot(agencies, national, datetime.now(UTC))
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile of ``values``."""
     ordered = sorted(values)
@@ -161,7 +194,6 @@ def main() -> None:
 
     from dcatwatch.config import ReportsSettings
     from dcatwatch.metrics import MetricsServer, new_registry
-    from dcatwatch.store.core import Store
     from dcatwatch.web.app import WebView
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,41 +206,36 @@ def main() -> None:
         server = MetricsServer("127.0.0.1", 0, new_registry(), lambda: None, pages=view.routes)
         server.start()
         base = f"http://127.0.0.1:{server.address[1]}"
-        timings: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        during: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        phases: dict[str, dict[str, list[float]]] = {}
         try:
             started, cpu = time.perf_counter(), time.process_time()
             first = 1000 * get(base + "/")  # made while it waits; starts the warm-up
-            meanwhile = targets(database, args.requests, random.Random(args.seed + 1))
-            for index in range(args.requests):  # pages asked for while the warm-up runs
-                if not view.cache.warming:
-                    break
-                for kind in KINDS:
-                    during[kind].append(1000 * get(base + meanwhile[kind][index]))
-                time.sleep(0.5)
-            view.cache.wait()  # as a daemon does once per generation, in the background
+            phases["during the warm-up"] = timed(
+                base, targets(database, args.requests, random.Random(args.seed + 1)),
+                lambda: view.cache.busy, pause=0.5)
+            view.cache.wait()  # once per process, in the background
             warm, warm_cpu = time.perf_counter() - started, time.process_time() - cpu
             pages, kept = view.cache.kept()
             print(f"first page {first:.0f} ms; warm-up: {pages} pages rendered ahead in "
                   f"{warm:.1f} s ({warm_cpu:.1f} s CPU, {1000 * warm_cpu / pages:.0f} ms CPU "
                   f"a page), kept in {kept / 1e6:.1f} MB")
-            asked = targets(database, args.requests, random.Random(args.seed))
-            for index in range(args.requests):  # interleaved: every kind sees the same load
-                for kind in KINDS:
-                    timings[kind].append(1000 * get(base + asked[kind][index]))
+            timings = phases["after the warm-up"] = timed(
+                base, targets(database, args.requests, random.Random(args.seed)))
+            load = os.getloadavg()
+            new_snapshot(store)  # as a scoring run does: every page is out of date
+            phases["after a new snapshot"] = timed(
+                base, targets(database, args.requests, random.Random(args.seed + 2)))
         finally:
             server.close()
-    print("load average during the GETs (the machine's other work inflates the tails): "
-          + ", ".join(f"{load:.1f}" for load in os.getloadavg()))
-    for kind in KINDS:
-        ms = timings[kind]
-        print(f"{kind:<9} {len(ms)} GETs: p50 {statistics.median(ms):6.1f} ms, "
-              f"p99 {percentile(ms, 0.99):6.1f} ms, max {max(ms):6.1f} ms")
-    for kind in KINDS:
-        if during[kind]:
-            ms = during[kind]
-            print(f"{kind:<9} {len(ms)} GETs during the warm-up: p50 "
-                  f"{statistics.median(ms):6.1f} ms, max {max(ms):6.1f} ms")
+    print("load average after the warm-up (the machine's other work inflates the tails): "
+          + ", ".join(f"{value:.1f}" for value in load))
+    for phase, found in phases.items():
+        for kind in KINDS:
+            if found[kind]:
+                ms = found[kind]
+                print(f"{kind:<9} {len(ms):3} GETs {phase:<20}: p50 "
+                      f"{statistics.median(ms):6.1f} ms, p99 {percentile(ms, 0.99):6.1f} ms, "
+                      f"max {max(ms):6.1f} ms")
     for kind in KINDS:
         print(f"{kind}_p50_ms: {statistics.median(timings[kind]):.1f}\n"
               f"{kind}_p99_ms: {percentile(timings[kind], 0.99):.1f}")

@@ -1,5 +1,5 @@
-"""Pages kept per store generation (:mod:`dcatwatch.web.cache`): made once, served from the
-cache, served stale only while the warm-up renders the new generation, and the web view
+"""Pages kept per store generation (:mod:`dcatwatch.web.cache`): made once, rendered ahead
+once, served stale while they are rendered again after a store change, and the web view
 over a real store shows a new score snapshot once it is rendered."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_a_page_is_made_once_per_generation() -> None:
     pages = Pages(["a", "b"])
     kept = _cache(pages)
     assert kept.get("a").body == b"a of generation 1"
-    kept.wait(10)  # the first request started the warm-up: b is rendered ahead
+    kept.wait()  # the first request started the warm-up: b is rendered ahead
     assert sorted(pages.made) == [("a", 1), ("b", 1)]
     for _ in range(3):
         assert kept.get("a").body == b"a of generation 1"
@@ -66,12 +66,12 @@ def test_a_new_generation_is_served_stale_until_rendered() -> None:
     pages = Pages(["a"])
     kept = _cache(pages)
     kept.get("a")
-    kept.wait(10)
+    kept.wait()
     pages.now = 2
     pages.gate.clear()  # hold the warm-up
-    assert kept.get("a").body == b"a of generation 1"  # at once, while the warm-up waits
+    assert kept.get("a").body == b"a of generation 1"  # at once, while its new rendering waits
     pages.gate.set()
-    kept.wait(10)
+    kept.wait()
     assert kept.get("a").body == b"a of generation 2"
     assert pages.made == [("a", 1), ("a", 2)]
 
@@ -80,10 +80,10 @@ def test_a_page_nobody_renders_ahead_is_made_again_when_stale() -> None:
     pages = Pages([])
     kept = _cache(pages)
     assert kept.get("x").body == b"x of generation 1"
-    kept.wait(10)
+    kept.wait()
     pages.now = 2
     kept.get("x")  # stale while the (empty) warm-up runs
-    kept.wait(10)
+    kept.wait()
     assert kept.get("x").body == b"x of generation 2"
 
 
@@ -106,7 +106,7 @@ def test_a_warm_up_stops_when_the_generation_moves_on() -> None:
         return response
 
     kept._make = make_and_move  # noqa: SLF001 - the store moving on, mid warm-up
-    assert kept.warm(1) == 1
+    assert kept.warm() == 1
     assert pages.made == [("a", 1)]
 
 
@@ -121,7 +121,7 @@ def test_kept_pages_are_served_while_the_store_cannot_be_read() -> None:
 
     kept = PageCache(generation, pages.make, lambda: pages.keys)
     kept.get("a")
-    kept.wait(10)
+    kept.wait()
     down = True
     assert kept.get("a").body == b"a of generation 1"
     assert len(pages.made) == 1
@@ -140,7 +140,7 @@ def test_the_pages_follow_a_new_snapshot(site: ScoredSite) -> None:
     try:
         before = page(server, target)[1]
         assert value(before.find("span", id="index")) == agency["api_document_index"]
-        view.cache.wait(60)
+        view.cache.wait()
         with site.store.read() as unit:
             generation = unit.scores.generation()
         moved = dict(agency, api_document_index=round(agency["api_document_index"] / 2, 1))
@@ -149,11 +149,13 @@ def test_the_pages_follow_a_new_snapshot(site: ScoredSite) -> None:
             unit.scores.snapshot([moved, *others], site.scores["national"], datetime.now(UTC))
         with site.store.read() as unit:
             assert unit.scores.generation() != generation
-        stale = page(server, target)[1]  # at once: the kept page; the warm-up starts
+        stale = page(server, target)[1]  # at once: the kept page, queued to render again
         assert value(stale.find("span", id="index")) == agency["api_document_index"]
-        view.cache.wait(60)
+        view.cache.wait()
         after = page(server, target)[1]
         assert value(after.find("span", id="index")) == moved["api_document_index"]
+        page(server, "/")  # kept by the warm-up: served, and rendered again
+        view.cache.wait()
         row = page(server, "/")[1].find("tr", data_agency=agency["id"])
         assert value(row.find("td", data_key="api_document_index")) \
             == moved["api_document_index"]
@@ -165,7 +167,7 @@ def test_requests_never_wait_for_a_warm_up(site: ScoredSite) -> None:
     view = WebView(site.store, ReportsSettings())
     response = view.national(Request.of("/"))
     assert response.status == 200
-    view.cache.wait(60)
+    view.cache.wait()
     assert view.cache.kept()[0] >= 2 * len(site.scores["agencies"])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, case, delete, func, insert, null, select
 
@@ -27,6 +27,16 @@ from dcatwatch.store.tables import (
     SERVICES,
     VALIDATION_RUNS,
 )
+
+class Generation(NamedTuple):
+    """The latest of each change the web view shows: it differs whenever a page may."""
+
+    snapshot: int | None  # the latest national snapshot's id
+    harvest: datetime | None  # the latest finished harvest
+    validation: datetime | None  # the latest finished validation
+    services: datetime | None  # the latest data service change
+    report: datetime | None  # the latest sent report
+
 
 SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
 AGENCY_FIGURES = tuple(c.name for c in AGENCY_SNAPSHOTS.columns if c.name not in SNAPSHOT_KEYS)
@@ -245,11 +255,10 @@ class Scores(Repository):
                                        .where(snapshot.scored_at == at))
         return {agency_id: index for agency_id, index in rows}
 
-    def generation(self) -> tuple[Any, ...]:
-        """A value that changes whenever what the web view shows may have changed: the
-        latest score snapshot, finished harvest and validation, service change and sent
-        report (one query on small tables or indexed keys)."""
+    def generation(self) -> Generation:
+        """What the web view's pages are made of, as of now (one query on small tables or
+        indexed keys)."""
         latest = [select(func.max(column)).scalar_subquery() for column in (
             NATIONAL_SNAPSHOTS.c.id, RUNS.c.finished_at,
             VALIDATION_RUNS.c.finished_at, SERVICES.c.changed_at, DELIVERIES.c.sent_at)]
-        return tuple(self.connection.execute(select(*latest)).one())
+        return Generation(*self.connection.execute(select(*latest)).one())

@@ -25,6 +25,7 @@ from dcatwatch.reports.fixes import Trier
 from dcatwatch.reports.period import STOCKHOLM, Period
 from dcatwatch.scoring.mqa import REACHABLE, SCALE
 from dcatwatch.store.core import Store
+from dcatwatch.store.scores import Generation
 from dcatwatch.web.cache import PageCache
 from dcatwatch.web.pages import (
     ORDERS,
@@ -69,7 +70,7 @@ def _local_date(moment: datetime) -> str:
 class WebView:
     """The national, agency and dataset pages over ``store``. National and agency pages are
     kept per store generation (:class:`~dcatwatch.web.cache.PageCache`); a dataset page is
-    made per request with the fix trier kept for the generation."""
+    made per request with the fix trier kept while the data services stay as they are."""
 
     def __init__(self, store: Store, reports: ReportsSettings) -> None:
         self.store = store
@@ -128,16 +129,17 @@ class WebView:
                              words("site.not_found", path=request.path))
 
     def trier(self) -> Trier:
-        """The fix trier over the current data services, made once per generation."""
-        generation = self.cache.generation()
+        """The fix trier over the current data services, made again only when a service
+        changed (what it remembers of each dataset stays true until then)."""
+        services = self.cache.generation().services
         with self._trier_lock:
-            if self._trier is None or self._trier[0] != generation:
+            if self._trier is None or self._trier[0] != services:
                 with self.store.read() as unit:
                     made = trier_of(unit)
-                self._trier = (generation, SharedTrier(made.services, made.serving))
+                self._trier = (services, SharedTrier(made.services, made.serving))
             return self._trier[1]
 
-    def _generation(self) -> Any:
+    def _generation(self) -> Generation:
         with self.store.read() as unit:
             return unit.scores.generation()
 
