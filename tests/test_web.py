@@ -132,6 +132,8 @@ def test_unknown_agency_and_dataset_are_404_and_escaped(server: MetricsServer) -
     assert response.status == 404 and b"<img" not in response.body
     assert "&lt;img src=x onerror=alert(1)&gt;" in response.body.decode()
     assert dom.find("h1").text() == SV("agency.not_found_title")
+    switch = dom.find("a", class_="language").attrs["href"] or ""
+    assert switch == "/agency/" + _quote('"><img src=x onerror=alert(1)>') + "?lang=en"
     response, dom = page(server, "/agency/" + _quote(hostile))  # a slash: no agency route
     assert response.status == 404 and b"<script>" not in response.body
     assert dom.find("h1").text() == SV("site.not_found_title")

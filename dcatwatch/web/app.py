@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
@@ -167,7 +167,7 @@ class WebView:
 
     def _agency(self, agency_id: str, language: Language) -> Response:
         words = Words(language)
-        path = "/agency/" + agency_id
+        path = "/agency/" + quote(agency_id, safe="")
         content = agency_page(self.store, agency_id, language, self.reports, self.trier())
         if content is None:
             return self._missing(language, path, {}, words("agency.not_found_title"),
