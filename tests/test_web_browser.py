@@ -2,13 +2,15 @@
 real server on loopback; the DOM it builds is checked against ``scores --json`` and
 ``explain --json`` and for accessibility, nothing is refused by the page's
 Content-Security-Policy (the stylesheet applies, no script is wanted), and a screenshot of
-each page is kept under ``test-artifacts/web/`` (CI keeps them as artefacts). Skips when
+each page is kept under ``test-artifacts/web/`` (CI keeps them as artefacts). Each page kind
+is also used by keyboard through the DevTools protocol (:mod:`tests.devtools`). Skips when
 ``chromium`` is not installed; CI installs it."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +19,7 @@ import pytest
 
 from dcatwatch.metrics import MetricsServer
 from tests.conftest import ROOT
+from tests.devtools import ENTER, TAB, Browser
 from tests.web_site import (
     ScoredSite,
     check_accessible,
@@ -100,3 +103,40 @@ def test_each_page_kind_in_chromium(site: ScoredSite, base: str, tmp_path: Path)
     missing = load(f"{base}/agency/nosuch", "not-found", profile)
     check_accessible(missing)
     assert "nosuch" in missing.find("main").text()
+
+
+FOCUSED = """(() => { const e = document.activeElement, s = getComputedStyle(e);
+  return {tag: e.tagName.toLowerCase(), href: e.getAttribute('href'), id: e.id,
+          outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+          position: s.position}; })()"""
+LINKS = "Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))"
+
+
+def test_each_page_kind_by_keyboard(site: ScoredSite, base: str, tmp_path: Path) -> None:
+    """Tab reaches every link in document order with a visible focus ring and then leaves
+    the page (no trap); the skip link shows itself and moves the focus to the content."""
+    agency = max(site.scores["agencies"], key=lambda a: a["datasets"])["id"]
+    iri = "https://exempelverket.example.se/data/stationer"
+    for target in ("/?lang=en", f"/agency/{agency}", f"/dataset?{urlencode({'iri': iri})}"):
+        browser = Browser(CHROMIUM or "", FLAGS, tmp_path / "keyboard", base + target)
+        try:
+            links = browser.evaluate(LINKS)
+            assert len(links) >= 3, target
+            reached = []
+            for _ in range(len(links) + 2):
+                browser.press(TAB)
+                focused = browser.evaluate(FOCUSED)
+                if focused["tag"] != "a":
+                    break  # past the last link: the focus left the page's links
+                assert focused["outline"] != "none" and focused["width"] >= 2, focused
+                reached.append(focused["href"])
+            assert reached == links, target
+            browser.evaluate("document.querySelector('a.skip').focus()")
+            assert browser.evaluate(FOCUSED)["position"] == "static"  # shown when focused
+            browser.press(ENTER)
+            deadline = time.monotonic() + 5
+            while browser.evaluate(FOCUSED)["id"] != "main":
+                assert time.monotonic() < deadline, browser.evaluate(FOCUSED)
+                time.sleep(0.05)
+        finally:
+            browser.close()
