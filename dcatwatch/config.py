@@ -301,6 +301,12 @@ class QueueSettings(Section):
                               "bounds how long an expired lease goes unnoticed.")
 
 
+class WebSettings(Section):
+    enabled: bool = Field(True, description="Serve the read-only web view (national, agency "
+                          "and dataset pages: `/`, `/agency/<id>`, `/dataset?iri=…`) on the "
+                          "[server] host and port, next to /metrics.")
+
+
 class JsonLdSettings(Section):
     local_contexts: dict[str, str] = Field(
         default_factory=dict, description="Remote JSON-LD @context URL → local file with that "
@@ -351,6 +357,7 @@ class Settings(Section):
     reports: ReportsSettings = ReportsSettings()
     jsonld: JsonLdSettings = JsonLdSettings()
     queue: QueueSettings = QueueSettings()
+    web: WebSettings = WebSettings()
     sources: list[SourceSettings] = Field(default_factory=list)
     agencies: list[AgencySettings] = Field(default_factory=list)
 

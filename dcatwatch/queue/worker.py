@@ -36,6 +36,7 @@ from dcatwatch.queue.metrics import QueueCollector, ReplicaCollector
 from dcatwatch.queue.tasks import Runtime
 from dcatwatch.schedules.daemon import exit_now
 from dcatwatch.store.core import Store
+from dcatwatch.web.app import web_routes
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
         return None if problem is None else f"store unreachable ({problem})"
 
     try:
-        server = MetricsServer(settings.server.host, settings.server.port, registry, readiness)
+        server = MetricsServer(settings.server.host, settings.server.port, registry, readiness,
+                               pages=web_routes(settings, store))
     except OSError as exc:
         raise ConfigError("server.port", f"cannot listen on {settings.server.host}:"
                           f"{settings.server.port}: {exc.strerror or exc}") from None

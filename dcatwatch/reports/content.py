@@ -193,10 +193,12 @@ class _Current:
 
 
 def build(store: Store, agency_id: str, period: Period, language: Language,
-          options: ReportsSettings, rechecks: Rechecks | None = None) -> ReportContent:
+          options: ReportsSettings, rechecks: Rechecks | None = None,
+          trier: Trier | None = None) -> ReportContent:
     """The report of ``agency_id`` for ``period`` (NotScored when there are no scores yet),
     read in one transaction. ``rechecks`` says when a link that failed once is checked
-    again (default: the default settings)."""
+    again (default: the default settings); ``trier``: one made by :func:`trier_of` for many
+    reports (default: made from the current data services for this one)."""
     with store.read() as unit:
         snapshot = unit.scores.latest_snapshot(agency_id)
         if snapshot is None:
@@ -215,7 +217,7 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             comparison=_comparison(unit, snapshot),
             change=None,
             history=_history(unit, agency_id, options.history_months),
-            fixes=_fixes(unit, current),
+            fixes=_fixes(unit, current, trier),
             api_title_only=[c.ref for c in current if c.score.api_by_title_only],
             findings=findings,
             datasets=_dataset_lines(current, options.dataset_rows),
@@ -383,11 +385,16 @@ def _services(unit: Unit) -> dict[str, DataService]:
     return found
 
 
-def _fixes(unit: Unit, current: list[_Current]) -> list[Fix]:
+def trier_of(unit: Unit) -> Trier:
+    """A trier of fixes over the current data services."""
+    services = _services(unit)
+    return Trier(services, services_by_dataset(services.values()))
+
+
+def _fixes(unit: Unit, current: list[_Current], trier: Trier | None) -> list[Fix]:
     if not current:
         return []
-    services = _services(unit)
-    trier = Trier(services, services_by_dataset(services.values()))
+    trier = trier or trier_of(unit)
     concerned: defaultdict[str, list[DatasetRef]] = defaultdict(list)
     levels: defaultdict[str, int] = defaultdict(int)
     mqa: defaultdict[str, float] = defaultdict(float)

@@ -75,6 +75,7 @@ from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.db import hide_password
 from dcatwatch.store.runs import RunResult
 from dcatwatch.validators.links import LinkWorkers
+from dcatwatch.web.app import web_routes
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -117,7 +118,7 @@ def _serve(settings: Settings) -> int:
     daemon = Daemon(settings, store, instruments)
     try:
         server = MetricsServer(settings.server.host, settings.server.port, registry,
-                               daemon.readiness)
+                               daemon.readiness, pages=web_routes(settings, store))
     except OSError as exc:
         raise ConfigError("server.port", f"cannot listen on {settings.server.host}:"
                           f"{settings.server.port}: {exc.strerror or exc}") from None

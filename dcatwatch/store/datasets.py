@@ -234,6 +234,13 @@ class Datasets(Repository):
         return list(self.connection.execute(query.order_by(
             DATASETS.c.agency_id, DATASETS.c.iri, DATASETS.c.source)))
 
+    def current_of_iri(self, iri: str) -> list[Row[Any]]:
+        """``id``, ``source``, ``title`` and ``description`` of the current copies of the
+        dataset ``iri`` (one per source holding it), by source."""
+        return list(self.connection.execute(
+            select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.title, DATASETS.c.description)
+            .where(DATASETS.c.iri == iri, _CURRENT).order_by(DATASETS.c.source)))
+
     def count_current(self, source: str | None = None) -> int:
         """How many current datasets ``source`` (None: every source) has."""
         query = select(func.count()).select_from(DATASETS).where(_CURRENT)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, case, delete, func, insert, null, select
 
@@ -18,11 +18,25 @@ from dcatwatch.store.tables import (
     AGENCIES,
     AGENCY_SNAPSHOTS,
     DATASETS,
+    DELIVERIES,
     LINKS,
     NATIONAL_SNAPSHOTS,
+    RUNS,
     SCORE_LINKS,
     SCORES,
+    SERVICES,
+    VALIDATION_RUNS,
 )
+
+class Generation(NamedTuple):
+    """The latest of each change the web view shows: it differs whenever a page may."""
+
+    snapshot: int | None  # the latest national snapshot's id
+    harvest: datetime | None  # the latest finished harvest
+    validation: datetime | None  # the latest finished validation
+    services: datetime | None  # the latest data service change
+    report: datetime | None  # the latest sent report
+
 
 SNAPSHOT_KEYS = ("id", "scored_at", "agency_id", "details")  # the rest: the agency's figures
 AGENCY_FIGURES = tuple(c.name for c in AGENCY_SNAPSHOTS.columns if c.name not in SNAPSHOT_KEYS)
@@ -228,3 +242,39 @@ class Scores(Repository):
                    *(snapshot[figure] for figure in AGENCY_FIGURES))
             .select_from(AGENCY_SNAPSHOTS.outerjoin(AGENCIES, AGENCIES.c.id == snapshot.agency_id))
             .where(snapshot.scored_at == at).order_by(snapshot.agency_id)))
+
+    def national_latest(self) -> Row[Any] | None:
+        """The latest national snapshot, every figure (None: never scored)."""
+        return self.connection.execute(
+            select(NATIONAL_SNAPSHOTS).order_by(NATIONAL_SNAPSHOTS.c.scored_at.desc(),
+                                                NATIONAL_SNAPSHOTS.c.id.desc()).limit(1)).first()
+
+    def national_since(self, moment: datetime) -> datetime | None:
+        """When the last national snapshot at or before ``moment`` was taken, else the first
+        one (None: never scored): what a trend compares with."""
+        at = NATIONAL_SNAPSHOTS.c.scored_at
+        before = self.connection.execute(select(func.max(at)).where(at <= moment)).scalar()
+        return before or self.connection.execute(select(func.min(at))).scalar()
+
+    def agency_details(self, at: datetime) -> list[Row[Any]]:
+        """``agency_id``, ``api_document_index`` and ``details`` (its ``scores --json``
+        object) of every agency in the snapshot taken ``at``."""
+        snapshot = AGENCY_SNAPSHOTS.c
+        return list(self.connection.execute(
+            select(snapshot.agency_id, snapshot.api_document_index, snapshot.details)
+            .where(snapshot.scored_at == at)))
+
+    def indexes_by_agency(self, at: datetime) -> dict[str, float | None]:
+        """Each agency's index in the snapshot taken ``at``."""
+        snapshot = AGENCY_SNAPSHOTS.c
+        rows = self.connection.execute(select(snapshot.agency_id, snapshot.api_document_index)
+                                       .where(snapshot.scored_at == at))
+        return {agency_id: index for agency_id, index in rows}
+
+    def generation(self) -> Generation:
+        """What the web view's pages are made of, as of now (one query on small tables or
+        indexed keys)."""
+        latest = [select(func.max(column)).scalar_subquery() for column in (
+            NATIONAL_SNAPSHOTS.c.id, RUNS.c.finished_at,
+            VALIDATION_RUNS.c.finished_at, SERVICES.c.changed_at, DELIVERIES.c.sent_at)]
+        return Generation(*self.connection.execute(select(*latest)).one())
