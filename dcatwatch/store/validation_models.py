@@ -2,7 +2,8 @@
 
 Link and data checks are kept per URL (one URL may serve several distributions), with the
 history a report needs ("broken for N checks since …") and the validators a conditional GET
-needs. Metadata findings are kept per dataset and replaced each time its source is validated.
+needs. Metadata findings are kept per dataset and replaced each time its source is validated;
+the SHACL verdict of each description is kept with the hash it was checked at.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
+
+from dcatwatch.store.packing import PackedJson
 
 
 class LinkCheck(SQLModel, table=True):
@@ -99,3 +102,19 @@ class ValidationRun(SQLModel, table=True):
     summary: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     worker: str | None = Field(default=None, max_length=120)  # host-pid of a queue worker
     scheduled_for: datetime | None = None  # the time a queued run was deferred for
+
+
+class ShaclCheck(SQLModel, table=True):
+    """The latest DCAT-AP SHACL check of one dataset's description (see
+    :mod:`dcatwatch.validators.shacl`): checked again only when the description or what it
+    was checked against changed."""
+
+    __tablename__ = "shacl_check"
+
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id", ondelete="CASCADE")
+    content_hash: str = Field(max_length=64)  # the description checked
+    shapes: str = Field(max_length=16)  # fingerprint of the shapes, background and engine
+    conforms: bool  # no sh:Violation on the dataset or its distributions
+    # JSON list of the findings, packed: [code, severity, record, subject, property, value]
+    findings: str = Field(sa_column=Column(PackedJson, nullable=False))
+    checked_at: datetime
