@@ -2,8 +2,8 @@
 
 1. Datasets whose score is out of date (or all, with ``full``) are mapped, classified and
    given MQA-predicted points; results are kept per dataset with their evidence and with
-   what they were computed from besides the description: the link checks and the data
-   services they read, as they read them. A score is out of date when its description or
+   what they were computed from besides the description: the link checks, the data
+   services and the SHACL verdict they read, as they read them. A score is out of date when its description or
    agency changed, or when one of those inputs reads otherwise now, so a round of link
    checks or a harvest rescores only the datasets it affects. The work is done outside any
    write transaction and written a batch at a time, so harvests and link checks never wait
@@ -77,7 +77,9 @@ def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bo
                 read = _StoredLinks(unit, (url for _, dataset in loaded
                                            for dist in dataset.distributions
                                            for url in (*dist.access_urls, *dist.download_urls)))
-            scored = [_score_row(row, dataset, services, read, stamp) for row, dataset in loaded]
+            verdicts = unit.shacl.verdicts([row.id for row, _ in loaded])
+            scored = [_score_row(row, dataset, services, read, stamp, verdicts.get(row.id))
+                      for row, dataset in loaded]
         with store.write() as unit:
             unit.scores.save([row for row, _ in scored],
                              [link for _, read in scored for link in read])
@@ -219,14 +221,16 @@ class _StoredLinks(Mapping[str, LinkInfo]):
 
 
 def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[str, LinkInfo],
-               stamp: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``) and the
+               stamp: datetime, compliance: bool | None = None,
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``, whose
+    description's SHACL verdict is ``compliance``, None: unchecked) and the
     ``dataset_score_link`` rows of the link checks it read."""
     read_links = _Reads(links)
     read_services = _Reads(services.by_iri)
     level = classify_dataset(dataset, read_services, services.serving.get(dataset.iri, ()),
                              read_links)
-    mqa = score_dataset(dataset, read_links)
+    mqa = score_dataset(dataset, read_links, compliance)
     details = {"identifiers": [text for raw in dataset.identifiers if (text := raw.strip())],
                "classification": level.to_dict(), "mqa": mqa.to_dict()}  # identifiers first
     unchecked = LinkInfo()
@@ -241,6 +245,7 @@ def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[s
         "content_hash": row.content_hash, "scored_at": stamp,
         "details": json.dumps(details, ensure_ascii=False, separators=(",", ":")),
         "service_inputs": services.inputs(read_services.read, dataset.iri),
+        "compliance": compliance,
     }, read
 
 

@@ -77,7 +77,8 @@ class Finding:
         return {"code": self.code, "severity": self.severity, "record": self.record,
                 "subject": self.subject, "property": self.property, "value": self.value,
                 "title": self.title,
-                "hint": {"sv": hint(self.code, "sv"), "en": hint(self.code, "en")}}
+                "hint": {lang: hint(self.code, lang, self.property, self.record)
+                         for lang in ("sv", "en")}}
 
 
 def check_node(graph: Graph, node: str, record: Record, subject: str,
