@@ -74,8 +74,13 @@ def test_recognised_vocabulary_iris_pass_the_range_shapes_and_others_do_not() ->
                 ("", DCT + "accessRights", f"<{EU}access-right/PUBLIC>"),
                 ("", DCT + "language", f"<{EU}language/SWE>"),
                 ("", DCT + "accrualPeriodicity", f"<{EU}frequency/ANNUAL>"),
-                ("", DCT + "spatial", f"<{EU}country/SWE>"))
+                ("", DCT + "spatial", f"<{EU}country/SWE>"),
+                # any page is a foaf:Document (the rdfs:range of dcat:landingPage)
+                ("", DCAT + "landingPage", "<https://data.example.se/sida>"))
     assert good.conforms and good.findings == []
+    page = _one(("", DCAT + "landingPage", '"https://data.example.se/sida"'))
+    assert {(f.code, f.property) for f in page.findings} == {("shacl.node_kind",
+                                                               "dcat:landingPage")}
     bad = _one(("", DCT + "accessRights", "<http://example.org/open>"))
     assert not bad.conforms
     [finding] = bad.findings

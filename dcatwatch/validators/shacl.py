@@ -12,6 +12,10 @@ vocabulary IRIs it uses, so each batch carries background knowledge:
   language, frequency and licence codes, GeoNames places) the class of each such IRI the
   batch uses, with the same tests as the metadata rules (:mod:`dcatwatch.dcat.vocabularies`),
   so a value the rules accept is never a SHACL violation;
+* for ``dcat:landingPage``, ``foaf:page`` and ``dct:conformsTo``, whose range in the DCAT and
+  DCMI ontologies (``imports.ttl``) is a class any web page or standard belongs to, that
+  class for each IRI value (what RDFS entailment with those imports gives; a literal there
+  still breaks ``sh:nodeKind``);
 * the data services of the source, as ``dcat:DataService`` (``dcat:accessService``).
 
 A batch is many descriptions in one graph (blank nodes relabelled per description). As
@@ -47,6 +51,8 @@ TYPE = f"<{ns.RDF_TYPE}>"
 _DCT, _DCAT = ns.DCT, ns.DCAT
 DISTRIBUTION = f"<{_DCAT}distribution>"
 GEONAMES = re.compile(r"^https?://sws\.geonames\.org/\d+/?$")
+ANY_IRI = re.compile("")
+FOAF_DOCUMENT = ns.FOAF + "Document"
 PATTERN_CLASSES: dict[str, tuple[tuple[object, str], ...]] = {
     # predicate → (test, class): open vocabularies, typed when a batch uses one of their IRIs
     f"<{_DCT}format>": ((vocab.FILE_TYPE, _DCT + "MediaTypeOrExtent"),
@@ -58,6 +64,11 @@ PATTERN_CLASSES: dict[str, tuple[tuple[object, str], ...]] = {
     f"<{_DCT}accrualPeriodicity>": ((vocab.FREQUENCY, _DCT + "Frequency"),),
     f"<{_DCT}license>": ((vocab.LICENCE, _DCT + "LicenseDocument"),),
     f"<{_DCT}spatial>": ((GEONAMES, _DCT + "Location"),),
+    # ranges the imported ontologies give every value: a page is a foaf:Document, what a
+    # record conforms to a dct:Standard (rdfs:range in DCAT and DCMI terms)
+    f"<{_DCAT}landingPage>": ((ANY_IRI, FOAF_DOCUMENT),),
+    f"<{ns.FOAF}page>": ((ANY_IRI, FOAF_DOCUMENT),),
+    f"<{_DCT}conformsTo>": ((ANY_IRI, _DCT + "Standard"),),
 }
 _OBJECT_LINE = re.compile(r"^(\S+) (<[^>]*>) <([^>]*)> \.$", re.MULTILINE)
 _BLANK_SUBJECT = re.compile(r"^_:", re.MULTILINE)
