@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 import tempfile
@@ -66,14 +67,32 @@ def sizes(db: Path) -> dict[str, int]:
 
 
 def as_before(db: Path) -> None:
-    """Rewrite the store as dcatwatch kept it before: score details as JSON text, no SHACL
-    verdicts."""
+    """Rewrite the store as dcatwatch kept it before: score details as JSON text, one
+    metadata finding per row (as migration 0003 made the table), no SHACL verdicts or
+    findings."""
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT dataset_id, details FROM dataset_score").fetchall()
         connection.executemany("UPDATE dataset_score SET details = ? WHERE dataset_id = ?",
                                [(unpack_json(bytes(details)), key) for key, details in rows])
         connection.execute("DELETE FROM shacl_check")
-        connection.execute("DELETE FROM metadata_finding WHERE code LIKE 'shacl.%'")
+        packed = connection.execute("SELECT source, dataset_iri, findings, found_at "
+                                    "FROM metadata_finding ORDER BY id").fetchall()
+        connection.execute("DROP TABLE metadata_finding")
+        connection.execute(
+            "CREATE TABLE metadata_finding (id INTEGER NOT NULL PRIMARY KEY, source VARCHAR(64) "
+            "NOT NULL, dataset_iri TEXT, subject TEXT NOT NULL, record VARCHAR(16) NOT NULL, "
+            "code VARCHAR(80) NOT NULL, severity VARCHAR(8) NOT NULL, property VARCHAR(64) "
+            "NOT NULL, value TEXT, found_at DATETIME NOT NULL)")
+        connection.execute("CREATE INDEX ix_metadata_finding_dataset "
+                           "ON metadata_finding (dataset_iri)")
+        connection.execute("CREATE INDEX ix_metadata_finding_source ON metadata_finding (source)")
+        connection.executemany(
+            "INSERT INTO metadata_finding (source, dataset_iri, code, severity, record, subject,"
+            " property, value, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source, dataset, *finding, found_at)
+             for source, dataset, findings, found_at in packed
+             for finding in json.loads(unpack_json(bytes(findings)))
+             if not finding[0].startswith("shacl.")])
 
 
 def table(label: str, found: dict[str, int], datasets: int) -> None:

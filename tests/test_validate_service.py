@@ -13,7 +13,7 @@ from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.validators.service import validate
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, sql, write_config
+from tests.helpers import harvest_json, sql, stored_findings, write_config
 from tests.servers import LoopbackServer, Request, Response
 
 FILES = FIXTURES / "validation"
@@ -84,8 +84,7 @@ def test_validate_reports_links_data_and_metadata(server: LoopbackServer, tmp_pa
                              "meta.agent.missing_identifier"]  # recommended only; checked once
     assert summary["metadata"]["error"] == sum(f["severity"] == "error"
                                                for f in report["metadata"])
-    stored = sql(config, "SELECT count(*) FROM metadata_finding")[0][0]
-    assert stored == len(report["metadata"])
+    assert len(stored_findings(config)) == len(report["metadata"])
     assert sql(config, "SELECT status FROM validation_run") == [("ok",)]
 
 
@@ -99,7 +98,7 @@ def test_second_run_reuses_unchanged_results(server: LoopbackServer, tmp_path: P
     assert again["distributions"] == first["distributions"]
     assert again["summary"]["urls_checked"] == 0 and again["summary"]["files_checked"] == 0
     # metadata findings are replaced, not duplicated
-    assert len(sql(config, "SELECT id FROM metadata_finding")) == len(first["metadata"])
+    assert len(stored_findings(config)) == len(first["metadata"])
 
 
 def test_unchanged_files_are_not_validated_again(server: LoopbackServer, tmp_path: Path,

@@ -43,11 +43,11 @@ class ShaclChecks(Repository):
 
     def findings(self, source: str | None, shapes: str, *, after: int = 0,
                  limit: int = 1000) -> list[Row[Any]]:
-        """``dataset_id``, ``source`` and ``findings`` (JSON) of up to ``limit`` current
-        datasets above id ``after`` whose verdict holds (see :meth:`due`)."""
+        """``dataset_id``, ``iri``, ``source`` and ``findings`` (JSON) of up to ``limit``
+        current datasets above id ``after`` whose verdict holds (see :meth:`due`)."""
         checked = SHACL_CHECKS.c
         return list(self.connection.execute(
-            select(checked.dataset_id, DATASETS.c.source, checked.findings)
+            select(checked.dataset_id, DATASETS.c.iri, DATASETS.c.source, checked.findings)
             .select_from(DATASETS.join(SHACL_CHECKS, checked.dataset_id == DATASETS.c.id))
             .where(_current(source), DATASETS.c.id > after,
                    checked.content_hash == DATASETS.c.content_hash, checked.shapes == shapes)

@@ -2,7 +2,8 @@
 
 Link and data checks are kept per URL (one URL may serve several distributions), with the
 history a report needs ("broken for N checks since …") and the validators a conditional GET
-needs. Metadata findings are kept per dataset and replaced each time its source is validated;
+needs. Metadata findings are kept packed per dataset and replaced each time its source is
+validated;
 the SHACL verdict of each description is kept with the hash it was checked at.
 """
 
@@ -69,7 +70,9 @@ class DataCheck(SQLModel, table=True):
 
 
 class MetadataFinding(SQLModel, table=True):
-    """One metadata rule a record breaks (codes: :mod:`dcatwatch.validators.rules`)."""
+    """The metadata findings of one dataset in one run (its distributions, contact points …
+    included; ``dataset_iri`` None: the source's catalogue, agents and data services), packed
+    (codes: :mod:`dcatwatch.validators.rules`, ``shacl.*``)."""
 
     __tablename__ = "metadata_finding"
     __table_args__ = (
@@ -79,13 +82,10 @@ class MetadataFinding(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
-    dataset_iri: str | None = Field(default=None, sa_column=Column(Text))  # None: a service
-    subject: str = Field(sa_column=Column(Text, nullable=False))  # the record breaking the rule
-    record: str = Field(max_length=16)  # catalog, dataset, distribution, data_service, agent …
-    code: str = Field(max_length=80)
-    severity: str = Field(max_length=8)  # error | warning | info
-    property: str = Field(max_length=64)
-    value: str | None = Field(default=None, sa_column=Column(Text))
+    dataset_iri: str | None = Field(default=None, sa_column=Column(Text))
+    # JSON list of [code, severity, record, subject, property, value], packed
+    # (:meth:`dcatwatch.validators.metadata.Finding.to_row`)
+    findings: str = Field(sa_column=Column(PackedJson, nullable=False))
     found_at: datetime
 
 

@@ -71,6 +71,15 @@ class Finding:
     dataset: str | None = None  # the IRI (or name) of the dataset the record belongs to
     title: str | None = None  # that dataset's title
 
+    def to_row(self) -> list[str | None]:
+        """The stored form: what the record breaks, without its dataset (kept beside it)."""
+        return [self.code, self.severity, self.record, self.subject, self.property, self.value]
+
+    @classmethod
+    def from_row(cls, row: list[Any], dataset: str | None) -> Finding:
+        """A finding of ``dataset`` from its stored form (:meth:`to_row`)."""
+        return cls(*row, dataset=dataset)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the dataset's title and the hint in Swedish and English
         (the dataset is the caller's to add: it knows it also for SHACL findings)."""

@@ -281,16 +281,19 @@ def _shacl(store: Store, source: str | None, scope: _Scope,
 
 
 def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
-    """Replace the findings of ``source`` with the run's, written a batch at a time."""
+    """Replace the findings of ``source`` with the run's, written a batch at a time, one
+    packed row per dataset of a batch."""
     stamp = now()
     with store.write() as unit:
         unit.findings.replace(source, [])
         for batch in scope.findings.batches():
+            grouped: dict[tuple[str, str | None], list[list[str | None]]] = {}
+            for src, dataset, finding in batch:
+                grouped.setdefault((src, dataset), []).append(finding.to_row())
             unit.findings.add([
-                {"source": src, "dataset_iri": dataset, "subject": f.subject,
-                 "record": f.record, "code": f.code, "severity": f.severity,
-                 "property": f.property, "value": f.value, "found_at": stamp}
-                for src, dataset, f in batch])
+                {"source": src, "dataset_iri": dataset, "found_at": stamp,
+                 "findings": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
+                for (src, dataset), rows in grouped.items()])
 
 
 def _distributions(store: Store, scope: _Scope) -> Iterator[dict[str, Any]]:

@@ -83,16 +83,15 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
             break
         after = stored[-1].dataset_id
         summary.reused += len(stored)
-        add([(row.source, finding.dataset, finding) for row in stored
-             for finding in _loads(row.findings)])
+        add([(row.source, row.iri, finding) for row in stored
+             for finding in _loads(row.findings, row.iri)])
     summary.reused -= summary.checked
     return summary
 
 
 def _dumps(findings: list[Finding]) -> str:
-    return json.dumps([[f.code, f.severity, f.record, f.subject, f.property, f.value, f.dataset]
-                       for f in findings], ensure_ascii=False, separators=(",", ":"))
+    return json.dumps([f.to_row() for f in findings], ensure_ascii=False, separators=(",", ":"))
 
 
-def _loads(text: str) -> list[Finding]:
-    return [Finding(*row) for row in json.loads(text)]
+def _loads(text: str, dataset: str) -> list[Finding]:
+    return [Finding.from_row(row, dataset) for row in json.loads(text)]
