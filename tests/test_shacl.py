@@ -165,6 +165,7 @@ def test_verdicts_are_kept_rechecked_when_changed_and_scored(
             assert len(checked) == 2 and not any(checked.values())  # both break a shape
             assert score(store).rescored == 2
             assert compliance() == checked
+            _fixes_in_the_report(config, store)
             stamps = sql(config, "SELECT dataset_id, checked_at FROM shacl_check")
             validate()  # nothing changed: nothing checked again, nothing rescored
             assert sql(config, "SELECT dataset_id, checked_at FROM shacl_check") == stamps
@@ -180,3 +181,24 @@ def test_verdicts_are_kept_rechecked_when_changed_and_scored(
             assert score(store).rescored == 1
             assert compliance() == {"https://data.example.se/dataset/kommuner": True,
                                     "https://data.example.se/dataset/rapport": False}
+
+
+def _fixes_in_the_report(config: Path, store: Store) -> None:
+    """The violations are fixes of the agency's report, one per property and record, with
+    the finding's hint and what complying earns (30 points for a dataset it fixes alone)."""
+    from dcatwatch.config import ReportsSettings
+    from dcatwatch.reports.content import build
+    from dcatwatch.reports.period import Period
+
+    status, _, err = run("--config", str(config), "scores", "--snapshot")
+    assert status == 0, err
+    content = build(store, "2021005448", Period.parse("2026-12"), "en", ReportsSettings())
+    shaped = {(fix.shape[0], fix.shape[1]): fix for fix in content.fixes if fix.shape}
+    assert set(shaped) == {("dct:format", "distribution"), ("dct:description", "dataset"),
+                           ("dct:accessRights", "dataset")}
+    form = shaped["dct:format", "distribution"]
+    assert [ref.iri for ref in form.datasets] == ["https://data.example.se/dataset/kommuner",
+                                                  "https://data.example.se/dataset/rapport"]
+    assert "written as text" in form.shape[2] and "file-type/CSV" in form.shape[2]
+    assert form.mqa_gain == 15.0  # kommuner complies once its formats are IRIs: 30 / 2
+    assert shaped["dct:description", "dataset"].mqa_gain == 0.0  # rapport breaks three

@@ -73,3 +73,16 @@ class ShaclChecks(Repository):
                 .where(checked.dataset_id.in_(part),
                        checked.content_hash == DATASETS.c.content_hash)).all())
         return found
+
+    def failing(self, ids: Sequence[int]) -> dict[int, str]:
+        """The findings (JSON) of each dataset among ``ids`` whose verdict on its current
+        description is a violation, by id."""
+        checked = SHACL_CHECKS.c
+        found: dict[int, str] = {}
+        for part in chunks(list(ids)):
+            found.update(self.connection.execute(
+                select(checked.dataset_id, checked.findings)
+                .select_from(SHACL_CHECKS.join(DATASETS, DATASETS.c.id == checked.dataset_id))
+                .where(checked.dataset_id.in_(part), checked.conforms.is_(False),
+                       checked.content_hash == DATASETS.c.content_hash)).all())
+        return found

@@ -10,6 +10,7 @@ equal when they say the same thing. An engine that is not installed raises
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -120,12 +121,20 @@ def _shacl_rust(data: str, shapes: str) -> list[Result]:
             for r in report["results"]]
 
 
+_RUDOF = threading.local()  # per thread: a session with the shapes read, (shapes, session)
+
+
 def _pyrudof(data: str, shapes: str) -> list[Result]:
     import pyrudof
 
-    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-    rudof.read_data(data, format=pyrudof.RDFFormat.NTriples)
-    rudof.read_shacl(shapes)
+    held = getattr(_RUDOF, "session", None)
+    if held is None or held[0] != shapes:
+        rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+        rudof.read_shacl(shapes, reader_mode=pyrudof.ReaderMode.Strict)
+        held = _RUDOF.session = (shapes, rudof)
+    rudof = held[1]
+    rudof.read_data(data, format=pyrudof.RDFFormat.NTriples,
+                    reader_mode=pyrudof.ReaderMode.Strict, merge=False)
     report = rudof.validate_shacl()
     return [Result(_nt(str(r.focus_node)), _iri_path(str(r.path or "")),
                    _local(str(r.constraint_component)), _local(str(r.severity)),
