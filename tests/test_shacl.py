@@ -4,6 +4,7 @@ pyshacl on the corpus, and verdicts kept and scored through validation runs."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,34 @@ def _fixes_in_the_report(config: Path, store: Store) -> None:
     assert "written as text" in form.shape[2] and "file-type/CSV" in form.shape[2]
     assert form.mqa_gain == 15.0  # kommuner complies once its formats are IRIs: 30 / 2
     assert shaped["dct:description", "dataset"].mqa_gain == 0.0  # rapport breaks three
+
+
+def test_a_description_the_engine_refuses_stays_unchecked_and_the_run_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injected into the engine: it refuses any graph holding the report dataset. The
+    batch is checked description by description; the refused one gets no verdict (unknown),
+    the other its verdict, and the run finishes."""
+    from dcatwatch.validators import shacl_engines
+
+    real = shacl_engines.ENGINES[ENGINE]
+
+    def refusing(data: str, shapes: str) -> list[shacl_engines.Result]:
+        if "dataset/rapport" in data:
+            raise ValueError("engine refused the graph")
+        return real(data, shapes)
+
+    monkeypatch.setitem(shacl_engines.ENGINES, ENGINE, refusing)
+    catalog = (FIXTURES / "validation" / "catalog.ttl").read_text(encoding="utf-8")
+    with LoopbackServer() as server:
+        url = server.route("/catalog.ttl", catalog.replace("{base}", server.url("")).encode(),
+                           content_type="text/turtle")
+        config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
+                              validation={"recheck_hours": 1000, "data": False})
+        harvest_json(config)
+        status, out, err = run("--config", str(config), "validate", "--json")
+    assert status == 0, err
+    assert json.loads(out)["summary"]["shacl"] == {"checked": 1, "reused": 0, "conforming": 0,
+                                                   "unchecked": 1}
+    assert sql(config, "SELECT d.iri FROM shacl_check c JOIN dataset d "
+                       "ON d.id = c.dataset_id") == [("https://data.example.se/dataset/kommuner",)]
+    assert sql(config, "SELECT status FROM validation_run") == [("ok",)]

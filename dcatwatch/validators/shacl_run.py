@@ -7,12 +7,15 @@ of one source at a time in one graph (:func:`dcatwatch.validators.shacl.check`);
 verdicts are written in one short transaction. The findings of the datasets not checked
 this time are read back from their stored verdicts, so the run's findings (which replace
 the source's) always hold every current dataset's. It runs in the validation pool
-(``dcatwatch validate``, the daemon's validation job), never in a harvest.
+(``dcatwatch validate``, the daemon's validation job), never in a harvest. A batch the
+engine refuses is checked description by description; one it refuses alone stays unchecked
+(its compliance unknown), and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from dcatwatch.validators import shacl
 from dcatwatch.validators.metadata import Finding
 
 BATCH = 500  # descriptions validated in one graph
+log = logging.getLogger(__name__)
 FindingRows = Callable[[list[tuple[str, str | None, Finding]]], None]
 
 
@@ -33,9 +37,11 @@ class ShaclSummary:
     checked: int = 0
     reused: int = 0
     conforming: int = 0
+    unchecked: int = 0  # the engine refused them: no verdict, compliance unknown
 
     def to_dict(self) -> dict[str, int]:
-        return {"checked": self.checked, "reused": self.reused, "conforming": self.conforming}
+        return {"checked": self.checked, "reused": self.reused, "conforming": self.conforming,
+                "unchecked": self.unchecked}
 
 
 def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
@@ -62,9 +68,12 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
         stamp = datetime.now(UTC)
         saved = []
         for name, descriptions in by_source.items():
-            verdicts = shacl.check(descriptions, services.get(name, ()))
+            verdicts = _check(descriptions, services.get(name, ()))
             for description in descriptions:
-                verdict = verdicts[description.key]
+                verdict = verdicts.get(description.key)
+                if verdict is None:
+                    summary.unchecked += 1
+                    continue
                 summary.conforming += verdict.conforms
                 saved.append({"dataset_id": description.key,
                               "content_hash": hashes[description.key], "shapes": fingerprint,
@@ -72,7 +81,7 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
                               "findings": _dumps(verdict.findings)})
         with store.write() as unit:
             unit.shacl.save(saved)
-        summary.checked += len(rows)
+        summary.checked += len(saved)
         if progress:
             progress("shacl", summary.checked, summary.checked)
     after = 0
@@ -87,6 +96,23 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
              for finding in _loads(row.findings, row.iri)])
     summary.reused -= summary.checked
     return summary
+
+
+def _check(descriptions: list[shacl.Description],
+           services: Iterable[str]) -> dict[int | str, shacl.Verdict]:
+    """The verdicts of a batch; when the engine refuses it, of each description alone, and
+    none for a description it refuses alone (left unchecked: checked again next run)."""
+    try:
+        return shacl.check(descriptions, services)
+    except Exception as error:  # the engines' errors share no base class
+        if len(descriptions) == 1:
+            log.warning("SHACL check of %s failed, left unchecked: %s", descriptions[0].iri,
+                        error)
+            return {}
+    found: dict[int | str, shacl.Verdict] = {}
+    for description in descriptions:
+        found.update(_check([description], services))
+    return found
 
 
 def _dumps(findings: list[Finding]) -> str:
