@@ -1,4 +1,5 @@
-"""Score details and SHACL results stored packed: JSON, zstd with a trained dictionary.
+"""Score details and findings (metadata, SHACL) stored packed: JSON, zstd with a trained
+dictionary.
 
 A dataset's score details (``dataset_score.details``) were stored as JSON text of about 5 KB,
 four times the dataset's packed description. They are packed like descriptions
