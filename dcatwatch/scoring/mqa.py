@@ -1,7 +1,9 @@
 """MQA-predicted points per dataset on the 405-point scale (research/quality.md §1).
 
 Variant implemented: **dataportal.se's** MQA (DCAT-AP-SE docs/quality.md), i.e. data.europa.eu's
-indicators, all 405 points of them, with one deviation: media types count as formats: for "format/media type from vocabulary" every ``dct:format``
+indicators, all 405 points of them, with one deviation:
+
+* media types count as formats: for "format/media type from vocabulary" every ``dct:format``
   must be an EU file-type IRI *or* a known media type (literal or IANA IRI) and every
   ``dcat:mediaType`` a known media type; "non-proprietary" and "machine-readable" pass when any
   ``dct:format``/``dcat:mediaType`` value maps to a listed code (``text/csv`` counts as CSV,

@@ -3,9 +3,9 @@
 1. Datasets whose score is out of date (or all, with ``full``) are mapped, classified and
    given MQA-predicted points; results are kept per dataset with their evidence and with
    what they were computed from besides the description: the link checks, the data
-   services and the SHACL verdict they read, as they read them. A score is out of date when its description or
-   agency changed, or when one of those inputs reads otherwise now, so a round of link
-   checks or a harvest rescores only the datasets it affects. The work is done outside any
+   services and the SHACL verdict they read, as they read them. A score is out of date when
+   its description or agency changed, or when one of those inputs reads otherwise now, so a
+   round of link checks, a validation or a harvest rescores only the datasets it affects. The work is done outside any
    write transaction and written a batch at a time, so harvests and link checks never wait
    for a whole scoring run.
 2. Current datasets are counted once (research/quality.md §4.5, :func:`counted`): first by

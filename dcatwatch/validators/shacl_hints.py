@@ -20,11 +20,13 @@ from dcatwatch.validators.rules import RECORD_LABELS, Record
 CODES = ("shacl.min_count", "shacl.max_count", "shacl.node_kind", "shacl.datatype",
          "shacl.class", "shacl.or", "shacl.other")
 PREFIXES = (("dct", ns.DCT), ("dcat", ns.DCAT), ("foaf", ns.FOAF), ("vcard", ns.VCARD),
-            ("dcatap", ns.DCATAP), ("adms", ns.ADMS), ("skos", "http://www.w3.org/2004/02/skos/core#"),
+            ("dcatap", ns.DCATAP), ("adms", ns.ADMS),
+            ("skos", "http://www.w3.org/2004/02/skos/core#"),
             ("xsd", "http://www.w3.org/2001/XMLSchema#"), ("prov", "http://www.w3.org/ns/prov#"),
             ("spdx", "http://spdx.org/rdf/terms#"), ("odrl", "http://www.w3.org/ns/odrl/2/"),
             ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
-            ("eli", "http://data.europa.eu/eli/ontology#"), ("time", "http://www.w3.org/2006/time#"))
+            ("eli", "http://data.europa.eu/eli/ontology#"),
+            ("time", "http://www.w3.org/2006/time#"))
 EU = "http://publications.europa.eu/resource/authority/"
 EXAMPLES: dict[str, str] = {  # class → an example value
     "dct:MediaTypeOrExtent": EU + "file-type/CSV",
