@@ -1,7 +1,7 @@
 """SHACL engines side by side on the national simulation's datasets: CPU, memory, verdicts.
 
     python benchmarks/bench_shacl.py [--datasets 20000] [--agencies 200]
-        [--engines pyshacl,pyshacl-turbo,shacl-rust,pyrudof] [--smoke]
+        [--engines pyshacl,pyshacl-turbo,shacl-rust,pyrudof] [--corpus DIR] [--smoke]
 
 Builds the world of ``simulation.py`` (the one ``national.py`` serves), maps each agency's
 catalogue to stored descriptions as a harvest does, and validates them as a validation run
@@ -10,7 +10,8 @@ source in one graph, with the background knowledge) once per engine, each engine
 child process of its own. Prints per engine: CPU seconds (user + system of the child),
 CPU ms per dataset, peak RSS, the number of complying datasets and of per-dataset verdicts
 and findings that differ from pyshacl's, and the CPU a national run of 100 000 datasets
-would take at that rate. ``--smoke``: 10 agencies, 400 datasets.
+would take at that rate. ``--corpus DIR``: the catalogues of the shared corpus instead, each
+a source. ``--smoke``: 10 agencies, 400 datasets.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import simulation  # noqa: E402
 
 from dcatwatch.dcat.mapper import Mapper  # noqa: E402
-from dcatwatch.dcat.parse import graph_from_ntriples  # noqa: E402
+from dcatwatch.dcat.parse import graph_from_ntriples, parse_file  # noqa: E402
+from dcatwatch.errors import ParseError  # noqa: E402
 from dcatwatch.validators import shacl, shacl_run  # noqa: E402
 from dcatwatch.validators.shacl_engines import ENGINE, ENGINES  # noqa: E402
 
@@ -60,6 +62,23 @@ def descriptions(agencies: int, datasets: int) -> list[Source]:
     return found
 
 
+def corpus_descriptions(root: Path) -> list[Source]:
+    """Each catalogue of the corpus at ``root`` (shape files and broken ones left out), as a
+    harvest stores it."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".md"
+                       and "shapes" not in p.relative_to(root).parts and "SHACL" not in p.name):
+        url = f"https://example.com/{path.name}"
+        try:
+            parsed = Mapper(parse_file(path, url), url=url).map(full=False)
+        except ParseError:
+            continue
+        found.append(([shacl.Description(f"{path.relative_to(root)}/{n}", e.iri, e.description)
+                       for n, e in enumerate(parsed.entries)],
+                      [service.iri for service in parsed.services]))
+    return [source for source in found if source[0]]
+
+
 def child(engine: str, path: Path) -> None:
     """Validate the pickled sources with ``engine``; print what it found and cost."""
     sources: list[Source] = pickle.loads(path.read_bytes())
@@ -84,6 +103,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=20000)
     parser.add_argument("--agencies", type=int, default=200)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--corpus", type=Path, help="the corpus's catalogues instead")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -93,9 +113,10 @@ def main() -> None:
     if args.smoke:
         args.agencies, args.datasets = SMOKE["agencies"], SMOKE["datasets"]
     engines = ["pyshacl"] + [e for e in args.engines.split(",") if e and e != "pyshacl"]
-    sources = descriptions(args.agencies, args.datasets)
+    sources = corpus_descriptions(args.corpus) if args.corpus else \
+        descriptions(args.agencies, args.datasets)
     total = sum(len(descs) for descs, _ in sources)
-    print(f"datasets: {total} of {args.agencies} agencies; batches of {shacl_run.BATCH}; "
+    print(f"datasets: {total} of {len(sources)} sources; batches of {shacl_run.BATCH}; "
           f"dcatwatch validates with {ENGINE}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "descriptions.pickle"
