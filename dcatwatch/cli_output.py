@@ -306,6 +306,10 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
                        f"{indicator['max_points']:<3} {indicator['id']} ({indicator['property']})")
+        for finding in item["shacl"]:  # why dcat_ap_compliance fails
+            value = f" = {finding['value']}" if finding["value"] else ""
+            out.append(f"      ! {finding['severity']} {finding['code']} {finding['subject']} "
+                       f"{finding['property']}{value}: {finding['hint']['en']}")
     return "\n".join(out)
 
 

@@ -35,6 +35,7 @@ from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.db import chunks
+from dcatwatch.validators.metadata import Finding
 
 SCORE_BATCH = 500  # datasets scored, then written in one short transaction, at a time
 SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
@@ -334,11 +335,16 @@ def _aggregate(unit: Unit) -> Scores:
 
 
 def explain(store: Store, iri: str) -> list[dict[str, Any]]:
-    """Everything known about the scoring of the dataset ``iri``, once per source holding it."""
+    """Everything known about the scoring of the dataset ``iri``, once per source holding it,
+    with the findings of its description's DCAT-AP violations (``shacl``)."""
     with store.read() as unit:
         rows = unit.scores.of_dataset(iri)
+        failing = unit.shacl.failing([row.id for row in rows])
     return [{"source": row.source, "agency": row.agency_id, "title": row.title,
              "removed": row.removed_at is not None, "level": row.level,
              "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
              "scored_at": row.scored_at.isoformat() if row.scored_at else None,
-             "details": json.loads(row.details) if row.details else None} for row in rows]
+             "details": json.loads(row.details) if row.details else None,
+             "shacl": [Finding.from_row(finding, iri).to_dict()
+                       for finding in json.loads(failing.get(row.id, "[]"))]}
+            for row in rows]

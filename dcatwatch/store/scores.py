@@ -188,7 +188,7 @@ class Scores(Repository):
     def of_dataset(self, iri: str) -> list[Row[Any]]:
         """Every stored copy of the dataset ``iri`` with its score, if any."""
         return list(self.connection.execute(
-            select(DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
+            select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
                    DATASETS.c.removed_at, SCORES.c.level, SCORES.c.mqa_points,
                    SCORES.c.mqa_band, SCORES.c.details, SCORES.c.scored_at)
             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))
