@@ -361,15 +361,17 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
             out.extend(_evidence_lines(dist["evidence"], "    "))
             out.extend(_finding_lines(dist.get("findings", []), "    "))
         mqa = details["mqa"]
-        pending = (f"; up to {mqa['unknown_points']:.0f} more once links are checked"
-                   if mqa["unknown_points"] else "")
-        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {SCALE} ({mqa['band']}){pending}; "
-                   f"at most {mqa['max_points']} here: the DCAT-AP SHACL check "
-                   f"({SCALE - mqa['max_points']} points) is not counted")
+        pending = (f"; up to {mqa['unknown_points']:.0f} more once links and the DCAT-AP "
+                   "SHACL check are done" if mqa["unknown_points"] else "")
+        out.append(f"  MQA-predicted: {mqa['points']:.0f} of {SCALE} ({mqa['band']}){pending}")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
                        f"{indicator['max_points']:<3} {labels.indicator(indicator['id'], 'en')} "
                        f"({indicator['id']}, {indicator['property']})")
+        for finding in item["shacl"]:  # why dcat_ap_compliance fails
+            value = f" = {finding['value']}" if finding["value"] else ""
+            out.append(f"      ! {finding['severity']} {finding['code']} {finding['subject']} "
+                       f"{finding['property']}{value}: {finding['hint']['en']}")
     return "\n".join(out)
 
 

@@ -252,8 +252,8 @@ class ValidationSettings(Section):
     missing_values: list[str] = Field(default_factory=lambda: ["", ".."], description="Cell "
                                       "values meaning 'no value' ('..' is SCB's).")
     metadata: bool = Field(True, description="Check the DCAT-AP-SE metadata rules.")
-    shacl: bool = Field(False, description="Also validate against the DCAT-AP 3.0.1 SHACL "
-                        "shapes (needs the 'shacl' extra: pyshacl).")
+    shacl: bool = Field(True, description="Check changed descriptions against the DCAT-AP "
+                        "3.0.1 SHACL shapes (MQA's 30 compliance points; off: unknown).")
 
 
 class ReportsSettings(Section):

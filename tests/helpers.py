@@ -74,3 +74,17 @@ def sql(config: Path, query: str) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in connection.execute(text(query))]
     finally:
         engine.dispose()
+
+
+
+def stored_findings(config: Path) -> list[tuple[str | None, str]]:
+    """(dataset IRI, code) of every metadata finding stored (packed rows unpacked), sorted."""
+    import tomllib
+
+    from dcatwatch.store.core import Store
+
+    url = tomllib.loads(config.read_text(encoding="utf-8"))["database"]["url"]
+    with Store.open(url) as store, store.read() as unit:
+        rows = unit.findings.stored()
+    return sorted(((row.dataset_iri, finding[0]) for row in rows
+                   for finding in json.loads(row.findings)), key=lambda f: (f[0] or "", f[1]))

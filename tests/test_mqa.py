@@ -54,22 +54,34 @@ def states(score: MqaScore) -> dict[str, tuple[float, str]]:
 ALL_OK = {ACCESS: LinkInfo(200, "text/html", True), DOWNLOAD: LinkInfo(200, "text/csv", True)}
 
 
-def test_indicator_table_is_the_405_scale_without_shacl() -> None:
+def test_indicator_table_is_the_whole_405_scale() -> None:
     dimensions: dict[str, int] = {}
     for indicator in INDICATORS:
         dimensions[indicator.dimension] = (
             dimensions.get(indicator.dimension, 0) + indicator.max_points
         )
-    assert dimensions == {"findability": 100, "accessibility": 100, "interoperability": 80,
+    assert dimensions == {"findability": 100, "accessibility": 100, "interoperability": 110,
                           "reusability": 75, "contextuality": 20}  # fmt: skip
-    assert (SCALE, REACHABLE) == (405, 375)
-    assert "dcat_ap_compliance" not in {i.id for i in INDICATORS}
+    assert (SCALE, REACHABLE) == (405, 405)
+    assert next(i.max_points for i in INDICATORS if i.id == "dcat_ap_compliance") == 30
 
 
-def test_full_dataset_with_checked_links_gets_every_point() -> None:
-    score = score_dataset(full_dataset(), ALL_OK)
-    assert (score.points, score.band, score.unknown_points) == (375, "Excellent", 0)
+def test_full_dataset_with_checked_links_and_shacl_gets_every_point() -> None:
+    score = score_dataset(full_dataset(), ALL_OK, compliance=True)
+    assert (score.points, score.band, score.unknown_points) == (405, "Excellent", 0)
     assert {state for _, state in states(score).values()} == {"pass"}
+
+
+@pytest.mark.parametrize(("compliance", "expected"),
+                         [(True, (30, "pass", 0)), (False, (0, "fail", 0)),
+                          (None, (0, "unknown", 30))])  # fmt: skip
+def test_compliance_is_the_shacl_verdict_and_unchecked_is_unknown(
+        compliance: bool | None, expected: tuple[float, str, float]) -> None:
+    score = score_dataset(full_dataset(), ALL_OK, compliance=compliance)
+    result = next(r for r in score.indicators if r.id == "dcat_ap_compliance")
+    assert (result.points, result.state, result.unknown_points) == expected
+    assert score.points == 375 + expected[0]
+    assert score.unknown_points == expected[2]
 
 
 def test_unchecked_links_are_unknown_earn_nothing_and_are_reported() -> None:
@@ -77,7 +89,8 @@ def test_unchecked_links_are_unknown_earn_nothing_and_are_reported() -> None:
     found = states(score)
     assert found["access_url_status"] == (0, "unknown")
     assert found["download_url_status"] == (0, "unknown")
-    assert (score.points, score.unknown_points, score.band) == (295, 80, "Good")
+    assert found["dcat_ap_compliance"] == (0, "unknown")
+    assert (score.points, score.unknown_points, score.band) == (295, 110, "Good")
 
 
 @pytest.mark.parametrize(
@@ -258,7 +271,7 @@ def test_dataset_band_is_the_band_of_the_points_shown() -> None:
 
 
 def test_empty_dataset_scores_nothing() -> None:
-    score = score_dataset(Dataset("ds"))
+    score = score_dataset(Dataset("ds"), compliance=False)
     assert (score.points, score.band, score.unknown_points) == (0, "Bad", 0)
     assert {state for _, state in states(score).values()} == {"fail"}
 
@@ -274,8 +287,8 @@ def test_bands(points: float, name: str) -> None:
 
 def test_to_dict_is_json_ready() -> None:
     data = json.loads(json.dumps(score_dataset(full_dataset()).to_dict()))
-    assert (data["points"], data["band"], data["unknown_points"]) == (295, "Good", 80)
-    assert (data["max_points"], data["scale"]) == (375, 405)
+    assert (data["points"], data["band"], data["unknown_points"]) == (295, "Good", 110)
+    assert (data["max_points"], data["scale"]) == (405, 405)
     assert len(data["indicators"]) == len(INDICATORS)
     first = data["indicators"][0]
     assert first == {

@@ -190,7 +190,8 @@ def test_link_checks_rescore_only_the_datasets_that_read_them(
     url = server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
     config = write_config(tmp_path, [{"name": "exempel", "type": "dcat", "url": url}],
                           database=database_url,
-                          validation={"recheck_hours": 0, "data": False})
+                          # links only: SHACL verdicts rescore too (tests/test_shacl.py)
+                          validation={"recheck_hours": 0, "data": False, "shacl": False})
     harvest_json(config)
     tax, report, traffic = (f"https://data.example.se/dataset/{name}"
                             for name in ("skattesatser", "arsredovisning", "trafikfloden"))

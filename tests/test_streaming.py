@@ -11,7 +11,7 @@ import pytest
 
 from dcatwatch.dcat.parse import parse_file, refuse_deep_json
 from dcatwatch.errors import ParseError
-from tests.helpers import harvest_json, sql, write_config
+from tests.helpers import harvest_json, sql, stored_findings, write_config
 from tests.servers import LoopbackServer, Request, Response
 
 PREFIXES = """@prefix dcat: <http://www.w3.org/ns/dcat#> .
@@ -206,12 +206,12 @@ def test_validation_reads_and_stores_in_batches(server: LoopbackServer, tmp_path
     status, out, err = run("--config", str(config), "validate", "--json")
     assert status == 0, err
     whole = json.loads(out)["metadata"]
-    stored = sql(config, "SELECT dataset_iri, code FROM metadata_finding ORDER BY 1, 2")
+    stored = stored_findings(config)
     monkeypatch.setattr(service, "DESCRIPTIONS_BATCH", 2)
     status, out, err = run("--config", str(config), "validate", "--json")
     assert status == 0, err
     assert json.loads(out)["metadata"] == whole
-    assert sql(config, "SELECT dataset_iri, code FROM metadata_finding ORDER BY 1, 2") == stored
+    assert stored_findings(config) == stored
     assert len({iri for iri, _ in stored}) == 7  # every dataset was read, across 4 batches
 
 

@@ -198,26 +198,6 @@ def test_digg_recommended_example(corpus: Path, name: str) -> None:
                         "meta.agent.missing_classification"}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("obligatoriskt.ttl", set()),
-    ("rekommenderat.ttl", {("https://example.com/distribution1", "dct:format", "text/csv"),
-                           ("https://example.com/distribution2", "dct:format",
-                            "application/json")}),
-])
-def test_shacl_against_dcat_ap_3_0_1(corpus: Path, name: str, expected: set) -> None:
-    """research/quality.md §6.4: obligatoriskt conforms to the base shapes; rekommenderat
-    breaks sh:nodeKind twice with its format literals."""
-    pytest.importorskip("pyshacl")
-    from dcatwatch.validators.shacl import shacl_findings
-
-    graph = parse_file(corpus / "digg-dcat-ap-se" / name, f"https://example.com/{name}")
-    text = "".join(f"{s} {p} {o} .\n" for s, props in graph.subjects.items() for p, o in props)
-    findings = shacl_findings(text)
-    assert {(f.subject, f.property, f.value) for f in findings} == expected
-    assert all(f.code == "shacl.node_kind" and f.severity == "error" for f in findings)
-    assert all(f.to_dict()["hint"]["en"] for f in findings)
-
-
 def test_a_url_given_as_text_is_its_own_warning_not_a_bad_url() -> None:
     graph = graph_from_ntriples(nt(
         ("https://ex.se/d", RDF_TYPE, f"<{DCAT}Dataset>"),

@@ -13,7 +13,7 @@ from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.validators.service import validate
 from tests.conftest import FIXTURES
-from tests.helpers import harvest_json, sql, write_config
+from tests.helpers import harvest_json, sql, stored_findings, write_config
 from tests.servers import LoopbackServer, Request, Response
 
 FILES = FIXTURES / "validation"
@@ -41,7 +41,7 @@ def _validate(config: Path, settings: ValidationSettings = SETTINGS) -> dict:
         stages: list[str] = []
         result = validate(store, app, client, source="exempel",
                           progress=lambda stage, done, total: stages.append(stage))
-        assert stages and set(stages) <= {"metadata", "links", "data"}
+        assert stages and set(stages) <= {"metadata", "shacl", "links", "data"}
         return result.to_dict()
 
 
@@ -84,8 +84,7 @@ def test_validate_reports_links_data_and_metadata(server: LoopbackServer, tmp_pa
                              "meta.agent.missing_identifier"]  # recommended only; checked once
     assert summary["metadata"]["error"] == sum(f["severity"] == "error"
                                                for f in report["metadata"])
-    stored = sql(config, "SELECT count(*) FROM metadata_finding")[0][0]
-    assert stored == len(report["metadata"])
+    assert len(stored_findings(config)) == len(report["metadata"])
     assert sql(config, "SELECT status FROM validation_run") == [("ok",)]
 
 
@@ -99,7 +98,7 @@ def test_second_run_reuses_unchanged_results(server: LoopbackServer, tmp_path: P
     assert again["distributions"] == first["distributions"]
     assert again["summary"]["urls_checked"] == 0 and again["summary"]["files_checked"] == 0
     # metadata findings are replaced, not duplicated
-    assert len(sql(config, "SELECT id FROM metadata_finding")) == len(first["metadata"])
+    assert len(stored_findings(config)) == len(first["metadata"])
 
 
 def test_unchanged_files_are_not_validated_again(server: LoopbackServer, tmp_path: Path,
@@ -149,7 +148,9 @@ def test_shacl_findings_join_the_metadata(server: LoopbackServer, tmp_path: Path
     # DCAT-AP wants dct:format as an IRI; DCAT-AP-SE writes media-type literals
     assert shacl == {(f"https://data.example.se/dist/{name}", "shacl.node_kind", "dct:format")
                      for name in ("kommuner-csv", "trasig-csv", "rapport-pdf")} | {
-        ("https://data.example.se/dataset/rapport", "shacl.min_count", "dct:description")}
+        ("https://data.example.se/dataset/rapport", "shacl.min_count", "dct:description"),
+        # <http://example.org/open> is no EU access right: not typed by the background
+        ("https://data.example.se/dataset/rapport", "shacl.class", "dct:accessRights")}
     assert all(d["valid"] is None for d in report["distributions"])  # data checks off
 
 
@@ -177,5 +178,10 @@ def test_rows_read_in_batches_and_the_streamed_document_are_the_whole_result(
         assert [{k: row.get(k) for k in stable} for row in batched[name]] == \
             [{k: row.get(k) for k in stable} for row in whole[name]], name
     assert batched["metadata"] == whole["metadata"]
-    assert {k: v for k, v in batched["summary"].items() if k != "duration_s"} == \
-        {k: v for k, v in whole["summary"].items() if k != "duration_s"}
+    same = ("duration_s", "shacl")
+    assert {k: v for k, v in batched["summary"].items() if k not in same} == \
+        {k: v for k, v in whole["summary"].items() if k not in same}
+    # the descriptions did not change: their SHACL verdicts are reused, not checked again
+    assert (whole["summary"]["shacl"], batched["summary"]["shacl"]) == \
+        ({"checked": 2, "reused": 0, "conforming": 0, "unchecked": 0},
+         {"checked": 0, "reused": 2, "conforming": 0, "unchecked": 0})

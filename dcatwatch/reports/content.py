@@ -12,7 +12,8 @@
   fix, grouped by code (codes the catalogue marks as ours, not the publisher's, are never
   shown).
 * Fixes ranked by what they earn (:mod:`dcatwatch.reports.fixes`): the sum of the index gain
-  as a share of 100 and the mean MQA gain as a share of 405, each naming its datasets.
+  as a share of 100 and the mean MQA gain as a share of 405, each naming its datasets; the
+  DCAT-AP 3.0.1 (SHACL) violations among them, one fix per broken property and record.
 * Datasets whose only API evidence is "API" in a title, link and data-check findings
   (:mod:`dcatwatch.reports.validation`), and each dataset's level with its evidence.
 
@@ -45,11 +46,13 @@ from dcatwatch.reports.progress import (
 from dcatwatch.reports.refs import DatasetRef, dataset_ref
 from dcatwatch.reports.validation import Rechecks, ValidationFindings, read_findings
 from dcatwatch.scoring.aggregate import DatasetRow
-from dcatwatch.scoring.mqa import SCALE
+from dcatwatch.scoring.mqa import INDICATORS, SCALE
 from dcatwatch.scoring.service import Copy, count_once
 from dcatwatch.store.core import Store, Unit
+from dcatwatch.validators.rules import hint
 
 PROBLEM_CODES = 6  # problem codes shown per catalogue, most severe first
+COMPLIANCE_POINTS = next(i.max_points for i in INDICATORS if i.id == "dcat_ap_compliance")
 MESSAGE_CHARS = 200  # a longer run message is cut
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 _CODE_RANK = {code: index for index, code in enumerate(CATALOGUE)}
@@ -92,6 +95,15 @@ class Fix:
     index_gain: float
     mqa_gain: float | None  # change of the agency's mean MQA points; None when not claimed
     minimum: bool
+    # a DCAT-AP (SHACL) fix: the broken property and the record it is on, and what to put
+    # there in the report's language (the finding's hint); None for the other fixes
+    shape: tuple[str, str, str] | None = None
+
+    @property
+    def key(self) -> str:
+        """The problem's key across reports: the fix id, with the property and the record for
+        a DCAT-AP fix (``dcat_ap|dct:format|distribution``)."""
+        return self.id if self.shape is None else "|".join((self.id, *self.shape[:2]))
 
     @property
     def weight(self) -> float:
@@ -180,7 +192,7 @@ class ReportContent:
     def problems(self) -> dict[str, list[str]]:
         """The problems of the fix list: fix id → IRIs of the datasets it concerns (kept for
         the next report's :class:`~dcatwatch.reports.progress.FixProgress`)."""
-        return {fix.id: [ref.iri for ref in fix.datasets] for fix in self.fixes}
+        return {fix.key: [ref.iri for ref in fix.datasets] for fix in self.fixes}
 
 
 @dataclass(slots=True)
@@ -217,7 +229,8 @@ def build(store: Store, agency_id: str, period: Period, language: Language,
             comparison=_comparison(unit, snapshot),
             change=None,
             history=_history(unit, agency_id, options.history_months),
-            fixes=_fixes(unit, current, trier),
+            fixes=sorted(_fixes(unit, current, trier) + _shacl_fixes(unit, current, language),
+                         key=lambda fix: -fix.weight),  # stable: rule order breaks ties
             api_title_only=[c.ref for c in current if c.score.api_by_title_only],
             findings=findings,
             datasets=_dataset_lines(current, options.dataset_rows),
@@ -271,10 +284,11 @@ def _compare(unit: Unit, content: ReportContent, current: dict[str, DatasetRef])
     if earlier is not None and snapshot is not None:
         content.change = difference(earlier.period, True, _figures(snapshot), figures,
                                     earlier.broken_links, broken)
-        content.progress = fix_progress(
-            earlier.period, stored_problems(earlier.problems),
-            {fix.id: fix.datasets for fix in content.fixes}, current,
-            [rule.id for rule in RULES])
+        before = stored_problems(earlier.problems)
+        now = {fix.key: fix.datasets for fix in content.fixes}
+        shapes = sorted(key for key in before.keys() | now.keys() if "|" in key)
+        content.progress = fix_progress(earlier.period, before, now, current,
+                                        [rule.id for rule in RULES] + shapes)
         return
     report = unit.outbox.last_sent(content.agency_id, period)
     if report is not None:
@@ -413,6 +427,29 @@ def _fixes(unit: Unit, current: list[_Current], trier: Trier | None) -> list[Fix
                  None if rule.minimum else round(mqa[rule.id] / total, 1), rule.minimum)
              for rule in RULES if concerned[rule.id]]
     return sorted(fixes, key=lambda fix: -fix.weight)  # stable: RULES order breaks ties
+
+
+def _shacl_fixes(unit: Unit, current: list[_Current], language: Language) -> list[Fix]:
+    """The DCAT-AP 3.0.1 violations of the agency's datasets as fixes, one per broken
+    property and record, in the order of what they earn: a dataset whose violations are all
+    of one fix gains the compliance indicator's 30 points by it (the same MQA rules)."""
+    failing = unit.shacl.failing([item.score.id for item in current])
+    concerned: defaultdict[tuple[str, str, str], list[DatasetRef]] = defaultdict(list)
+    gains: defaultdict[tuple[str, str, str], float] = defaultdict(float)
+    for item in current:
+        if item.score.id not in failing:
+            continue
+        broken = sorted({(code, prop, record) for code, severity, record, _, prop, _
+                         in json.loads(failing[item.score.id]) if severity == "error"})
+        for key in broken:
+            concerned[key].append(item.ref)
+        if len(broken) == 1:
+            gains[broken[0]] += COMPLIANCE_POINTS
+    total = len(current)
+    fixes = [Fix("dcat_ap", refs, 0, 0.0, round(gains[key] / total, 1), False,
+                 (key[1], key[2], hint(key[0], language, key[1], key[2])))  # type: ignore[arg-type]
+             for key, refs in concerned.items()]
+    return sorted(fixes, key=lambda fix: -len(fix.datasets))
 
 
 def _dataset_lines(current: list[_Current], limit: int) -> list[DatasetLine]:

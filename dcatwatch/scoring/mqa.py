@@ -1,15 +1,19 @@
 """MQA-predicted points per dataset on the 405-point scale (research/quality.md §1).
 
 Variant implemented: **dataportal.se's** MQA (DCAT-AP-SE docs/quality.md), i.e. data.europa.eu's
-indicators with two deviations:
+indicators, all 405 points of them, with one deviation:
 
-* the DCAT-AP (SHACL) compliance indicator is not scored: it is left out, the scale stays 405
-  and the bands are unchanged, so the best reachable score is 375 (:data:`REACHABLE`);
 * media types count as formats: for "format/media type from vocabulary" every ``dct:format``
   must be an EU file-type IRI *or* a known media type (literal or IANA IRI) and every
   ``dcat:mediaType`` a known media type; "non-proprietary" and "machine-readable" pass when any
   ``dct:format``/``dcat:mediaType`` value maps to a listed code (``text/csv`` counts as CSV,
   the DCAT-AP-SE ``text/csv+zip`` by its inner type).
+
+DCAT-AP compliance (30 points) is counted as data.europa.eu counts it: the dataset's
+description (the dataset and its distributions as focus nodes) has no ``sh:Violation``
+against the DCAT-AP 3.0.1 shapes, as the validation's SHACL check found
+(:mod:`dcatwatch.validators.shacl`). A description not checked yet is "unknown": its 30
+points are ``unknown_points``, never earned.
 
 "From a vocabulary" follows the metadata validator's vocabularies
 (:mod:`dcatwatch.dcat.vocabularies`), so points are never withheld without a finding
@@ -132,7 +136,7 @@ def _known_access_rights(dataset: Dataset) -> bool:
     return any(map(ACCESS_RIGHT.accepts, dataset.access_rights))
 
 
-Scope = Literal["dataset", "distribution", "link", "format"]
+Scope = Literal["dataset", "distribution", "link", "format", "compliance"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -141,7 +145,8 @@ class Indicator:
 
     ``read`` is applied according to ``scope``: "dataset" → the dataset, passes when truthy;
     "distribution" → each distribution, truthy; "link" → each distribution, gives the URLs whose
-    link checks must pass; "format" → the best distribution's :class:`FormatProfile`, truthy.
+    link checks must pass; "format" → the best distribution's :class:`FormatProfile`, truthy;
+    "compliance" → the SHACL verdict of the description (None: not checked, unknown).
     """
 
     id: str
@@ -174,6 +179,8 @@ INDICATORS: tuple[Indicator, ...] = (
               _get("non_proprietary")),
     Indicator("machine_readable", "interoperability", 20, "dct:format / dcat:mediaType",
               "format", _get("machine_readable")),
+    Indicator("dcat_ap_compliance", "interoperability", 30, "DCAT-AP 3.0.1 (SHACL)",
+              "compliance", _get("compliance")),
     Indicator("license", "reusability", 20, "dct:license", "distribution", _get("licenses")),
     Indicator("license_vocabulary", "reusability", 10, "dct:license", "distribution",
               _known_licence),
@@ -190,9 +197,10 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("issued", "contextuality", 5, "dct:issued", "dataset", _get("issued")),
     Indicator("modified", "contextuality", 5, "dct:modified", "dataset", _get("modified")),
 )  # fmt: skip
-"""The scored indicators (DCAT-AP compliance, 30 points, is not scored in this variant)."""
+"""The scored indicators: all of data.europa.eu's."""
 
 REACHABLE = sum(indicator.max_points for indicator in INDICATORS)
+assert REACHABLE == SCALE, "every indicator of the 405-point scale is scored"
 _INTEROP_WEIGHTS = tuple(
     next(i.max_points for i in INDICATORS if i.id == name) for name in FormatProfile._fields[:-1]
 )
@@ -224,7 +232,7 @@ class MqaScore:
     iri: str
     points: float
     band: str
-    unknown_points: float  # up to this many more once links are checked
+    unknown_points: float  # up to this many more once links (and SHACL) are checked
     indicators: list[IndicatorResult]
     max_points: int = REACHABLE
     scale: int = SCALE
@@ -274,13 +282,20 @@ _PLAN = tuple(
 """Per indicator: scope, reader and its three whole-indicator results (built once, shared)."""
 
 
+class _Compliance(NamedTuple):
+    compliance: bool | None
+
+
 def _evaluate(
-    dataset: Dataset, profile: FormatProfile | None, links: Links
+    dataset: Dataset, profile: FormatProfile | None, links: Links, compliance: bool | None
 ) -> list[IndicatorResult]:
     """Apply each indicator's ``read`` according to its scope (see :class:`Indicator`)."""
     dists = dataset.distributions
     results = []
     for indicator, scope, read, fixed in _PLAN:
+        if scope == "compliance":
+            results.append(fixed[read(_Compliance(compliance))])
+            continue
         if scope == "dataset":
             results.append(fixed[bool(read(dataset))])
             continue
@@ -304,9 +319,11 @@ def _best_profile(dists: list[Distribution]) -> FormatProfile | None:
     return max(map(_profile, dists), key=attrgetter("points"), default=None)
 
 
-def score_dataset(dataset: Dataset, links: Links = _NO_LINKS) -> MqaScore:
-    """Score one dataset; ``links`` maps URLs to link-check results (absent = unchecked)."""
-    results = _evaluate(dataset, _best_profile(dataset.distributions), links)
+def score_dataset(dataset: Dataset, links: Links = _NO_LINKS,
+                  compliance: bool | None = None) -> MqaScore:
+    """Score one dataset; ``links`` maps URLs to link-check results (absent = unchecked);
+    ``compliance``: the SHACL verdict of its description (None: not checked)."""
+    results = _evaluate(dataset, _best_profile(dataset.distributions), links, compliance)
     points = sum(result.points for result in results)
     return MqaScore(
         iri=dataset.iri,

@@ -2,10 +2,10 @@
 
 1. Datasets whose score is out of date (or all, with ``full``) are mapped, classified and
    given MQA-predicted points; results are kept per dataset with their evidence and with
-   what they were computed from besides the description: the link checks and the data
-   services they read, as they read them. A score is out of date when its description or
-   agency changed, or when one of those inputs reads otherwise now, so a round of link
-   checks or a harvest rescores only the datasets it affects. The work is done outside any
+   what they were computed from besides the description: the link checks, the data
+   services and the SHACL verdict they read, as they read them. A score is out of date when
+   its description or agency changed, or when one of those inputs reads otherwise now, so a
+   round of link checks, a validation or a harvest rescores only the datasets it affects. The work is done outside any
    write transaction and written a batch at a time, so harvests and link checks never wait
    for a whole scoring run.
 2. Current datasets are counted once (research/quality.md §4.5, :func:`counted`): first by
@@ -35,6 +35,7 @@ from dcatwatch.scoring.aggregate import DatasetRow, Scores, aggregate
 from dcatwatch.scoring.mqa import score_dataset
 from dcatwatch.store.core import Store, Unit
 from dcatwatch.store.db import chunks
+from dcatwatch.validators.metadata import Finding
 
 SCORE_BATCH = 500  # datasets scored, then written in one short transaction, at a time
 SOURCE_PREFERENCE = {DIRECT: 0, PORTAL: 1}  # lower wins when a dataset is seen twice
@@ -77,7 +78,9 @@ def score(store: Store, links: Mapping[str, LinkInfo] | None = None, *, full: bo
                 read = _StoredLinks(unit, (url for _, dataset in loaded
                                            for dist in dataset.distributions
                                            for url in (*dist.access_urls, *dist.download_urls)))
-            scored = [_score_row(row, dataset, services, read, stamp) for row, dataset in loaded]
+            verdicts = unit.shacl.verdicts([row.id for row, _ in loaded])
+            scored = [_score_row(row, dataset, services, read, stamp, verdicts.get(row.id))
+                      for row, dataset in loaded]
         with store.write() as unit:
             unit.scores.save([row for row, _ in scored],
                              [link for _, read in scored for link in read])
@@ -219,14 +222,16 @@ class _StoredLinks(Mapping[str, LinkInfo]):
 
 
 def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[str, LinkInfo],
-               stamp: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``) and the
+               stamp: datetime, compliance: bool | None = None,
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``dataset_score`` row of one dataset (``row``, read as ``dataset``, whose
+    description's SHACL verdict is ``compliance``, None: unchecked) and the
     ``dataset_score_link`` rows of the link checks it read."""
     read_links = _Reads(links)
     read_services = _Reads(services.by_iri)
     level = classify_dataset(dataset, read_services, services.serving.get(dataset.iri, ()),
                              read_links)
-    mqa = score_dataset(dataset, read_links)
+    mqa = score_dataset(dataset, read_links, compliance)
     details = {"identifiers": [text for raw in dataset.identifiers if (text := raw.strip())],
                "classification": level.to_dict(), "mqa": mqa.to_dict()}  # identifiers first
     unchecked = LinkInfo()
@@ -241,6 +246,7 @@ def _score_row(row: Any, dataset: Dataset, services: _Services, links: Mapping[s
         "content_hash": row.content_hash, "scored_at": stamp,
         "details": json.dumps(details, ensure_ascii=False, separators=(",", ":")),
         "service_inputs": services.inputs(read_services.read, dataset.iri),
+        "compliance": compliance,
     }, read
 
 
@@ -331,14 +337,18 @@ def _aggregate(unit: Unit) -> Scores:
 
 
 def explain(store: Store, iri: str) -> list[dict[str, Any]]:
-    """Everything known about the scoring of the dataset ``iri``, once per source holding it."""
+    """Everything known about the scoring of the dataset ``iri``, once per source holding it,
+    with the findings of its description's DCAT-AP violations (``shacl``)."""
     with store.read() as unit:
         rows = unit.scores.of_dataset(iri)
+        failing = unit.shacl.failing([row.id for row in rows])
     return [{"source": row.source, "agency": row.agency_id, "title": row.title,
              "removed": row.removed_at is not None, "level": row.level,
              "mqa_points": row.mqa_points, "mqa_band": row.mqa_band,
              "scored_at": row.scored_at.isoformat() if row.scored_at else None,
-             "details": _with_labels(json.loads(row.details)) if row.details else None}
+             "details": _with_labels(json.loads(row.details)) if row.details else None,
+             "shacl": [Finding.from_row(finding, iri).to_dict()
+                       for finding in json.loads(failing.get(row.id, "[]"))]}
             for row in rows]
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from dcatwatch.store.schedules import Schedules
     from dcatwatch.store.scores import Scores
     from dcatwatch.store.services import Services
+    from dcatwatch.store.shacl_checks import ShaclChecks
     from dcatwatch.store.sources import Sources
 
 
@@ -166,6 +167,12 @@ class Unit:
         from dcatwatch.store.findings import Findings
 
         return Findings(self.connection)
+
+    @cached_property
+    def shacl(self) -> ShaclChecks:
+        from dcatwatch.store.shacl_checks import ShaclChecks
+
+        return ShaclChecks(self.connection)
 
     @cached_property
     def scores(self) -> Scores:

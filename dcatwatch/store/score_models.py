@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+from dcatwatch.store.packing import PackedJson
+
 
 class DatasetScore(SQLModel, table=True):
     """The channel level and MQA-predicted points of one current dataset, with evidence."""
@@ -31,8 +33,12 @@ class DatasetScore(SQLModel, table=True):
     mqa_band: str = Field(max_length=16)
     mqa_unknown_points: float = 0.0
     content_hash: str = Field(max_length=64)  # the description the score was computed from
-    details: str = Field(sa_column=Column(Text, nullable=False))  # JSON: evidence, indicators
+    # JSON: evidence, indicators; packed (:mod:`dcatwatch.store.packing`)
+    details: str = Field(sa_column=Column(PackedJson, nullable=False))
     scored_at: datetime
+    # the DCAT-AP compliance the score read: True/False a SHACL verdict of its description,
+    # None unchecked; the score is stale once the verdict reads otherwise
+    compliance: bool | None = None
     # JSON {"services": [IRIs looked up], "fingerprint": ...} of the data services the score
     # read (by accessService, and those serving the dataset); None: it read none
     service_inputs: str | None = Field(default=None, sa_column=Column(Text))

@@ -26,6 +26,7 @@ from dcatwatch.store.tables import (
     SCORES,
     SERVICES,
     VALIDATION_RUNS,
+    SHACL_CHECKS,
 )
 
 class Generation(NamedTuple):
@@ -118,8 +119,9 @@ class Scores(Repository):
 
     def stale(self, *, every: bool = False) -> list[int]:
         """Ids of the current datasets whose score is missing or out of date: never scored,
-        scored from another description or under another agency, or scored from a link check
-        that reads otherwise now (:meth:`save` keeps each as read; a check whose verdict is
+        scored from another description or under another agency, from a SHACL verdict
+        (``shacl_check``) that reads otherwise now, or from a link check that reads otherwise
+        now (:meth:`save` keeps each as read; a check whose verdict is
         not one of :data:`SCORED_VERDICTS` reads as unchecked, as ``Checks.link_infos``
         gives it). ``every``: all current datasets. Data services are the caller's to
         compare (:meth:`service_inputs`)."""
@@ -141,8 +143,16 @@ class Scores(Repository):
             current, read.status.is_distinct_from(now["status"])
             | read.content_type.is_distinct_from(now["content_type"])
             | read.reachable.is_distinct_from(now["reachable"]))
+        checked = SHACL_CHECKS.c
+        verdict = case((checked.content_hash == DATASETS.c.content_hash, checked.conforms),
+                       else_=null())
+        judged = select(DATASETS.c.id).select_from(
+            DATASETS.join(SCORES, SCORES.c.dataset_id == DATASETS.c.id)
+            .outerjoin(SHACL_CHECKS, checked.dataset_id == DATASETS.c.id)).where(
+            current, SCORES.c.compliance.is_distinct_from(verdict))
         ids = set(self.connection.execute(described).scalars())
         ids.update(self.connection.execute(linked).scalars())
+        ids.update(self.connection.execute(judged).scalars())
         return sorted(ids)
 
     def service_inputs(self) -> list[Row[Any]]:
@@ -208,7 +218,7 @@ class Scores(Repository):
     def of_dataset(self, iri: str) -> list[Row[Any]]:
         """Every stored copy of the dataset ``iri`` with its score, if any."""
         return list(self.connection.execute(
-            select(DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
+            select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.agency_id, DATASETS.c.title,
                    DATASETS.c.removed_at, SCORES.c.level, SCORES.c.mqa_points,
                    SCORES.c.mqa_band, SCORES.c.details, SCORES.c.scored_at)
             .select_from(DATASETS.outerjoin(SCORES, SCORES.c.dataset_id == DATASETS.c.id))

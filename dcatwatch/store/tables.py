@@ -24,6 +24,7 @@ _MODELS = {  # name -> (module in dcatwatch.store, SQLModel class)
     "LINKS": ("validation_models", "LinkCheck"),
     "DATA": ("validation_models", "DataCheck"),
     "FINDINGS": ("validation_models", "MetadataFinding"),
+    "SHACL_CHECKS": ("validation_models", "ShaclCheck"),
     "VALIDATION_RUNS": ("validation_models", "ValidationRun"),
     "DELIVERIES": ("report_models", "ReportDelivery"),
     "REPORT_PROGRESS": ("report_models", "ReportProgress"),

@@ -2,7 +2,9 @@
 
 Link and data checks are kept per URL (one URL may serve several distributions), with the
 history a report needs ("broken for N checks since …") and the validators a conditional GET
-needs. Metadata findings are kept per dataset and replaced each time its source is validated.
+needs. Metadata findings are kept packed per dataset and replaced each time its source is
+validated;
+the SHACL verdict of each description is kept with the hash it was checked at.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
+
+from dcatwatch.store.packing import PackedJson
 
 
 class LinkCheck(SQLModel, table=True):
@@ -66,7 +70,9 @@ class DataCheck(SQLModel, table=True):
 
 
 class MetadataFinding(SQLModel, table=True):
-    """One metadata rule a record breaks (codes: :mod:`dcatwatch.validators.rules`)."""
+    """The metadata findings of one dataset in one run (its distributions, contact points …
+    included; ``dataset_iri`` None: the source's catalogue, agents and data services), packed
+    (codes: :mod:`dcatwatch.validators.rules`, ``shacl.*``)."""
 
     __tablename__ = "metadata_finding"
     __table_args__ = (
@@ -76,13 +82,10 @@ class MetadataFinding(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
-    dataset_iri: str | None = Field(default=None, sa_column=Column(Text))  # None: a service
-    subject: str = Field(sa_column=Column(Text, nullable=False))  # the record breaking the rule
-    record: str = Field(max_length=16)  # catalog, dataset, distribution, data_service, agent …
-    code: str = Field(max_length=80)
-    severity: str = Field(max_length=8)  # error | warning | info
-    property: str = Field(max_length=64)
-    value: str | None = Field(default=None, sa_column=Column(Text))
+    dataset_iri: str | None = Field(default=None, sa_column=Column(Text))
+    # JSON list of [code, severity, record, subject, property, value], packed
+    # (:meth:`dcatwatch.validators.metadata.Finding.to_row`)
+    findings: str = Field(sa_column=Column(PackedJson, nullable=False))
     found_at: datetime
 
 
@@ -99,3 +102,19 @@ class ValidationRun(SQLModel, table=True):
     summary: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     worker: str | None = Field(default=None, max_length=120)  # host-pid of a queue worker
     scheduled_for: datetime | None = None  # the time a queued run was deferred for
+
+
+class ShaclCheck(SQLModel, table=True):
+    """The latest DCAT-AP SHACL check of one dataset's description (see
+    :mod:`dcatwatch.validators.shacl`): checked again only when the description or what it
+    was checked against changed."""
+
+    __tablename__ = "shacl_check"
+
+    dataset_id: int = Field(primary_key=True, foreign_key="dataset.id", ondelete="CASCADE")
+    content_hash: str = Field(max_length=64)  # the description checked
+    shapes: str = Field(max_length=16)  # fingerprint of the shapes, background and engine
+    conforms: bool  # no sh:Violation on the dataset or its distributions
+    # JSON list of the findings, packed: [code, severity, record, subject, property, value]
+    findings: str = Field(sa_column=Column(PackedJson, nullable=False))
+    checked_at: datetime

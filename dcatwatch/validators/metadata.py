@@ -71,13 +71,23 @@ class Finding:
     dataset: str | None = None  # the IRI (or name) of the dataset the record belongs to
     title: str | None = None  # that dataset's title
 
+    def to_row(self) -> list[str | None]:
+        """The stored form: what the record breaks, without its dataset (kept beside it)."""
+        return [self.code, self.severity, self.record, self.subject, self.property, self.value]
+
+    @classmethod
+    def from_row(cls, row: list[Any], dataset: str | None) -> Finding:
+        """A finding of ``dataset`` from its stored form (:meth:`to_row`)."""
+        return cls(*row, dataset=dataset)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the dataset's title and the hint in Swedish and English
         (the dataset is the caller's to add: it knows it also for SHACL findings)."""
         return {"code": self.code, "severity": self.severity, "record": self.record,
                 "subject": self.subject, "property": self.property, "value": self.value,
                 "title": self.title,
-                "hint": {"sv": hint(self.code, "sv"), "en": hint(self.code, "en")}}
+                "hint": {lang: hint(self.code, lang, self.property, self.record)
+                         for lang in ("sv", "en")}}
 
 
 def check_node(graph: Graph, node: str, record: Record, subject: str,

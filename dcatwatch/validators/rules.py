@@ -286,28 +286,12 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 assert len(RULES_BY_CODE) == len(RULES), "rule codes must be unique"
 
-SHACL_HINTS: dict[str, tuple[str, str]] = {
-    "shacl.min_count": ("Egenskapen saknas men krävs av DCAT-AP 3.0.1.",
-                        "The property is missing but DCAT-AP 3.0.1 requires it."),
-    "shacl.max_count": ("Egenskapen har fler värden än DCAT-AP 3.0.1 tillåter.",
-                        "The property has more values than DCAT-AP 3.0.1 allows."),
-    "shacl.node_kind": ("Värdet har fel slag: en IRI där en text krävs, eller tvärtom.",
-                        "The value is of the wrong kind: an IRI where a literal is required, "
-                        "or the reverse."),
-    "shacl.datatype": ("Värdet har fel datatyp (t.ex. xsd:date, xsd:nonNegativeInteger).",
-                       "The value has the wrong datatype (e.g. xsd:date, "
-                       "xsd:nonNegativeInteger)."),
-    "shacl.class": ("Värdet är inte av den klass DCAT-AP 3.0.1 kräver.",
-                    "The value is not of the class DCAT-AP 3.0.1 requires."),
-    "shacl.other": ("Se meddelandet från SHACL-valideringen mot DCAT-AP 3.0.1.",
-                    "See the message of the SHACL validation against DCAT-AP 3.0.1."),
-}
-"""Hints of the SHACL findings (:mod:`dcatwatch.validators.shacl`), by code."""
 
-
-def hint(code: str, language: str = "sv") -> str:
-    """The hint of a finding code (a rule's or a SHACL component's) in ``language``."""
+def hint(code: str, language: str = "sv", prop: str = "", record: Record = "dataset") -> str:
+    """The hint of a finding code in ``language``: a rule's, or a SHACL component's on
+    ``prop`` of ``record`` (:mod:`dcatwatch.validators.shacl_hints`)."""
     if code in RULES_BY_CODE:
         return RULES_BY_CODE[code].hint(language)
-    sv, en = SHACL_HINTS[code]
-    return sv if language == "sv" else en
+    from dcatwatch.validators import shacl_hints
+
+    return shacl_hints.hint(code, prop, record, language)

@@ -2,8 +2,9 @@
 
 For the current datasets (and data services) of one source, or of all sources:
 
-1. **metadata**: DCAT-AP-SE rules on each stored description and service; the source's
-   findings are replaced;
+1. **metadata**: DCAT-AP-SE rules on each stored description and service, and the DCAT-AP
+   SHACL shapes on the descriptions that changed (:mod:`dcatwatch.validators.shacl_run`);
+   the source's findings are replaced;
 2. **links**: every accessURL, downloadURL and endpointURL that is due is probed;
 3. **data**: every tabular distribution whose file is due is validated on a bounded copy;
 
@@ -40,10 +41,10 @@ from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators.data import DataTarget, check_data, target
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
-from dcatwatch.validators.shacl import shacl_findings
+from dcatwatch.validators import shacl_run
 
 DISTRIBUTION = iri(ns.DCAT, "distribution")
-Progress = Callable[[str, int, int], None]  # (stage: metadata | links | data, done, total)
+Progress = Callable[[str, int, int], None]  # (stage: metadata | shacl | links | data, done, total)
 
 
 def now() -> datetime:
@@ -177,6 +178,7 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
         run_id = unit.checks.start_run(source, now())
     try:
         scope = _read_scope(store, source, checks, progress)
+        compliance = _shacl(store, source, scope, progress) if checks.shacl else None
         if checks.metadata or checks.shacl:
             _store_findings(store, source, scope)
         checked = link_checks.check_links(
@@ -187,6 +189,8 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
         validated = check_data(store, client, [d.target for d in scope.distributions], checks,
                                now=now, progress=progress) if checks.data else 0
         result = ValidationResult(_summary(store, scope, checked, validated), store, scope)
+        if compliance is not None:
+            result.summary["shacl"] = compliance.to_dict()
     except BaseException:
         scope.findings.close()
         with store.write() as unit:
@@ -263,22 +267,33 @@ def _read_dataset(scope: _Scope, source: str, description: str, settings: Valida
         names[root] = dataset.iri
         scope.findings.extend([(source, dataset.iri, finding)
                                for finding in check_graph(graph, [root], names, seen)])
-    if settings.shacl:
-        scope.findings.extend([(source, dataset.iri, finding) for finding in
-                               shacl_findings(description, f"{dataset.iri} (blank node)")])
+
+
+def _shacl(store: Store, source: str | None, scope: _Scope,
+           progress: Progress | None) -> shacl_run.ShaclSummary:
+    """The DCAT-AP SHACL checks of the descriptions that changed, in batches per source
+    (:mod:`dcatwatch.validators.shacl_run`); every current dataset's SHACL findings join
+    the run's."""
+    services: dict[str, list[str]] = {}
+    for iri, name, _ in scope.services:
+        services.setdefault(name, []).append(iri)
+    return shacl_run.run(store, source, services, scope.findings.extend, progress)
 
 
 def _store_findings(store: Store, source: str | None, scope: _Scope) -> None:
-    """Replace the findings of ``source`` with the run's, written a batch at a time."""
+    """Replace the findings of ``source`` with the run's, written a batch at a time, one
+    packed row per dataset of a batch."""
     stamp = now()
     with store.write() as unit:
         unit.findings.replace(source, [])
         for batch in scope.findings.batches():
+            grouped: dict[tuple[str, str | None], list[list[str | None]]] = {}
+            for src, dataset, finding in batch:
+                grouped.setdefault((src, dataset), []).append(finding.to_row())
             unit.findings.add([
-                {"source": src, "dataset_iri": dataset, "subject": f.subject,
-                 "record": f.record, "code": f.code, "severity": f.severity,
-                 "property": f.property, "value": f.value, "found_at": stamp}
-                for src, dataset, f in batch])
+                {"source": src, "dataset_iri": dataset, "found_at": stamp,
+                 "findings": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
+                for (src, dataset), rows in grouped.items()])
 
 
 def _distributions(store: Store, scope: _Scope) -> Iterator[dict[str, Any]]:
