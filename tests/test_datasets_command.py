@@ -57,7 +57,7 @@ def test_datasets_lists_filters_and_shows_levels(server: LoopbackServer, tmp_pat
     status, out, _ = run("--config", str(config), "explain", orphan["iri"])
     assert status == 0 and "agency (unattributed)" in out
     assert "of 405" in out and "not counted" not in out
-    assert "unknown   0.0/30  dcat_ap_compliance (DCAT-AP 3.0.1 (SHACL))" in out  # unvalidated
+    assert "unknown   0.0/30  DCAT-AP compliance (dcat_ap_compliance, DCAT-AP 3.0.1 (SHACL))" in out  # unvalidated
     status, _, err = run("--config", str(config), "datasets", "--level", "7")
     assert status == 2 and "--level 7" in err
     status, _, err = run("--config", str(config), "datasets", "--source", "okand")

@@ -171,7 +171,7 @@ def test_verdicts_are_kept_rechecked_when_changed_and_scored(
             status, out, err = run("--config", str(config), "explain",
                                    "https://data.example.se/dataset/kommuner")
             assert status == 0, err
-            assert "fail      0.0/30  dcat_ap_compliance" in out
+            assert "fail      0.0/30  DCAT-AP compliance (dcat_ap_compliance" in out
             assert "! error shacl.node_kind https://data.example.se/dist/kommuner-csv " \
                 "dct:format = text/csv: The format of the distribution is written as text" in out
             stamps = sql(config, "SELECT dataset_id, checked_at FROM shacl_check")

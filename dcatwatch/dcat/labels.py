@@ -86,6 +86,8 @@ INDICATORS: dict[str, Pair] = {
 }
 
 PROPERTIES: dict[str, Pair] = {
+    "DCAT-AP 3.0.1 (SHACL)": ("beskrivningen enligt DCAT-AP 3.0.1 (SHACL-former)",
+                              "the description against DCAT-AP 3.0.1 (SHACL shapes)"),
     "dct:title": ("titel", "title"),
     "title": ("distributionens titel", "the distribution's title"),
     "dataset title": ("datamängdens titel", "the dataset's title"),
