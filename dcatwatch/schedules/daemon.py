@@ -461,6 +461,7 @@ class Daemon:
                 self.request_scoring()  # the link and data results count now
         except StoreError as exc:
             self.store_failed(exc)
+            self.instruments.runs_interrupted.labels("validation").inc()
             log.error("validation interrupted (%s); it runs again when the store is back",
                       describe(exc), extra={"code": "run.internal", "source": source})
             self.pending.lose_validation(source)
@@ -537,7 +538,7 @@ class Daemon:
                 with self.store.write() as unit:
                     harvests = unit.runs.recover_interrupted(now, state.INTERRUPTED, lost)
                     unit.sources.set_last_status(sorted(set(harvests)), "failed")
-                    marked = unit.checks.recover_interrupted(now, validations)
+                    unit.checks.recover_interrupted(now, validations)  # counted when lost
                     for name, moment in taken.retries.items():
                         unit.schedules.retry_by(name, moment)
         except BaseException:
@@ -548,8 +549,6 @@ class Daemon:
             self.instruments.runs_interrupted.labels("harvest").inc(len(harvests))
             log.warning("harvest runs interrupted by the store failure are marked failed: %s",
                         ", ".join(harvests), extra={"code": "run.internal"})
-        if marked:
-            self.instruments.runs_interrupted.labels("validation").inc(len(marked))
         for name, moment in taken.retries.items():
             self._dispatch_at(name, moment)
         for source in taken.validations:

@@ -191,8 +191,7 @@ def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
         for count, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             with store.write() as unit:
-                unit.checks.save_data(outcome.url, _values(outcome, now()),
-                                      exists=state.get(outcome.url) is not None)
+                unit.checks.save_data(outcome.url, _values(outcome, now()))
             if progress:
                 progress("data", count, len(todo))
     return len(todo)
@@ -227,7 +226,7 @@ def _due(unit: Unit, formats: dict[str, str], now: datetime,
             "format": formats[url], "tabular": True, "valid": None, "sampled": False,
             "reason": f"not downloaded: the link check failed ({unreachable[url]})",
             "checked_at": now, "error_count": 0, "error_types": "{}", "examples": "[]",
-            "validated_at": None}, exists=url in stored)
+            "validated_at": None})
     return todo, stored
 
 

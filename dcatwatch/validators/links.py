@@ -160,7 +160,7 @@ def record(unit: Unit, outcomes: Sequence[LinkOutcome], now: datetime,
     monitor's here (the round judges timeouts before recording)."""
     previous = unit.checks.link_histories([outcome.url for outcome in outcomes])
     confirm = timedelta(hours=confirm_after_hours)
-    new, known, verdicts = [], [], []
+    rows, verdicts = [], []
     for outcome in outcomes:
         before = previous.get(outcome.url)
         values = {"url": outcome.url, "status": outcome.status,
@@ -186,9 +186,9 @@ def record(unit: Unit, outcomes: Sequence[LinkOutcome], now: datetime,
             else:
                 values |= {"blame": "monitor", "agency_failure_at": since,
                            "verdict": "inconclusive"}
-        (known if before else new).append(values)
+        rows.append(values)
         verdicts.append(values["verdict"])
-    unit.checks.save_links(new, known)
+    unit.checks.save_links(rows)
     return verdicts
 
 
