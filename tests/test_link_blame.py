@@ -23,7 +23,7 @@ import pytest
 from dcatwatch.errors import FetchError
 from dcatwatch.http.client import HttpClient, HttpSettings
 from dcatwatch.store.core import Store
-from dcatwatch.validators.links import check_links
+from tests.helpers import check_links
 from tests.servers import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ CHECK = """
     from datetime import datetime
     from dcatwatch.http.client import HttpClient, HttpSettings
     from dcatwatch.store.core import Store
-    from dcatwatch.validators.links import check_links
+    from tests.helpers import check_links
 
     database, stamp, *urls = sys.argv[1:]
     when = datetime.fromisoformat(stamp)

@@ -168,7 +168,7 @@ def _failure(exc: requests.exceptions.RequestException, url: str, connect: float
 _USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 
 
-def _redact(text: str) -> str:
+def redact(text: str) -> str:
     """``text`` with the ``user:password@`` of any URL in it left out (error messages)."""
     return _USERINFO.sub("", text)
 
@@ -442,7 +442,7 @@ class HttpClient:
         try:
             return self._follow(method, url, call, directory, probe=probe)
         except FetchError as error:
-            message, where = _redact(error.message), error.url and _redact(error.url)
+            message, where = redact(error.message), error.url and redact(error.url)
             if (message, where) == (error.message, error.url):
                 raise
             raise FetchError(error.code, message, where, status=error.status) from None

@@ -8,8 +8,9 @@ One APScheduler 3 ``BlockingScheduler`` (Europe/Stockholm) runs a few jobs:
   across harvests; links not yet checked score as unknown), and a validation of the source
   (metadata, links, data) in its own pool of ``max_concurrent_checks``, which never holds a
   harvest slot and asks for another scoring run when it ends. The link checks of all
-  validations share ``[validation] workers`` slots (:class:`~dcatwatch.validators.links.
-  LinkWorkers`: one host per thread, a host's pause holding no slot): each source is mostly one host, so its round alone would use one worker.
+  validations go to the process's one link engine (:mod:`dcatwatch.validators.linkengine`:
+  one lane per host, ``[validation] workers`` requests in flight across hosts), so a host
+  listed by many sources is worked in one queue as soon as any of them is validated.
 * ``link_recheck`` (a validation of every source, in the checks pool) and ``reports`` on
   their crons; a scoring run once at start.
 * ``store_watch`` (every few seconds): a write probe while the store is failing (and now
@@ -74,7 +75,7 @@ from dcatwatch.schedules import jobs, state
 from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.db import hide_password
 from dcatwatch.store.runs import RunResult
-from dcatwatch.validators.links import LinkWorkers
+from dcatwatch.validators.linkengine import link_engine
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -201,9 +202,8 @@ class Daemon:
                                        thread_name_prefix="harvest")
         self.checks = ThreadPoolExecutor(self.options.max_concurrent_checks,
                                          thread_name_prefix="checks")
-        # every validation's link checks: [validation] workers URLs at once in all, one
-        # host per thread, so the sources validated at once check their hosts side by side
-        self.links = LinkWorkers(settings.validation.workers)
+        # every validation's link checks and data downloads: one lane per host
+        self.links = link_engine(settings, store, instruments)
         self.scorer = ThreadPoolExecutor(1, thread_name_prefix="scoring")
         self.pending = Pending()
         self._checks_lock = threading.Lock()  # guards the two sets below
@@ -457,7 +457,7 @@ class Daemon:
         try:
             with self.work.track(name), log_context(job="validation", source=source):
                 jobs.validate_source(self.settings, self.store, source, self.client,
-                                     self.instruments, self.links)
+                                     self.instruments, self.links.start())
                 self.request_scoring()  # the link and data results count now
         except StoreError as exc:
             self.store_failed(exc)
@@ -591,7 +591,7 @@ class Daemon:
         return self.work.wait_idle(self.options.shutdown_grace)
 
     def close(self) -> None:
-        self.links.shutdown(cancel=True)
+        self.links.stop()
         self.client.close()
         self.store.close()
 

@@ -14,8 +14,10 @@ copy (row and error limits).
 When: a URL checked less than ``recheck_hours`` ago is left alone. Otherwise the GET is
 conditional (the ETag / Last-Modified kept from the last download): a 304, or a body whose
 hash equals the last one validated, keeps the stored result without running frictionless.
-A URL the link check could not reach at all (connection, timeout, refused address) is not
-downloaded.
+A URL whose latest link check failed (no connection, a timeout, a refused address, an error
+status, its host skipped by the breaker or rate-limited) is not downloaded: a dead host costs
+the link check's few requests, not one download per file. Given the link engine, each
+download waits for its host's turn in the engine's lane, as a probe does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from dcatwatch.config import ValidationSettings
 from dcatwatch.dcat.formats import declared_formats, url_formats
@@ -45,6 +48,9 @@ from dcatwatch.validators.datafile import (
 from dcatwatch.validators.links import interleave_hosts
 from dcatwatch.validators.sampling import Sample, fetch_sample
 
+if TYPE_CHECKING:
+    from dcatwatch.validators.linkengine import LinkEngine
+
 Progress = Callable[[str, int, int], None]
 
 TABULAR_CODES = {"CSV": "csv", "TSV": "tsv", "XLSX": "xlsx", "XLS": "xls", "ODS": "ods",
@@ -52,7 +58,9 @@ TABULAR_CODES = {"CSV": "csv", "TSV": "tsv", "XLSX": "xlsx", "XLS": "xls", "ODS"
 """Format codes (:mod:`dcatwatch.dcat.formats`) validated as tables, and frictionless' name."""
 SAMPLED_FORMATS = frozenset({"csv", "tsv"})
 UNREACHABLE_CODES = frozenset({"fetch.connection", "fetch.timeout", "fetch.refused_address",
-                               "fetch.refused_scheme", "fetch.invalid_url"})
+                               "fetch.refused_scheme", "fetch.invalid_url", "fetch.http_status",
+                               "fetch.host_unavailable", "fetch.rate_limited",
+                               "fetch.too_many_redirects"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +180,9 @@ def cut_at_last_line(path: Path) -> int:
 
 def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
                settings: ValidationSettings, *, now: Callable[[], datetime],
-               progress: Progress | None = None) -> int:
-    """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked."""
+               progress: Progress | None = None, lanes: LinkEngine | None = None) -> int:
+    """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked.
+    ``lanes``: each download waits for its host's turn in this link engine."""
     formats = {t.url: t.format for t in targets if t.url and t.format}
     with store.write() as unit:
         todo, state = _due(unit, formats, now(), settings.recheck_hours)
@@ -186,8 +195,9 @@ def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
         for url in interleave_hosts(todo):
             stored = state.get(url)
             cached = CacheValidators(stored.etag, stored.last_modified) if stored else None
-            futures.append(pool.submit(checker.check, url, formats[url], cached,
-                                       stored.sha256 if stored else None))
+            work = partial(checker.check, url, formats[url], cached,
+                           stored.sha256 if stored else None)
+            futures.append(pool.submit(lanes.in_lane, url, work) if lanes else pool.submit(work))
         for count, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             with store.write() as unit:

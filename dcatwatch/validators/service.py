@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -42,6 +43,7 @@ from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators.data import DataTarget, check_data, target
+from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
 from dcatwatch.validators.shacl import shacl_findings
 
@@ -165,14 +167,14 @@ class ValidationResult:
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None,
              metrics: link_checks.LinkMetrics | None = None,
-             link_pool: link_checks.LinkWorkers | None = None) -> ValidationResult:
+             link_engine: LinkEngine | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
     ``progress(stage, done, total)`` is called as the run advances; ``metrics`` (the daemon's
-    instruments) hears how the link checks go; ``link_pool`` (the daemon's, shared by the
-    validations running at once) checks the hosts, else a pool of ``[validation] workers``
-    threads of this run's own.
+    instruments) hears how the link checks go; ``link_engine`` (the process's, shared by the
+    validations running at once) checks the links and paces the data downloads, else an
+    engine of this run's own.
     """
     checks = settings.validation
     started = time.monotonic()
@@ -183,13 +185,14 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
         scope = _read_scope(store, source, checks, progress)
         if checks.metadata or checks.shacl:
             _store_findings(store, source, scope)
-        checked = link_checks.check_links(
-            store, client, scope.urls(), workers=checks.workers, timeout=checks.link_timeout,
-            recheck_hours=checks.recheck_hours, now=now, progress=progress,
-            confirm_after_hours=checks.confirm_after_hours, host_failures=checks.host_failures,
-            metrics=metrics, pool=link_pool)
-        validated = check_data(store, client, [d.target for d in scope.distributions], checks,
-                               now=now, progress=progress) if checks.data else 0
+        with ExitStack() as stack:
+            engine = link_engine or stack.enter_context(LinkEngine(
+                store, EngineSettings.of(client.settings, checks), now=now, metrics=metrics,
+                on_response=client.on_response))
+            checked = engine.check(scope.urls(), progress)
+            validated = check_data(store, client, [d.target for d in scope.distributions],
+                                   checks, now=now, progress=progress,
+                                   lanes=engine) if checks.data else 0
         result = ValidationResult(_summary(store, scope, checked, validated), store, scope)
     except BaseException as exc:
         if scope is not None:
