@@ -132,6 +132,26 @@ def test_a_url_listed_by_many_sources_is_asked_once(store: Store) -> None:
         host.close()
 
 
+def test_links_fed_after_a_harvest_are_not_asked_again_by_the_validation(
+        store: Store) -> None:
+    """The daemon feeds a source's links as soon as it is harvested; its validation then
+    waits for those checks (or reads them stored) instead of asking again."""
+    host = Host("127.0.0.2", delay=0.02)
+    try:
+        urls = [host.url(f"/f/{n}.csv") for n in range(20)]
+        with engine(store) as links:
+            started = time.monotonic()
+            links.feed(urls[:15])
+            assert time.monotonic() - started < 0.5  # feeding does not wait for the checks
+            links.check(urls)
+            with store.read() as unit:
+                rows = unit.checks.history(urls)
+            assert len(rows) == 20 and {row.verdict for row in rows.values()} == {"ok"}
+        assert host.paths() == Counter({f"/f/{n}.csv": 1 for n in range(20)})
+    finally:
+        host.close()
+
+
 def test_one_request_at_a_time_per_host_min_delay_apart_seen_by_the_servers(
         store: Store) -> None:
     hosts = [Host("127.0.0.2", delay=0.03), Host("127.0.0.5", delay=0.03)]

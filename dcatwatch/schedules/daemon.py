@@ -363,8 +363,22 @@ class Daemon:
                 self._retry_later(name)
             elif jobs.changed(result):
                 self.request_scoring()  # at once, from the metadata: links score as unknown
+                self._feed_links(name)  # the link engine starts on them now
                 self.request_checks(name)  # then links and data, in their own pool
         self.dispatch()
+
+    def _feed_links(self, name: str) -> None:
+        """Hand the source's harvested links to the link engine at once: its validation may
+        wait for a checks slot, the hosts need not (the validation then waits for these
+        checks or reads them stored). A store error only loses the head start."""
+        try:
+            with self.store.read() as unit:
+                urls = unit.datasets.link_urls(name)
+            self.links.start().feed(urls)
+        except RuntimeError:
+            pass  # shutting down
+        except StoreError as exc:
+            log.warning("links of %s not fed to the link engine: %s", name, describe(exc))
 
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()

@@ -123,6 +123,7 @@ class LinkEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._stopped = False
         # the loop's state (touched only in the loop's thread)
         self._lanes: dict[str, HostLane] = {}
         self._waiting: dict[str, asyncio.Future[str]] = {}  # url -> its verdict, once stored
@@ -139,7 +140,9 @@ class LinkEngine:
     # -- the thread facade ---------------------------------------------------------------
 
     def start(self) -> LinkEngine:
-        """Run the engine's loop in a daemon thread (idempotent)."""
+        """Run the engine's loop in a daemon thread (idempotent); RuntimeError once stopped."""
+        if self._stopped:
+            raise RuntimeError("the link checks were stopped (shutting down)")
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="link-engine", daemon=True)
             self._thread.start()
@@ -167,6 +170,18 @@ class LinkEngine:
                 self.metrics.link_round_finished(time.monotonic() - started)
         return len(todo)
 
+    def feed(self, urls: Iterable[str]) -> None:
+        """Queue the URLs among ``urls`` that are due without waiting for them (the daemon
+        feeds a source's links as soon as it is harvested); a later :meth:`check` of them
+        waits for these checks instead of asking again. Thread-safe."""
+        if self._loop is None:
+            raise RuntimeError("the link engine is not started")
+        wanted = list(dict.fromkeys(urls))
+        todo = due(self.store, wanted, self.now(), self.settings.recheck_hours,
+                   self.settings.confirm_after_hours)
+        if todo:
+            self._loop.call_soon_threadsafe(self._queue_urls, todo)
+
     def in_lane(self, url: str, work: Callable[[], T]) -> T:
         """Run ``work`` (a blocking download of ``url``) in a thread when ``url``'s host
         lane gives it the turn, as a probe would be; its result. Thread-safe."""
@@ -175,6 +190,7 @@ class LinkEngine:
 
     def stop(self) -> None:
         """Stop asking: callers still waiting get a RuntimeError; leases are released."""
+        self._stopped = True
         if self._loop is None or self._thread is None:
             return
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(30)
@@ -232,7 +248,9 @@ class LinkEngine:
 
     # -- in the loop ---------------------------------------------------------------------
 
-    async def _check(self, urls: Sequence[str], progress: Progress | None) -> None:
+    def _queue_urls(self, urls: Sequence[str]) -> list[asyncio.Future[str]]:
+        """The futures of ``urls`` (their verdicts once stored), queueing those that are
+        neither queued nor in flight nor stored this round."""
         mine: list[asyncio.Future[str]] = []
         now = time.monotonic()
         self._forget(now)
@@ -242,9 +260,14 @@ class LinkEngine:
                 if now - self._checked.get(url, -self.round_seconds) < self.round_seconds:
                     continue  # stored this round, by another caller's check
                 future = self._waiting[url] = asyncio.get_running_loop().create_future()
+                future.add_done_callback(_retrieved)
                 self._enqueue(url)
             mine.append(future)
         self._report()
+        return mine
+
+    async def _check(self, urls: Sequence[str], progress: Progress | None) -> None:
+        mine = self._queue_urls(urls)
         if progress:
             done = len(urls) - len(mine)
             for future in asyncio.as_completed([asyncio.shield(f) for f in mine]):
@@ -468,6 +491,12 @@ class LinkEngine:
     def _save(self, outcomes: list[LinkOutcome], stamp: datetime) -> list[str]:
         with self.store.write() as unit:
             return record(unit, outcomes, stamp, self.settings.confirm_after_hours)
+
+
+def _retrieved(future: asyncio.Future[str]) -> None:
+    """Mark a fed check's failure seen: the callers waiting for it (if any) get it."""
+    if not future.cancelled():
+        future.exception()
 
 
 def link_engine(settings: Settings, store: Store, instruments: Instruments,
