@@ -9,7 +9,7 @@ One APScheduler 3 ``BlockingScheduler`` (Europe/Stockholm) runs a few jobs:
   (metadata, links, data) in its own pool of ``max_concurrent_checks``, which never holds a
   harvest slot and asks for another scoring run when it ends. The link checks of all
   validations go to the process's one link engine (:mod:`dcatwatch.validators.linkengine`:
-  one lane per host, ``[validation] workers`` requests in flight across hosts), so a host
+  one lane per host, ``[validation] in_flight`` requests in flight across hosts), so a host
   listed by many sources is worked in one queue as soon as any of them is validated.
 * ``link_recheck`` (a validation of every source, in the checks pool) and ``reports`` on
   their crons; a scoring run once at start.

@@ -12,7 +12,7 @@ they have read their source, and wait for the verdicts. Inside the engine:
   host's lease (:mod:`dcatwatch.http.leases`) before its first request and gives it up,
   with the time the next request may start, when its queue is empty, so the rule holds for
   every worker of the deployment.
-* **Hundreds in flight.** A global semaphore of ``[validation] workers`` is held only
+* **Hundreds in flight.** A global semaphore of ``[validation] in_flight`` is held only
   around the exchange: a lane resting between requests holds no slot.
 * **Breaker and 429.** After ``host_failures`` checks in a row on one host failed on the
   connection, timed out or answered 5xx, the host is not asked again for ``round_seconds``:
@@ -101,7 +101,7 @@ class EngineSettings:
 
     @classmethod
     def of(cls, http: HttpSettings, checks: ValidationSettings) -> EngineSettings:
-        return cls(http, checks.workers, checks.link_timeout, checks.recheck_hours,
+        return cls(http, checks.in_flight, checks.link_timeout, checks.recheck_hours,
                    checks.confirm_after_hours, checks.host_failures)
 
 
