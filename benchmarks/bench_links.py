@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing
 import resource
 import socket
@@ -43,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dcatwatch.config import HttpSettings  # noqa: E402
-from dcatwatch.store.core import Store  # noqa: E402
-from dcatwatch.validators.linkengine import EngineSettings, LinkEngine  # noqa: E402
+from dcatwatch.config import HttpSettings
+from dcatwatch.store.core import Store
+from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
 
 SMOKE = {"hosts": 20, "links": 2000, "sources": 20, "slow_links": 20, "slow_seconds": 0.1}
 
@@ -130,7 +131,7 @@ def politeness(records: list[tuple[str, float, float]],
         for _, step in events:
             now += step
             most = max(most, now)
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             gaps.append(start - end)
             short += start - end < min_delay - 0.001
     return most, short, min(gaps), statistics.median(gaps)

@@ -7,6 +7,7 @@ not downloaded by the data checks."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import threading
 import time
@@ -66,7 +67,7 @@ class Host:
                 with owner._lock:
                     owner.spans.append((self.path, arrived, time.monotonic()))
 
-            do_HEAD = do_GET = _answer  # noqa: N815
+            do_HEAD = do_GET = _answer
 
         self.httpd = ThreadingHTTPServer((address, 0), Handler)
         self.port = self.httpd.server_address[1]
@@ -90,7 +91,7 @@ class Host:
     def gaps(self) -> list[float]:
         """From the end of each response to the arrival of the next request."""
         spans = sorted((a, b) for _, a, b in self.spans)
-        return [start - end for (_, end), (start, _) in zip(spans, spans[1:], strict=False)]
+        return [start - end for (_, end), (start, _) in itertools.pairwise(spans)]
 
     def close(self) -> None:
         self.httpd.shutdown()

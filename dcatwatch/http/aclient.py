@@ -207,7 +207,7 @@ def failure(exc: BaseException, url: str, connect: float, read: float) -> FetchE
     if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
         return FetchError("fetch.timeout", f"no response within {read:.3g} s "
                           "([http] read_timeout)", url, cause="timeout")
-    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(exc, ssl.SSLError):
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
         return FetchError("fetch.connection", f"TLS with {where} failed: {_reason(exc)}", url,
                           cause="tls")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

@@ -123,6 +123,7 @@ class LinkEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._starting = threading.Lock()
         self._stopped = False
         # the loop's state (touched only in the loop's thread)
         self._lanes: dict[str, HostLane] = {}
@@ -141,12 +142,14 @@ class LinkEngine:
 
     def start(self) -> LinkEngine:
         """Run the engine's loop in a daemon thread (idempotent); RuntimeError once stopped."""
-        if self._stopped:
-            raise RuntimeError("the link checks were stopped (shutting down)")
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="link-engine", daemon=True)
-            self._thread.start()
-            self._started.wait()
+        with self._starting:
+            if self._stopped:
+                raise RuntimeError("the link checks were stopped (shutting down)")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="link-engine",
+                                                daemon=True)
+                self._thread.start()
+                self._started.wait()
         return self
 
     def __enter__(self) -> LinkEngine:
@@ -390,7 +393,7 @@ class LinkEngine:
         async with self._slots:
             try:
                 result = await asyncio.to_thread(job.work)
-            except Exception as exc:  # the caller's to handle
+            except Exception as exc:  # noqa: BLE001 - the caller's to handle
                 if not job.done.done():
                     job.done.set_exception(exc)
             else:
@@ -473,7 +476,7 @@ class LinkEngine:
         outcomes = [outcome for outcome, _ in batch]
         try:
             verdicts = await asyncio.to_thread(self._save, outcomes, batch[-1][1])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the callers of the lost results get it
             for outcome in outcomes:
                 future = self._waiting.pop(outcome.url, None)
                 if future is not None and not future.done():
