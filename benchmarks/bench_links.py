@@ -2,7 +2,7 @@
 
     python benchmarks/bench_links.py [--hosts 100] [--links 50000] [--sources 100]
         [--slow-hosts 2] [--slow-links 134] [--slow-seconds 0.3] [--min-delay 0.02]
-        [--workers 200] [--smoke]
+        [--in-flight 200] [--smoke]
 
 A child process serves ``--hosts`` hosts (127.0.4.x … , each its own address; keep-alive
 HTTP/1.1): ``--slow-hosts`` of them answer after ``--slow-seconds`` and hold
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--slow-links", type=int, default=134)
     parser.add_argument("--slow-seconds", type=float, default=0.3)
     parser.add_argument("--min-delay", type=float, default=0.02)
-    parser.add_argument("--workers", type=int, default=200)
+    parser.add_argument("--in-flight", type=int, default=200)
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
     if args.smoke:
@@ -167,7 +167,7 @@ def main() -> None:
                for i in range(args.sources)]
     settings = EngineSettings(HttpSettings(allowed_networks=["127.0.0.0/8"],
                                            min_delay=args.min_delay, connect_timeout=5),
-                              workers=args.workers, timeout=10, recheck_hours=24)
+                              in_flight=args.in_flight, timeout=10, recheck_hours=24)
     with tempfile.TemporaryDirectory() as tmp, \
             Store.open(f"sqlite:///{Path(tmp) / 'links.db'}") as store:
         cpu, wall, started = time.process_time(), time.monotonic(), time.time()
@@ -193,7 +193,7 @@ def main() -> None:
     last = ended - max(answered for _, _, answered in records)
     figures = {
         "hosts": args.hosts, "links": len(links), "sources": args.sources,
-        "workers": args.workers, "min_delay_s": args.min_delay,
+        "in_flight": args.in_flight, "min_delay_s": args.min_delay,
         "round_s": round(wall, 2), "bound_s": round(bound, 2),
         "actual_over_bound": round(wall / bound, 2),
         "requests": len(records), "requests_per_link": round(len(records) / len(links), 3),

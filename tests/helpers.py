@@ -86,8 +86,8 @@ def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, worker
                 timeout: float, recheck_hours: float, now: Callable[[], datetime],
                 confirm_after_hours: float = 6.0, host_failures: int = 3,
                 metrics: LinkMetrics | None = None) -> int:
-    """One link round in a link engine of its own, with ``client``'s ``[http]`` settings;
-    how many URLs were due."""
+    """One link round in a link engine of its own, with ``client``'s ``[http]`` settings and
+    ``workers`` requests in flight at most; how many URLs were due."""
     settings = EngineSettings(client.settings, workers, timeout, recheck_hours,
                               confirm_after_hours, host_failures)
     with LinkEngine(store, settings, now=now, metrics=metrics,

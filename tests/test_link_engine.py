@@ -104,9 +104,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def engine(store: Store, http: HttpSettings = LOOPBACK, workers: int = 50,
+def engine(store: Store, http: HttpSettings = LOOPBACK, in_flight: int = 50,
            leases: LocalLeases | None = None) -> LinkEngine:
-    return LinkEngine(store, EngineSettings(http, workers=workers, timeout=5, recheck_hours=0,
+    return LinkEngine(store, EngineSettings(http, in_flight=in_flight, timeout=5, recheck_hours=0,
                                             host_failures=3), now=lambda: NOW, leases=leases)
 
 

@@ -173,7 +173,7 @@ def test_rounds_sharing_the_engine_check_their_hosts_side_by_side(store: Store) 
                 host.requests.clear()
             path = f"/shared-{slots}"
             with client(min_delay=0.1) as http, LinkEngine(store, EngineSettings(
-                    http.settings, workers=slots, timeout=5, recheck_hours=0),
+                    http.settings, in_flight=slots, timeout=5, recheck_hours=0),
                     now=lambda: NOW) as engine:
                 rounds = [threading.Thread(target=engine.check, args=(
                     [host.url(f"{path}/{n}.csv") for n in range(5)],))

@@ -93,7 +93,7 @@ class EngineSettings:
     """What the engine needs from ``[http]`` and ``[validation]``."""
 
     http: HttpSettings
-    workers: int = 8
+    in_flight: int = 200
     timeout: float = 20.0
     recheck_hours: float = 24.0
     confirm_after_hours: float = 6.0
@@ -216,7 +216,7 @@ class LinkEngine:
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._fetcher = AsyncFetcher(self.settings.http, self.on_response)
-        self._slots = asyncio.Semaphore(max(1, self.settings.workers))
+        self._slots = asyncio.Semaphore(max(1, self.settings.in_flight))
         self._wake = asyncio.Event()
         self.leases = self.leases or LocalLeases()
         self._writer = loop.create_task(self._write_loop())
