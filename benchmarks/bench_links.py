@@ -195,7 +195,7 @@ def main() -> None:
         "hosts": args.hosts, "links": len(links), "sources": args.sources,
         "in_flight": args.in_flight, "min_delay_s": args.min_delay,
         "round_s": round(wall, 2), "bound_s": round(bound, 2),
-        "actual_over_bound": round(wall / bound, 2),
+        "actual_over_bound": round(wall / bound, 2) if bound else None,
         "requests": len(records), "requests_per_link": round(len(records) / len(links), 3),
         "results_differing": differing,
         "most_in_flight_per_host": most, "gaps_under_min_delay": short,

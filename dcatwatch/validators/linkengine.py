@@ -270,15 +270,34 @@ class LinkEngine:
         return mine
 
     async def _check(self, urls: Sequence[str], progress: Progress | None) -> None:
+        """Wait until the results of ``urls`` are stored (the first failure to store one
+        is raised); the futures are shared with other callers, so they are only watched."""
         mine = self._queue_urls(urls)
-        if progress:
-            done = len(urls) - len(mine)
-            for future in asyncio.as_completed([asyncio.shield(f) for f in mine]):
-                await future
-                done += 1
+        if not mine:
+            return
+        finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        pending, done = len(mine), len(urls) - len(mine)
+
+        def one(future: asyncio.Future[str]) -> None:
+            nonlocal pending, done
+            pending, done = pending - 1, done + 1
+            if progress:
                 progress("links", done, len(urls))
-        else:
-            await asyncio.gather(*(asyncio.shield(future) for future in mine))
+            if finished.done():
+                return
+            if future.cancelled() or future.exception() is not None:
+                finished.set_exception(future.exception() if not future.cancelled()
+                                       else RuntimeError("the link checks were stopped"))
+            elif not pending:
+                finished.set_result(None)
+
+        for future in mine:
+            future.add_done_callback(one)
+        try:
+            await finished
+        finally:
+            for future in mine:
+                future.remove_done_callback(one)
 
     async def _in_lane(self, url: str, work: Callable[[], T]) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
