@@ -176,6 +176,28 @@ def test_one_request_at_a_time_per_host_min_delay_apart_seen_by_the_servers(
             host.close()
 
 
+def test_data_downloads_take_their_turn_in_the_host_lanes(store: Store) -> None:
+    """Data downloads and link probes on one host, at the same time from several threads:
+    still one request at a time, min_delay apart, as the server sees it."""
+    host = Host("127.0.0.2", delay=0.03)
+    http = LOOPBACK.model_copy(update={"min_delay": 0.1})
+    settings = ValidationSettings(recheck_hours=0, workers=4)
+    try:
+        links = [host.url(f"/link/{n}.csv") for n in range(6)]
+        files = [DataTarget(host.url(f"/data/{n}.csv"), "csv") for n in range(6)]
+        with engine(store, http) as lanes, HttpClient(http) as client:
+            data = threading.Thread(target=check_data, args=(store, client, files, settings),
+                                    kwargs={"now": lambda: NOW, "lanes": lanes})
+            data.start()
+            lanes.check(links)
+            data.join(30)
+        assert sum(host.paths().values()) == 12
+        assert host.most_at_once() == 1
+        assert min(host.gaps()) >= 0.1 - 0.002
+    finally:
+        host.close()
+
+
 def test_the_previous_lease_holders_pause_is_honoured(store: Store) -> None:
     """A lane starts no earlier than the not_before its host's lease was released with (by
     another worker, or a Retry-After), and releases the lease when its queue is empty."""

@@ -108,14 +108,24 @@ class DataOutcome:
     unchanged: bool = False  # the stored result still holds (304 or same content)
 
 
+Turn = Callable[[str, Callable[[], Sample]], Sample]  # (url, download) -> the download's result
+
+
+def _now(_url: str, download: Callable[[], Sample]) -> Sample:
+    return download()
+
+
 class DataChecker:
-    """Downloads and validates tabular files within the limits of ``settings``."""
+    """Downloads and validates tabular files within the limits of ``settings``; each
+    download is made when ``turn`` lets it (the link engine's host lane), the validation
+    after the host's turn is over."""
 
     def __init__(self, client: HttpClient, settings: ValidationSettings,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, turn: Turn = _now) -> None:
         self.client = client
         self.settings = settings
         self.directory = directory
+        self.turn = turn
 
     def check(self, url: str, fmt: str, cached: CacheValidators | None,
               known_sha256: str | None) -> DataOutcome:
@@ -123,8 +133,9 @@ class DataChecker:
         settings = self.settings
         limit = settings.sample_bytes if fmt in SAMPLED_FORMATS else settings.max_file_bytes
         try:
-            sample = fetch_sample(self.client, url, limit, cached=cached,
-                                  timeout=settings.data_timeout, directory=self.directory)
+            sample = self.turn(url, partial(fetch_sample, self.client, url, limit,
+                                            cached=cached, timeout=settings.data_timeout,
+                                            directory=self.directory))
         except FetchError as error:
             return DataOutcome(url, fmt, reason=f"{error.code}: {error.message}",
                                http_status=error.status)
@@ -182,22 +193,22 @@ def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
                settings: ValidationSettings, *, now: Callable[[], datetime],
                progress: Progress | None = None, lanes: LinkEngine | None = None) -> int:
     """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked.
-    ``lanes``: each download waits for its host's turn in this link engine."""
+    ``lanes``: each download waits for its host's turn in this link engine; the files are
+    validated after it."""
     formats = {t.url: t.format for t in targets if t.url and t.format}
     with store.write() as unit:
         todo, state = _due(unit, formats, now(), settings.recheck_hours)
     if progress:
         progress("data", 0, len(todo))
-    checker = DataChecker(client, settings)
+    checker = DataChecker(client, settings, turn=lanes.in_lane if lanes else _now)
     with ThreadPoolExecutor(max_workers=max(1, settings.workers),
                             thread_name_prefix="data") as pool:
         futures = []
         for url in interleave_hosts(todo):
             stored = state.get(url)
             cached = CacheValidators(stored.etag, stored.last_modified) if stored else None
-            work = partial(checker.check, url, formats[url], cached,
-                           stored.sha256 if stored else None)
-            futures.append(pool.submit(lanes.in_lane, url, work) if lanes else pool.submit(work))
+            futures.append(pool.submit(checker.check, url, formats[url], cached,
+                                       stored.sha256 if stored else None))
         for count, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             with store.write() as unit:
