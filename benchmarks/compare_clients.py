@@ -4,8 +4,8 @@ Not part of ``.ci/run`` (it needs both candidates: ``pip install aiohttp httpx``
 server in a child process answers HEAD requests on keep-alive connections; the client asks
 ``--requests`` URLs over ``--hosts`` loopback addresses, one request at a time per host
 (as the link engine does), and the client process's CPU time is divided by the requests.
-The synchronous client of today (requests through ``HttpClient.probe``, threads) is
-measured the same way for reference.
+The synchronous harvest client (requests through ``HttpClient.fetch``, threads; GET instead
+of HEAD, the body empty) is measured the same way for reference.
 
 The guard: each client is built so that its connections resolve, check (AddressPolicy)
 and connect only to the checked address; the script then asks for a loopback URL by name
@@ -158,7 +158,7 @@ async def _httpx_run(lanes: dict[str, list[str]], policy: AddressPolicy) -> int:
     return refused
 
 
-# -- requests (today's HttpClient.probe), threads -----------------------------------
+# -- requests (the harvest client, HttpClient.fetch), threads --------------------------
 
 def _requests_run(lanes: dict[str, list[str]], policy: AddressPolicy) -> int:
     from dcatwatch.config import HttpSettings
@@ -173,9 +173,12 @@ def _requests_run(lanes: dict[str, list[str]], policy: AddressPolicy) -> int:
             nonlocal refused
             for url in urls:
                 try:
-                    client.probe(url)
+                    result = client.fetch(url)
                 except FetchError:
                     refused += 1
+                else:
+                    if result.path is not None:
+                        result.path.unlink()
         with ThreadPoolExecutor(len(lanes)) as pool:
             list(pool.map(lane, lanes.values()))
     return refused

@@ -1,7 +1,7 @@
 """The asyncio HTTP client of the link engine: probes under the same guard and rules as
-:class:`~dcatwatch.http.client.HttpClient`.
+:class:`~dcatwatch.http.client.HttpClient`'s fetches.
 
-:meth:`AsyncFetcher.probe` is :meth:`HttpClient.probe` on aiohttp (chosen over
+:meth:`AsyncFetcher.probe` runs on aiohttp (chosen over
 ``httpx.AsyncClient`` by ``benchmarks/compare_clients.py``: about 8× less CPU per request,
 the guard holding in both): HEAD, repeated as GET (body unread) when the HEAD is answered
 405/501 or broken off; any status is returned; connection failures are not retried (the
@@ -43,7 +43,6 @@ from dcatwatch.config import HttpSettings
 from dcatwatch.errors import FetchError
 from dcatwatch.http.addresses import AddressPolicy, RefusedAddressError, check_url, explain
 from dcatwatch.http.client import (
-    FALLBACK_TO_GET,
     REDIRECTS,
     USER_AGENT,
     FetchResult,
@@ -51,6 +50,8 @@ from dcatwatch.http.client import (
     redact,
     socket_cause,
 )
+
+FALLBACK_TO_GET = frozenset({405, 501})  # a HEAD answered so is asked again as a GET
 
 
 class GuardedResolver(AbstractResolver):
