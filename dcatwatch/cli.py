@@ -305,15 +305,22 @@ def _harvest(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from dcatwatch.cli_output import ValidationProgress, validation_summary
     from dcatwatch.http.client import HttpClient
-    from dcatwatch.validators.service import validate
+    from dcatwatch.validators.service import recover_abandoned, validate
 
     settings = _settings(args)
     if args.source:
         _known_source(settings, args.source)
     store = _store(settings)
+    abandoned = recover_abandoned(store)  # left running by a killed process: redone here
+    redo = list(dict.fromkeys(s for s in abandoned if args.source and s != args.source))
+    if abandoned:
+        print(f"dcatwatch: {len(abandoned)} validation run(s) left running by a stopped "
+              "process are marked failed (interrupted) and done again", file=sys.stderr)
     with HttpClient(settings.http) as client, \
             ValidationProgress(enabled=sys.stderr.isatty(),
                                interval=settings.validation.progress_seconds) as progress:
+        for source in [None] if None in redo else redo:
+            validate(store, settings, client, source=source, progress=progress.update).close()
         result = validate(store, settings, client, source=args.source, progress=progress.update)
     try:
         if args.json:  # written a row at a time: a national run has hundreds of thousands

@@ -213,7 +213,7 @@ class DaemonSettings(Section):
     max_concurrent_checks: int = Field(8, ge=1, description="Validations (link and data "
                                        "checks) running at once, in their own pool beside the "
                                        "harvests; scores do not wait for them. Their link "
-                                       "checks share [validation] workers threads.")
+                                       "checks go to the process's one link engine.")
     shutdown_grace: float = Field(25.0, ge=0, description="Seconds SIGTERM/SIGINT waits for "
                                   "running work; keep it under the orchestrator's grace.")
     misfire_grace: float = Field(300.0, gt=0, description="Seconds a scheduled job may start "
@@ -228,8 +228,11 @@ class DaemonSettings(Section):
 class ValidationSettings(Section):
     recheck_hours: float = Field(24.0, ge=0, description="A URL checked more recently than "
                                  "this is not asked again.")
-    workers: int = Field(8, ge=1, description="URLs checked at the same time (one at a time per "
-                         "host).")
+    workers: int = Field(8, ge=1, description="Data files downloaded and validated at the same "
+                         "time (each download waits for its host's turn in the link engine).")
+    in_flight: int = Field(200, ge=1, description="Link checks and data downloads in flight at "
+                           "once across all hosts (one at a time per host, `[http] min_delay` "
+                           "apart).")
     link_timeout: float = Field(20.0, gt=0, description="Seconds a link check may wait.")
     confirm_after_hours: float = Field(6.0, ge=0, description="A link the agency's server "
                                        "fails is reported and costs points only when a second "

@@ -5,10 +5,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dcatwatch.cli import main
+from dcatwatch.http.client import HttpClient
+from dcatwatch.store.core import Store
+from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
+from dcatwatch.validators.links import LinkMetrics
 
 
 def toml_value(value: Any) -> str:
@@ -88,3 +94,16 @@ def stored_findings(config: Path) -> list[tuple[str | None, str]]:
         rows = unit.findings.stored()
     return sorted(((row.dataset_iri, finding[0]) for row in rows
                    for finding in json.loads(row.findings)), key=lambda f: (f[0] or "", f[1]))
+
+
+def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, workers: int,
+                timeout: float, recheck_hours: float, now: Callable[[], datetime],
+                confirm_after_hours: float = 6.0, host_failures: int = 3,
+                metrics: LinkMetrics | None = None) -> int:
+    """One link round in a link engine of its own, with ``client``'s ``[http]`` settings and
+    ``workers`` requests in flight at most; how many URLs were due."""
+    settings = EngineSettings(client.settings, workers, timeout, recheck_hours,
+                              confirm_after_hours, host_failures)
+    with LinkEngine(store, settings, now=now, metrics=metrics,
+                    on_response=client.on_response) as engine:
+        return engine.check(urls)

@@ -196,8 +196,8 @@ def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> No
                     2, 5.0, "0 8 2 * *", DaemonSettings().misfire_grace)
         assert daemon.pool._max_workers == 2
         assert daemon.checks._max_workers == 3  # the checks' own pool, beside the harvests
-        # the link checks of every validation share [validation] workers threads
-        assert daemon.links.slots._initial_value == chosen.validation.workers
+        # the link checks of every validation go to one engine of [validation] in_flight
+        assert daemon.links.settings.in_flight == chosen.validation.in_flight
         assert DaemonSettings().max_concurrent_checks == 8
     finally:
         daemon.close()

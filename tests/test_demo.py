@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +46,10 @@ def test_serve_demo_harvests_the_bundled_catalogues_and_keeps_its_directory(
     directory = state / "dcatwatch-demo"
     assert Path(written.group(1)) == directory / "dcatwatch.toml"
     assert str(directory) in banner["message"]
+    # issue 23: the first validation round of a fresh demo fails nowhere (its dataportal-like
+    # source lists the agencies' URLs again, validated at the same time as theirs)
+    validations = _validations(written.group(1), sources=4)
+    assert {run["status"] for run in validations} == {"ok"}, validations
     assert demo.stop(signal.SIGTERM)[0] == 0, demo.output()
 
     # after the stop: the printed configuration still works
@@ -58,3 +64,17 @@ def test_serve_demo_harvests_the_bundled_catalogues_and_keeps_its_directory(
     assert set(coverage) == {"2021009991", "2120009999"}
     status, out, err = run("--config", written.group(1), "datasets", "--json")
     assert status == 0 and len(json.loads(out)) == 15, err
+
+
+def _validations(config: str, sources: int, wait: float = 90.0) -> list[dict[str, Any]]:
+    """The validation runs once every source has one and none is running."""
+    deadline = time.monotonic() + wait
+    while True:
+        status, out, err = run("--config", config, "runs", "--json")
+        assert status == 0, err
+        runs = [r for r in json.loads(out) if r["kind"] == "validation"]
+        done = {r["source"] for r in runs if r["status"] != "running"}
+        if len(done) >= sources and all(r["status"] != "running" for r in runs):
+            return runs
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.5)

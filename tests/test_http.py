@@ -7,6 +7,7 @@ anything but a loopback address is ever connected to.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import ipaddress
 import shutil
@@ -32,6 +33,7 @@ import urllib3.util.connection
 
 from dcatwatch.config import HttpSettings
 from dcatwatch.errors import ConfigError, FetchError
+from dcatwatch.http.aclient import AsyncFetcher
 from dcatwatch.http.addresses import (
     AddressPolicy,
     GuardedAdapter,
@@ -409,7 +411,8 @@ def test_total_deadline_cuts_slow_headers_and_handshakes(
         fetch.start()  # a deadline far off, set first, does not hold back the nearer ones
         assert asked.wait(5)
         calls: list[tuple[str, Callable[[str], object]]] = [
-            (headers, client.fetch), (headers, client.probe), (handshake, client.fetch)]
+            (headers, client.fetch), (handshake, client.fetch),
+            (headers, partial(probe, read_timeout=0.5, total_timeout=1.0))]
         for url, call in calls:
             started = time.monotonic()
             error = fails("fetch.timeout", partial(call, url))
@@ -417,7 +420,7 @@ def test_total_deadline_cuts_slow_headers_and_handshakes(
             assert error.url == url
             assert "no complete response when [http] total_timeout = 1 s ran out" in error.message
         fetch.join(10)
-    assert hook == [(0, 0)] * 3  # not retried, and the probe's HEAD not repeated as a GET
+    assert hook == [(0, 0)] * 2  # not retried
     assert answers == [b"late"]
 
 
@@ -768,7 +771,19 @@ def test_conditional_get_304(server: LoopbackServer) -> None:
     assert consume(first) == b"body"
 
 
-# --- probes ---------------------------------------------------------------------------------
+# --- probes (the link engine's async client) -------------------------------------------------
+
+def probe(url: str, **overrides: Any) -> FetchResult:
+    """``AsyncFetcher.probe`` with loopback allowed, in an event loop of its own."""
+    async def run() -> FetchResult:
+        fetcher = AsyncFetcher(HttpSettings(allow_private_networks=True, min_delay=0,
+                                            **overrides))
+        try:
+            return await fetcher.probe(url)
+        finally:
+            await fetcher.close()
+    return asyncio.run(run())
+
 
 def test_probe_falls_back_to_get_on_405(server: LoopbackServer) -> None:
     def handler(request: Request) -> Response:
@@ -777,9 +792,8 @@ def test_probe_falls_back_to_get_on_405(server: LoopbackServer) -> None:
         return Response(200, iter([b"x" * 1000] * 10_000), {"Content-Type": "text/csv"})
 
     url = server.handle("/data.csv", handler)
-    with make_client() as client:
-        started = time.monotonic()
-        result = client.probe(url)
+    started = time.monotonic()
+    result = probe(url)
     assert time.monotonic() - started < 1.0
     assert (result.status, result.content_type, result.path) == (200, "text/csv", None)
     assert [r.method for r in server.requests] == ["HEAD", "GET"]
@@ -788,7 +802,6 @@ def test_probe_falls_back_to_get_on_405(server: LoopbackServer) -> None:
 
 def test_probe_reports_statuses_and_follows_redirects(server: LoopbackServer) -> None:
     server.route("/moved", status=301, headers={"Location": "/missing"})
-    with make_client() as client:
-        result = client.probe(server.url("/moved"))
+    result = probe(server.url("/moved"))
     assert (result.status, result.final_url) == (404, server.url("/missing"))
     assert [r.method for r in server.requests] == ["HEAD", "HEAD"]

@@ -8,6 +8,7 @@ permitted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -21,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from dcatwatch.errors import FetchError
+from dcatwatch.http.aclient import AsyncFetcher
 from dcatwatch.http.client import HttpClient, HttpSettings
 from dcatwatch.store.core import Store
-from dcatwatch.validators.links import check_links
+from tests.helpers import check_links
 from tests.servers import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +70,7 @@ CHECK = """
     from datetime import datetime
     from dcatwatch.http.client import HttpClient, HttpSettings
     from dcatwatch.store.core import Store
-    from dcatwatch.validators.links import check_links
+    from tests.helpers import check_links
 
     database, stamp, *urls = sys.argv[1:]
     when = datetime.fromisoformat(stamp)
@@ -82,13 +84,23 @@ def client() -> HttpClient:
     return HttpClient(HttpSettings(allowed_networks=("127.0.0.0/8",), min_delay=0))
 
 
+def probe(url: str) -> None:
+    """The link engine's probe of ``url`` (loopback allowed), in an event loop of its own."""
+    async def run() -> None:
+        fetcher = AsyncFetcher(HttpSettings(allow_private_networks=True, min_delay=0))
+        try:
+            await fetcher.probe(url, timeout=5)
+        finally:
+            await fetcher.close()
+    asyncio.run(run())
+
+
 @needs_nxdomain
 def test_the_client_says_whose_failure_a_socket_error_is() -> None:
-    with client() as http:
-        with pytest.raises(FetchError) as missing:
-            http.probe(NO_SUCH_HOST, timeout=5)
-        with pytest.raises(FetchError) as refused:
-            http.probe("http://127.0.0.1:9/data.csv", timeout=5)  # discard port: nothing there
+    with pytest.raises(FetchError) as missing:
+        probe(NO_SUCH_HOST)
+    with pytest.raises(FetchError) as refused:
+        probe("http://127.0.0.1:9/data.csv")  # discard port: nothing there
     assert (missing.value.code, missing.value.cause, missing.value.blame) == \
         ("fetch.connection", "no_such_host", "agency")
     assert (refused.value.code, refused.value.cause, refused.value.blame) == \
@@ -98,10 +110,11 @@ def test_the_client_says_whose_failure_a_socket_error_is() -> None:
 @needs_unshare
 def test_a_temporary_dns_failure_is_the_monitors() -> None:
     done = in_namespace("""
+        import asyncio
         from dcatwatch.errors import FetchError
-        from dcatwatch.http.client import HttpClient
+        from dcatwatch.http.aclient import AsyncFetcher
         try:
-            HttpClient().probe("https://data.example.se/files/a.csv", timeout=5)
+            asyncio.run(AsyncFetcher().probe("https://data.example.se/files/a.csv", timeout=5))
         except FetchError as error:
             print(error.code, error.cause, error.blame)
     """)

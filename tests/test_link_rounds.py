@@ -24,8 +24,8 @@ import pytest
 from dcatwatch.http.client import HttpClient, HttpSettings
 from dcatwatch.metrics.instruments import Instruments, new_registry
 from dcatwatch.store.core import Store
-from dcatwatch.validators.links import LinkWorkers, check_links
-from tests.helpers import harvest_json, write_config
+from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
+from tests.helpers import check_links, harvest_json, write_config
 from tests.servers import LoopbackServer, Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,8 +160,8 @@ def test_a_dead_host_costs_a_handful_of_requests_a_healthy_one_is_checked_in_ful
     assert 0 < value("dcatwatch_link_round_duration_seconds") <= elapsed
 
 
-def test_rounds_sharing_link_workers_check_their_hosts_side_by_side(store: Store) -> None:
-    """The daemon's validations share one LinkWorkers: two sources, each on its own host,
+def test_rounds_sharing_the_engine_check_their_hosts_side_by_side(store: Store) -> None:
+    """The daemon's validations share one LinkEngine: two sources, each on its own host,
     validated at once are checked at the same time, each host still one URL at a time
     ``min_delay`` apart. A host resting between requests holds no slot, so even one slot
     serves both hosts in turn while the other rests."""
@@ -172,17 +172,16 @@ def test_rounds_sharing_link_workers_check_their_hosts_side_by_side(store: Store
                 host.times.clear()
                 host.requests.clear()
             path = f"/shared-{slots}"
-            workers = LinkWorkers(slots)
-            with client(min_delay=0.1) as http:
-                rounds = [threading.Thread(target=check_links, args=(
-                    store, http, [host.url(f"{path}/{n}.csv") for n in range(5)]), kwargs={
-                    "workers": 8, "timeout": 5, "recheck_hours": 0, "now": lambda: NOW,
-                    "pool": workers}) for host in (first, second)]
+            with client(min_delay=0.1) as http, LinkEngine(store, EngineSettings(
+                    http.settings, in_flight=slots, timeout=5, recheck_hours=0),
+                    now=lambda: NOW) as engine:
+                rounds = [threading.Thread(target=engine.check, args=(
+                    [host.url(f"{path}/{n}.csv") for n in range(5)],))
+                    for host in (first, second)]
                 for thread in rounds:
                     thread.start()
                 for thread in rounds:
                     thread.join(30)
-            workers.shutdown()
             for host in (first, second):
                 assert host.requests == Counter({("HEAD", f"{path}/{n}.csv"): 1
                                                  for n in range(5)})

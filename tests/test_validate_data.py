@@ -21,7 +21,7 @@ from dcatwatch.store.core import Store
 from dcatwatch.store.validation_models import DataCheck
 from dcatwatch.validators.data import DataChecker, DataTarget, check_data, cut_at_last_line, target
 from dcatwatch.validators.datafile import detect_delimiter, detect_encoding
-from dcatwatch.validators.links import check_links
+from tests.helpers import check_links
 from tests.conftest import FIXTURES
 from tests.servers import LoopbackServer, Request, Response
 

@@ -13,7 +13,8 @@ from dcatwatch.dcat.classify import LinkInfo
 from dcatwatch.http.client import HttpClient
 from dcatwatch.store.core import Store
 from dcatwatch.store.validation_models import LinkCheck
-from dcatwatch.validators.links import check_links, interleave_hosts
+from dcatwatch.validators.links import interleave_hosts
+from tests.helpers import check_links
 from tests.servers import LoopbackServer, Request, Response
 
 

@@ -154,11 +154,11 @@ class AddressPolicy:
         for text in addresses:
             kind = self.refusal(ip_address(text))
             if kind is not None:
-                raise RefusedAddressError(_explain(host, text, kind))
+                raise RefusedAddressError(explain(host, text, kind))
         return addresses
 
 
-def _explain(host: str, address: str, kind: Kind) -> str:
+def explain(host: str, address: str, kind: Kind) -> str:
     subject = (f"{address} is {kind}" if host.strip("[]") == address
                else f"{host} resolves to {address}, {kind}")
     if kind in OPENABLE:

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -78,7 +78,6 @@ from dcatwatch.http.politeness import (
 
 USER_AGENT = f"dcatwatch/{__version__} (+https://github.com/dcatwatch/dcatwatch)"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-FALLBACK_TO_GET = frozenset({405, 501})
 _NOT_SENT = frozenset({"fetch.refused_address", "fetch.refused_scheme", "fetch.invalid_url"})
 _EVERY_HOP = ("User-Agent", "Accept", "Accept-Encoding")  # the headers sent to other origins
 
@@ -136,7 +135,7 @@ class _RetryableError(Exception):
 
 @dataclass(slots=True)
 class _Call:
-    """The options of one fetch or probe, resolved against the settings."""
+    """The options of one fetch, resolved against the settings."""
 
     headers: CaseInsensitiveDict[str]  # for every hop
     private: CaseInsensitiveDict[str]  # the caller's other headers: for the first origin only
@@ -144,7 +143,6 @@ class _Call:
     read_timeout: float
     min_delay: float
     deadline: Deadline
-    retry_connection: bool = True
     prefix: int | None = None  # keep the first this many decoded bytes of the body
 
 
@@ -168,7 +166,7 @@ def _failure(exc: requests.exceptions.RequestException, url: str, connect: float
 _USERINFO = re.compile(r"(?<=//)[^/?#@\s]*@")
 
 
-def _redact(text: str) -> str:
+def redact(text: str) -> str:
     """``text`` with the ``user:password@`` of any URL in it left out (error messages)."""
     return _USERINFO.sub("", text)
 
@@ -397,33 +395,8 @@ class HttpClient:
                              "request that was not conditional", url, status=304)
         return result
 
-    def probe(self, url: str, *, method: Literal["HEAD", "GET"] = "HEAD",
-              headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
-              timeout: float | None = None) -> FetchResult:
-        """Status, final URL, headers and elapsed time of ``url``, body unread (link checks).
-
-        A HEAD answered with 405 or 501, or broken off after the connection was made, is
-        repeated as a GET whose body is not read. Any status is returned (statuses are not
-        retried), and a connection-level failure is not retried either: a link check's
-        retry is the next round's check, and a dead host is not asked again and again.
-        Guards, redirects and timeouts are as for :meth:`fetch`.
-        """
-        if method == "HEAD":
-            call = self._call(headers, auth, timeout, None, retry_connection=False)
-            try:
-                result = self._run("HEAD", url, call, probe=True)
-            except FetchError as error:
-                if error.code != "fetch.connection" or error.cause not in (None, "reset"):
-                    raise  # no address, refused, no route, bad TLS: a GET fares no better
-            else:
-                if result.status not in FALLBACK_TO_GET:
-                    return result
-        return self._run("GET", url, self._call(headers, auth, timeout, None,
-                                                retry_connection=False), probe=True)
-
     def _call(self, headers: dict[str, str] | None, auth: tuple[str, str] | None,
-              timeout: float | None, min_delay: float | None, *, accept: str = "*/*",
-              retry_connection: bool = True) -> _Call:
+              timeout: float | None, min_delay: float | None, *, accept: str = "*/*") -> _Call:
         settings = self.settings
         common: CaseInsensitiveDict[str] = CaseInsensitiveDict(
             zip(_EVERY_HOP, (settings.user_agent or USER_AGENT, accept, "gzip, deflate"), strict=True))
@@ -434,27 +407,26 @@ class HttpClient:
         if timeout is not None:
             read, total = timeout, max(total, timeout)
         pause = settings.min_delay if min_delay is None else min_delay
-        return _Call(common, private, auth, read, pause, Deadline(total), retry_connection)
+        return _Call(common, private, auth, read, pause, Deadline(total))
 
-    def _run(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
-             probe: bool = False) -> FetchResult:
+    def _run(self, method: str, url: str, call: _Call,
+             directory: Path | None = None) -> FetchResult:
         """:meth:`_follow`, whose errors never show a URL's user name or password."""
         try:
-            return self._follow(method, url, call, directory, probe=probe)
+            return self._follow(method, url, call, directory)
         except FetchError as error:
-            message, where = _redact(error.message), error.url and _redact(error.url)
+            message, where = redact(error.message), error.url and redact(error.url)
             if (message, where) == (error.message, error.url):
                 raise
             raise FetchError(error.code, message, where, status=error.status) from None
 
-    def _follow(self, method: str, url: str, call: _Call, directory: Path | None = None, *,
-                probe: bool = False) -> FetchResult:
+    def _follow(self, method: str, url: str, call: _Call,
+                directory: Path | None = None) -> FetchResult:
         """Follow redirects from ``url``, checking every hop; the final hop's result."""
         current, hops = url, 0
         while True:
             try:
-                result = self._attempts(method, current, url, call, directory=directory,
-                                        probe=probe)
+                result = self._attempts(method, current, url, call, directory=directory)
             except FetchError as error:
                 if current == url:
                     raise
@@ -472,7 +444,7 @@ class HttpClient:
                                  f" redirects; the last one pointed to {current}", url)
 
     def _attempts(self, method: str, url: str, origin: str, call: _Call, *,
-                  directory: Path | None, probe: bool) -> FetchResult:
+                  directory: Path | None) -> FetchResult:
         """One hop: attempts at ``url`` until one succeeds or retrying is pointless."""
         host = check_url(url)
         request = self._prepare(method, url, origin, call)
@@ -482,7 +454,7 @@ class HttpClient:
                 with self.gate.turn(host, call.min_delay) as waited:
                     call.deadline.extend(waited)
                     with self._exchange(request, call) as (response, expired):
-                        return self._judge(response, call, directory, probe, expired)
+                        return self._judge(response, call, directory, expired)
             except _RetryableError as retry:
                 self._count_failure(retry.error)
                 self.gate.defer(host, self._retry_wait(retry, attempt, call))
@@ -534,12 +506,12 @@ class HttpClient:
                 yield response, expired
 
     def _judge(self, response: requests.Response, call: _Call, directory: Path | None,
-               probe: bool, expired: threading.Event) -> FetchResult:
+               expired: threading.Event) -> FetchResult:
         """The result of one response: a redirect, a 304, a downloaded body, or an error."""
         status = response.status_code
         result = FetchResult(url=response.url, final_url=response.url, status=status,
                              headers={k.lower(): v for k, v in response.headers.items()})
-        if probe or status == 304 or (status in REDIRECTS and "location" in result.headers):
+        if status == 304 or (status in REDIRECTS and "location" in result.headers):
             return result
         error = FetchError("fetch.http_status", f"HTTP {status} {response.reason}", response.url,
                            status=status)
@@ -553,7 +525,7 @@ class HttpClient:
     def _retry_wait(self, retry: _RetryableError, attempt: int, call: _Call) -> float:
         """Seconds to wait before the next attempt; FetchError when there is to be none."""
         settings, error = self.settings, retry.error
-        if attempt >= settings.retries or (error.status is None and not call.retry_connection):
+        if attempt >= settings.retries:
             problem = f"gave up after {attempt + 1} attempt{'s' if attempt else ''}"
         elif retry.retry_after is not None and retry.retry_after > settings.retry_after_max:
             problem = (f"the server asks to retry after {retry.retry_after:g} s, more than "

@@ -18,6 +18,7 @@ from dcatwatch.logs import log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
 from dcatwatch.store.runs import RunResult
+from dcatwatch.validators.linkengine import LinkEngine
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Runtime:
     client: HttpClient
     instruments: Instruments
     worker: str  # host-pid
+    links: LinkEngine  # this worker's link engine (its leases make politeness deployment-wide)
 
 
 def harvest(rt: Runtime, source: str, scheduled_for: datetime | None) -> RunResult:
@@ -99,7 +101,8 @@ def validate(rt: Runtime, source: str | None) -> None:
     with rt.store.read() as unit:
         before = unit.queue.last_validation_id()
     with log_context(source=source):
-        result = validate_store(rt.store, rt.settings, rt.client, source=source)
+        result = validate_store(rt.store, rt.settings, rt.client, source=source,
+                                link_engine=rt.links.start())
         with rt.store.write() as unit:
             unit.queue.stamp_validations(before, rt.worker, None)
         log.info("validated", extra={"summary": result.summary})

@@ -36,6 +36,7 @@ from dcatwatch.queue.metrics import QueueCollector, ReplicaCollector
 from dcatwatch.queue.tasks import Runtime
 from dcatwatch.schedules.daemon import exit_now
 from dcatwatch.store.core import Store
+from dcatwatch.validators.linkengine import link_engine
 from dcatwatch.web.app import web_routes
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
     registry.register(QueueCollector(store, settings.queue.stalled_after))
     jobs = Jobs(settings)
     client = HttpClient(settings.http, on_response=instruments.on_response)
-    jobs.runtime = Runtime(settings, store, client, instruments, replica)
+    links = link_engine(settings, store, instruments, replica)
+    jobs.runtime = Runtime(settings, store, client, instruments, replica, links)
     stopping = threading.Event()
     _prepare(settings, store)
 
@@ -139,6 +141,7 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
         stopping.set()
     server.close()
     loop.close()
+    links.stop()
     client.close()
     store.close()
     log.info("stopped")

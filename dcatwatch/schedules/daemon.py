@@ -8,8 +8,9 @@ One APScheduler 3 ``BlockingScheduler`` (Europe/Stockholm) runs a few jobs:
   across harvests; links not yet checked score as unknown), and a validation of the source
   (metadata, links, data) in its own pool of ``max_concurrent_checks``, which never holds a
   harvest slot and asks for another scoring run when it ends. The link checks of all
-  validations share ``[validation] workers`` slots (:class:`~dcatwatch.validators.links.
-  LinkWorkers`: one host per thread, a host's pause holding no slot): each source is mostly one host, so its round alone would use one worker.
+  validations go to the process's one link engine (:mod:`dcatwatch.validators.linkengine`:
+  one lane per host, ``[validation] in_flight`` requests in flight across hosts), so a host
+  listed by many sources is worked in one queue as soon as any of them is validated.
 * ``link_recheck`` (a validation of every source, in the checks pool) and ``reports`` on
   their crons; a scoring run once at start.
 * ``store_watch`` (every few seconds): a write probe while the store is failing (and now
@@ -74,7 +75,7 @@ from dcatwatch.schedules import jobs, state
 from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.db import hide_password
 from dcatwatch.store.runs import RunResult
-from dcatwatch.validators.links import LinkWorkers
+from dcatwatch.validators.linkengine import link_engine
 from dcatwatch.web.app import web_routes
 
 log = logging.getLogger(__name__)
@@ -202,9 +203,8 @@ class Daemon:
                                        thread_name_prefix="harvest")
         self.checks = ThreadPoolExecutor(self.options.max_concurrent_checks,
                                          thread_name_prefix="checks")
-        # every validation's link checks: [validation] workers URLs at once in all, one
-        # host per thread, so the sources validated at once check their hosts side by side
-        self.links = LinkWorkers(settings.validation.workers)
+        # every validation's link checks and data downloads: one lane per host
+        self.links = link_engine(settings, store, instruments)
         self.scorer = ThreadPoolExecutor(1, thread_name_prefix="scoring")
         self.pending = Pending()
         self._checks_lock = threading.Lock()  # guards the two sets below
@@ -364,8 +364,22 @@ class Daemon:
                 self._retry_later(name)
             elif jobs.changed(result):
                 self.request_scoring()  # at once, from the metadata: links score as unknown
+                self._feed_links(name)  # the link engine starts on them now
                 self.request_checks(name)  # then links and data, in their own pool
         self.dispatch()
+
+    def _feed_links(self, name: str) -> None:
+        """Hand the source's harvested links to the link engine at once: its validation may
+        wait for a checks slot, the hosts need not (the validation then waits for these
+        checks or reads them stored). A store error only loses the head start."""
+        try:
+            with self.store.read() as unit:
+                urls = unit.datasets.link_urls(name)
+            self.links.start().feed(urls)
+        except RuntimeError:
+            pass  # shutting down
+        except StoreError as exc:
+            log.warning("links of %s not fed to the link engine: %s", name, describe(exc))
 
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()
@@ -458,10 +472,11 @@ class Daemon:
         try:
             with self.work.track(name), log_context(job="validation", source=source):
                 jobs.validate_source(self.settings, self.store, source, self.client,
-                                     self.instruments, self.links)
+                                     self.instruments, self.links.start())
                 self.request_scoring()  # the link and data results count now
         except StoreError as exc:
             self.store_failed(exc)
+            self.instruments.runs_interrupted.labels("validation").inc()
             log.error("validation interrupted (%s); it runs again when the store is back",
                       describe(exc), extra={"code": "run.internal", "source": source})
             self.pending.lose_validation(source)
@@ -538,7 +553,7 @@ class Daemon:
                 with self.store.write() as unit:
                     harvests = unit.runs.recover_interrupted(now, state.INTERRUPTED, lost)
                     unit.sources.set_last_status(sorted(set(harvests)), "failed")
-                    marked = unit.checks.recover_interrupted(now, validations)
+                    unit.checks.recover_interrupted(now, validations)  # counted when lost
                     for name, moment in taken.retries.items():
                         unit.schedules.retry_by(name, moment)
         except BaseException:
@@ -549,8 +564,6 @@ class Daemon:
             self.instruments.runs_interrupted.labels("harvest").inc(len(harvests))
             log.warning("harvest runs interrupted by the store failure are marked failed: %s",
                         ", ".join(harvests), extra={"code": "run.internal"})
-        if marked:
-            self.instruments.runs_interrupted.labels("validation").inc(len(marked))
         for name, moment in taken.retries.items():
             self._dispatch_at(name, moment)
         for source in taken.validations:
@@ -593,7 +606,7 @@ class Daemon:
         return self.work.wait_idle(self.options.shutdown_grace)
 
     def close(self) -> None:
-        self.links.shutdown(cancel=True)
+        self.links.stop()
         self.client.close()
         self.store.close()
 

@@ -16,7 +16,7 @@ from dcatwatch.store.core import Store
 from dcatwatch.store.runs import RunResult
 
 if TYPE_CHECKING:
-    from dcatwatch.validators.links import LinkWorkers
+    from dcatwatch.validators.linkengine import LinkEngine
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
@@ -65,14 +65,14 @@ def changed(result: RunResult) -> bool:
 
 def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
                     metrics: Instruments | None = None,
-                    link_pool: LinkWorkers | None = None) -> None:
+                    link_engine: LinkEngine | None = None) -> None:
     """Validate ``source`` (None: every source): metadata, then the links and data files
-    that are due (new and changed ones are always due); the links in ``link_pool`` when
+    that are due (new and changed ones are always due); the links in ``link_engine`` when
     given (shared by the validations running at once)."""
     from dcatwatch.validators.service import validate
 
     result = validate(store, settings, client, source=source, metrics=metrics,
-                      link_pool=link_pool)
+                      link_engine=link_engine)
     result.close()  # only the summary is logged: the rows are never read
     log.info("validated", extra={"summary": result.summary})
 

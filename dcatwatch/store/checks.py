@@ -9,15 +9,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, Table, func, insert, select, update
 
 from dcatwatch.dcat.classify import LinkInfo
+from dcatwatch.store import upsert
 from dcatwatch.store.db import chunks
 from dcatwatch.store.repository import Repository
 from dcatwatch.store.tables import DATA, LINKS, VALIDATION_RUNS
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 
 SCORED_VERDICTS = ("ok", "broken")  # the verdicts scoring reads; any other: as if unchecked
+DATA_DEFAULTS = {"reason": "", "error_types": "{}", "examples": "[]", "tabular": False,
+                 "sampled": False, "bytes_read": 0, "rows_checked": 0, "error_count": 0}
 INTERRUPTED_MESSAGE = ("the run was interrupted (process stopped or killed, or the database "
                        "lost)")
 
@@ -27,11 +30,18 @@ class Checks(Repository):
 
     # validation runs
 
-    def start_run(self, source: str | None, at: datetime) -> int:
-        """Record a validation run of ``source`` (None: every source) as running; its id."""
+    def start_run(self, source: str | None, at: datetime, worker: str | None = None) -> int:
+        """Record a validation run of ``source`` (None: every source) as running in the
+        process ``worker`` (host-pid); its id."""
         result = self.connection.execute(insert(VALIDATION_RUNS).values(
-            source=source, started_at=at, status="running", summary="{}"))
+            source=source, started_at=at, status="running", summary="{}", worker=worker))
         return int(result.inserted_primary_key[0])
+
+    def running_runs(self) -> list[tuple[int, str | None]]:
+        """The validation runs marked ``running``: (id, worker)."""
+        query = select(VALIDATION_RUNS.c.id, VALIDATION_RUNS.c.worker).where(
+            VALIDATION_RUNS.c.status == "running")
+        return [(row.id, row.worker) for row in self.connection.execute(query)]
 
     def finish_run(self, run_id: int, status: str, at: datetime,
                    summary: Mapping[str, Any] | None = None) -> None:
@@ -42,13 +52,15 @@ class Checks(Repository):
         self.connection.execute(update(VALIDATION_RUNS).where(VALIDATION_RUNS.c.id == run_id)
                                 .values(values))
 
-    def recover_interrupted(self, now: datetime, sources: Iterable[str | None] | None = None
-                            ) -> list[str | None]:
+    def recover_interrupted(self, now: datetime, sources: Iterable[str | None] | None = None,
+                            ids: Iterable[int] | None = None) -> list[str | None]:
         """Mark validation runs left ``running`` failed at ``now`` with an "interrupted"
-        summary (of ``sources``, None for a run of every source; default: every run left
-        running); the source of each (None: a run of every source)."""
+        summary (of ``sources``, None for a run of every source; or those of ``ids``;
+        default: every run left running); the source of each (None: a run of every source)."""
         query = select(VALIDATION_RUNS.c.id, VALIDATION_RUNS.c.source).where(
             VALIDATION_RUNS.c.status == "running")
+        if ids is not None:
+            query = query.where(VALIDATION_RUNS.c.id.in_(list(ids)))
         rows = list(self.connection.execute(query))
         if sources is not None:
             wanted = set(sources)
@@ -89,16 +101,14 @@ class Checks(Repository):
             found.update((row.url, row) for row in self.connection.execute(query))
         return found
 
-    def save_links(self, new: Sequence[dict[str, Any]], known: Sequence[dict[str, Any]]) -> None:
-        """Insert the ``new`` link-check rows and overwrite the ``known`` ones (by url); the
-        rows of each list have the same columns."""
-        if new:
-            self.connection.execute(insert(LINKS), list(new))
-        if known:
-            statement = update(LINKS).where(LINKS.c.url == bindparam("_url"))
-            self.connection.execute(statement, [
-                {"_url": row["url"]} | {k: v for k, v in row.items() if k != "url"}
-                for row in known])
+    def save_links(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write the link-check ``rows`` (all with the same columns), each inserted or
+        overwriting the stored row of its url: two validations recording one URL at the
+        same moment (two sources list it; two workers) both succeed, the later one wins.
+        A URL given twice is written once, as its last row says."""
+        if rows:
+            latest = list({row["url"]: row for row in rows}.values())
+            self.connection.execute(_upsert(self.connection, LINKS, latest[0]), latest)
 
     def link_infos(self, urls: Iterable[str] | None = None) -> dict[str, LinkInfo]:
         """The latest check of each URL (of ``urls``, or every checked URL) as scoring
@@ -140,11 +150,20 @@ class Checks(Repository):
         return {row.url: DataCheck.model_validate(row._mapping)
                 for row in self._rows(DATA, urls)}
 
-    def save_data(self, url: str, values: Mapping[str, Any], exists: bool) -> None:
-        """Write the data check of ``url``: overwrite ``values`` when ``exists``, else insert."""
-        self.connection.execute(update(DATA).where(DATA.c.url == url).values(dict(values))
-                                if exists else insert(DATA).values(url=url, **values))
+    def save_data(self, url: str, values: Mapping[str, Any]) -> None:
+        """Write the data check of ``url``: insert it, or overwrite ``values`` of the stored
+        row (another validation may have inserted it a moment ago)."""
+        row = DATA_DEFAULTS | {"url": url, **values}  # the defaults only for a new row
+        self.connection.execute(_upsert(self.connection, DATA, values), [row])
 
     def _rows(self, table: Any, urls: Iterable[str]) -> Iterator[Row[Any]]:
         for part in chunks(list(dict.fromkeys(urls))):
             yield from self.connection.execute(select(table).where(table.c.url.in_(part)))
+
+
+def _upsert(connection: Connection, table: Table, columns: Iterable[str]) -> Any:
+    """INSERT into ``table`` that overwrites ``columns`` (not url) on a url conflict."""
+    statement = upsert.insert(connection, table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.url],
+        set_={name: statement.excluded[name] for name in columns if name != "url"})

@@ -241,6 +241,19 @@ class Datasets(Repository):
             select(DATASETS.c.id, DATASETS.c.source, DATASETS.c.title, DATASETS.c.description)
             .where(DATASETS.c.iri == iri, _CURRENT).order_by(DATASETS.c.source)))
 
+    def link_urls(self, source: str) -> list[str]:
+        """The accessURL and downloadURL of the current datasets' distributions of
+        ``source`` as harvested (the link engine is fed these before the validation runs)."""
+        query = (select(DISTRIBUTIONS.c.access_url, DISTRIBUTIONS.c.download_url)
+                 .select_from(DISTRIBUTIONS.join(DATASETS))
+                 .where(DATASETS.c.source == source, _CURRENT))
+        urls: dict[str, None] = {}
+        for access, download in self.connection.execute(query):
+            for url in (download, access):
+                if url:
+                    urls[url] = None
+        return list(urls)
+
     def count_current(self, source: str | None = None) -> int:
         """How many current datasets ``source`` (None: every source) has."""
         query = select(func.count()).select_from(DATASETS).where(_CURRENT)

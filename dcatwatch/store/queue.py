@@ -58,6 +58,19 @@ def _iso(moment: datetime | str | None) -> str | None:
     return None if moment is None else as_utc(moment).isoformat(timespec="seconds")
 
 
+def _error(kind: str, err: str | None) -> str | None:
+    """The error a run shows: a harvest's first, a validation's (from its summary)."""
+    if kind == "harvest":
+        return first_error(err)
+    if kind == "validation":
+        try:
+            error = json.loads(err or "{}").get("error")
+        except (ValueError, AttributeError):
+            return None
+        return error.get("message") if isinstance(error, Mapping) else None
+    return err
+
+
 def first_error(errors: str | None) -> str | None:
     """The message of the first error of a run's ``errors`` column (JSON), if any."""
     try:
@@ -185,7 +198,7 @@ class Queue(Repository):
             " SELECT source AS src, 'harvest' AS kind, status, scheduled_for, started_at, "
             "   finished_at, worker, errors AS err FROM harvest_run"
             " UNION ALL SELECT source, 'validation', status, scheduled_for, started_at, "
-            "   finished_at, worker, NULL FROM validation_run"
+            "   finished_at, worker, summary FROM validation_run"
             " UNION ALL SELECT NULL, 'scoring', 'ok', NULL, scored_at, scored_at, NULL, NULL "
             "   FROM national_score"
             " UNION ALL SELECT agency_id, 'report', status, NULL, COALESCE(last_attempt_at, "
@@ -194,4 +207,4 @@ class Queue(Repository):
         rows = self.connection.execute(text(query), params).all()
         return [RunRow(r.src, r.kind, r.status, _iso(r.scheduled_for), _iso(r.started_at),
                    _iso(r.finished_at), r.worker,
-                   first_error(r.err) if r.kind == "harvest" else r.err) for r in rows]
+                   _error(r.kind, r.err)) for r in rows]

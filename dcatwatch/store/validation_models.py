@@ -100,7 +100,7 @@ class ValidationRun(SQLModel, table=True):
     finished_at: datetime | None = None
     status: str = Field(default="running", max_length=16)  # running | ok | failed
     summary: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
-    worker: str | None = Field(default=None, max_length=120)  # host-pid of a queue worker
+    worker: str | None = Field(default=None, max_length=120)  # host-pid that runs it
     scheduled_for: datetime | None = None  # the time a queued run was deferred for
 
 

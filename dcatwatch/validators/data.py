@@ -14,8 +14,10 @@ copy (row and error limits).
 When: a URL checked less than ``recheck_hours`` ago is left alone. Otherwise the GET is
 conditional (the ETag / Last-Modified kept from the last download): a 304, or a body whose
 hash equals the last one validated, keeps the stored result without running frictionless.
-A URL the link check could not reach at all (connection, timeout, refused address) is not
-downloaded.
+A URL whose latest link check failed (no connection, a timeout, a refused address, an error
+status, its host skipped by the breaker or rate-limited) is not downloaded: a dead host costs
+the link check's few requests, not one download per file. Given the link engine, each
+download waits for its host's turn in the engine's lane, as a probe does.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dcatwatch.config import ValidationSettings
 from dcatwatch.dcat.formats import declared_formats, url_formats
@@ -45,6 +48,9 @@ from dcatwatch.validators.datafile import (
 from dcatwatch.validators.links import interleave_hosts
 from dcatwatch.validators.sampling import Sample, fetch_sample
 
+if TYPE_CHECKING:
+    from dcatwatch.validators.linkengine import LinkEngine
+
 Progress = Callable[[str, int, int], None]
 
 TABULAR_CODES = {"CSV": "csv", "TSV": "tsv", "XLSX": "xlsx", "XLS": "xls", "ODS": "ods",
@@ -52,7 +58,9 @@ TABULAR_CODES = {"CSV": "csv", "TSV": "tsv", "XLSX": "xlsx", "XLS": "xls", "ODS"
 """Format codes (:mod:`dcatwatch.dcat.formats`) validated as tables, and frictionless' name."""
 SAMPLED_FORMATS = frozenset({"csv", "tsv"})
 UNREACHABLE_CODES = frozenset({"fetch.connection", "fetch.timeout", "fetch.refused_address",
-                               "fetch.refused_scheme", "fetch.invalid_url"})
+                               "fetch.refused_scheme", "fetch.invalid_url", "fetch.http_status",
+                               "fetch.host_unavailable", "fetch.rate_limited",
+                               "fetch.too_many_redirects"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +108,24 @@ class DataOutcome:
     unchanged: bool = False  # the stored result still holds (304 or same content)
 
 
+Turn = Callable[[str, Callable[[], Sample]], Sample]  # (url, download) -> the download's result
+
+
+def _now(_url: str, download: Callable[[], Sample]) -> Sample:
+    return download()
+
+
 class DataChecker:
-    """Downloads and validates tabular files within the limits of ``settings``."""
+    """Downloads and validates tabular files within the limits of ``settings``; each
+    download is made when ``turn`` lets it (the link engine's host lane), the validation
+    after the host's turn is over."""
 
     def __init__(self, client: HttpClient, settings: ValidationSettings,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, turn: Turn = _now) -> None:
         self.client = client
         self.settings = settings
         self.directory = directory
+        self.turn = turn
 
     def check(self, url: str, fmt: str, cached: CacheValidators | None,
               known_sha256: str | None) -> DataOutcome:
@@ -115,8 +133,9 @@ class DataChecker:
         settings = self.settings
         limit = settings.sample_bytes if fmt in SAMPLED_FORMATS else settings.max_file_bytes
         try:
-            sample = fetch_sample(self.client, url, limit, cached=cached,
-                                  timeout=settings.data_timeout, directory=self.directory)
+            sample = self.turn(url, partial(fetch_sample, self.client, url, limit,
+                                            cached=cached, timeout=settings.data_timeout,
+                                            directory=self.directory))
         except FetchError as error:
             return DataOutcome(url, fmt, reason=f"{error.code}: {error.message}",
                                http_status=error.status)
@@ -172,14 +191,16 @@ def cut_at_last_line(path: Path) -> int:
 
 def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
                settings: ValidationSettings, *, now: Callable[[], datetime],
-               progress: Progress | None = None) -> int:
-    """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked."""
+               progress: Progress | None = None, lanes: LinkEngine | None = None) -> int:
+    """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked.
+    ``lanes``: each download waits for its host's turn in this link engine; the files are
+    validated after it."""
     formats = {t.url: t.format for t in targets if t.url and t.format}
     with store.write() as unit:
         todo, state = _due(unit, formats, now(), settings.recheck_hours)
     if progress:
         progress("data", 0, len(todo))
-    checker = DataChecker(client, settings)
+    checker = DataChecker(client, settings, turn=lanes.in_lane if lanes else _now)
     with ThreadPoolExecutor(max_workers=max(1, settings.workers),
                             thread_name_prefix="data") as pool:
         futures = []
@@ -191,8 +212,7 @@ def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
         for count, future in enumerate(as_completed(futures), 1):
             outcome = future.result()
             with store.write() as unit:
-                unit.checks.save_data(outcome.url, _values(outcome, now()),
-                                      exists=state.get(outcome.url) is not None)
+                unit.checks.save_data(outcome.url, _values(outcome, now()))
             if progress:
                 progress("data", count, len(todo))
     return len(todo)
@@ -227,7 +247,7 @@ def _due(unit: Unit, formats: dict[str, str], now: datetime,
             "format": formats[url], "tabular": True, "valid": None, "sampled": False,
             "reason": f"not downloaded: the link check failed ({unreachable[url]})",
             "checked_at": now, "error_count": 0, "error_types": "{}", "examples": "[]",
-            "validated_at": None}, exists=url in stored)
+            "validated_at": None})
     return todo, stored
 
 

@@ -19,11 +19,14 @@ batch at a time when someone asks for them; the summary is counted the same way.
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import socket
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -36,12 +39,14 @@ from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
 from dcatwatch.dcat.terms import iri
 from dcatwatch.http.client import HttpClient
-from dcatwatch.store.core import Store
+from dcatwatch.store.checks import INTERRUPTED_MESSAGE
+from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators import links as link_checks
-from dcatwatch.validators.data import DataTarget, check_data, target
-from dcatwatch.validators.metadata import Finding, check_graph, check_service
 from dcatwatch.validators import shacl_run
+from dcatwatch.validators.data import DataTarget, check_data, target
+from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
+from dcatwatch.validators.metadata import Finding, check_graph, check_service
 
 DISTRIBUTION = iri(ns.DCAT, "distribution")
 Progress = Callable[[str, int, int], None]  # (stage: metadata | shacl | links | data, done, total)
@@ -163,43 +168,94 @@ class ValidationResult:
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None,
              metrics: link_checks.LinkMetrics | None = None,
-             link_pool: link_checks.LinkWorkers | None = None) -> ValidationResult:
+             link_engine: LinkEngine | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
     ``progress(stage, done, total)`` is called as the run advances; ``metrics`` (the daemon's
-    instruments) hears how the link checks go; ``link_pool`` (the daemon's, shared by the
-    validations running at once) checks the hosts, else a pool of ``[validation] workers``
-    threads of this run's own.
+    instruments) hears how the link checks go; ``link_engine`` (the process's, shared by the
+    validations running at once) checks the links and paces the data downloads, else an
+    engine of this run's own.
     """
     checks = settings.validation
     started = time.monotonic()
     with store.write() as unit:
-        run_id = unit.checks.start_run(source, now())
+        run_id = unit.checks.start_run(source, now(), process_name())
+    scope: _Scope | None = None
     try:
         scope = _read_scope(store, source, checks, progress)
         compliance = _shacl(store, source, scope, progress) if checks.shacl else None
         if checks.metadata or checks.shacl:
             _store_findings(store, source, scope)
-        checked = link_checks.check_links(
-            store, client, scope.urls(), workers=checks.workers, timeout=checks.link_timeout,
-            recheck_hours=checks.recheck_hours, now=now, progress=progress,
-            confirm_after_hours=checks.confirm_after_hours, host_failures=checks.host_failures,
-            metrics=metrics, pool=link_pool)
-        validated = check_data(store, client, [d.target for d in scope.distributions], checks,
-                               now=now, progress=progress) if checks.data else 0
+        with ExitStack() as stack:
+            engine = link_engine or stack.enter_context(LinkEngine(
+                store, EngineSettings.of(client.settings, checks), now=now, metrics=metrics,
+                on_response=client.on_response))
+            checked = engine.check(scope.urls(), progress)
+            validated = check_data(store, client, [d.target for d in scope.distributions],
+                                   checks, now=now, progress=progress,
+                                   lanes=engine) if checks.data else 0
         result = ValidationResult(_summary(store, scope, checked, validated), store, scope)
         if compliance is not None:
             result.summary["shacl"] = compliance.to_dict()
-    except BaseException:
-        scope.findings.close()
-        with store.write() as unit:
-            unit.checks.finish_run(run_id, "failed", now())
+    except BaseException as exc:
+        if scope is not None:
+            scope.findings.close()
+        _fail_run(store, run_id, exc)
         raise
     result.summary["duration_s"] = round(time.monotonic() - started, 3)
     with store.write() as unit:
         unit.checks.finish_run(run_id, "ok", now(), result.summary)
     return result
+
+
+def process_name() -> str:
+    """This process as validation runs name it (host-pid, as queue workers are named)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _fail_run(store: Store, run_id: int, exc: BaseException) -> None:
+    """Mark run ``run_id`` failed with why (shown by ``dcatwatch runs``); when the store
+    itself fails, the run stays ``running`` and is marked interrupted when it is back."""
+    if isinstance(exc, StoreError):
+        error = {"code": "run.internal", "message": f"the store failed: {describe(exc)}"}
+    elif isinstance(exc, KeyboardInterrupt):
+        error = {"code": "run.internal", "message": INTERRUPTED_MESSAGE}
+    else:
+        error = {"code": "run.internal", "message": f"{type(exc).__name__}: {exc}"}
+    try:
+        with store.write() as unit:
+            unit.checks.finish_run(run_id, "failed", now(), {"error": error})
+    except StoreError:
+        pass  # recover_interrupted marks it (daemon start, store watch, the next validate)
+
+
+def recover_abandoned(store: Store) -> list[str | None]:
+    """Mark failed (interrupted) the validation runs left ``running`` by a process of this
+    host that no longer exists (a killed ``validate`` or daemon); the source of each (None:
+    a run of every source), to be validated again."""
+    host = socket.gethostname()
+    with store.read() as unit:
+        running = unit.checks.running_runs()
+    dead = [run_id for run_id, worker in running if _dead(worker, host)]
+    if not dead:
+        return []
+    with store.write() as unit:
+        return unit.checks.recover_interrupted(now(), ids=dead)
+
+
+def _dead(worker: str | None, host: str) -> bool:
+    """Whether ``worker`` (host-pid) names a process of ``host`` that is gone."""
+    name, _, pid = (worker or "").rpartition("-")
+    if name != host or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 DESCRIPTIONS_BATCH = 1000  # stored descriptions read (and mapped) at a time
