@@ -69,10 +69,10 @@ async def hold(store: Store, name: str, host: str) -> None:
 
 def engine(store: Store, name: str, start_at: float, min_delay: float,
            urls: list[str]) -> None:
-    from dcatwatch.validators.linkengine import EngineSettings, LinkEngine  # the engine's branch
+    from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
 
     http = HttpSettings(allowed_networks=["127.0.0.0/8"], min_delay=min_delay)
-    checks = EngineSettings(http, workers=50, timeout=10, recheck_hours=0, host_failures=3)
+    checks = EngineSettings(http, in_flight=50, timeout=10, recheck_hours=0, host_failures=3)
     links = LinkEngine(store, checks, now=lambda: datetime.now(UTC),
                        leases=StoreLeases(store, name, TTL, POLL, min_delay))
     time.sleep(max(0.0, start_at - time.time()))

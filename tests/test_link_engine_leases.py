@@ -1,7 +1,6 @@
 """The link engine with :class:`StoreLeases` in three worker processes: the servers see one
 request at a time per host and no gap under ``min_delay`` over all of them together (issue
-23: three workers on main sent up to 3 at once, gaps of 0 s). Runs once the async link
-engine (``dcatwatch.validators.linkengine``) is on the branch."""
+23: three workers sent up to 3 at once, gaps of 0 s)."""
 
 from __future__ import annotations
 
@@ -13,8 +12,6 @@ import pytest
 from dcatwatch.store.core import Store
 from tests.servers import LoopbackServer
 from tests.test_shared_leases import CLOCK, Recorder, worker
-
-pytest.importorskip("dcatwatch.validators.linkengine", reason="the async link engine")
 
 
 @pytest.mark.slow
