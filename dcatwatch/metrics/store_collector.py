@@ -3,7 +3,10 @@
 Because the state is read at scrape time, it survives restarts and a source removed from the
 configuration disappears from ``/metrics``. Per source (enabled sources only): up, last
 success and last attempt (0 = never), current datasets, held removals, current datasets with
-no agency (unattributed: counted in no agency's figures). Per agency: the
+no agency (unattributed: counted in no agency's figures), and for a source whose last run
+failed, whose failure it was (``blame``: the monitor's own DNS or route, the agency, or
+unknown), so an outage of the monitor's network is told apart from the agencies'. Runs marked
+interrupted in the last hour, by whichever process marked them. Per agency: the
 figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
 the agency table as the scores name them; snapshots are immutable, so the agency families are
 built once per snapshot and reused until the next one. An agency without datasets has no index and no MQA points, so it has no sample
@@ -17,16 +20,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from dcatwatch.errors import failure_blame
 from dcatwatch.store.core import Store, StoreError, Unit
 
 log = logging.getLogger(__name__)
 LEVELS = ("api", "machine_readable", "document_only", "unknown")
 UP_STATUSES = frozenset({"ok", "partial"})
+INTERRUPTED_WINDOW = timedelta(hours=1)  # dcatwatch_runs_interrupted_recent counts this far back
 
 
 def timestamp(moment: datetime | None) -> float:
@@ -52,7 +57,8 @@ class StoreCollector(Collector):
                                "scrape, else 0 (store families are then missing).")
         try:
             with self.store.read() as unit:
-                families = [*self._sources(unit), *self._scores(unit), _deliveries(unit)]
+                families = [*self._sources(unit), *self._scores(unit), _deliveries(unit),
+                            _interrupted(unit)]
         except StoreError as exc:
             log.error("metrics: cannot read the store: %s", exc)
             families = []
@@ -83,9 +89,16 @@ class StoreCollector(Collector):
                                          "datasets of the source with no agency (no publisher, "
                                          "none inherited, no source agency).",
                                          labels=["source"])
+        failing = GaugeMetricFamily("dcatwatch_source_failing", "1 for a source whose last "
+                                    "harvest run failed, by whose failure: monitor (every error "
+                                    "the monitor's own: its DNS or route), agency, unknown "
+                                    "(timeouts, interrupted). No sample while it is up.",
+                                    labels=["source", "blame"])
         held_counts = unit.datasets.held_removals()
         without_agency = unit.datasets.unattributed()
         rows = unit.sources.enabled_states()
+        errors = unit.runs.latest_errors(
+            [row.name for row in rows if row.last_status not in UP_STATUSES])
         for row in rows:
             label = [row.name]
             up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
@@ -94,7 +107,9 @@ class StoreCollector(Collector):
             datasets.add_metric(label, row.datasets or 0)
             held.add_metric(label, held_counts.get(row.name, 0))
             unattributed.add_metric(label, without_agency.get(row.name, 0))
-        return [up, success, attempt, datasets, held, unattributed]
+            if row.name in errors:  # a source never run has no failure to blame
+                failing.add_metric([row.name, failure_blame(errors[row.name])], 1)
+        return [up, success, attempt, datasets, held, unattributed, failing]
 
     def _scores(self, unit: Unit) -> list[Metric]:
         latest = unit.scores.latest_national()
@@ -125,6 +140,18 @@ def _deliveries(unit: Unit) -> Metric:
     counts = unit.outbox.states(datetime.now(UTC))
     for state in STATES:
         family.add_metric([state], counts.get(state, 0))
+    return family
+
+
+def _interrupted(unit: Unit) -> Metric:
+    """Runs marked interrupted in the last hour, whichever process marked them (the daemon's
+    ``dcatwatch_runs_interrupted_total`` counts only its own)."""
+    family = GaugeMetricFamily("dcatwatch_runs_interrupted_recent", "Harvest and validation "
+                               "runs marked interrupted (a killed process, a lost database) in "
+                               "the last hour, by any process, by kind.", labels=["kind"])
+    for kind, count in unit.runs.interrupted_since(datetime.now(UTC) - INTERRUPTED_WINDOW
+                                                   ).items():
+        family.add_metric([kind], count)
     return family
 
 
