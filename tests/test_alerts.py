@@ -1,5 +1,8 @@
-"""deploy/: Prometheus config and alert rules (promtool checks and rule unit tests), and the
-Grafana dashboard (structure; every metric it or an alert names is one dcatwatch exports)."""
+"""deploy/: Prometheus config and alert rules (promtool checks and rule unit tests), the
+Grafana dashboard (structure; every family a running daemon exports is on a panel; every
+metric a panel or an alert names is exported), and the alerts real failures raise: the
+monitor without network (a harvest in a network namespace with no way out), a command's
+harvest killed mid-run, a manual `report send` that fails."""
 
 from __future__ import annotations
 
@@ -7,14 +10,25 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import yaml
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from dcatwatch.metrics import StoreCollector
+from dcatwatch.store.core import Store
 from tests.conftest import ROOT
-from tests.helpers import write_config
+from tests.helpers import harvest_json, run, sql, write_config
+from tests.servers import LoopbackServer, Stalling
 from tests.test_daemon import Daemon, free_port
+from tests.test_reports import CATALOG, REGISTRY
+from tests.test_reports_once import configure
 
 DEPLOY = ROOT / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
@@ -149,3 +163,129 @@ def test_deploy_readme_lists_every_file() -> None:
         if path.is_file() and path.name != "README.md":
             relative = path.relative_to(DEPLOY)
             assert f"`{relative}`" in readme, relative
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def store_samples(database_url: str) -> Samples:
+    """The store's families as the daemon's /metrics shows them, by (name, labels)."""
+    registry = CollectorRegistry()
+    with Store.open(database_url) as store:
+        registry.register(StoreCollector(store))
+        body = generate_latest(registry).decode()
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(body) for sample in family.samples}
+
+
+def firing(samples: Samples, tmp_path: Path, at: str = "3h") -> set[tuple[str, frozenset]]:
+    """The alerts of alerts.yaml firing ``at`` after every sample started holding its value
+    (scraped from job dcatwatch, instance d:9108, which is up): promtool evaluates the rules over those
+    series, each alert expected silent, and what fires is read from its report."""
+    series = [{"series": name + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(
+                   {**dict(labels), "job": "dcatwatch", "instance": "d:9108"}.items())) + "}",
+               "values": f"{value}x300"} for (name, labels), value in samples.items()]
+    series.append({"series": 'up{job="dcatwatch", instance="d:9108"}', "values": "1x300"})
+    names = [rule["alert"] for group in yaml.safe_load((PROMETHEUS / "alerts.yaml").read_text(
+        encoding="utf-8"))["groups"] for rule in group["rules"]]
+    test = {"rule_files": [str(PROMETHEUS / "alerts.yaml")], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": [
+                {"eval_time": at, "alertname": name, "exp_alerts": []} for name in names]}]}
+    path = tmp_path / "firing_test.yaml"
+    path.write_text(yaml.safe_dump(test), encoding="utf-8")
+    done = subprocess.run([promtool(), "test", "rules", str(path)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    report = done.stdout + done.stderr
+    if done.returncode == 0:
+        return set()
+    fired = set()
+    for block in report.split("alertname: ")[1:]:
+        got = block.split("got:[", 1)[1]
+        for labels in re.findall(r"Labels:\{(.*?)\}\n", got):
+            pairs = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
+            fired.add((pairs.pop("alertname"), frozenset(pairs.items())))
+    assert fired, report  # failed for another reason than alerts firing
+    return fired
+
+
+def _no_network_namespace() -> None:
+    """Skip (fail in CI) where a process cannot get a network namespace of its own."""
+    if shutil.which("unshare") and subprocess.run(
+            ["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0:
+        return
+    reason = "needs unshare -n (root, util-linux)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def test_the_monitors_own_outage_is_one_alert_not_every_sources(
+        server: LoopbackServer, tmp_path: Path) -> None:
+    """Two sources harvested from a network namespace with no way out (the monitor's DNS and
+    egress down: nothing leaves this machine), one whose server answers 404: the first two
+    fail for the monitor's reasons, the third for its agency's; the rules page once for the
+    monitor and raise SourceDown only for the agency's source."""
+    _no_network_namespace()
+    config = write_config(tmp_path, [
+        {"name": "ett", "type": "dcat", "url": "https://data.ett-verket.invalid/catalog.ttl"},
+        {"name": "tva", "type": "dcat", "url": "https://www.tva-verket.invalid/dcat.rdf"},
+        {"name": "trasig", "type": "dcat", "url": server.route("/saknas.ttl", b"", status=404)}])
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "dcatwatch", "--config",
+                           str(config), "harvest", "--json", "ett", "tva"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stderr
+    errors = [error for result in json.loads(done.stdout) for error in result["errors"]]
+    assert [(e["cause"], e["blame"]) for e in errors] == [("dns_temporary", "monitor")] * 2
+    status, [agency] = harvest_json(config, "trasig")
+    assert status == 1 and agency["errors"][0]["code"] == "fetch.http_status"  # the agency's
+
+    samples = store_samples(f"sqlite:///{tmp_path}/dcatwatch.db")
+    failing = {(dict(labels)["source"], dict(labels)["blame"])
+               for (name, labels), value in samples.items()
+               if name == "dcatwatch_source_failing" and value == 1}
+    assert failing == {("ett", "monitor"), ("tva", "monitor"), ("trasig", "agency")}
+    assert [value for (name, _), value in samples.items() if name == "dcatwatch_source_up"] \
+        == [0, 0, 0]
+    assert firing(samples, tmp_path) == {
+        ("DcatwatchMonitorNetworkDown", frozenset({("job", "dcatwatch"),
+                                                   ("severity", "critical")})),
+        ("DcatwatchSourceDown", frozenset({("job", "dcatwatch"), ("instance", "d:9108"),
+                                           ("severity", "warning"), ("source", "trasig")}))}
+
+
+def test_a_commands_failures_reach_the_alerts(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    """A command's harvest killed mid-run, and a manual `report send` to an SMTP server that is
+    not there: no daemon counted either, the store-read gauges do and the alerts fire."""
+    closed = free_port()  # nothing listens there
+    config = configure(server, tmp_path, database_url, closed, REGISTRY[:1], timeout=2)
+    stalling = Stalling((CATALOG + "\n").encode())
+    server.handle("/catalog.ttl", stalling)
+    harvest = subprocess.Popen([sys.executable, "-m", "dcatwatch", "--config", str(config),
+                                "harvest", "exempel"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        assert stalling.started.wait(60)
+        deadline = time.monotonic() + 10
+        while sql(config, "SELECT status FROM harvest_run ORDER BY id")[-1] != ("running",):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        harvest.send_signal(signal.SIGKILL)
+        harvest.wait(10)
+        stalling.released.set()
+    server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+    assert harvest_json(config, "exempel")[0] == 0  # finds the killed run and marks it
+    status, _, _ = run("--config", str(config), "report", "send", "--period", "2026-11")
+    assert status == 1
+
+    samples = store_samples(database_url)
+    assert samples[("dcatwatch_runs_interrupted_recent", frozenset({("kind", "harvest")}))] == 1
+    assert samples[("dcatwatch_report_deliveries", frozenset({("state", "failed")}))] == 1
+    samples[("dcatwatch_email_failures_total", frozenset())] = 0  # the daemon saw nothing
+    fired = {name: dict(labels) for name, labels in firing(samples, tmp_path, at="30m")}
+    assert fired == {
+        "DcatwatchRunsInterrupted": {"job": "dcatwatch", "kind": "harvest",
+                                     "severity": "warning"},
+        "DcatwatchReportDeliveriesFailed": {"job": "dcatwatch", "state": "failed",
+                                            "severity": "warning"}}
