@@ -1,8 +1,8 @@
 """deploy/: Prometheus config and alert rules (promtool checks and rule unit tests), the
 Grafana dashboard (structure; every family a running daemon exports is on a panel; every
 metric a panel or an alert names is exported), and the alerts real failures raise: the
-monitor without network (a harvest in a network namespace with no way out), a command's
-harvest killed mid-run, a manual `report send` that fails."""
+monitor without network (the daemon and harvests in a network namespace with no way out),
+a command's harvest killed mid-run, a manual `report send` that fails."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from dcatwatch.errors import Blame
 from dcatwatch.metrics import StoreCollector
+from dcatwatch.metrics.store_collector import monitor_network_down
 from dcatwatch.store.core import Store
 from tests.conftest import ROOT
 from tests.helpers import harvest_json, run, sql, write_config
@@ -112,12 +114,12 @@ def test_alerts_and_dashboard_only_name_exported_metrics(exported: dict[str, set
 # version), which any generic process dashboard shows; `dcatwatch_build_info` carries the
 # Python version dcatwatch runs on.
 UNPLOTTED_PREFIXES = ("process_", "python_")
-# the families issue 25 found on no panel, and the two added for it (as the parser names them)
+# the families issue 25 found on no panel, and the three added for it (as the parser names them)
 ISSUE_25_UNPLOTTED = ("link_checks_queued", "link_checks_in_flight", "link_checks",
                       "link_round_duration_seconds", "report_deliveries",
                       "source_unattributed_datasets", "runs_interrupted", "store_up",
                       "store_read_duration_seconds", "scores_timestamp_seconds", "build_info",
-                      "source_failing", "runs_interrupted_recent")
+                      "source_failing", "runs_interrupted_recent", "monitor_network_down")
 
 
 def test_every_exported_family_is_on_a_dashboard_panel(exported: dict[str, set[str]]) -> None:
@@ -219,38 +221,108 @@ def _no_network_namespace() -> None:
     pytest.skip(reason)
 
 
-def test_the_monitors_own_outage_is_one_alert_not_every_sources(
+# Run in a network namespace of its own with only loopback up: `dcatwatch serve` on
+# ``config``, scraped (from inside) once each of its ``sources`` has a failed harvest; prints
+# the scrape.
+NAMESPACED_DAEMON = """
+import sys
+from pathlib import Path
+from tests.test_daemon import Daemon
+config, port, sources = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+daemon = Daemon(config, port)
+try:
+    daemon.wait_for(lambda samples: sum(name == "dcatwatch_source_failing"
+                                        for name, _ in samples) == sources, timeout=90)
+    print(daemon.get("/metrics")[2])
+finally:
+    daemon.end()
+"""
+MONITOR_DOWN = ("DcatwatchMonitorNetworkDown", frozenset({("job", "dcatwatch"),
+                                                          ("severity", "critical")}))
+
+
+def _by_name(samples: Samples, name: str) -> dict[str, float]:
+    """The samples of one family, by their ``source`` label."""
+    return {dict(labels).get("source", ""): value for (sample, labels), value in samples.items()
+            if sample == name}
+
+
+def test_the_daemon_without_network_says_so_in_one_metric_and_one_alert(
+        tmp_path: Path) -> None:
+    """`dcatwatch serve` in a network namespace where only loopback is up (its DNS and egress
+    down; nothing can leave this machine) harvests its four sources: every one fails for the
+    monitor's reasons, its /metrics says `dcatwatch_monitor_network_down 1`, and the rules page
+    once for the monitor instead of raising four SourceDown."""
+    _no_network_namespace()
+    port = free_port()
+    names = ("ett", "tva", "tre", "fyra")
+    config = write_config(tmp_path, [
+        {"name": name, "type": "dcat", "url": f"https://data.{name}-verket.invalid/dcat.ttl"}
+        for name in names], server={"host": "127.0.0.1", "port": port})
+    done = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                           sys.executable, "-c", NAMESPACED_DAEMON, str(config), str(port),
+                           str(len(names))], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    samples = {(sample.name, frozenset(sample.labels.items())): sample.value
+               for family in text_string_to_metric_families(done.stdout)
+               for sample in family.samples}
+    assert _by_name(samples, "dcatwatch_source_up") == dict.fromkeys(names, 0)
+    assert {dict(labels)["source"]: dict(labels)["blame"] for (name, labels), value
+            in samples.items() if name == "dcatwatch_source_failing"} == dict.fromkeys(
+                names, "monitor")
+    assert samples[("dcatwatch_monitor_network_down", frozenset())] == 1
+    assert firing(samples, tmp_path) == {MONITOR_DOWN}
+
+
+def test_the_monitors_own_outage_is_told_apart_from_an_agencys_failure(
         server: LoopbackServer, tmp_path: Path) -> None:
-    """Two sources harvested from a network namespace with no way out (the monitor's DNS and
-    egress down: nothing leaves this machine), one whose server answers 404: the first two
-    fail for the monitor's reasons, the third for its agency's; the rules page once for the
-    monitor and raise SourceDown only for the agency's source."""
+    """A source whose server answers 404, then two sources harvested from a network namespace
+    with no way out: the first fails for its agency's reasons, the others for the monitor's;
+    the rules page once for the monitor and raise SourceDown only for the agency's source.
+    When a harvest reaches its server again (the 404 once more), the monitor is up."""
     _no_network_namespace()
     config = write_config(tmp_path, [
         {"name": "ett", "type": "dcat", "url": "https://data.ett-verket.invalid/catalog.ttl"},
         {"name": "tva", "type": "dcat", "url": "https://www.tva-verket.invalid/dcat.rdf"},
         {"name": "trasig", "type": "dcat", "url": server.route("/saknas.ttl", b"", status=404)}])
+    status, [agency] = harvest_json(config, "trasig")
+    assert status == 1 and agency["errors"][0]["code"] == "fetch.http_status"  # the agency's
     done = subprocess.run(["unshare", "-n", sys.executable, "-m", "dcatwatch", "--config",
                            str(config), "harvest", "--json", "ett", "tva"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     errors = [error for result in json.loads(done.stdout) for error in result["errors"]]
     assert [(e["cause"], e["blame"]) for e in errors] == [("dns_temporary", "monitor")] * 2
-    status, [agency] = harvest_json(config, "trasig")
-    assert status == 1 and agency["errors"][0]["code"] == "fetch.http_status"  # the agency's
 
-    samples = store_samples(f"sqlite:///{tmp_path}/dcatwatch.db")
+    database = f"sqlite:///{tmp_path}/dcatwatch.db"
+    samples = store_samples(database)
     failing = {(dict(labels)["source"], dict(labels)["blame"])
                for (name, labels), value in samples.items()
                if name == "dcatwatch_source_failing" and value == 1}
     assert failing == {("ett", "monitor"), ("tva", "monitor"), ("trasig", "agency")}
-    assert [value for (name, _), value in samples.items() if name == "dcatwatch_source_up"] \
-        == [0, 0, 0]
-    assert firing(samples, tmp_path) == {
-        ("DcatwatchMonitorNetworkDown", frozenset({("job", "dcatwatch"),
-                                                   ("severity", "critical")})),
-        ("DcatwatchSourceDown", frozenset({("job", "dcatwatch"), ("instance", "d:9108"),
-                                           ("severity", "warning"), ("source", "trasig")}))}
+    assert _by_name(samples, "dcatwatch_source_up") == {"ett": 0, "tva": 0, "trasig": 0}
+    assert samples[("dcatwatch_monitor_network_down", frozenset())] == 1
+    assert firing(samples, tmp_path) == {MONITOR_DOWN, (
+        "DcatwatchSourceDown", frozenset({("job", "dcatwatch"), ("instance", "d:9108"),
+                                          ("severity", "warning"), ("source", "trasig")}))}
+
+    assert harvest_json(config, "trasig")[0] == 1  # reached its server: the network is back
+    assert store_samples(database)[("dcatwatch_monitor_network_down", frozenset())] == 0
+
+
+@pytest.mark.parametrize(("attempts", "down"), [
+    ([], False),                                          # nothing harvested yet
+    ([(1, "monitor")], True),                             # the only source
+    ([(1, "monitor"), (2, "monitor"), (0, None)], True),  # an older success is no evidence
+    ([(1, "monitor"), (2, "monitor"), (3, "unknown")], True),  # nor is a timeout
+    ([(1, "monitor"), (2, None), (3, "monitor")], False),      # one got through since
+    ([(1, "monitor"), (2, "agency"), (3, "monitor")], False),  # its server answered since
+    ([(1, "monitor"), (0, None), (0, "agency")], False),  # one source's own DNS failing
+])
+def test_monitor_network_down_needs_every_latest_harvest_to_fail_for_the_monitor(
+        attempts: list[tuple[float, Blame | None]], down: bool) -> None:
+    assert monitor_network_down(attempts) is down
 
 
 def test_a_commands_failures_reach_the_alerts(

@@ -5,7 +5,9 @@ configuration disappears from ``/metrics``. Per source (enabled sources only): u
 success and last attempt (0 = never), current datasets, held removals, current datasets with
 no agency (unattributed: counted in no agency's figures), and for a source whose last run
 failed, whose failure it was (``blame``: the monitor's own DNS or route, the agency, or
-unknown), so an outage of the monitor's network is told apart from the agencies'. Runs marked
+unknown), so an outage of the monitor's network is told apart from the agencies' (and
+``dcatwatch_monitor_network_down`` says when the latest harvests all failed for the monitor's
+own reasons: see :func:`monitor_network_down`). Runs marked
 interrupted in the last hour, by whichever process marked them. Per agency: the
 figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
 the agency table as the scores name them; snapshots are immutable, so the agency families are
@@ -25,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from dcatwatch.errors import failure_blame
+from dcatwatch.errors import Blame, failure_blame
 from dcatwatch.store.core import Store, StoreError, Unit
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class StoreCollector(Collector):
         rows = unit.sources.enabled_states()
         errors = unit.runs.latest_errors(
             [row.name for row in rows if row.last_status not in UP_STATUSES])
+        attempts: list[tuple[float, Blame | None]] = []
         for row in rows:
             label = [row.name]
             up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
@@ -107,9 +110,18 @@ class StoreCollector(Collector):
             datasets.add_metric(label, row.datasets or 0)
             held.add_metric(label, held_counts.get(row.name, 0))
             unattributed.add_metric(label, without_agency.get(row.name, 0))
-            if row.name in errors:  # a source never run has no failure to blame
-                failing.add_metric([row.name, failure_blame(errors[row.name])], 1)
-        return [up, success, attempt, datasets, held, unattributed, failing]
+            blame = failure_blame(errors[row.name]) if row.name in errors else None
+            if blame is not None:  # a source never run has no failure to blame
+                failing.add_metric([row.name, blame], 1)
+            if row.last_attempt_at is not None:
+                attempts.append((timestamp(row.last_attempt_at), blame))
+        outage = GaugeMetricFamily("dcatwatch_monitor_network_down", "1 when the latest "
+                                   "harvests all failed for the monitor's own reasons (its DNS "
+                                   "or route: dcatwatch_source_failing{blame=\"monitor\"}), "
+                                   "since the first of them none reached its server, and that "
+                                   "is 2 sources or more (or the only one), else 0.",
+                                   value=int(monitor_network_down(attempts)))
+        return [up, success, attempt, datasets, held, unattributed, failing, outage]
 
     def _scores(self, unit: Unit) -> list[Metric]:
         latest = unit.scores.latest_national()
@@ -141,6 +153,24 @@ def _deliveries(unit: Unit) -> Metric:
     for state in STATES:
         family.add_metric([state], counts.get(state, 0))
     return family
+
+
+def monitor_network_down(attempts: list[tuple[float, Blame | None]]) -> bool:
+    """Whether the monitor itself cannot reach the sources, from each harvested source's
+    latest attempt: (when it started, whose failure it was; None if it read its catalogue).
+
+    True when two sources or more (the only one, if one was ever harvested) last failed for
+    the monitor's own reasons, and no source reached its server (read its catalogue, or failed
+    for its agency) since the first of those failures started. Timeouts and interrupted runs
+    (blame ``unknown``) count neither way. One source whose own DNS fails while others are
+    harvested is therefore not an outage of the monitor, nor is a failure the network has
+    recovered from since."""
+    failed = [started for started, blame in attempts if blame == "monitor"]
+    if not failed or len(failed) < min(2, len(attempts)):
+        return False
+    since = min(failed)
+    return not any(started >= since and blame in (None, "agency")
+                   for started, blame in attempts)
 
 
 def _interrupted(unit: Unit) -> Metric:
