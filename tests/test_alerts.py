@@ -65,6 +65,18 @@ def test_alert_rule_unit_tests_pass() -> None:
     assert "SUCCESS" in _promtool("test", "rules", "alerts_test.yaml")
 
 
+def test_every_alert_is_unit_tested_firing_and_silent() -> None:
+    """alerts_test.yaml expects each alert of alerts.yaml to fire at least once and to stay
+    silent at least once (a rule that can never fire, or always fires, fails there)."""
+    rules = [rule["alert"] for group in yaml.safe_load((PROMETHEUS / "alerts.yaml").read_text(
+        encoding="utf-8"))["groups"] for rule in group["rules"]]
+    cases = [case for test in yaml.safe_load((PROMETHEUS / "alerts_test.yaml").read_text(
+        encoding="utf-8"))["tests"] for case in test["alert_rule_test"]]
+    fires = {case["alertname"] for case in cases if case.get("exp_alerts")}
+    silent = {case["alertname"] for case in cases if not case.get("exp_alerts")}
+    assert set(rules) == fires == silent
+
+
 def test_every_alert_has_severity_summary_and_description() -> None:
     text = (PROMETHEUS / "alerts.yaml").read_text(encoding="utf-8")
     alerts = re.split(r"\n\s+- alert: ", text)[1:]
