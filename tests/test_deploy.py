@@ -274,6 +274,23 @@ def test_alertmanager_config_is_valid() -> None:
     assert "1 inhibit rules" in done.stdout and "2 receivers" in done.stdout
 
 
+def test_the_real_receivers_the_operations_guide_shows_are_valid(tmp_path: Path) -> None:
+    """docs/operations.md's example of real receivers (an SMTP relay, PagerDuty), put in
+    place of the stack's global and receivers as the guide says, passes amtool's check."""
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = guide[guide.index("\n## Alerts\n"):guide.index("\n## The database\n")]
+    example = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))
+    assert set(example) == {"global", "receivers"}
+    assert {receiver["name"] for receiver in example["receivers"]} == set(RECEIVERS.values())
+    routing = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8")) | example
+    config_file = tmp_path / "alertmanager.yml"
+    config_file.write_text(yaml.safe_dump(routing), encoding="utf-8")
+    done = subprocess.run([_tool("amtool", "prometheus-alertmanager"), "check-config",
+                           str(config_file)], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
+
+
 def test_every_alert_routes_to_the_receiver_of_its_severity() -> None:
     rules = [rule for group in yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
              for rule in group["rules"]]
