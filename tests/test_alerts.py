@@ -223,11 +223,13 @@ def firing(samples: Samples, tmp_path: Path, at: str = "3h") -> set[tuple[str, f
 
 
 def _no_network_namespace() -> None:
-    """Skip (fail in CI) where a process cannot get a network namespace of its own."""
-    if shutil.which("unshare") and subprocess.run(
-            ["unshare", "-n", "true"], capture_output=True, check=False).returncode == 0:
+    """Skip (fail in CI) where a process cannot get a network namespace of its own with
+    loopback up."""
+    if shutil.which("unshare") and shutil.which("ip") and subprocess.run(
+            ["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True,
+            check=False).returncode == 0:
         return
-    reason = "needs unshare -n (root, util-linux)"
+    reason = "needs unshare -n (root, util-linux) and ip (iproute2)"
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
@@ -337,16 +339,13 @@ def test_monitor_network_down_needs_every_latest_harvest_to_fail_for_the_monitor
     assert monitor_network_down(attempts) is down
 
 
-def test_a_commands_failures_reach_the_alerts(
-        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
-    """A command's harvest killed mid-run, and a manual `report send` to an SMTP server that is
-    not there: no daemon counted either, the store-read gauges do and the alerts fire."""
-    closed = free_port()  # nothing listens there
-    config = configure(server, tmp_path, database_url, closed, REGISTRY[:1], timeout=2)
+def kill_a_harvest_mid_run(server: LoopbackServer, config: Path, source: str) -> None:
+    """SIGKILL a `dcatwatch harvest SOURCE` while it reads ``/catalog.ttl`` of ``server``
+    (its run left `running`), then serve that catalogue whole for the next harvest."""
     stalling = Stalling((CATALOG + "\n").encode())
     server.handle("/catalog.ttl", stalling)
     harvest = subprocess.Popen([sys.executable, "-m", "dcatwatch", "--config", str(config),
-                                "harvest", "exempel"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                "harvest", source], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         assert stalling.started.wait(60)
@@ -359,6 +358,15 @@ def test_a_commands_failures_reach_the_alerts(
         harvest.wait(10)
         stalling.released.set()
     server.route("/catalog.ttl", CATALOG.encode(), content_type="text/turtle")
+
+
+def test_a_commands_failures_reach_the_alerts(
+        server: LoopbackServer, tmp_path: Path, database_url: str) -> None:
+    """A command's harvest killed mid-run, and a manual `report send` to an SMTP server that is
+    not there: no daemon counted either, the store-read gauges do and the alerts fire."""
+    closed = free_port()  # nothing listens there
+    config = configure(server, tmp_path, database_url, closed, REGISTRY[:1], timeout=2)
+    kill_a_harvest_mid_run(server, config, "exempel")
     assert harvest_json(config, "exempel")[0] == 0  # finds the killed run and marks it
     status, _, _ = run("--config", str(config), "report", "send", "--period", "2026-11")
     assert status == 1

@@ -1,8 +1,9 @@
 """Deployment files: the Dockerfile passes hadolint and installs from a hashed lock that
 covers pyproject's dependencies; the compose stack is valid Compose (its JSON schema), safe by
-default and names every service; Alertmanager's configuration routes every alert (amtool), and
-a real Alertmanager mails an alert to an SMTP server on loopback standing in for the stack's
-Mailpit, holding back what the monitor's own outage explains."""
+default and names every service; Alertmanager's configuration routes every alert (amtool), a
+real Alertmanager mails an alert to an SMTP server on loopback standing in for the stack's
+Mailpit, holding back what the monitor's own outage explains, and a real failure travels the
+whole path: daemon, Prometheus with the shipped rules, Alertmanager, mail."""
 
 from __future__ import annotations
 
@@ -26,10 +27,15 @@ from packaging.requirements import Requirement
 
 from dcatwatch import config
 from tests.conftest import FIXTURES, ROOT
+from tests.helpers import write_config
+from tests.servers import LoopbackServer
+from tests.test_alerts import kill_a_harvest_mid_run
+from tests.test_daemon import Daemon
 from tests.test_reports import Mailbox, free_port, smtp  # noqa: F401 - a fixture
 
 ALERTMANAGER = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 RECEIVERS = {"critical": "on-call", "warning": "operators"}
 
 
@@ -59,13 +65,10 @@ def test_dockerfile_runs_the_daemon_as_non_root_with_a_healthcheck() -> None:
 def test_the_healthcheck_asks_the_port_the_daemon_is_given(tmp_path: Path) -> None:
     """The HEALTHCHECK's command, run as the image runs it, against a real /healthz on the
     port DCATWATCH_SERVER_PORT names, and failing on another."""
-    from tests.test_daemon import Daemon, free_port as daemon_port
-    from tests.helpers import write_config
-
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    command = json.loads(re.search(r"HEALTHCHECK .*?CMD (\[.*?\])\n", text, re.S).group(1))
+    command = json.loads(re.search(r"HEALTHCHECK .*?CMD (\[.*?\])\n", text, re.DOTALL).group(1))
     assert command[:2] == ["python", "-c"]
-    port = daemon_port()
+    port = free_port()
     daemon = Daemon(write_config(tmp_path, [], server={"host": "127.0.0.1", "port": port}), port)
     try:
         daemon.wait_for(lambda samples: True)
@@ -74,7 +77,7 @@ def test_the_healthcheck_asks_the_port_the_daemon_is_given(tmp_path: Path) -> No
                             capture_output=True, timeout=30, check=False)
         assert ok.returncode == 0, ok.stderr
         other = subprocess.run(check, env={**os.environ, "DCATWATCH_SERVER_PORT": str(
-            daemon_port())}, capture_output=True, timeout=30, check=False)
+            free_port())}, capture_output=True, timeout=30, check=False)
         assert other.returncode != 0
     finally:
         daemon.end()
@@ -148,7 +151,7 @@ def compose_file(path: Path, environ: dict[str, str]) -> dict[str, Any]:
 
     Compose.add_constructor("!reset", lambda loader, node: [])
     Compose.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
-    document = interpolate(yaml.load(path.read_text(encoding="utf-8"), Loader=Compose),  # noqa: S506
+    document = interpolate(yaml.load(path.read_text(encoding="utf-8"), Loader=Compose),
                            environ)
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"],
                                                  capture_output=True, check=False).returncode == 0:
@@ -182,7 +185,7 @@ def test_compose_is_safe_by_default() -> None:
     assert len(published) == 5 and all(port.startswith("127.0.0.1:") for port in published)
     assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "ett-losenord"
     opened = compose_file(ROOT / "compose.yaml", {"GF_ADMIN_PASSWORD": "x",
-                                                  "PUBLISH_ADDRESS": "0.0.0.0"})  # noqa: S104
+                                                  "PUBLISH_ADDRESS": "0.0.0.0"})
     assert all(port.startswith("0.0.0.0:") for service in opened["services"].values()
                for port in service.get("ports", []))
     for name, service in services.items():
@@ -224,7 +227,7 @@ def test_scale_out_override_runs_workers_after_the_migration() -> None:
 
     Compose.add_constructor("!reset", lambda loader, node: [])
     Compose.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
-    override = yaml.load((ROOT / "deploy" / "compose" / "scale-out.yaml").read_text(  # noqa: S506
+    override = yaml.load((ROOT / "deploy" / "compose" / "scale-out.yaml").read_text(
         encoding="utf-8"), Loader=Compose)
     services = override["services"]
     assert services["migrate"]["command"] == ["db", "upgrade"]
@@ -380,3 +383,55 @@ def test_alerts_reach_the_mail_receiver_and_the_monitor_outage_holds_back_source
     assert states["DcatwatchMonitorNetworkDown"]["state"] == "active"
     time.sleep(2)  # two more group intervals: still no mail about the held-back alert
     assert not any("DcatwatchSourceDown" in str(m) for _, m in mailbox.messages)
+
+
+def _start(binary: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([binary, *args], stdout=out, stderr=subprocess.STDOUT)
+
+
+def test_an_interrupted_run_reaches_the_stacks_mail_receiver(
+        alertmanager: tuple[str, Mailbox], server: LoopbackServer, tmp_path: Path) -> None:
+    """The stack's alert path end to end, every part the real program: a harvest killed
+    mid-run; the daemon marks it interrupted and exports it; Prometheus (the shipped
+    prometheus.yml and alerts.yaml, scraping and evaluating every second) raises
+    DcatwatchRunsInterrupted; Alertmanager (the shipped routing) mails it to `operators`
+    through the SMTP server standing in for the stack's Mailpit."""
+    url, mailbox = alertmanager
+    port, prometheus_port = free_port(), free_port()
+    settings = write_config(tmp_path, [{"name": "exempel", "type": "dcat",
+                                        "url": server.url("/catalog.ttl")}],
+                            server={"host": "127.0.0.1", "port": port})
+    kill_a_harvest_mid_run(server, settings, "exempel")
+    scraping = yaml.safe_load(PROMETHEUS.read_text(encoding="utf-8"))
+    scraping["global"] |= {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    scraping["rule_files"] = [str(ALERTS)]
+    scraping["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
+        url.removeprefix("http://")]
+    scraping["scrape_configs"][0]["scrape_timeout"] = "1s"
+    scraping["scrape_configs"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{port}"]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(scraping), encoding="utf-8")
+    daemon = Daemon(settings, port)  # marks the killed run interrupted as it starts
+    prometheus = _start(_tool("prometheus", "prometheus"), tmp_path / "prometheus.log",
+                        f"--config.file={tmp_path / 'prometheus.yml'}",
+                        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                        f"--web.listen-address=127.0.0.1:{prometheus_port}")
+    try:
+        deadline = time.monotonic() + 60
+        while not any("DcatwatchRunsInterrupted" in message["Subject"]
+                      for _, message in mailbox.messages):
+            assert prometheus.poll() is None, (tmp_path / "prometheus.log").read_text()
+            assert time.monotonic() < deadline, (
+                [message["Subject"] for _, message in mailbox.messages],
+                (tmp_path / "prometheus.log").read_text()[-2000:], daemon.output()[-2000:])
+            time.sleep(0.2)
+    finally:
+        prometheus.terminate()
+        prometheus.wait(10)
+        daemon.end()
+    [(recipients, message)] = [(recipients, message) for recipients, message in mailbox.messages
+                               if "DcatwatchRunsInterrupted" in message["Subject"]]
+    assert recipients == ["dcatwatch-operators@dcatwatch.invalid"]
+    assert message["Subject"].startswith("[FIRING:1] DcatwatchRunsInterrupted ")
+    body = message.get_body(("html", "plain")).get_content()
+    assert "kind = harvest" in body and "1 harvest runs were interrupted" in body
