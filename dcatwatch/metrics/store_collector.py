@@ -7,8 +7,8 @@ no agency (unattributed: counted in no agency's figures), and for a source whose
 failed, whose failure it was (``blame``: the monitor's own DNS or route, the agency, or
 unknown), so an outage of the monitor's network is told apart from the agencies' (and
 ``dcatwatch_monitor_network_down`` says when the latest harvests all failed for the monitor's
-own reasons: see :func:`monitor_network_down`). Runs marked
-interrupted in the last hour, by whichever process marked them. Per agency: the
+own reasons: see :func:`monitor_network_down`). Runs marked interrupted in the last hour, by
+whichever process marked them. Per agency: the
 figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
 the agency table as the scores name them; snapshots are immutable, so the agency families are
 built once per snapshot and reused until the next one. An agency without datasets has no index and no MQA points, so it has no sample
@@ -104,7 +104,8 @@ class StoreCollector(Collector):
         attempts: list[tuple[float, Blame | None]] = []
         for row in rows:
             label = [row.name]
-            up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
+            is_up = row.last_status in UP_STATUSES
+            up.add_metric(label, 1 if is_up else 0)
             success.add_metric(label, timestamp(row.last_success_at))
             attempt.add_metric(label, timestamp(row.last_attempt_at))
             datasets.add_metric(label, row.datasets or 0)
@@ -113,8 +114,9 @@ class StoreCollector(Collector):
             blame = failure_blame(errors[row.name]) if row.name in errors else None
             if blame is not None:  # a source never run has no failure to blame
                 failing.add_metric([row.name, blame], 1)
-            if row.last_attempt_at is not None:
-                attempts.append((timestamp(row.last_attempt_at), blame))
+            if row.last_attempt_at is not None:  # a first run still going counts neither way
+                attempts.append((timestamp(row.last_attempt_at),
+                                 None if is_up else blame or "unknown"))
         outage = GaugeMetricFamily("dcatwatch_monitor_network_down", "1 when the latest "
                                    "harvests all failed for the monitor's own reasons (its DNS "
                                    "or route: dcatwatch_source_failing{blame=\"monitor\"}), "
