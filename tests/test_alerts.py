@@ -7,7 +7,6 @@ a command's harvest killed mid-run, a manual `report send` that fails."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -26,7 +25,7 @@ from dcatwatch.metrics import StoreCollector
 from dcatwatch.metrics.store_collector import monitor_network_down
 from dcatwatch.store.core import Store
 from tests.conftest import ROOT
-from tests.helpers import harvest_json, run, sql, write_config
+from tests.helpers import harvest_json, run, sql, system_tool, unavailable, write_config
 from tests.servers import LoopbackServer, Stalling
 from tests.test_daemon import Daemon, free_port
 from tests.test_reports import CATALOG, REGISTRY
@@ -39,14 +38,7 @@ METRIC = re.compile(r"\b(dcatwatch_[a-z_]+)\b")
 
 
 def promtool() -> str:
-    """The promtool binary; skips locally without it, fails in CI (which installs it)."""
-    found = shutil.which("promtool")
-    if found is None:
-        reason = "promtool not found (apt-get install prometheus)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
+    return system_tool("promtool", "prometheus")
 
 
 def _promtool(*args: str) -> str:
@@ -225,14 +217,10 @@ def firing(samples: Samples, tmp_path: Path, at: str = "3h") -> set[tuple[str, f
 def _no_network_namespace() -> None:
     """Skip (fail in CI) where a process cannot get a network namespace of its own with
     loopback up."""
-    if shutil.which("unshare") and shutil.which("ip") and subprocess.run(
+    if shutil.which("unshare") is None or shutil.which("ip") is None or subprocess.run(
             ["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True,
-            check=False).returncode == 0:
-        return
-    reason = "needs unshare -n (root, util-linux) and ip (iproute2)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+            check=False).returncode != 0:
+        unavailable("needs unshare -n (root, util-linux) and ip (iproute2)")
 
 
 # Run in a network namespace of its own with only loopback up: `dcatwatch serve` on

@@ -27,7 +27,7 @@ from packaging.requirements import Requirement
 
 from dcatwatch import config
 from tests.conftest import FIXTURES, ROOT
-from tests.helpers import write_config
+from tests.helpers import system_tool, write_config
 from tests.servers import LoopbackServer
 from tests.test_alerts import kill_a_harvest_mid_run
 from tests.test_daemon import Daemon
@@ -250,19 +250,8 @@ def test_scale_out_override_runs_workers_after_the_migration() -> None:
     assert settings.queue.backend == "postgres"
 
 
-def _tool(name: str, package: str) -> str:
-    """A Debian tool; skips locally without it, fails in CI (.ci/run installs it)."""
-    found = shutil.which(name)
-    if found is None:
-        reason = f"{name} not found (apt-get install {package})"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
-
 def _routes(*labels: str) -> str:
-    done = subprocess.run([_tool("amtool", "prometheus-alertmanager"), "config", "routes", "test",
+    done = subprocess.run([system_tool("amtool", "prometheus-alertmanager"), "config", "routes", "test",
                            f"--config.file={ALERTMANAGER}", *labels],
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -270,7 +259,7 @@ def _routes(*labels: str) -> str:
 
 
 def test_alertmanager_config_is_valid() -> None:
-    done = subprocess.run([_tool("amtool", "prometheus-alertmanager"), "check-config",
+    done = subprocess.run([system_tool("amtool", "prometheus-alertmanager"), "check-config",
                            str(ALERTMANAGER)], capture_output=True, text=True, timeout=30,
                           check=False)
     assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
@@ -288,7 +277,7 @@ def test_the_real_receivers_the_operations_guide_shows_are_valid(tmp_path: Path)
     routing = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8")) | example
     config_file = tmp_path / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(routing), encoding="utf-8")
-    done = subprocess.run([_tool("amtool", "prometheus-alertmanager"), "check-config",
+    done = subprocess.run([system_tool("amtool", "prometheus-alertmanager"), "check-config",
                            str(config_file)], capture_output=True, text=True, timeout=30,
                           check=False)
     assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
@@ -309,7 +298,7 @@ def test_every_alert_routes_to_the_receiver_of_its_severity() -> None:
 def alertmanager(tmp_path: Path, smtp: tuple[Mailbox, int]) -> Iterator[tuple[str, Mailbox]]:  # noqa: F811
     """The real Alertmanager on loopback with deploy/alertmanager/alertmanager.yml, its
     smarthost (the stack's Mailpit) an SMTP server on loopback, and waits of a second."""
-    binary = _tool("prometheus-alertmanager", "prometheus-alertmanager")
+    binary = system_tool("prometheus-alertmanager", "prometheus-alertmanager")
     mailbox, smtp_port = smtp
     routing = yaml.safe_load(ALERTMANAGER.read_text(encoding="utf-8"))
     routing["global"]["smtp_smarthost"] = f"127.0.0.1:{smtp_port}"
@@ -412,7 +401,7 @@ def test_an_interrupted_run_reaches_the_stacks_mail_receiver(
     scraping["scrape_configs"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{port}"]
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(scraping), encoding="utf-8")
     daemon = Daemon(settings, port)  # marks the killed run interrupted as it starts
-    prometheus = _start(_tool("prometheus", "prometheus"), tmp_path / "prometheus.log",
+    prometheus = _start(system_tool("prometheus", "prometheus"), tmp_path / "prometheus.log",
                         f"--config.file={tmp_path / 'prometheus.yml'}",
                         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                         f"--web.listen-address=127.0.0.1:{prometheus_port}")
