@@ -139,6 +139,22 @@ def test_every_exported_family_is_on_a_dashboard_panel(exported: dict[str, set[s
     assert not missing, f"exported but on no Grafana panel: {sorted(missing)}"
 
 
+def test_every_panel_query_is_valid_promql(tmp_path: Path) -> None:
+    """Each panel's query, its Grafana variables given a value, parses as PromQL: promtool
+    checks them as recording rules."""
+    rules = []
+    for dashboard in (DEPLOY / "grafana" / "dashboards").glob("*.json"):
+        for panel in json.loads(dashboard.read_text(encoding="utf-8"))["panels"]:
+            rules += [{"record": f"panel_{panel['id']}_{target['refId']}",
+                       "expr": target["expr"].replace("$agency", "2021000001")}
+                      for target in panel.get("targets", [])]
+    assert not [rule for rule in rules if "$" in rule["expr"]]
+    path = tmp_path / "panels.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}),
+                    encoding="utf-8")
+    assert f"SUCCESS: {len(rules)} rules found" in _promtool("check", "rules", str(path))
+
+
 def test_dashboard_is_provisionable() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     assert dashboard["uid"] == "dcatwatch-overview" and dashboard["id"] is None
