@@ -53,6 +53,18 @@ def test_prometheus_config_and_rules_are_valid() -> None:
     assert "SUCCESS: 14 rules found" in _promtool("check", "rules", "alerts.yaml")
 
 
+def test_the_compose_stacks_prometheus_configs_are_valid() -> None:
+    """The compose stack's Prometheus configurations (their rule file is the container's
+    path, so the syntax only) load, and send alerts to the stack's Alertmanager."""
+    for name in ("prometheus.yml", "prometheus-replicas.yml"):
+        assert "SUCCESS" in _promtool("check", "config", "--syntax-only",
+                                      str(DEPLOY / "compose" / name))
+        config = yaml.safe_load((DEPLOY / "compose" / name).read_text(encoding="utf-8"))
+        assert config["rule_files"] == ["/etc/prometheus/alerts.yaml"]
+        assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
+            "alertmanager:9093"]
+
+
 def test_alert_rule_unit_tests_pass() -> None:
     assert "SUCCESS" in _promtool("test", "rules", "alerts_test.yaml")
 
