@@ -50,7 +50,7 @@ def _promtool(*args: str) -> str:
 
 def test_prometheus_config_and_rules_are_valid() -> None:
     assert "SUCCESS" in _promtool("check", "config", "prometheus.yml")
-    assert "SUCCESS: 14 rules found" in _promtool("check", "rules", "alerts.yaml")
+    assert "SUCCESS: 15 rules found" in _promtool("check", "rules", "alerts.yaml")
 
 
 def test_the_compose_stacks_prometheus_configs_are_valid() -> None:
@@ -84,7 +84,7 @@ def test_every_alert_is_unit_tested_firing_and_silent() -> None:
 def test_every_alert_has_severity_summary_and_description() -> None:
     text = (PROMETHEUS / "alerts.yaml").read_text(encoding="utf-8")
     alerts = re.split(r"\n\s+- alert: ", text)[1:]
-    assert len(alerts) == 14
+    assert len(alerts) == 15
     for alert in alerts:
         name = alert.split("\n", 1)[0]
         assert re.fullmatch(r"Dcatwatch[A-Z][A-Za-z]+", name)
@@ -339,6 +339,27 @@ def test_the_monitors_own_outage_is_told_apart_from_an_agencys_failure(
 
     assert harvest_json(config, "trasig")[0] == 1  # reached its server: the network is back
     assert store_samples(database)[("dcatwatch_monitor_network_down", frozenset())] == 0
+
+
+def test_a_store_that_reads_but_cannot_be_written_pages(tmp_path: Path) -> None:
+    """`dcatwatch serve` on a database it can read but not write (a SQLite file opened
+    read-only, as after a full disk or a read-only remount): its /metrics says
+    `dcatwatch_store_writable 0` though `dcatwatch_store_up 1`, and that pages."""
+    port = free_port()
+    sources = [{"name": "exempel", "type": "dcat", "url": "http://127.0.0.1:9/catalog.ttl"}]
+    writable = write_config(tmp_path, sources)
+    assert run("--config", str(writable), "db", "upgrade")[0] == 0
+    config = write_config(tmp_path, sources, server={"host": "127.0.0.1", "port": port},
+                          database=f"sqlite:///file:{tmp_path}/dcatwatch.db?mode=ro&uri=true")
+    daemon = Daemon(config, port)
+    try:
+        samples = daemon.wait_for(lambda samples: samples.get(
+            ("dcatwatch_store_writable", frozenset())) == 0)
+    finally:
+        daemon.end()
+    assert samples[("dcatwatch_store_up", frozenset())] == 1
+    assert firing(samples, tmp_path) == {("DcatwatchStoreNotWritable", frozenset({
+        ("job", "dcatwatch"), ("instance", "d:9108"), ("severity", "critical")}))}
 
 
 @pytest.mark.parametrize(("attempts", "down"), [

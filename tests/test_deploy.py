@@ -283,7 +283,7 @@ def test_the_real_receivers_the_operations_guide_shows_are_valid(tmp_path: Path)
 def test_every_alert_routes_to_the_receiver_of_its_severity() -> None:
     rules = [rule for group in yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
              for rule in group["rules"]]
-    assert len(rules) == 14
+    assert len(rules) == 15
     for rule in rules:
         severity = rule["labels"]["severity"]
         assert _routes(f"alertname={rule['alert']}", f"severity={severity}",

@@ -493,6 +493,7 @@ class Daemon:
         problem = exc if isinstance(exc, str) else describe(exc)
         first = self._store_problem is None
         self._store_problem = problem
+        self.instruments.store_writable.set(0)
         if first:
             log.error("the database %s cannot be written (%s): runs wait and are retried "
                       "when it is back; make sure it is running, reachable, writable and "
@@ -503,6 +504,7 @@ class Daemon:
         if self._store_problem is not None:
             log.info("the database can be written again; carrying on")
         self._store_problem = None
+        self.instruments.store_writable.set(1)
 
     def watch_store(self) -> None:
         """Probe the store while it fails (and every ``PROBE_EVERY`` s otherwise); when it
