@@ -9,11 +9,14 @@ ARG BASE_IMAGE=python:3.11.11-slim-bookworm
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY requirements.lock pyproject.toml README.md LICENSE ./
 COPY dcatwatch ./dcatwatch
-# one virtual environment holding dcatwatch and its dependencies, copied whole below
+# one virtual environment holding dcatwatch and its dependencies, copied whole below: the
+# dependencies exactly as locked (versions and file hashes: scripts/lock.sh), then dcatwatch
+# itself, built with the locked setuptools
 RUN python -m venv /opt/dcatwatch \
-    && /opt/dcatwatch/bin/pip install --no-cache-dir ".[postgresql]"
+    && /opt/dcatwatch/bin/pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && /opt/dcatwatch/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 dcatwatch \
@@ -22,6 +25,7 @@ RUN groupadd --system --gid 10001 dcatwatch \
     && chown dcatwatch:dcatwatch /var/lib/dcatwatch
 COPY --from=build /opt/dcatwatch /opt/dcatwatch
 COPY dcatwatch.example.toml /etc/dcatwatch/dcatwatch.toml
+COPY LICENSE /usr/share/doc/dcatwatch/LICENSE
 ENV PATH=/opt/dcatwatch/bin:$PATH \
     DCATWATCH_CONFIG=/etc/dcatwatch/dcatwatch.toml \
     DCATWATCH_DATABASE_URL=sqlite:////var/lib/dcatwatch/dcatwatch.db \
@@ -32,8 +36,10 @@ USER 10001:10001
 WORKDIR /var/lib/dcatwatch
 VOLUME ["/var/lib/dcatwatch"]
 EXPOSE 9108
+# /healthz on the port the daemon listens on: set it with DCATWATCH_SERVER_PORT (which wins
+# over the TOML), not [server] port, so that this check follows it
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('DCATWATCH_SERVER_PORT', '9108'), timeout=4)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["dcatwatch"]
 CMD ["serve"]

@@ -403,7 +403,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from dcatwatch import config
-    from dcatwatch.schedules.daemon import serve
+    from dcatwatch.schedules.serve import serve
 
     needs_no_file = args.demo and not args.config and not config.config_path().exists()
     settings = config.load(None) if needs_no_file else _settings(args)

@@ -287,6 +287,28 @@ def blame_of(code: str, cause: str | None) -> Blame:
     return "agency"
 
 
+def failure_blame(errors: list[dict[str, Any]]) -> Blame:
+    """Whose failure a failed run was, from its stored errors: ``monitor`` when every error is
+    the monitor's own (it could not ask: its DNS or route failed), ``agency`` when one is the
+    publisher's to fix, else ``unknown`` (timeouts, an interrupted run, an internal error).
+    Warnings beside the failure (a recovered parse, an invalid record) are not its cause."""
+    blames = set()
+    for error in errors:
+        code = str(error.get("code") or "")
+        entry = CATALOGUE.get(code)
+        if code.startswith("fetch."):
+            blames.add(blame_of(code, error.get("cause")))
+        elif entry is not None and entry.severity != "error":
+            continue  # a warning beside the failure did not fail the run
+        elif entry is not None and entry.publisher:
+            blames.add("agency")
+        else:
+            blames.add("unknown")
+    if blames == {"monitor"}:
+        return "monitor"
+    return "agency" if "agency" in blames else "unknown"
+
+
 class ParseError(DcatwatchError):
     """The document is not valid or safe RDF; names the syntax and the position."""
 

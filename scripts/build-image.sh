@@ -3,7 +3,7 @@
 # and pip inside a build cannot reach PyPI over TLS (ops research §5.3):
 #   1. debootstrap a Debian bookworm base with python3 + a venv at /opt/python on PATH
 #      (it stands in for python:3.11-slim: `python`, `pip` and console scripts just work);
-#   2. build every wheel on the host with .venv/bin/pip and bake them into a builder image
+#   2. download the locked files (requirements.lock) on the host and bake them into a builder image
 #      that points pip at them (PIP_NO_INDEX, PIP_FIND_LINKS);
 #   3. `podman build` the project's Dockerfile with BUILD_IMAGE/BASE_IMAGE set to those two.
 # Production builds use the Dockerfile's defaults (the pinned official python image) instead.
@@ -49,8 +49,8 @@ fi
 # 2. wheels from the host, and a builder image that installs only from them
 wheelhouse="$WORK/context/wheelhouse"
 rm -rf "$WORK/context" && mkdir -p "$wheelhouse"
-.venv/bin/pip wheel --quiet --wheel-dir "$wheelhouse" ".[postgresql]" "setuptools>=69" wheel
-rm -f "$wheelhouse"/dcatwatch-*.whl  # the image builds dcatwatch itself from the context
+# the very files requirements.lock names (its hashes), so the image's --require-hashes passes
+.venv/bin/pip download --quiet --dest "$wheelhouse" --require-hashes -r requirements.lock
 cat >"$WORK/context/Containerfile" <<EOF
 FROM $BASE
 COPY wheelhouse /wheelhouse

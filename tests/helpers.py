@@ -1,14 +1,19 @@
-"""Helpers for tests: write a configuration file, run the command line in-process."""
+"""Helpers for tests: write a configuration file, run the command line in-process, find the
+system tools some tests need."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from dcatwatch.cli import main
 from dcatwatch.http.client import HttpClient
@@ -107,3 +112,19 @@ def check_links(store: Store, client: HttpClient, urls: Iterable[str], *, worker
     with LinkEngine(store, settings, now=now, metrics=metrics,
                     on_response=client.on_response) as engine:
         return engine.check(urls)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose system tool or privilege this machine lacks; fail it in CI, whose
+    .ci/run installs every such tool."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def system_tool(name: str, package: str) -> str:
+    """The path of the program ``name`` (Debian package ``package``), else :func:`unavailable`."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"{name} not found (apt-get install {package})")
+    return found

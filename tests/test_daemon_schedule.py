@@ -17,7 +17,9 @@ from dcatwatch.cron import crontab, fire_times_between, next_after
 from dcatwatch.errors import ConfigError
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
-from dcatwatch.schedules.daemon import ActiveWork, Daemon, Pending
+from dcatwatch.schedules.active import ActiveWork
+from dcatwatch.schedules.daemon import Daemon
+from dcatwatch.schedules.pending import Pending
 from dcatwatch.schedules.jobs import Coalescing
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store

@@ -87,6 +87,11 @@ class Instruments:
             "dcatwatch_missed_runs", "Scheduled runs skipped: late beyond the misfire grace, "
             "still running from last time, or coalesced after downtime.", ["job"],
             registry=registry)
+        self.store_writable = Gauge(
+            "dcatwatch_store_writable", "1 while this process's store writes succeed, 0 from "
+            "one that failed (a full disk, a read-only or lost database) until one succeeds "
+            "again. The local daemon's; a queue worker's stays 1.", registry=registry)
+        self.store_writable.set(1)
         self.link_checks_queued = Gauge(
             "dcatwatch_link_checks_queued", "Link checks of the current round not yet started.",
             registry=registry)

@@ -3,7 +3,12 @@
 Because the state is read at scrape time, it survives restarts and a source removed from the
 configuration disappears from ``/metrics``. Per source (enabled sources only): up, last
 success and last attempt (0 = never), current datasets, held removals, current datasets with
-no agency (unattributed: counted in no agency's figures). Per agency: the
+no agency (unattributed: counted in no agency's figures), and for a source whose last run
+failed, whose failure it was (``blame``: the monitor's own DNS or route, the agency, or
+unknown), so an outage of the monitor's network is told apart from the agencies' (and
+``dcatwatch_monitor_network_down`` says when the latest harvests all failed for the monitor's
+own reasons: see :func:`monitor_network_down`). Runs marked interrupted in the last hour, by
+whichever process marked them. Per agency: the
 figures of the latest score snapshot (what ``dcatwatch scores --json`` prints), named from
 the agency table as the scores name them; snapshots are immutable, so the agency families are
 built once per snapshot and reused until the next one. An agency without datasets has no index and no MQA points, so it has no sample
@@ -17,16 +22,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from dcatwatch.errors import Blame, failure_blame
 from dcatwatch.store.core import Store, StoreError, Unit
 
 log = logging.getLogger(__name__)
 LEVELS = ("api", "machine_readable", "document_only", "unknown")
 UP_STATUSES = frozenset({"ok", "partial"})
+INTERRUPTED_WINDOW = timedelta(hours=1)  # dcatwatch_runs_interrupted_recent counts this far back
 
 
 def timestamp(moment: datetime | None) -> float:
@@ -52,7 +59,8 @@ class StoreCollector(Collector):
                                "scrape, else 0 (store families are then missing).")
         try:
             with self.store.read() as unit:
-                families = [*self._sources(unit), *self._scores(unit), _deliveries(unit)]
+                families = [*self._sources(unit), *self._scores(unit), _deliveries(unit),
+                            _interrupted(unit)]
         except StoreError as exc:
             log.error("metrics: cannot read the store: %s", exc)
             families = []
@@ -86,20 +94,41 @@ class StoreCollector(Collector):
         services = GaugeMetricFamily("dcatwatch_source_unattributed_services", "Current data "
                                      "services of the source with no agency (no publisher, "
                                      "none inherited, no source agency).", labels=["source"])
+        failing = GaugeMetricFamily("dcatwatch_source_failing", "1 for a source whose last "
+                                    "harvest run failed, by whose failure: monitor (every error "
+                                    "the monitor's own: its DNS or route), agency, unknown "
+                                    "(timeouts, interrupted). No sample while it is up.",
+                                    labels=["source", "blame"])
         held_counts = unit.datasets.held_removals()
         without_agency = unit.datasets.unattributed()
         services_without = unit.services.unattributed()
         rows = unit.sources.enabled_states()
+        errors = unit.runs.latest_errors(
+            [row.name for row in rows if row.last_status not in UP_STATUSES])
+        attempts: list[tuple[float, Blame | None]] = []
         for row in rows:
             label = [row.name]
-            up.add_metric(label, 1 if row.last_status in UP_STATUSES else 0)
+            is_up = row.last_status in UP_STATUSES
+            up.add_metric(label, 1 if is_up else 0)
             success.add_metric(label, timestamp(row.last_success_at))
             attempt.add_metric(label, timestamp(row.last_attempt_at))
             datasets.add_metric(label, row.datasets or 0)
             held.add_metric(label, held_counts.get(row.name, 0))
             unattributed.add_metric(label, without_agency.get(row.name, 0))
             services.add_metric(label, services_without.get(row.name, 0))
-        return [up, success, attempt, datasets, held, unattributed, services]
+            blame = failure_blame(errors[row.name]) if row.name in errors else None
+            if blame is not None:  # a source never run has no failure to blame
+                failing.add_metric([row.name, blame], 1)
+            if row.last_attempt_at is not None:  # a first run still going counts neither way
+                attempts.append((timestamp(row.last_attempt_at),
+                                 None if is_up else blame or "unknown"))
+        outage = GaugeMetricFamily("dcatwatch_monitor_network_down", "1 when the latest "
+                                   "harvests all failed for the monitor's own reasons (its DNS "
+                                   "or route: dcatwatch_source_failing{blame=\"monitor\"}), "
+                                   "since the first of them none reached its server, and that "
+                                   "is 2 sources or more (or the only one), else 0.",
+                                   value=int(monitor_network_down(attempts)))
+        return [up, success, attempt, datasets, held, unattributed, services, failing, outage]
 
     def _scores(self, unit: Unit) -> list[Metric]:
         latest = unit.scores.latest_national()
@@ -130,6 +159,36 @@ def _deliveries(unit: Unit) -> Metric:
     counts = unit.outbox.states(datetime.now(UTC))
     for state in STATES:
         family.add_metric([state], counts.get(state, 0))
+    return family
+
+
+def monitor_network_down(attempts: list[tuple[float, Blame | None]]) -> bool:
+    """Whether the monitor itself cannot reach the sources, from each harvested source's
+    latest attempt: (when it started, whose failure it was; None if it read its catalogue).
+
+    True when two sources or more (the only one, if one was ever harvested) last failed for
+    the monitor's own reasons, and no source reached its server (read its catalogue, or failed
+    for its agency) since the first of those failures started. Timeouts and interrupted runs
+    (blame ``unknown``) count neither way. One source whose own DNS fails while others are
+    harvested is therefore not an outage of the monitor, nor is a failure the network has
+    recovered from since."""
+    failed = [started for started, blame in attempts if blame == "monitor"]
+    if not failed or len(failed) < min(2, len(attempts)):
+        return False
+    since = min(failed)
+    return not any(started >= since and blame in (None, "agency")
+                   for started, blame in attempts)
+
+
+def _interrupted(unit: Unit) -> Metric:
+    """Runs marked interrupted in the last hour, whichever process marked them (the daemon's
+    ``dcatwatch_runs_interrupted_total`` counts only its own)."""
+    family = GaugeMetricFamily("dcatwatch_runs_interrupted_recent", "Harvest and validation "
+                               "runs marked interrupted (a killed process, a lost database) in "
+                               "the last hour, by any process, by kind.", labels=["kind"])
+    for kind, count in unit.runs.interrupted_since(datetime.now(UTC) - INTERRUPTED_WINDOW
+                                                   ).items():
+        family.add_metric([kind], count)
     return family
 
 

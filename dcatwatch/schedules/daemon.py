@@ -43,13 +43,9 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -66,17 +62,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from dcatwatch.config import DaemonSettings, Settings
 from dcatwatch.cron import TIMEZONE, fire_times_between, next_after, setting_trigger
-from dcatwatch.errors import ConfigError
 from dcatwatch.harvester.run import sync_configuration
 from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import log_context
-from dcatwatch.metrics import Instruments, MetricsServer, StoreCollector, new_registry
+from dcatwatch.metrics import Instruments
 from dcatwatch.schedules import jobs, state
+from dcatwatch.schedules.active import ActiveWork
+from dcatwatch.schedules.pending import Pending
 from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.db import hide_password
 from dcatwatch.store.runs import RunResult
 from dcatwatch.validators.linkengine import link_engine
-from dcatwatch.web.app import web_routes
 
 log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(minutes=1)
@@ -84,101 +80,11 @@ WATCH_EVERY = 2.0  # seconds between the store watch's looks
 PROBE_EVERY = 10.0  # seconds between write probes while the store seems fine
 
 
-def serve(settings: Settings, demo: bool = False, demo_dir: Path | None = None) -> int:
-    """Run the daemon until SIGTERM/SIGINT; returns the exit status (0).
-
-    ``demo``: serve the bundled example catalogues on loopback and watch them instead of
-    the configured sources, with a SQLite store in ``demo_dir`` (default:
-    :func:`dcatwatch.demo.server.default_directory`), kept after the demo stops so that the
-    configuration it writes there keeps working. Where it is, is logged on start.
-    """
-    if not demo:
-        return _serve(settings)
-    from dcatwatch.demo.server import DemoSite, default_directory, demo_settings, write_config
-
-    with ExitStack() as stack:
-        directory = demo_dir or default_directory()
-        directory.mkdir(parents=True, exist_ok=True)
-        site = stack.enter_context(DemoSite())
-        chosen = demo_settings(settings, site.base_url, directory)
-        config = write_config(chosen, directory)
-        host, port = chosen.server.host, chosen.server.port
-        log.info("dcatwatch demo: example catalogues at %s/, metrics at http://%s:%s/metrics; "
-                 "store and configuration kept in %s; try: dcatwatch --config %s scores",
-                 site.base_url, host, port, directory, config)
-        return _serve(chosen)
-
-
-def _serve(settings: Settings) -> int:
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run
-    store = Store.open(settings.database.url)
-    registry = new_registry()
-    instruments = Instruments(registry)
-    registry.register(StoreCollector(store))
-    daemon = Daemon(settings, store, instruments)
-    try:
-        server = MetricsServer(settings.server.host, settings.server.port, registry,
-                               daemon.readiness, pages=web_routes(settings, store))
-    except OSError as exc:
-        raise ConfigError("server.port", f"cannot listen on {settings.server.host}:"
-                          f"{settings.server.port}: {exc.strerror or exc}") from None
-    daemon.scored = server.warm  # render the new agency figures before Prometheus asks
-    daemon.install_signals()
-    server.start()  # /metrics answers, /readyz fails until the store is prepared
-    host, port = server.address
-    log.info("serving %d sources; metrics on http://%s:%d/metrics", len(daemon.sources),
-             host, port)
-    if not daemon.prepare():  # stopped while waiting for a writable store
-        server.close()
-        daemon.close()
-        log.info("stopped")
-        return 0
-    daemon.run()
-    abandoned = daemon.drain()
-    server.close()
-    if abandoned:
-        log.warning("shutdown grace of %.0f s is over; abandoning %s (interrupted runs are "
-                    "marked failed and retried at the next start)",
-                    daemon.options.shutdown_grace, ", ".join(abandoned))
-        exit_now()
-    daemon.close()
-    log.info("stopped")
-    return 0
-
-
 def exit_now() -> None:
     """Exit 0 at once, without waiting for worker threads (they are abandoned)."""
     logging.shutdown()
     sys.stderr.flush()
     os._exit(0)
-
-
-class ActiveWork:
-    """What is running now, so that a shutdown can wait for it."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._active: Counter[str] = Counter()
-
-    @contextmanager
-    def track(self, name: str) -> Iterator[None]:
-        with self._changed:
-            self._active[name] += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._active[name] -= 1
-                if not self._active[name]:
-                    del self._active[name]
-                self._changed.notify_all()
-
-    def wait_idle(self, timeout: float) -> list[str]:
-        """Wait up to ``timeout`` seconds for all work to end; what is still running."""
-        with self._changed:
-            self._changed.wait_for(lambda: not self._active, timeout)
-            return sorted(self._active)
 
 
 class Daemon:
@@ -509,6 +415,7 @@ class Daemon:
         problem = exc if isinstance(exc, str) else describe(exc)
         first = self._store_problem is None
         self._store_problem = problem
+        self.instruments.store_writable.set(0)
         if first:
             log.error("the database %s cannot be written (%s): runs wait and are retried "
                       "when it is back; make sure it is running, reachable, writable and "
@@ -519,6 +426,7 @@ class Daemon:
         if self._store_problem is not None:
             log.info("the database can be written again; carrying on")
         self._store_problem = None
+        self.instruments.store_writable.set(1)
 
     def watch_store(self) -> None:
         """Probe the store while it fails (and every ``PROBE_EVERY`` s otherwise); when it
@@ -609,67 +517,3 @@ class Daemon:
         self.links.stop()
         self.client.close()
         self.store.close()
-
-
-@dataclass
-class Undone:
-    """What store failures left undone (see :class:`Pending`)."""
-
-    retries: dict[str, datetime] = field(default_factory=dict)  # source → retry by
-    harvests: set[str] = field(default_factory=set)  # sources whose run may say running
-    validations: set[str | None] = field(default_factory=set)  # to mark and redo
-    scoring: bool = False
-    reports: bool = False
-
-
-class Pending:
-    """Work a store failure left undone, kept in memory until a store write succeeds."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._undone = Undone()
-
-    def any(self) -> bool:
-        with self._lock:
-            undone = self._undone
-            return bool(undone.retries or undone.harvests or undone.validations
-                        or undone.scoring or undone.reports)
-
-    def retry(self, source: str, moment: datetime) -> None:
-        with self._lock:
-            self._undone.retries[source] = min(moment, self._undone.retries.get(source, moment))
-
-    def lose_harvest(self, source: str) -> None:
-        with self._lock:
-            self._undone.harvests.add(source)
-
-    def lose_validation(self, source: str | None) -> None:
-        with self._lock:
-            self._undone.validations.add(source)
-
-    def add_validations(self, sources: Iterable[str | None]) -> None:
-        with self._lock:
-            self._undone.validations.update(sources)
-
-    def rescore(self) -> None:
-        with self._lock:
-            self._undone.scoring = True
-
-    def resend(self) -> None:
-        with self._lock:
-            self._undone.reports = True
-
-    def take(self) -> Undone:
-        with self._lock:
-            taken, self._undone = self._undone, Undone()
-            return taken
-
-    def put_back(self, taken: Undone) -> None:
-        with self._lock:
-            for source, moment in taken.retries.items():
-                self._undone.retries[source] = min(
-                    moment, self._undone.retries.get(source, moment))
-            self._undone.harvests |= taken.harvests
-            self._undone.validations |= taken.validations
-            self._undone.scoring |= taken.scoring
-            self._undone.reports |= taken.reports

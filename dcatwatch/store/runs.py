@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from dcatwatch.errors import DcatwatchError
 from dcatwatch.store.models import RunCounts
 from dcatwatch.store.repository import Repository
-from dcatwatch.store.tables import DATASETS, RUNS, SOURCES
+from dcatwatch.store.tables import DATASETS, RUNS, SOURCES, VALIDATION_RUNS
 
 INTERRUPTED = DcatwatchError("run.internal", "the run was interrupted (process stopped or killed)")
-
-
+# the start of the message every process stores in a run it marks interrupted (this module,
+# schedules.state and checks.INTERRUPTED_MESSAGE); queue workers set status ``interrupted``
+INTERRUPTED_MARK = "the run was interrupted ("
 
 
 @dataclass(slots=True)
@@ -90,6 +91,29 @@ class Runs(Repository):
                 update(RUNS).where(RUNS.c.id.in_([row.id for row in interrupted]))
                 .values(status="failed", finished_at=now, errors=json.dumps([error])))
         return [row.source for row in interrupted]
+
+    def latest_errors(self, sources: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The stored errors of the latest finished run of each of ``sources`` (that has
+        one), by source."""
+        latest = (select(func.max(RUNS.c.id))  # runs of a source never overlap: ids in order
+                  .where(RUNS.c.source.in_(list(sources)), RUNS.c.status != "running")
+                  .group_by(RUNS.c.source))
+        return {row.source: json.loads(row.errors) for row in self.connection.execute(
+            select(RUNS.c.source, RUNS.c.errors).where(RUNS.c.id.in_(latest)))}
+
+    def interrupted_since(self, since: datetime) -> dict[str, int]:
+        """Harvest and validation runs marked interrupted at or after ``since``, by whichever
+        process marked them (a daemon at start, a command, a queue worker), by kind."""
+        harvests = select(func.count()).select_from(RUNS).where(
+            RUNS.c.finished_at >= since,
+            or_(RUNS.c.status == "interrupted",
+                and_(RUNS.c.status == "failed", RUNS.c.errors.contains(INTERRUPTED_MARK))))
+        validations = select(func.count()).select_from(VALIDATION_RUNS).where(
+            VALIDATION_RUNS.c.finished_at >= since,
+            VALIDATION_RUNS.c.status.in_(("failed", "interrupted")),
+            VALIDATION_RUNS.c.summary.contains(INTERRUPTED_MARK))
+        return {"harvest": int(self.connection.execute(harvests).scalar_one()),
+                "validation": int(self.connection.execute(validations).scalar_one())}
 
     def latest_of_catalogues(self, agency_id: str) -> list[Any]:
         """The latest finished run of each ``dcat`` source with datasets of the agency,

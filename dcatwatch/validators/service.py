@@ -331,8 +331,8 @@ def _shacl(store: Store, source: str | None, scope: _Scope,
     (:mod:`dcatwatch.validators.shacl_run`); every current dataset's SHACL findings join
     the run's."""
     services: dict[str, list[str]] = {}
-    for iri, name, _ in scope.services:
-        services.setdefault(name, []).append(iri)
+    for service, name, _ in scope.services:
+        services.setdefault(name, []).append(service)
     return shacl_run.run(store, source, services, scope.findings.extend, progress)
 
 
