@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import insert, select
+from sqlalchemy import Text, insert, select, type_coerce
 
 from dcatwatch.dcat.agency import identify
 from dcatwatch.dcat.model import Agent
@@ -91,9 +91,10 @@ def test_old_agency_ids_move_to_current_ones(database_url: str) -> None:
         connection.execute(insert(SERVICES), [
             {"source": "s", "iri": "https://x.se/s/1", "agency_id": umea_old, "record": "{}",
              "first_seen_at": NOW, "last_seen_at": NOW}])
-        connection.execute(insert(SCORES), [
+        # details were text at this revision: written as text, not as today's packed bytes
+        connection.execute(insert(SCORES).values(details=type_coerce("{}", Text)), [
             {"dataset_id": ids[0], "agency_id": umea_old, "level": 2, "mqa_points": 100.0,
-             "mqa_band": "Bad", "content_hash": "h", "details": "{}", "scored_at": NOW}])
+             "mqa_band": "Bad", "content_hash": "h", "scored_at": NOW}])
         connection.execute(insert(AGENCY_SNAPSHOTS), [
             {"scored_at": NOW, "agency_id": umea_old, "datasets": 1, "api": 0,
              "machine_readable": 1, "document_only": 0, "unknown": 0, "api_share": 0.0,
