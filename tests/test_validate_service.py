@@ -185,3 +185,23 @@ def test_rows_read_in_batches_and_the_streamed_document_are_the_whole_result(
     assert (whole["summary"]["shacl"], batched["summary"]["shacl"]) == \
         ({"checked": 2, "reused": 0, "conforming": 0, "unchecked": 0},
          {"checked": 0, "reused": 2, "conforming": 0, "unchecked": 0})
+
+
+def test_distributions_under_dct_distribution_are_validated(server: LoopbackServer,
+                                                            tmp_path: Path,
+                                                            database_url: str) -> None:
+    """A catalogue linking distributions with dct:distribution (tolerated by the mapper, as
+    a real Swedish catalogue writes it) validates like one using dcat:distribution."""
+    catalog = (FILES / "catalog.ttl").read_text(encoding="utf-8").replace(
+        "{base}", server.url("")).replace("dcat:distribution", "dct:distribution")
+    server.route("/catalog.ttl", catalog.encode(), content_type="text/turtle")
+    server.route_file("/kommuner.csv", FILES / "swedish-cp1252.csv", "text/csv")
+    server.route_file("/trasig.csv", FILES / "broken.csv", "text/csv")
+    config = write_config(tmp_path, [{"name": "exempel", "type": "dcat",
+                                      "url": server.url("/catalog.ttl")}], database=database_url)
+    status, [result] = harvest_json(config)
+    assert status == 0 and result["distributions"] == 3
+    report = _validate(config, ValidationSettings(recheck_hours=0, data=False))
+    assert {d["uri"] for d in report["distributions"]} == {
+        "https://data.example.se/dist/kommuner-csv", "https://data.example.se/dist/trasig-csv",
+        "https://data.example.se/dist/rapport-pdf"}

@@ -32,12 +32,10 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from dcatwatch.config import Settings, ValidationSettings
-from dcatwatch.dcat import namespaces as ns
-from dcatwatch.dcat.mapper import Mapper
+from dcatwatch.dcat.mapper import DISTRIBUTION_LINKS, Mapper
 from dcatwatch.dcat.model import Dataset
 from dcatwatch.dcat.parse import graph_from_ntriples
 from dcatwatch.dcat.records import load_service
-from dcatwatch.dcat.terms import iri
 from dcatwatch.http.client import HttpClient
 from dcatwatch.store.checks import INTERRUPTED_MESSAGE
 from dcatwatch.store.core import Store, StoreError, describe
@@ -48,7 +46,6 @@ from dcatwatch.validators.data import DataTarget, check_data, target
 from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
 
-DISTRIBUTION = iri(ns.DCAT, "distribution")
 Progress = Callable[[str, int, int], None]  # (stage: metadata | shacl | links | data, done, total)
 
 
@@ -314,7 +311,9 @@ def _read_dataset(scope: _Scope, source: str, description: str, settings: Valida
     root = description.split(" ", 1)[0]
     dataset: Dataset = Mapper(graph, url="", source=source).dataset(root)
     # the mapper names blank distributions; pair its distributions with their nodes, in order
-    nodes = [obj for p, obj in graph.subjects[root] if p == DISTRIBUTION and obj in graph.subjects]
+    # (under dcat:distribution or a tolerated dct:distribution, as the mapper reads them)
+    nodes = [obj for p, obj in graph.subjects[root]
+             if p in DISTRIBUTION_LINKS and obj in graph.subjects]
     names = {node: dist.iri for node, dist in zip(nodes, dataset.distributions, strict=True)}
     for dist in dataset.distributions:
         scope.distributions.append(_Dist(dist.iri, dataset.iri, source, list(dist.access_urls),
