@@ -361,8 +361,7 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
             out.extend(_evidence_lines(dist["evidence"], "    "))
             out.extend(_finding_lines(dist.get("findings", []), "    "))
         mqa = details["mqa"]
-        pending = (f"; up to {mqa['unknown_points']:.0f} more once links and the DCAT-AP "
-                   "SHACL check are done" if mqa["unknown_points"] else "")
+        pending = _pending(mqa)
         out.append(f"  MQA-predicted: {mqa['points']:.0f} of {SCALE} ({mqa['band']}){pending}")
         for indicator in mqa["indicators"]:
             out.append(f"    {indicator['state']:<7} {indicator['points']:5.1f}/"
@@ -373,6 +372,17 @@ def explanation(iri: str, found: list[dict[str, Any]]) -> str:
             out.append(f"      ! {finding['severity']} {finding['code']} {finding['subject']} "
                        f"{finding['property']}{value}: {finding['hint']['en']}")
     return "\n".join(out)
+
+
+def _pending(mqa: dict[str, Any]) -> str:
+    """``; up to N more once links are checked`` (or the SHACL check is done): what the
+    indicators still unknown can add, and what they wait for."""
+    if not mqa["unknown_points"]:
+        return ""
+    unknown = {i["id"] for i in mqa["indicators"] if i["state"] == "unknown"}
+    waits = (["links are checked"] if unknown - {"dcat_ap_compliance"} else []) + (
+        ["the DCAT-AP SHACL check is done"] if "dcat_ap_compliance" in unknown else [])
+    return f"; up to {mqa['unknown_points']:.0f} more once {' and '.join(waits)}"
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], indent: str) -> list[str]:

@@ -546,7 +546,7 @@ def _explained(dataset: Dataset, links: dict[str, LinkInfo] | None = None) -> st
     details = {"classification": classify_dataset(dataset, {}, links=links or {}).to_dict(),
                "mqa": score_dataset(dataset, links or {}).to_dict()}
     return explanation(dataset.iri, [{"source": "s", "agency": "a", "title": "T",
-                                      "removed": False, "details": details}])
+                                      "removed": False, "details": details, "shacl": []}])
 
 
 def test_explain_prints_missing_values_and_no_empty_promise() -> None:
@@ -556,10 +556,12 @@ def test_explain_prints_missing_values_and_no_empty_promise() -> None:
     url = "https://data.example.se/hamta?id=1"
     out = _explained(_dataset(Distribution("d", access_urls=[url])))
     assert "U4 no format: format = missing (no format, media type or file extension)" in out
-    assert "more once links are checked" in out  # the access URL is not checked yet
+    # the access URL is not checked yet, nor is the description against the SHACL shapes
+    assert "more once links are checked and the DCAT-AP SHACL check is done" in out
     checked = _explained(_dataset(Distribution("d", access_urls=[url])),
                          {url: LinkInfo(200, "application/octet-stream", True)})
-    assert "more once links are checked" not in checked
+    assert "links are checked" not in checked
+    assert "more once the DCAT-AP SHACL check is done" in checked
     assert "up to 0 more" not in checked
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import rdflib
 
+from dcatwatch.store.packing import unpack_json
 from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 
@@ -150,7 +151,7 @@ def test_every_real_dataset_and_distribution_gets_a_class(corpus_run: tuple[Path
     classes: Counter[str] = Counter()
     levels: Counter[str] = Counter()
     for (details,) in rows:
-        level = json.loads(details)["classification"]
+        level = json.loads(unpack_json(details))["classification"]
         levels[level["level_name"]] += 1
         for distribution in level["distributions"]:
             assert distribution["class"] in {"api", "machine_readable", "document", "unknown"}

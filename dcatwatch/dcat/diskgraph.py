@@ -25,6 +25,13 @@ from pathlib import Path
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 DCAT_DATASET = "<http://www.w3.org/ns/dcat#dataset>"
+# the links the mapper follows backwards: which catalogue lists a dataset or a service, which
+# distribution a service gives access to, which dataset has a distribution
+LINKED_BY_OBJECT = frozenset({DCAT_DATASET, "<http://www.w3.org/ns/dcat#service>",
+                              "<http://www.w3.org/ns/dcat#accessService>",
+                              "<http://www.w3.org/ns/dcat#distribution>",
+                              "<http://purl.org/dc/terms/distribution>"})
+_LINKED_SQL = ", ".join(f"'{p}'" for p in sorted(LINKED_BY_OBJECT))
 CACHE_KIB = 2 * 1024  # SQLite's page cache (its default): the OS caches the file
 REMEMBERED = 4096  # subjects whose triples are kept after a lookup (the mapper asks twice)
 ROWS = 10_000  # rows written at a time
@@ -139,8 +146,8 @@ class DiskGraph:
     def index(self) -> None:
         """Finish writing: index the rows for the mapper's questions."""
         self._db.execute("CREATE INDEX t_subject ON t (s)")
-        # only dcat:dataset links are asked by object (which catalogue lists a dataset)
-        self._db.execute(f"CREATE INDEX t_listed ON t (o) WHERE p = '{DCAT_DATASET}'")
+        # only the links the mapper follows backwards are asked by object
+        self._db.execute(f"CREATE INDEX t_listed ON t (o, p) WHERE p IN ({_LINKED_SQL})")
         self._db.execute("COMMIT")
 
     def largest_record(self, limit: int, links: Iterable[str]) -> tuple[str, int] | None:
@@ -180,11 +187,13 @@ class DiskGraph:
             yield node
 
     def subjects_linking(self, predicate: str, node: str) -> list[str]:
-        """The subjects that have ``node`` as an object of ``predicate`` (dcat:dataset only)."""
-        if predicate != DCAT_DATASET:
-            raise ValueError(f"only {DCAT_DATASET} is indexed by object")
+        """The subjects that have ``node`` as an object of ``predicate`` (one of
+        :data:`LINKED_BY_OBJECT`)."""
+        if predicate not in LINKED_BY_OBJECT:
+            raise ValueError(f"{predicate} is not indexed by object")
         return [s for (s,) in self._db.execute(
-            f"SELECT s FROM t WHERE p = '{DCAT_DATASET}' AND o = ? ORDER BY rowid", (node,))]
+            f"SELECT s FROM t WHERE p IN ({_LINKED_SQL}) AND p = ? AND o = ? ORDER BY rowid",
+            (predicate, node))]
 
     def objects_of(self, predicates: Iterable[str]) -> list[str]:
         """The objects of ``predicates`` anywhere in the document (a handful: next pages)."""
