@@ -323,6 +323,11 @@ class Servers:
             self._servers.append(self._loop.run_until_complete(
                 asyncio.start_server(handler, sock=sock)))
         self._loop.run_forever()
+        pending = asyncio.all_tasks(self._loop)  # connections kept alive: end them
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
 
     async def _handle(self, address: str, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:
