@@ -276,6 +276,11 @@ SELECTIVE: dict[str, Callable[[Unit], object]] = {
     "checks.recent_links (due link checks)": lambda u: u.checks.recent_links(
         URLS, T0, T0 - timedelta(hours=6)),
     "checks.link_infos": lambda u: u.checks.link_infos(URLS),
+    "checks.link_histories": lambda u: u.checks.link_histories(URLS),
+    "checks.history": lambda u: u.checks.history(URLS),
+    "checks.unreachable": lambda u: u.checks.unreachable(URLS, ["fetch.timeout"]),
+    "datasets.current_of_agencies (coverage)": lambda u: u.datasets.current_of_agencies(
+        [AGENCY, "a7"]),
     "runs.running": lambda u: u.runs.running(SOURCE),
     "runs.recover_interrupted": lambda u: u.runs.recover_interrupted(T0, {}),
     "checks.recover_interrupted": lambda u: u.checks.recover_interrupted(T0),
