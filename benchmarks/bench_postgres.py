@@ -1,7 +1,7 @@
 """Harvest on PostgreSQL beside SQLite: a large source's first harvest, and its retry after
 the database dropped the harvest's connection mid-write.
 
-    python benchmarks/bench_postgres.py [--datasets 60000] [--postgres URL] [--smoke]
+    python benchmarks/bench_postgres.py [--datasets 60000] [--runs 1] [--postgres URL] [--smoke]
 
 Needs PostgreSQL: ``--postgres URL`` or ``DCATWATCH_TEST_POSTGRES_URL`` (an admin URL; a
 database is made and dropped per measurement). Without either it says so and exits 0.
@@ -14,7 +14,9 @@ database is made and dropped per measurement). Without either it says so and exi
      database session (PostgreSQL: ``pg_terminate_backend``, what a restart of the server
      does to it; SQLite: the process is killed, the nearest an embedded store has), then
      times the retried ``dcatwatch harvest`` (what the daemon does after an outage);
-3. prints ``name: value`` lines and the PostgreSQL/SQLite ratio of each (target: at most 2).
+3. repeats 2. ``--runs`` times, SQLite and PostgreSQL in turn (so both see the same load),
+   and prints the median of each, every run's time, and the PostgreSQL/SQLite ratio of the
+   medians (target: at most 2).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import compileall
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,6 +172,7 @@ def measure(admin: str | None, root: Path, base: Path, datasets: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=int, default=60_000)
+    parser.add_argument("--runs", type=int, default=1, help="measurements of each (median)")
     parser.add_argument("--postgres", default=os.environ.get("DCATWATCH_TEST_POSTGRES_URL"),
                         help="PostgreSQL admin URL (default: $DCATWATCH_TEST_POSTGRES_URL)")
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
@@ -191,17 +195,23 @@ def main() -> None:
         try:
             print(f"catalogue: {args.datasets} datasets, "
                   f"{catalogue.stat().st_size / 1e6:.1f} MB RDF/XML", flush=True)
-            sqlite = measure(None, root, base, args.datasets)
-            postgres = measure(args.postgres, root, base, args.datasets)
+            runs: dict[str, list[dict[str, float | str]]] = {"sqlite": [], "postgresql": []}
+            for _ in range(args.runs):
+                runs["sqlite"].append(measure(None, root, base, args.datasets))
+                runs["postgresql"].append(measure(args.postgres, root, base, args.datasets))
         finally:
             server.shutdown()
     for phase, label in (("first", "first harvest, empty store"),
                          ("retry", "retried harvest after an interrupted one")):
-        ratio = float(postgres[phase]) / float(sqlite[phase])
-        print(f"{label}: sqlite {float(sqlite[phase]):.1f} s, postgresql "
-              f"{float(postgres[phase]):.1f} s, ratio {ratio:.2f} (target <= {TARGET})")
-    print(f"interruption: sqlite: {sqlite['interrupted']}; postgresql: "
-          f"{postgres['interrupted']}")
+        times = {backend: [float(run[phase]) for run in measured]
+                 for backend, measured in runs.items()}
+        sqlite, postgres = (statistics.median(times[b]) for b in ("sqlite", "postgresql"))
+        print(f"{label}: sqlite {sqlite:.1f} s, postgresql {postgres:.1f} s, ratio "
+              f"{postgres / sqlite:.2f} (target <= {TARGET}; medians of {args.runs}: sqlite "
+              f"{', '.join(f'{t:.1f}' for t in times['sqlite'])}, postgresql "
+              f"{', '.join(f'{t:.1f}' for t in times['postgresql'])})")
+    print(f"interruption: sqlite: {runs['sqlite'][0]['interrupted']}; postgresql: "
+          f"{runs['postgresql'][0]['interrupted']}")
 
 
 if __name__ == "__main__":
