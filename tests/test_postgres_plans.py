@@ -331,3 +331,16 @@ def test_the_checks_catch_a_degraded_plan(loaded: Loaded) -> None:
         found = plans(unit, SELECTIVE["datasets.counts"])
     assert "Seq Scan on dataset" in [f for plan in found for f in faults(plan, whole=False)]
     assert any("Nested Loop" in f for plan in found for f in faults(plan, whole=True))
+
+
+def test_statements_are_planned_for_their_values(loaded: Loaded) -> None:
+    """psycopg prepares a statement run five times on a connection, and PostgreSQL soon runs
+    a prepared one from a generic plan made for any source: change detection, run once per
+    batch, then filtered every row of a large source (a retried 60 000-dataset harvest took
+    minutes). The store's connections prepare nothing."""
+    with loaded.store.read() as unit:
+        for _ in range(8):
+            unit.datasets.existing("riket", IRIS)
+        prepared = unit.connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements").scalar()
+    assert prepared == 0
