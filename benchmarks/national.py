@@ -1,27 +1,37 @@
 """National simulation: ``dcatwatch serve`` against a simulated Sweden on loopback.
 
     python benchmarks/national.py [--agencies 200] [--datasets 40000] [--links 100000]
-        [--min-delay 0.02] [--database URL] [--timeout 1800] [--smoke]
+        [--min-delay 0.02] [--database URL | --postgres URL [--workers N]]
+        [--timeout 1800] [--smoke]
 
 Builds the world of ``simulation.py`` (agency catalogues, paged with ``hydra:next`` or single
 documents, RDF/XML and Turtle; a dataportal.se-shaped RDF/XML dump repeating part of them
 under ``http://dataportal.se/organisation/SE<orgnr>``; links mostly fine, some 404, slow,
 dead or rate-limited), serves each host on its own 127.0.0.0/8 address, writes a
 configuration and starts ``dcatwatch serve`` on an empty SQLite store (or ``--database``, an
-empty database). It waits until every source is harvested and validated, then prints, one
+empty database; or ``--postgres``, an admin URL of a PostgreSQL server on which a database is
+made and dropped: ``--workers`` ``serve`` processes share it with ``[queue] backend =
+"postgres"``). It waits until every source is harvested and validated, then prints, one
 ``name: value`` a line:
 
 - time to first scores: start of ``serve`` to the first ``dcatwatch_agency_datasets`` in
   /metrics, and to the whole run being done;
-- link checks per minute (distinct link URLs the hosts were asked for, over the window from
-  the first to the last such request) beside the politeness bound: the fastest rate
-  ``[http] min_delay`` allows, links ÷ (max over hosts of links on that host × min_delay);
-- peak RSS of the serve process and its children;
+- the link round: from the first to the last link request the hosts saw, beside its real
+  lower bound, the larger of: per host, its links × (``[http] min_delay`` + that host's
+  response time: 0.3 s slow, the Retry-After of a rate-limiting one; a silent host costs one
+  connect timeout), and every link's response time spread over the in-flight cap
+  (``[validation] in_flight``, else ``workers``; per process). Also actual/bound;
+- CPU seconds of the dcatwatch processes (and their children) per link check, over the link
+  round (harvests and scoring running meanwhile included) and over the whole run;
+- politeness as the simulated servers saw the link requests (over every worker): the most
+  requests at once on one host, and the gaps (end of a response to the arrival of the next
+  request to that host) under ``min_delay``;
+- peak RSS of the serve processes and their children;
 - how many agency scores (per-level counts), broken links (``validate --json``) and
   unattributed datasets differ from the simulation's truth (target 0). What dcatwatch does
   not report is counted as differing and said so.
 
-Everything it starts (the hosts, the daemon) stops on exit, Ctrl-C included.
+Everything it starts (the hosts, the daemons, the database) stops on exit, Ctrl-C included.
 ``--smoke``: 10 agencies, 400 datasets, 1000 links.
 """
 
@@ -29,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import subprocess
@@ -36,8 +47,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation  # noqa: E402
@@ -52,42 +67,125 @@ UNATTRIBUTED_LINE = re.compile(
     r'^dcatwatch_source_unattributed_datasets\{source="[^"]+"\} ([0-9.e+]+)', re.M)
 
 
-def write_config(world: simulation.World, root: Path, database: str | None,
-                 min_delay: float) -> tuple[Path, int]:
-    """The daemon's configuration; returns it and the /metrics port."""
-    port = simulation.free_port()
+CONNECT_TIMEOUT = 1.0  # [http] connect_timeout: what a silent host costs at least
+
+
+def write_configs(world: simulation.World, root: Path, database: str | None,
+                  min_delay: float, workers: int, queue: bool) -> list[tuple[Path, int]]:
+    """One configuration per ``serve`` process, each with its own /metrics port (``queue``:
+    ``[queue] backend = "postgres"``); returns each and its port."""
     lines = [f'[database]\nurl = "{database or f"sqlite:///{root}/national.db"}"',
-             f'[server]\nhost = "127.0.0.1"\nport = {port}',
              f"[http]\nallow_private_networks = true\nmin_delay = {min_delay}\n"
-             "connect_timeout = 1\nread_timeout = 5\nretries = 1\nbackoff_base = 0.2\n"
-             "retry_after_max = 5",
+             f"connect_timeout = {CONNECT_TIMEOUT}\nread_timeout = 5\nretries = 1\n"
+             "backoff_base = 0.2\nretry_after_max = 5",
              "[daemon]\nmax_concurrent_harvests = 2\nshutdown_grace = 5",
              "[validation]\ndata = false\nlink_timeout = 3\nworkers = 8",
              f'[[sources]]\nname = "dataportal"\ntype = "dataportal"\nmode = "dump"\n'
              f'url = "{simulation.resolve(world, "{" + simulation.DUMP_HOST + "}/all.rdf")}"\n'
              'schedule = "*/30 * * * *"']
+    if queue:
+        lines.append('[queue]\nbackend = "postgres"')
     for sim in world.agencies:
         lines.append(f'[[sources]]\nname = "myndighet-{sim.index}"\ntype = "dcat"\n'
                      f'url = "{simulation.catalogue_url(world, sim)}"\n'
                      'schedule = "*/30 * * * *"')
-    config = root / "national.toml"
-    config.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
-    return config, port
+    configs = []
+    for n in range(workers):
+        port = simulation.free_port()
+        config = root / f"national-{n + 1}.toml"
+        config.write_text("\n\n".join([lines[0], f'[server]\nhost = "127.0.0.1"\nport = {port}',
+                                        *lines[1:]]) + "\n", encoding="utf-8")
+        configs.append((config, port))
+    return configs
+
+
+@contextmanager
+def postgres_database(admin: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server of ``admin``, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"dcatwatch_national_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def in_flight_cap(config: Path) -> int:
+    """Link checks one ``serve`` process has in flight at most: ``[validation] in_flight``
+    of an engine that has it, else its ``workers`` (one request each)."""
+    from dcatwatch.config import load
+
+    validation = load(config).validation
+    return int(getattr(validation, "in_flight", None) or validation.workers)
+
+
+def link_bound(world: simulation.World, min_delay: float, in_flight: int) -> dict[str, Any]:
+    """The link round's real lower bound (see the module's docstring), its parts, and the
+    host that sets it."""
+    response = {"ok": 0.0, "slow": simulation.SLOW_SECONDS, "ratelimit": simulation.RETRY_AFTER,
+                "silent": CONNECT_TIMEOUT, "refused": 0.0}
+    per_host = Counter(link.host for link in world.links().values())
+    hosts: dict[str, float] = {}
+    for host, links in per_host.items():
+        behaviour = world.hosts[host]
+        hosts[host] = CONNECT_TIMEOUT if behaviour == "silent" else \
+            links * (min_delay + response[behaviour])
+    slowest = max(hosts, key=hosts.__getitem__)
+    busy = sum(response[world.hosts[host]] * links for host, links in per_host.items()
+               if world.hosts[host] != "silent") + CONNECT_TIMEOUT * sum(
+        1 for host in per_host if world.hosts[host] == "silent")
+    return {"per_host_s": hosts[slowest], "slowest_host": slowest,
+            "slowest_host_links": per_host[slowest], "in_flight_s": busy / in_flight,
+            "bound_s": max(hosts[slowest], busy / in_flight)}
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (from /proc)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its descendants, in MB (from /proc)."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
+    total = 0
+    for current in descendants(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
             total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, AttributeError):
             continue
     return total / 1024
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``, its live descendants and the children they
+    have waited for (from /proc)."""
+    total = 0
+    for current in descendants(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / TICK
 
 
 def scrape(port: int) -> str:
@@ -108,62 +206,86 @@ def cli_json(config: Path, *command: str) -> object:
     return json.loads(result.stdout)
 
 
-def run_daemon(config: Path, port: int, sources: int, log: Path, timeout: float,
-               servers: simulation.Servers) -> dict[str, float]:
-    """Start ``dcatwatch serve``, wait until every source is harvested and the daemon is
-    quiet (no log line and no link request for QUIET seconds), stop it; returns the timings,
-    peak RSS and the sources whose validation the log reports."""
+def run_daemons(configs: list[tuple[Path, int]], sources: int, logs: list[Path],
+                timeout: float, servers: simulation.Servers) -> dict[str, float]:
+    """Start one ``dcatwatch serve`` per configuration, wait until every source is harvested
+    and they are quiet (no log line and no link request for QUIET seconds), stop them;
+    returns the timings, peak RSS, CPU seconds (whole run, and at the first and last link
+    request) and the sources whose validation the logs report."""
     figures: dict[str, float] = {"peak_rss_mb": 0.0}
-    with log.open("w") as stderr:
-        started = time.monotonic()
-        daemon = subprocess.Popen([sys.executable, "-m", "dcatwatch", "--config", str(config),
-                                   "--log-level", "info", "serve"], stderr=stderr,
-                                  stdout=subprocess.DEVNULL)
-        activity, last_activity = (0, 0.0), started
-        try:
-            while time.monotonic() - started < timeout:
+    cpu: list[tuple[float, float]] = []  # (monotonic time, CPU seconds of every daemon)
+    daemons: list[subprocess.Popen[bytes]] = []
+    started = time.monotonic()
+    try:
+        for (config, _), log in zip(configs, logs, strict=True):
+            with log.open("w") as stderr:
+                daemons.append(subprocess.Popen(
+                    [sys.executable, "-m", "dcatwatch", "--config", str(config), "--log-level",
+                     "info", "serve"], stderr=stderr, stdout=subprocess.DEVNULL))
+        activity, last_activity = (0, 0), started
+        while time.monotonic() - started < timeout:
+            for daemon, log in zip(daemons, logs, strict=True):
                 if daemon.poll() is not None:
                     raise SystemExit(f"dcatwatch serve exited {daemon.returncode}:\n"
                                      f"{log.read_text()[-3000:]}")
-                figures["peak_rss_mb"] = max(figures["peak_rss_mb"], tree_rss_mb(daemon.pid))
-                metrics = scrape(port)
-                now = time.monotonic()
-                if "first_scores_s" not in figures and AGENCY_LINE.search(metrics):
-                    figures["first_scores_s"] = now - started
-                harvested = sum(float(v) > 0 for _, v in SUCCESS_LINE.findall(metrics))
-                if RUNNING_LINE.search(metrics):  # a source is being harvested (again)
-                    harvested = min(harvested, sources - 1)
-                if harvested == sources and "harvested_s" not in figures:
-                    figures["harvested_s"] = now - started
-                current = (log.stat().st_size, len(servers.link_urls))
-                if current != activity:
-                    activity, last_activity = current, now
-                elif harvested == sources and now - last_activity > QUIET:
-                    figures["done_s"] = last_activity - started
-                    figures["validated_sources"] = len(validated_sources(log))
-                    figures["unattributed_metric"] = sum(
-                        float(v) for v in UNATTRIBUTED_LINE.findall(metrics)) \
-                        if UNATTRIBUTED_LINE.search(metrics) else -1
-                    break
-                time.sleep(0.5)
-            else:
-                raise SystemExit(f"not done within {timeout:.0f} s: {harvested} of {sources} "
-                                 f"sources harvested; log:\n{log.read_text()[-3000:]}")
-        finally:
+            figures["peak_rss_mb"] = max(figures["peak_rss_mb"],
+                                         sum(tree_rss_mb(d.pid) for d in daemons))
+            cpu.append((time.monotonic(), sum(tree_cpu_s(d.pid) for d in daemons)))
+            metrics = "\n".join(scrape(port) for _, port in configs)
+            now = time.monotonic()
+            if "first_scores_s" not in figures and AGENCY_LINE.search(metrics):
+                figures["first_scores_s"] = now - started
+            harvested = len({source for source, v in SUCCESS_LINE.findall(metrics)
+                             if float(v) > 0})
+            if RUNNING_LINE.search(metrics):  # a source is being harvested (again)
+                harvested = min(harvested, sources - 1)
+            if harvested == sources and "harvested_s" not in figures:
+                figures["harvested_s"] = now - started
+            current = (sum(log.stat().st_size for log in logs), len(servers.link_urls))
+            if current != activity:
+                activity, last_activity = current, now
+            elif harvested == sources and now - last_activity > QUIET:
+                figures["done_s"] = last_activity - started
+                figures["validated_sources"] = len(set().union(
+                    *(validated_sources(log) for log in logs)))
+                one = scrape(configs[0][1])  # a store-wide gauge: every worker's is the same
+                figures["unattributed_metric"] = sum(
+                    float(v) for v in UNATTRIBUTED_LINE.findall(one)) \
+                    if UNATTRIBUTED_LINE.search(one) else -1
+                break
+            time.sleep(0.5)
+        else:
+            raise SystemExit(f"not done within {timeout:.0f} s: {harvested} of {sources} "
+                             f"sources harvested; log:\n{logs[0].read_text()[-3000:]}")
+    finally:
+        for daemon in daemons:
             daemon.send_signal(signal.SIGTERM)
+        for daemon in daemons:
             try:
                 daemon.wait(30)
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 daemon.wait()
+    first, last = servers.link_window
+    figures["cpu_s"] = cpu[-1][1]
+    figures["link_round_cpu_s"] = cpu_at(cpu, last) - cpu_at(cpu, first)
     return figures
 
 
-def daemon_errors(log: Path) -> str:
-    """The daemon's error log lines, counted by message and cause (e.g. ``validation failed
+def cpu_at(samples: list[tuple[float, float]], moment: float) -> float:
+    """CPU seconds at ``moment``, interpolated between the samples around it."""
+    before = max((s for s in samples if s[0] <= moment), default=samples[0])
+    after = min((s for s in samples if s[0] >= moment), default=samples[-1])
+    if after[0] == before[0]:
+        return before[1]
+    return before[1] + (after[1] - before[1]) * (moment - before[0]) / (after[0] - before[0])
+
+
+def daemon_errors(logs: list[Path]) -> str:
+    """The daemons' error log lines, counted by message and cause (e.g. ``validation failed
     (sqlite3.OperationalError: database is locked): 2``)."""
     errors: Counter[str] = Counter()
-    for line in log.open(encoding="utf-8"):
+    for line in (line for log in logs for line in log.open(encoding="utf-8")):
         if '"level": "error"' in line:
             record = json.loads(line)
             causes = [c for c in record.get("exception", "").splitlines() if "Error" in c[:60]]
@@ -226,12 +348,20 @@ def main() -> None:
     parser.add_argument("--min-delay", type=float, default=0.02,
                         help="[http] min_delay: seconds between two requests to one host")
     parser.add_argument("--database", help="an empty database URL (default: temporary SQLite)")
+    parser.add_argument("--postgres", help="PostgreSQL admin URL: the store is a database made "
+                        "there, the serve processes share it with [queue] backend = postgres")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="serve processes (more than one needs --postgres)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait at most")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
+    if args.workers > 1 and not args.postgres:
+        parser.error("--workers above 1 needs --postgres (the queue backend shares the work)")
+    if args.postgres and args.database:
+        parser.error("--postgres makes its own database: give --database or --postgres")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on SIGTERM too
 
     started = time.monotonic()
@@ -242,37 +372,58 @@ def main() -> None:
         servers.start(docs)
         links = world.links()
         per_host = Counter(link.host for link in links.values())
-        bound_s = max(per_host.values()) * args.min_delay
         print(f"world: {len(world.agencies)} agencies, {len(world.records())} datasets, "
               f"{len(links)} links on {len(per_host)} hosts, "
               f"{sum(len(b) for b, _ in docs.values()) / 1e6:.1f} MB of catalogues "
               f"(built in {time.monotonic() - started:.1f} s)", flush=True)
-        with tempfile.TemporaryDirectory(prefix="dcatwatch-national-") as tmp:
-            config, port = write_config(world, Path(tmp), args.database, args.min_delay)
-            log = Path(tmp) / "serve.log"
-            figures = run_daemon(config, port, len(world.agencies) + 1, log, args.timeout,
-                                 servers)
+        with tempfile.TemporaryDirectory(prefix="dcatwatch-national-") as tmp, \
+                (postgres_database(args.postgres) if args.postgres
+                 else _given(args.database)) as database:
+            configs = write_configs(world, Path(tmp), database, args.min_delay, args.workers,
+                                    queue=bool(args.postgres))
+            config = configs[0][0]
+            if args.postgres:  # the schema and the job queue's, before the workers race
+                subprocess.run([sys.executable, "-m", "dcatwatch", "--config", str(config),
+                                "db", "upgrade"], check=True, capture_output=True)
+            cap = in_flight_cap(config) * args.workers
+            bound = link_bound(world, args.min_delay, cap)
+            logs = [Path(tmp) / f"serve-{n + 1}.log" for n in range(args.workers)]
+            figures = run_daemons(configs, len(world.agencies) + 1, logs, args.timeout,
+                                  servers)
             first, last = servers.link_window
-            errors = daemon_errors(log)
+            errors = daemon_errors(logs)
             comparison = compare(world, config)
     finally:
         servers.close()
 
     window = max(last - first, 1e-3)
+    checks = max(len(servers.link_urls), 1)
     results: dict[str, object] = {
         "agencies": len(world.agencies),
         "datasets": len(world.records()),
         "links": len(links),
         "hosts": len(per_host),
         "min_delay_s": args.min_delay,
+        "store": ("postgresql" if args.postgres or (args.database or "").startswith("postgres")
+                  else "sqlite") + f", {args.workers} serve process(es), queue backend "
+                 f"{'postgres' if args.postgres else 'local'}",
         "time_to_first_scores_s": round(figures.get("first_scores_s", float("nan")), 1),
         "time_to_all_harvested_s": round(figures.get("harvested_s", float("nan")), 1),
         "time_to_done_s": round(figures["done_s"], 1),
         "sources_validated": f"{figures['validated_sources']:.0f} of {len(world.agencies) + 1}",
         "link_urls_requested": len(servers.link_urls),
+        "link_round_s": round(window, 1),
         "link_checks_per_minute": round(60 * len(servers.link_urls) / window),
-        "politeness_bound_s": round(bound_s, 1),
-        "politeness_bound_per_minute": round(60 * len(links) / max(bound_s, 1e-3)),
+        "bound_per_host_s": f"{bound['per_host_s']:.1f} (host {bound['slowest_host']}, "
+                            f"{world.hosts[bound['slowest_host']]}, "
+                            f"{bound['slowest_host_links']} links)",
+        "bound_in_flight_s": f"{bound['in_flight_s']:.1f} (cap {cap} in flight)",
+        "bound_s": round(bound["bound_s"], 1),
+        "actual_over_bound": round(window / bound["bound_s"], 2),
+        "cpu_ms_per_link_check_in_round": round(1000 * figures["link_round_cpu_s"] / checks, 2),
+        "cpu_ms_per_link_check_whole_run": round(1000 * figures["cpu_s"] / checks, 2),
+        "cpu_s_whole_run": round(figures["cpu_s"], 1),
+        **{f"politeness_{k}": v for k, v in servers.politeness.violations(args.min_delay).items()},
         "peak_rss_mb": round(figures["peak_rss_mb"]),
         "daemon_errors": errors,
         **comparison,
@@ -282,6 +433,11 @@ def main() -> None:
     }
     for name, value in results.items():
         print(f"{name}: {value}")
+
+
+@contextmanager
+def _given(database: str | None) -> Iterator[str | None]:
+    yield database
 
 
 if __name__ == "__main__":

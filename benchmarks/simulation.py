@@ -30,6 +30,7 @@ KIND_FORMAT = {"api": "application/json", "file": "text/csv", "doc": "applicatio
 PAGE_SIZE = 100
 DUMP_HOST = "127.0.0.2"
 SLOW_SECONDS = 0.3
+RETRY_AFTER = 1  # seconds a rate-limiting host asks for (Retry-After) on a path's first request
 
 
 @dataclass
@@ -241,6 +242,43 @@ def catalogue_url(world: World, sim: AgencySim) -> str:
     return resolve(world, f"{{{sim.host}}}/catalog{'.ttl' if sim.syntax == 'turtle' else '.rdf'}")
 
 
+class Politeness:
+    """Per host, what its server saw of the requests: the most at once, and each gap from
+    the end of one response to the arrival of the next request (0 when the next arrives
+    while another is still being answered)."""
+
+    def __init__(self) -> None:
+        self.at_once: Counter[str] = Counter()  # requests being answered now, per host
+        self.most_at_once: Counter[str] = Counter()
+        self.last_end: dict[str, float] = {}
+        self.gaps: dict[str, list[float]] = {}
+
+    def arrived(self, host: str, now: float) -> None:
+        if self.at_once[host]:
+            self.gaps.setdefault(host, []).append(0.0)
+        elif host in self.last_end:
+            self.gaps.setdefault(host, []).append(now - self.last_end[host])
+        self.at_once[host] += 1
+        self.most_at_once[host] = max(self.most_at_once[host], self.at_once[host])
+
+    def answered(self, host: str, now: float) -> None:
+        self.at_once[host] -= 1
+        self.last_end[host] = now
+
+    def violations(self, min_delay: float) -> dict[str, object]:
+        """The most requests at once on one host, and the gaps under ``min_delay``."""
+        gaps = [gap for host_gaps in self.gaps.values() for gap in host_gaps]
+        short = {host: sum(gap < min_delay for gap in host_gaps)
+                 for host, host_gaps in self.gaps.items()}
+        worst = max(self.most_at_once, key=self.most_at_once.__getitem__, default=None)
+        return {"most_requests_at_once_on_a_host": self.most_at_once[worst] if worst else 0,
+                "host_with_most_at_once": worst or "none",
+                "gaps": len(gaps),
+                "gaps_under_min_delay": sum(short.values()),
+                "hosts_with_gaps_under_min_delay": sum(1 for n in short.values() if n),
+                "smallest_gap_s": round(min(gaps), 4) if gaps else "none"}
+
+
 class Servers:
     """Every simulated host, served by one asyncio loop in a thread; ``close()`` stops all."""
 
@@ -250,6 +288,7 @@ class Servers:
         self.requests: Counter[str] = Counter()
         self.link_urls: set[tuple[str, str]] = set()  # link URLs asked for, and when:
         self.link_window: tuple[float, float] = (0.0, 0.0)  # first and last link request
+        self.politeness = Politeness()  # of the link requests, as each host sees them
         self._limited: set[tuple[str, str]] = set()
         self._sockets: list[socket.socket] = []
         self._loop = asyncio.new_event_loop()
@@ -284,6 +323,11 @@ class Servers:
             self._servers.append(self._loop.run_until_complete(
                 asyncio.start_server(handler, sock=sock)))
         self._loop.run_forever()
+        pending = asyncio.all_tasks(self._loop)  # connections kept alive: end them
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
 
     async def _handle(self, address: str, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:
@@ -296,11 +340,18 @@ class Servers:
                 close = False
                 while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
                     close |= header.lower().startswith(b"connection:") and b"close" in header.lower()
-                status, ctype, body, extra = await self._answer(address, target)
-                head = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                        f"Content-Length: {len(body)}\r\n{extra}\r\n").encode()
-                writer.write(head + (b"" if method == "HEAD" else body))
-                await writer.drain()
+                link = (address, target) not in self.docs  # not a catalogue page
+                if link:
+                    self.politeness.arrived(address, time.monotonic())
+                try:
+                    status, ctype, body, extra = await self._answer(address, target)
+                    head = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
+                            f"Content-Length: {len(body)}\r\n{extra}\r\n").encode()
+                    writer.write(head + (b"" if method == "HEAD" else body))
+                    await writer.drain()
+                finally:
+                    if link:
+                        self.politeness.answered(address, time.monotonic())
                 if close:
                     break
         except (ConnectionError, ValueError):
@@ -321,7 +372,8 @@ class Servers:
             return "404 Not Found", "text/plain", b"not found\n", ""
         if behaviour == "ratelimit" and (address, target) not in self._limited:
             self._limited.add((address, target))
-            return "429 Too Many Requests", "text/plain", b"slow down\n", "Retry-After: 1\r\n"
+            return ("429 Too Many Requests", "text/plain", b"slow down\n",
+                    f"Retry-After: {RETRY_AFTER}\r\n")
         if behaviour == "slow":
             await asyncio.sleep(SLOW_SECONDS)
         ctype = {"/file": "text/csv", "/doc/": "application/pdf", "/api/": "application/json"}.get(

@@ -25,6 +25,8 @@ AgencyOf = Callable[[Agent | None], str | None]
 
 
 BATCH = 1000  # datasets compared and written at a time
+GROWN_TABLES = ("dataset", "distribution")  # what a harvest's writes grow
+AFTER_LOAD = 0.1  # share of a table a harvest rewrote that makes its statistics stale
 HOLD_RUNS = 3  # successful runs that must miss held datasets before they are removed
 
 
@@ -67,16 +69,26 @@ def apply_datasets(unit: Unit, source: str, entries: Iterable[DatasetEntry],
     agency_of = _remembered(agency_of)
     batch: dict[str, DatasetEntry] = {}
     listed = added = revived = 0
+    unanalyzed = 0  # datasets written (new, changed or seen) since the last ANALYZE
     for entry in entries:
         batch.setdefault(entry.iri, entry)
         if len(batch) >= BATCH:
+            before = listed
             listed, added, revived = _apply_batch(unit, source, list(batch.values()),
                                                   agency_of, now, changes,
                                                   (listed, added, revived))
             batch = {}
+            unanalyzed += listed - before
+            # the next batches are planned from these statistics: refreshed as they double
+            if unit.statistics.refresh(GROWN_TABLES, unanalyzed):
+                unanalyzed = 0
     if batch:
+        before = listed
         listed, added, revived = _apply_batch(unit, source, list(batch.values()), agency_of,
                                               now, changes, (listed, added, revived))
+        unanalyzed += listed - before
+    # the reads below and every later query: refreshed as autovacuum would after the commit
+    unit.statistics.refresh(GROWN_TABLES, unanalyzed, share=AFTER_LOAD)
     if not complete:
         return
     current, missing = unit.datasets.unlisted(source, now)  # as written by the batches

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from dcatwatch.store.services import Services
     from dcatwatch.store.shacl_checks import ShaclChecks
     from dcatwatch.store.sources import Sources
+    from dcatwatch.store.statistics import Statistics
 
 
 class Store:
@@ -215,3 +216,9 @@ class Unit:
         from dcatwatch.store.contexts import JsonLdContexts
 
         return JsonLdContexts(self.connection)
+
+    @cached_property
+    def statistics(self) -> Statistics:
+        from dcatwatch.store.statistics import Statistics
+
+        return Statistics(self.connection)

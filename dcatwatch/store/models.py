@@ -80,7 +80,12 @@ class HarvestRun(RunCounts, table=True):
     """One harvest of one source."""
 
     __tablename__ = "harvest_run"
-    __table_args__ = (Index("ix_harvest_run_source_started", "source", "started_at"),)
+    __table_args__ = (Index("ix_harvest_run_source_started", "source", "started_at"),
+                      Index("ix_harvest_run_source_id", "source", "id"),  # a source's latest
+                      # runs left running, found at every start (a handful among millions)
+                      Index("ix_harvest_run_running", "source",
+                            sqlite_where=text("status = 'running'"),
+                            postgresql_where=text("status = 'running'")))
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)

@@ -120,15 +120,17 @@ class Runs(Repository):
         current or removed, by source name: (name, url, last_success_at, status,
         finished_at, errors)."""
         own = select(DATASETS.c.source).where(DATASETS.c.agency_id == agency_id).distinct()
-        latest = (select(func.max(RUNS.c.id))  # runs of a source never overlap: ids in order
-                  .where(RUNS.c.source.in_(own), RUNS.c.status != "running",
-                         RUNS.c.finished_at.is_not(None))
-                  .group_by(RUNS.c.source))
+        # runs of a source never overlap: ids in order. Per source from the end of its
+        # index of runs (not a max() over every run of every source)
+        run = RUNS.alias("run")
+        latest = (select(run.c.id).where(run.c.source == SOURCES.c.name,
+                                         run.c.status != "running", run.c.finished_at.is_not(None))
+                  .order_by(run.c.id.desc()).limit(1).scalar_subquery())
         return list(self.connection.execute(
             select(SOURCES.c.name, SOURCES.c.url, SOURCES.c.last_success_at, RUNS.c.status,
                    RUNS.c.finished_at, RUNS.c.errors)
-            .select_from(SOURCES.join(RUNS, RUNS.c.source == SOURCES.c.name))
-            .where(SOURCES.c.type == "dcat", RUNS.c.id.in_(latest))
+            .select_from(SOURCES.join(RUNS, RUNS.c.id == latest))
+            .where(SOURCES.c.type == "dcat", SOURCES.c.name.in_(own))
             .order_by(SOURCES.c.name)))
 
 

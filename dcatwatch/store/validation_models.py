@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from dcatwatch.store.packing import PackedJson
@@ -93,6 +93,10 @@ class ValidationRun(SQLModel, table=True):
     """One ``validate`` run and its summary."""
 
     __tablename__ = "validation_run"
+    __table_args__ = (Index("ix_validation_run_source_started", "source", "started_at"),
+                      Index("ix_validation_run_running", "source",
+                            sqlite_where=text("status = 'running'"),
+                            postgresql_where=text("status = 'running'")))
 
     id: int | None = Field(default=None, primary_key=True)
     source: str | None = Field(default=None, max_length=64)  # None: every source
