@@ -1,4 +1,4 @@
-"""Migration 0020: score details and metadata findings packed, nothing lost either way."""
+"""Migration 0021: score details and metadata findings packed, nothing lost either way."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_0020_packs_details_and_findings_and_back(database_url: str) -> None:
             [{"source": s, "dataset": d, "code": c, "subject": subject}
              for s, d, c, subject in FINDINGS])
     with engine.begin() as connection:
-        command.upgrade(_config(connection), "0020")
+        command.upgrade(_config(connection), "0021")
     with Store(engine).read() as unit:
         stored = [(row.source, row.dataset_iri, [f[0] for f in json.loads(row.findings)])
                   for row in unit.findings.stored()]

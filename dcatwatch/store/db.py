@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dcatwatch.errors import ConfigError, DcatwatchError, StoreFault
 
-HEAD = "0019"  # the newest migration in store/migrations/versions (a test keeps them in step)
+HEAD = "0022"  # the newest migration in store/migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x64637477  # "dctw": the advisory lock key for creating the schema
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",

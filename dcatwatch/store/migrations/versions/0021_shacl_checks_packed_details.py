@@ -13,8 +13,8 @@
   record, subject, property, value]``) instead of one row per finding; the existing
   findings are copied over grouped, in their order.
 
-Revision ID: 0020
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07
 """
 
@@ -29,8 +29,8 @@ from alembic import op
 
 from dcatwatch.store.packing import pack_json, unpack_json
 
-revision = "0020"
-down_revision = "0026"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

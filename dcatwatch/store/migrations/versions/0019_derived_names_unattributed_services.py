@@ -7,8 +7,8 @@ Agencies stored before are left as they are (false): the next harvest that sees 
 those without a name. ``national_score.unattributed_services``: current data services of no
 agency; snapshots taken before count none (0).
 
-Revision ID: 0022
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -5,8 +5,8 @@ queues, so three workers sent up to three requests at once to one host, with no 
 them. A worker now leases a host before asking it and releases it with the time its next
 request may start; a dead worker's leases expire.
 
-Revision ID: 0026
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0022"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -6,8 +6,8 @@ sources: with no index these scanned ``harvest_run`` and ``validation_run`` whol
 half-hourly runs of 200 sources is 3.5 million rows each). Partial indexes hold only the few
 running rows.
 
-Revision ID: 0019
-Revises: 0017
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

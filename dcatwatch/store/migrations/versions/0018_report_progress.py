@@ -5,7 +5,7 @@ its confirmed broken links and the problems of its fix list (fix id → dataset 
 Reports queued before keep no such row: the first report after this one measures its change
 against the previous report's stored figures, as before, and lists no fixes done.
 
-Revision ID: 0021
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
