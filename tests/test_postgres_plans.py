@@ -147,7 +147,7 @@ def load_checks_and_scores(store: Store) -> None:
                                  "last_checked_at": stamp, "last_success_at": stamp,
                                  "first_failure_at": None, "consecutive_failures": 0,
                                  "agency_failure_at": None, "blame": None, "verdict": "ok"}
-                                for url in sorted(set(urls.values()))], [])
+                                for url in sorted(set(urls.values()))])
         unit.scores.save(
             [{"dataset_id": r.id, "agency_id": r.agency_id, "level": 2, "strong": True,
               "open": True, "api_by_title_only": False, "mqa_points": 200.0,

@@ -116,13 +116,15 @@ def test_three_workers_share_scheduled_harvests_and_recover_a_killed_one(
         assert status == 0, err
         assert "job queue schema (procrastinate): created" in out
 
-        started = datetime.now(UTC)
-        first = (started + timedelta(minutes=1)).replace(second=0, microsecond=0)
-        second = first + timedelta(minutes=1)
         for number in range(3):
             workers.append(Worker(config, number))
         for worker in workers:
             worker.wait_ready()
+        # the first minute all three workers are ready for (a loaded machine may start them
+        # late: a minute chosen before they were up could pass unscheduled)
+        started = datetime.now(UTC) + timedelta(seconds=5)
+        first = (started + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        second = first + timedelta(minutes=1)
         pids = {w.process.pid: w for w in workers}
 
         # the slow source's harvest for the first scheduled minute: kill its worker mid-run

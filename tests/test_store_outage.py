@@ -98,15 +98,16 @@ def wait_rows(config: Path, query: str, expected: list[tuple], daemon: Daemon,
     return time.monotonic() - started
 
 
-def wait_not_ready(daemon: Daemon, timeout: float = 30) -> str:
-    """Wait until /readyz fails; its body. /metrics answers all along."""
+def wait_not_ready(daemon: Daemon, timeout: float = 30, reason: str = "") -> str:
+    """Wait until /readyz fails (saying ``reason``, when given); its body. /metrics answers
+    all along."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             status, _, body = daemon.get("/readyz")
         except OSError:  # not listening yet
             status, body = 0, ""
-        if status == 503:
+        if status == 503 and reason in body:
             break
         assert time.monotonic() < deadline, daemon.output()
         time.sleep(0.2)
@@ -263,7 +264,8 @@ def test_serve_on_a_read_only_store_keeps_serving_without_a_traceback(
                           server={"host": "127.0.0.1", "port": port})
     daemon = Daemon(config, port)
     daemons.append(daemon)
-    body = wait_not_ready(daemon)
+    # (until the daemon has tried to write, it may say "scheduler not running")
+    body = wait_not_ready(daemon, reason="store not writable")
     assert "store not writable" in body and "readonly" in body
     deadline = time.monotonic() + 10
     while "cannot be written" not in daemon.output():
