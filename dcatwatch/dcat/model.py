@@ -8,12 +8,11 @@ stable skolem IRI for blank nodes, see :mod:`dcatwatch.dcat.mapper`) and ``blank
 
 from __future__ import annotations
 
-import threading
 import zlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+
+from dcatwatch.zdict import DictionaryCodec
 
 LangText = dict[str, str]
 
@@ -183,30 +182,11 @@ class DistributionLink:
 
 
 DICTIONARY_PATH = Path(__file__).with_name("ntriples.zdict")
+_CODEC = DictionaryCodec(DICTIONARY_PATH)
 ZSTD_DICT = 0x01  # leading byte: zstd frame packed with the shipped N-Triples dictionary
 ZLIB = 0x78  # the first byte of every zlib stream the store wrote before the tag existed
-_codec = threading.local()  # zstd contexts are not thread-safe: one pair per thread
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> Any:
-    import zstandard
-
-    return zstandard.ZstdCompressionDict(DICTIONARY_PATH.read_bytes(),
-                                         dict_type=zstandard.DICT_TYPE_FULLDICT)
-
-
-def _contexts() -> tuple[Any, Any]:
-    pair = getattr(_codec, "pair", None)
-    if pair is None:
-        import zstandard
-
-        dictionary = _dictionary()
-        pair = _codec.pair = (
-            zstandard.ZstdCompressor(level=3, dict_data=dictionary, write_checksum=False,
-                                     write_content_size=True, write_dict_id=False),
-            zstandard.ZstdDecompressor(dict_data=dictionary))
-    return pair
 
 
 def pack_description(description: str) -> bytes:
@@ -216,7 +196,7 @@ def pack_description(description: str) -> bytes:
     Measured on generated descriptions (``benchmarks/bench_codec.py``): 15× smaller than
     the text and 7× faster to pack than the zlib level 1 it replaced (4×).
     """
-    return bytes((ZSTD_DICT,)) + _contexts()[0].compress(
+    return bytes((ZSTD_DICT,)) + _CODEC.compress(
         description.encode("utf-8", "surrogateescape"))
 
 
@@ -225,7 +205,7 @@ def unpack_description(packed: bytes) -> str:
     written before the tag byte (zlib streams, first byte 0x78) read back as they are."""
     tag = packed[0]
     if tag == ZSTD_DICT:
-        raw = _contexts()[1].decompress(packed[1:])
+        raw = _CODEC.decompress(packed[1:])
     elif tag == ZLIB:
         raw = zlib.decompress(packed)
     else:
