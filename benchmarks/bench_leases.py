@@ -30,35 +30,16 @@ import os
 import statistics
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
 from dcatwatch.http.shared_leases import StoreLeases  # noqa: E402
 from dcatwatch.store.core import Store  # noqa: E402
+from scratch import postgres_database  # noqa: E402
 
 SMOKE = {"pairs": 200, "handovers": 10, "waiting": 200}
 TTL = 30.0
-
-
-@contextmanager
-def empty_database(admin: str) -> Iterator[str]:
-    name = f"dcatwatch_bench_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 def ms(values: list[float], quantile: int = 50) -> str:
@@ -160,7 +141,7 @@ def main() -> None:
         print("skipped: no PostgreSQL (pass --postgres URL or set DCATWATCH_TEST_POSTGRES_URL, "
               "e.g. export DCATWATCH_TEST_POSTGRES_URL=$(scripts/test-postgres.sh))")
         return
-    with empty_database(args.postgres) as url, Store.open(url) as store:
+    with postgres_database(args.postgres) as url, Store.open(url) as store:
         asyncio.run(measure(store, args))
 
 

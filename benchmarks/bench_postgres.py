@@ -31,13 +31,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
+from scratch import postgres_database  # noqa: E402
 from bench_harvest import serve_and_configure  # noqa: E402
 
 SMOKE = {"datasets": 4000}
@@ -73,19 +73,8 @@ def empty_database(admin: str | None, root: Path) -> Iterator[str]:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         yield f"sqlite:///{path}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"dcatwatch_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    with postgres_database(admin) as url:
+        yield url
 
 
 def configure(base: Path, url: str) -> Path:

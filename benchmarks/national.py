@@ -47,7 +47,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +55,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import simulation  # noqa: E402
+from scratch import postgres_database  # noqa: E402
 
 SMOKE = {"agencies": 10, "datasets": 400, "links": 1000, "min_delay": 0.02, "timeout": 300}
 AGENCY_LINE = re.compile(r'^dcatwatch_agency_datasets\{', re.M)
@@ -97,24 +97,6 @@ def write_configs(world: simulation.World, root: Path, database: str | None,
                                         *lines[1:]]) + "\n", encoding="utf-8")
         configs.append((config, port))
     return configs
-
-
-@contextmanager
-def postgres_database(admin: str) -> Iterator[str]:
-    """A new database on the PostgreSQL server of ``admin``, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"dcatwatch_national_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 def in_flight_cap(config: Path) -> int:
@@ -377,7 +359,7 @@ def main() -> None:
               f"{sum(len(b) for b, _ in docs.values()) / 1e6:.1f} MB of catalogues "
               f"(built in {time.monotonic() - started:.1f} s)", flush=True)
         with tempfile.TemporaryDirectory(prefix="dcatwatch-national-") as tmp, \
-                (postgres_database(args.postgres) if args.postgres
+                (postgres_database(args.postgres, "dcatwatch_national") if args.postgres
                  else _given(args.database)) as database:
             configs = write_configs(world, Path(tmp), database, args.min_delay, args.workers,
                                     queue=bool(args.postgres))
