@@ -110,7 +110,7 @@ def catalogue(source: int, links: list[str]) -> bytes:
 def write_config(directory: Path, url: str, sources: list[tuple[str, str]]) -> Path:
     lines = [f'[database]\nurl = "{url}"', "[server]\nport = 0",
              "[http]\nallow_private_networks = true\nmin_delay = 0\nretries = 0",
-             "[validation]\ndata = false\nworkers = 8",
+             "[validation]\ndata = false\nworkers = 8\nrecheck_hours = 0",
              '[queue]\nbackend = "postgres"\npoll_interval = 0.5\nstalled_after = 10',
              "[daemon]\nshutdown_grace = 5"]
     for name, source_url in sources:

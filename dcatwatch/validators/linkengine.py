@@ -5,7 +5,8 @@ they have read their source, and wait for the verdicts. Inside the engine:
 
 * **Once per round.** A URL already queued or in flight is not queued again: every caller
   waits for the same check. A URL checked less than ``round_seconds`` ago by this engine
-  is not asked again either (the store's ``recheck_hours`` rule covers the rest).
+  is not asked again either, unless ``recheck_hours`` is shorter (the store's rule covers
+  the rest).
 * **One lane per host** (:class:`HostLane`): a queue and one task working it, one request in
   flight per host, each request starting at least ``[http] min_delay`` after the end of the
   previous response to that host (or after a server's ``Retry-After``). A lane takes its
@@ -32,6 +33,7 @@ host's turn like a probe.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections import deque
@@ -120,6 +122,9 @@ class LinkEngine:
         self.metrics = metrics
         self.on_response = on_response
         self.round_seconds = round_seconds
+        # a URL this engine stored is not asked again for this long: a round, but never past
+        # the store's own recheck rule (recheck_hours = 0 means every validation asks anew)
+        self.remember_seconds = min(round_seconds, settings.recheck_hours * 3600)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -260,7 +265,7 @@ class LinkEngine:
         for url in urls:
             future = self._waiting.get(url)
             if future is None:
-                if now - self._checked.get(url, -self.round_seconds) < self.round_seconds:
+                if now - self._checked.get(url, -math.inf) < self.remember_seconds:
                     continue  # stored this round, by another caller's check
                 future = self._waiting[url] = asyncio.get_running_loop().create_future()
                 future.add_done_callback(_retrieved)
