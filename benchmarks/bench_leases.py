@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -36,7 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dcatwatch.http.shared_leases import StoreLeases  # noqa: E402
 from dcatwatch.store.core import Store  # noqa: E402
-from scratch import postgres_database  # noqa: E402
+from scratch import (  # noqa: E402
+    add_postgres_argument,
+    postgres_database,
+    skipped_without_postgres,
+)
 
 SMOKE = {"pairs": 200, "handovers": 10, "waiting": 200}
 TTL = 30.0
@@ -131,15 +134,12 @@ def main() -> None:
     parser.add_argument("--handovers", type=int, default=50)
     parser.add_argument("--waiting", type=int, default=1000)
     parser.add_argument("--poll", type=float, default=1.0, help="[queue] lease_poll")
-    parser.add_argument("--postgres", default=os.environ.get("DCATWATCH_TEST_POSTGRES_URL"),
-                        help="PostgreSQL admin URL (default: $DCATWATCH_TEST_POSTGRES_URL)")
+    add_postgres_argument(parser)
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
-    if not args.postgres:
-        print("skipped: no PostgreSQL (pass --postgres URL or set DCATWATCH_TEST_POSTGRES_URL, "
-              "e.g. export DCATWATCH_TEST_POSTGRES_URL=$(scripts/test-postgres.sh))")
+    if skipped_without_postgres(args.postgres):
         return
     with postgres_database(args.postgres) as url, Store.open(url) as store:
         asyncio.run(measure(store, args))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
-from scratch import postgres_database  # noqa: E402
+from scratch import (  # noqa: E402
+    add_postgres_argument,
+    postgres_database,
+    skipped_without_postgres,
+)
 from bench_harvest import serve_and_configure  # noqa: E402
 
 SMOKE = {"datasets": 4000}
@@ -162,15 +165,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=int, default=60_000)
     parser.add_argument("--runs", type=int, default=1, help="measurements of each (median)")
-    parser.add_argument("--postgres", default=os.environ.get("DCATWATCH_TEST_POSTGRES_URL"),
-                        help="PostgreSQL admin URL (default: $DCATWATCH_TEST_POSTGRES_URL)")
+    add_postgres_argument(parser)
     parser.add_argument("--smoke", action="store_true", help=f"small sizes: {SMOKE}")
     args = parser.parse_args()
     if args.smoke:
         vars(args).update(SMOKE)
-    if not args.postgres:
-        print("skipped: no PostgreSQL (pass --postgres URL or set DCATWATCH_TEST_POSTGRES_URL, "
-              "e.g. export DCATWATCH_TEST_POSTGRES_URL=$(scripts/test-postgres.sh))")
+    if skipped_without_postgres(args.postgres):
         return
     import dcatwatch
 

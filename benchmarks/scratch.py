@@ -3,9 +3,26 @@ the store on PostgreSQL: bench_postgres.py, bench_leases.py, national.py --postg
 
 from __future__ import annotations
 
+import argparse
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def add_postgres_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgres URL``, by default ``$DCATWATCH_TEST_POSTGRES_URL`` (as ``.ci/run`` sets)."""
+    parser.add_argument("--postgres", default=os.environ.get("DCATWATCH_TEST_POSTGRES_URL"),
+                        help="PostgreSQL admin URL (default: $DCATWATCH_TEST_POSTGRES_URL)")
+
+
+def skipped_without_postgres(admin: str | None) -> bool:
+    """True, after saying so, when no PostgreSQL was given: the benchmark is skipped."""
+    if admin:
+        return False
+    print("skipped: no PostgreSQL (pass --postgres URL or set DCATWATCH_TEST_POSTGRES_URL, "
+          "e.g. export DCATWATCH_TEST_POSTGRES_URL=$(scripts/test-postgres.sh))")
+    return True
 
 
 @contextmanager

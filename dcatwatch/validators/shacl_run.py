@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from dcatwatch.store.core import Store
+from dcatwatch.store.core import Store, Unit
 from dcatwatch.validators import shacl
 from dcatwatch.validators.metadata import Finding
 
@@ -52,13 +53,8 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
     each source (typed as such in its batches)."""
     fingerprint = shacl.fingerprint()
     summary = ShaclSummary()
-    after = 0
-    while True:
-        with store.read() as unit:
-            rows = unit.shacl.due(source, fingerprint, after=after, limit=BATCH)
-        if not rows:
-            break
-        after = rows[-1].id
+    for rows in _pages(store, lambda unit, after: unit.shacl.due(
+            source, fingerprint, after=after, limit=BATCH), lambda row: row.id):
         by_source: dict[str, list[shacl.Description]] = {}
         hashes = {}
         for row in rows:
@@ -84,18 +80,27 @@ def run(store: Store, source: str | None, services: Mapping[str, Iterable[str]],
         summary.checked += len(saved)
         if progress:
             progress("shacl", summary.checked, summary.checked)
-    after = 0
-    while True:
-        with store.read() as unit:
-            stored = unit.shacl.findings(source, fingerprint, after=after, limit=BATCH)
-        if not stored:
-            break
-        after = stored[-1].dataset_id
+    for stored in _pages(store, lambda unit, after: unit.shacl.findings(
+            source, fingerprint, after=after, limit=BATCH), lambda row: row.dataset_id):
         summary.reused += len(stored)
         add([(row.source, row.iri, finding) for row in stored
              for finding in _loads(row.findings, row.iri)])
     summary.reused -= summary.checked
     return summary
+
+
+def _pages(store: Store, read: Callable[[Unit, int], list[Any]],
+           key: Callable[[Any], int]) -> Iterator[list[Any]]:
+    """The rows ``read`` gives, a batch at a time, each batch read after the ``key`` of the
+    last row before it (in its own read unit, so the caller may write between batches)."""
+    after = 0
+    while True:
+        with store.read() as unit:
+            rows = read(unit, after)
+        if not rows:
+            return
+        yield rows
+        after = key(rows[-1])
 
 
 def _check(descriptions: list[shacl.Description],
