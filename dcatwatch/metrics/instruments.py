@@ -8,7 +8,7 @@ its first event. ``_created`` series are switched off.
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -122,6 +122,13 @@ class Instruments:
     def on_response(self, status: int, nbytes: int) -> None:
         """The :class:`~dcatwatch.http.client.HttpClient` hook: one call per attempt."""
         self.http_requests.labels(code_class(status)).inc()
+        if nbytes:
+            self.http_response_bytes.inc(nbytes)
+
+    def on_responses(self, statuses: Mapping[int, int], nbytes: int) -> None:
+        """Many responses at once (those of the link checker process): count per status."""
+        for status, count in statuses.items():
+            self.http_requests.labels(code_class(status)).inc(count)
         if nbytes:
             self.http_response_bytes.inc(nbytes)
 

@@ -49,7 +49,7 @@ from dcatwatch.validators.links import interleave_hosts
 from dcatwatch.validators.sampling import Sample, fetch_sample
 
 if TYPE_CHECKING:
-    from dcatwatch.validators.linkengine import LinkEngine
+    from dcatwatch.validators.linkengine import LinkChecker
 
 Progress = Callable[[str, int, int], None]
 
@@ -191,7 +191,7 @@ def cut_at_last_line(path: Path) -> int:
 
 def check_data(store: Store, client: HttpClient, targets: Iterable[DataTarget],
                settings: ValidationSettings, *, now: Callable[[], datetime],
-               progress: Progress | None = None, lanes: LinkEngine | None = None) -> int:
+               progress: Progress | None = None, lanes: LinkChecker | None = None) -> int:
     """Validate the due tabular ``targets`` (module doc); returns how many URLs were checked.
     ``lanes``: each download waits for its host's turn in this link engine; the files are
     validated after it."""

@@ -39,15 +39,16 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Future as ThreadFuture
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dcatwatch.config import HttpSettings, Settings, ValidationSettings
 from dcatwatch.errors import FetchError
 from dcatwatch.http.aclient import AsyncFetcher
 from dcatwatch.http.client import ResponseHook
-from dcatwatch.http.leases import HostLeases, LocalLeases, host_leases
+from dcatwatch.http.leases import HostLeases, LocalLeases
 from dcatwatch.http.politeness import backoff_delay, parse_retry_after
 from dcatwatch.store.core import Store
 from dcatwatch.validators.links import (
@@ -61,12 +62,31 @@ from dcatwatch.validators.links import (
 
 if TYPE_CHECKING:
     from dcatwatch.metrics.instruments import Instruments
+    from dcatwatch.validators.linkprocess import LinkProcess
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 500  # results written per transaction, at most
 FLUSH_SECONDS = 1.0  # and at least this often while results arrive
+THREADS = 32  # the loop's threads: store writes and data downloads in their host's turn
 ROUND_SECONDS = 600.0  # a URL checked, or a host tripped, this long ago counts as this round's
 T = TypeVar("T")
+
+
+class LinkChecker(Protocol):
+    """What validations and the jobs need of the link checks: this engine, or the daemon's
+    engine in its own process (:class:`~dcatwatch.validators.linkprocess.LinkProcess`)."""
+
+    def start(self) -> LinkChecker:
+        """Start (idempotent); itself."""
+
+    def feed(self, urls: Iterable[str]) -> None:
+        """Queue the due URLs among ``urls`` without waiting for them."""
+
+    def check(self, urls: Iterable[str], progress: Progress | None = None) -> int:
+        """Check the due URLs among ``urls``; return when stored; how many were due."""
+
+    def in_lane(self, url: str, work: Callable[[], T]) -> T:
+        """Run the download ``work`` of ``url`` in its host's turn."""
 
 
 @dataclass(slots=True)
@@ -219,6 +239,9 @@ class LinkEngine:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        # stores and data downloads: more than asyncio's default of cpu_count + 4 threads, so
+        # downloads in their turn never hold up the storing of results
+        loop.set_default_executor(ThreadPoolExecutor(THREADS, thread_name_prefix="link-engine"))
         self._loop = loop
         self._fetcher = AsyncFetcher(self.settings.http, self.on_response)
         self._slots = asyncio.Semaphore(max(1, self.settings.in_flight))
@@ -526,12 +549,11 @@ def _retrieved(future: asyncio.Future[str]) -> None:
         future.exception()
 
 
-def link_engine(settings: Settings, store: Store, instruments: Instruments,
-                worker: str | None = None) -> LinkEngine:
-    """A daemon's or queue worker's engine (not started: :meth:`LinkEngine.start`), with the
-    deployment's host leases and the process's instruments."""
-    from dcatwatch.validators.service import now, process_name
+def link_engine(settings: Settings, instruments: Instruments,
+                worker: str | None = None) -> LinkProcess:
+    """A daemon's or queue worker's engine (not started), in a process of its own (see
+    :mod:`~dcatwatch.validators.linkprocess`), with the deployment's host leases; its
+    figures reach the process's ``instruments``."""
+    from dcatwatch.validators.linkprocess import LinkProcess
 
-    leases = host_leases(store, settings, worker or process_name())
-    return LinkEngine(store, EngineSettings.of(settings.http, settings.validation), now=now,
-                      leases=leases, metrics=instruments, on_response=instruments.on_response)
+    return LinkProcess(settings, instruments, worker)

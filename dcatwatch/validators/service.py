@@ -43,7 +43,7 @@ from dcatwatch.store.validation_models import DataCheck, LinkCheck
 from dcatwatch.validators import links as link_checks
 from dcatwatch.validators import shacl_run
 from dcatwatch.validators.data import DataTarget, check_data, target
-from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
+from dcatwatch.validators.linkengine import EngineSettings, LinkChecker, LinkEngine
 from dcatwatch.validators.metadata import Finding, check_graph, check_service
 
 Progress = Callable[[str, int, int], None]  # (stage: metadata | shacl | links | data, done, total)
@@ -165,7 +165,7 @@ class ValidationResult:
 def validate(store: Store, settings: Settings, client: HttpClient, *, source: str | None = None,
              progress: Progress | None = None,
              metrics: link_checks.LinkMetrics | None = None,
-             link_engine: LinkEngine | None = None) -> ValidationResult:
+             link_engine: LinkChecker | None = None) -> ValidationResult:
     """Validate the current records of ``source`` (None: every source) with the
     ``[validation]`` settings; see the module doc.
 
@@ -185,7 +185,7 @@ def validate(store: Store, settings: Settings, client: HttpClient, *, source: st
         if checks.metadata or checks.shacl:
             _store_findings(store, source, scope)
         with ExitStack() as stack:
-            engine = link_engine or stack.enter_context(LinkEngine(
+            engine: LinkChecker = link_engine or stack.enter_context(LinkEngine(
                 store, EngineSettings.of(client.settings, checks), now=now, metrics=metrics,
                 on_response=client.on_response))
             checked = engine.check(scope.urls(), progress)
