@@ -174,6 +174,7 @@ class Jobs:
                 with self.rt.store.write() as unit:
                     unit.schedules.retry_by(source, datetime.now(UTC) + timedelta(seconds=retry))
         elif tasks.changed(result):
+            tasks.feed_links(self.rt, source)
             self.defer_validate(source)
             self.defer_score()
 

@@ -18,7 +18,7 @@ from dcatwatch.logs import log_context
 from dcatwatch.metrics.instruments import Instruments
 from dcatwatch.store.core import Store
 from dcatwatch.store.runs import RunResult
-from dcatwatch.validators.linkengine import LinkEngine
+from dcatwatch.validators.linkengine import LinkChecker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Runtime:
     client: HttpClient
     instruments: Instruments
     worker: str  # host-pid
-    links: LinkEngine  # this worker's link engine (its leases make politeness deployment-wide)
+    links: LinkChecker  # this worker's link engine (its leases make politeness deployment-wide)
 
 
 def harvest(rt: Runtime, source: str, scheduled_for: datetime | None) -> RunResult:
@@ -92,6 +92,14 @@ def _stamp_when_started(rt: Runtime, source: str, scheduled_for: datetime | None
 def changed(result: RunResult) -> bool:
     counts = result.counts
     return bool(counts.added or counts.updated or counts.removed or result.services_changed)
+
+
+def feed_links(rt: Runtime, source: str) -> None:
+    """Have this worker's link engine start on ``source``'s links now (its validation job
+    may wait in the queue; the hosts need not)."""
+    from dcatwatch.schedules.jobs import feed_links
+
+    feed_links(rt.store, rt.links, source)
 
 
 def validate(rt: Runtime, source: str | None) -> None:

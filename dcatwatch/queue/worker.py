@@ -58,7 +58,7 @@ def serve_worker(settings: Settings, concurrency: int | None = None) -> int:
     registry, instruments = _registries(settings, store, replica)
     jobs = Jobs(settings)
     client = HttpClient(settings.http, on_response=instruments.on_response)
-    links = link_engine(settings, store, instruments, replica)
+    links = link_engine(settings, instruments, replica)
     jobs.runtime = Runtime(settings, store, client, instruments, replica, links)
     stopping = threading.Event()
     _prepare(settings, store)

@@ -110,7 +110,7 @@ class Daemon:
         self.checks = ThreadPoolExecutor(self.options.max_concurrent_checks,
                                          thread_name_prefix="checks")
         # every validation's link checks and data downloads: one lane per host
-        self.links = link_engine(settings, store, instruments)
+        self.links = link_engine(settings, instruments)
         self.scorer = ThreadPoolExecutor(1, thread_name_prefix="scoring")
         self.pending = Pending()
         self._checks_lock = threading.Lock()  # guards the two sets below
@@ -270,22 +270,9 @@ class Daemon:
                 self._retry_later(name)
             elif jobs.changed(result):
                 self.request_scoring()  # at once, from the metadata: links score as unknown
-                self._feed_links(name)  # the link engine starts on them now
+                jobs.feed_links(self.store, self.links, name)  # checked from now on
                 self.request_checks(name)  # then links and data, in their own pool
         self.dispatch()
-
-    def _feed_links(self, name: str) -> None:
-        """Hand the source's harvested links to the link engine at once: its validation may
-        wait for a checks slot, the hosts need not (the validation then waits for these
-        checks or reads them stored). A store error only loses the head start."""
-        try:
-            with self.store.read() as unit:
-                urls = unit.datasets.link_urls(name)
-            self.links.start().feed(urls)
-        except RuntimeError:
-            pass  # shutting down
-        except StoreError as exc:
-            log.warning("links of %s not fed to the link engine: %s", name, describe(exc))
 
     def _harvest_once(self, name: str) -> RunResult | None:
         self.instruments.harvests_running.inc()

@@ -12,11 +12,11 @@ from dcatwatch.harvester.run import harvest_source
 from dcatwatch.http.client import HttpClient
 from dcatwatch.logs import bind, log_context
 from dcatwatch.metrics.instruments import Instruments
-from dcatwatch.store.core import Store
+from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.store.runs import RunResult
 
 if TYPE_CHECKING:
-    from dcatwatch.validators.linkengine import LinkEngine
+    from dcatwatch.validators.linkengine import LinkChecker
 
 log = logging.getLogger(__name__)
 LOGGED_ERRORS = 20  # per run; the rest are in the harvest_run row
@@ -63,9 +63,23 @@ def changed(result: RunResult) -> bool:
     return bool(counts.added or counts.updated or counts.removed or result.services_changed)
 
 
+def feed_links(store: Store, links: LinkChecker, source: str) -> None:
+    """Hand ``source``'s harvested links to the link engine at once: its validation may wait
+    for a slot, the hosts need not (the validation then waits for these checks or reads them
+    stored). A store error only loses the head start."""
+    try:
+        with store.read() as unit:
+            urls = unit.datasets.link_urls(source)
+        links.start().feed(urls)
+    except RuntimeError:
+        pass  # shutting down
+    except StoreError as exc:
+        log.warning("links of %s not fed to the link engine: %s", source, describe(exc))
+
+
 def validate_source(settings: Settings, store: Store, source: str | None, client: HttpClient,
                     metrics: Instruments | None = None,
-                    link_engine: LinkEngine | None = None) -> None:
+                    link_engine: LinkChecker | None = None) -> None:
     """Validate ``source`` (None: every source): metadata, then the links and data files
     that are due (new and changed ones are always due); the links in ``link_engine`` when
     given (shared by the validations running at once)."""
@@ -75,7 +89,6 @@ def validate_source(settings: Settings, store: Store, source: str | None, client
                       link_engine=link_engine)
     result.close()  # only the summary is logged: the rows are never read
     log.info("validated", extra={"summary": result.summary})
-
 
 
 def score(store: Store, full: bool = False) -> None:
