@@ -20,9 +20,13 @@ made and dropped: ``--workers`` ``serve`` processes share it with ``[queue] back
   lower bound, the larger of: per host, its links × (``[http] min_delay`` + that host's
   response time: 0.3 s slow, the Retry-After of a rate-limiting one; a silent host costs one
   connect timeout), and every link's response time spread over the in-flight cap
-  (``[validation] in_flight``, else ``workers``; per process). Also actual/bound;
+  (``[validation] in_flight``, else ``workers``; per process). Also actual/bound, when the
+  host that sets the bound saw its first and last link request, and when every source was
+  harvested (seconds into the round: links are known only once their source is harvested);
 - CPU seconds of the dcatwatch processes (and their children) per link check, over the link
-  round (harvests and scoring running meanwhile included) and over the whole run;
+  round (harvests and scoring running meanwhile included) and over the whole run; and of the
+  link checker processes alone (``dcatwatch-links``: the engine, its stores of results and
+  its leases), over the whole run;
 - politeness as the simulated servers saw the link requests (over every worker): the most
   requests at once on one host, and the gaps (end of a response to the arrival of the next
   request to that host) under ``min_delay``;
@@ -170,6 +174,33 @@ def tree_cpu_s(pid: int) -> float:
     return total / TICK
 
 
+LINKS_PROCESS = "dcatwatch-links"  # the link checker's name in /proc/PID/comm
+
+
+def link_processes(pid: int) -> list[int]:
+    """The link checker processes under ``pid``."""
+    found = []
+    for current in descendants(pid):
+        try:
+            if Path(f"/proc/{current}/comm").read_text().strip() == LINKS_PROCESS:
+                found.append(current)
+        except OSError:
+            continue
+    return found
+
+
+def link_process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of the link checker processes under ``pid``."""
+    total = 0
+    for current in link_processes(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:13])  # utime stime
+    return total / TICK
+
+
 def scrape(port: int) -> str:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -213,6 +244,10 @@ def run_daemons(configs: list[tuple[Path, int]], sources: int, logs: list[Path],
             figures["peak_rss_mb"] = max(figures["peak_rss_mb"],
                                          sum(tree_rss_mb(d.pid) for d in daemons))
             cpu.append((time.monotonic(), sum(tree_cpu_s(d.pid) for d in daemons)))
+            figures["link_process_cpu_s"] = max(figures.get("link_process_cpu_s", 0.0), sum(
+                link_process_cpu_s(d.pid) for d in daemons))
+            figures["link_process_rss_mb"] = max(figures.get("link_process_rss_mb", 0.0), sum(
+                tree_rss_mb(p) for d in daemons for p in link_processes(d.pid)))
             metrics = "\n".join(scrape(port) for _, port in configs)
             now = time.monotonic()
             if "first_scores_s" not in figures and AGENCY_LINE.search(metrics):
@@ -223,6 +258,7 @@ def run_daemons(configs: list[tuple[Path, int]], sources: int, logs: list[Path],
                 harvested = min(harvested, sources - 1)
             if harvested == sources and "harvested_s" not in figures:
                 figures["harvested_s"] = now - started
+                figures["harvested_at"] = now
             current = (sum(log.stat().st_size for log in logs), len(servers.link_urls))
             if current != activity:
                 activity, last_activity = current, now
@@ -345,6 +381,10 @@ def main() -> None:
     if args.postgres and args.database:
         parser.error("--postgres makes its own database: give --database or --postgres")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on SIGTERM too
+    # the simulated servers stamp each request and response end in their thread: while this
+    # main thread reads /proc and /metrics, a stamp waits at most this long for the GIL
+    # (Python's default, 5 ms, made gaps look up to 5 ms shorter than they were)
+    sys.setswitchinterval(0.0005)
 
     started = time.monotonic()
     world = simulation.build(args.agencies, args.datasets, args.links, args.seed)
@@ -401,12 +441,21 @@ def main() -> None:
                             f"{bound['slowest_host_links']} links)",
         "bound_in_flight_s": f"{bound['in_flight_s']:.1f} (cap {cap} in flight)",
         "bound_s": round(bound["bound_s"], 1),
+        "bound_host_seen": _seen(servers.politeness, bound["slowest_host"], first),
+        "last_hosts_seen": "; ".join(
+            f"{host} ({world.hosts[host]}) {_seen(servers.politeness, host, first)}"
+            for host in sorted(servers.politeness.window,
+                               key=lambda h: servers.politeness.window[h][1])[-3:]),
+        "all_harvested_at_round_s": round(figures.get("harvested_at", float("nan")) - first, 1),
         "actual_over_bound": round(window / bound["bound_s"], 2),
         "cpu_ms_per_link_check_in_round": round(1000 * figures["link_round_cpu_s"] / checks, 2),
         "cpu_ms_per_link_check_whole_run": round(1000 * figures["cpu_s"] / checks, 2),
+        "cpu_ms_per_link_check_link_process": round(
+            1000 * figures.get("link_process_cpu_s", 0.0) / checks, 2),
         "cpu_s_whole_run": round(figures["cpu_s"], 1),
         **{f"politeness_{k}": v for k, v in servers.politeness.violations(args.min_delay).items()},
         "peak_rss_mb": round(figures["peak_rss_mb"]),
+        "peak_rss_mb_link_processes": round(figures.get("link_process_rss_mb", 0.0)),
         "daemon_errors": errors,
         **comparison,
         "unattributed_metric": figures["unattributed_metric"]
@@ -415,6 +464,15 @@ def main() -> None:
     }
     for name, value in results.items():
         print(f"{name}: {value}")
+
+
+def _seen(politeness: simulation.Politeness, host: str, start: float) -> str:
+    """When, in the link round, ``host`` saw its first and last link request, and how many."""
+    if host not in politeness.window:
+        return "no link request"
+    first, last = politeness.window[host]
+    return (f"{politeness.arrivals[host]} requests, from {first - start:.1f} s to "
+            f"{last - start:.1f} s")
 
 
 @contextmanager

@@ -252,8 +252,12 @@ class Politeness:
         self.most_at_once: Counter[str] = Counter()
         self.last_end: dict[str, float] = {}
         self.gaps: dict[str, list[float]] = {}
+        self.window: dict[str, tuple[float, float]] = {}  # per host: first and last arrival
+        self.arrivals: Counter[str] = Counter()
 
     def arrived(self, host: str, now: float) -> None:
+        self.window[host] = (self.window.get(host, (now, now))[0], now)
+        self.arrivals[host] += 1
         if self.at_once[host]:
             self.gaps.setdefault(host, []).append(0.0)
         elif host in self.last_end:
@@ -348,8 +352,9 @@ class Servers:
                     head = (f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
                             f"Content-Length: {len(body)}\r\n{extra}\r\n").encode()
                     writer.write(head + (b"" if method == "HEAD" else body))
-                    await writer.drain()
-                finally:
+                    if writer.transport.get_write_buffer_size():  # not all sent yet
+                        await writer.drain()
+                finally:  # the response's end: its last byte handed to the kernel
                     if link:
                         self.politeness.answered(address, time.monotonic())
                 if close:
