@@ -169,8 +169,7 @@ class Daemon:
 
     def _dispatch_at(self, source: str, moment: datetime) -> None:
         """Have the dispatcher look again at ``moment`` (a retry sooner than its tick)."""
-        self.scheduler.once(f"retry {source}", f"retry {source}", self.dispatch, moment,
-                            executor="dispatch")
+        self.scheduler.once(f"retry {source}", self.dispatch, moment, executor="dispatch")
 
     def _send_reports(self) -> None:
         try:
@@ -193,14 +192,14 @@ class Daemon:
             return
         with self.harvests.held() as harvesting:  # no run starts meanwhile to be marked
             taken = self.recovery.take_lost(harvesting, self.checks.active())
-        for source, moment in taken.retries.items():
-            self._dispatch_at(source, moment)
-        for checked in taken.validations:
-            self.checks.request(checked)
+        for name, moment in taken.retries.items():
+            self._dispatch_at(name, moment)
+        for source in taken.validations:
+            self.checks.request(source)
         if taken.scoring:
             self.scoring.request()
         if taken.reports:
-            self.scheduler.once("reports again", "reports",
+            self.scheduler.once("reports again",
                                 self.scheduler.tracked("reports", self._send_reports))
 
     def readiness(self) -> str | None:

@@ -56,15 +56,15 @@ class Scheduler:
             self._uncounted.add(name)
         self.jobs.add_job(self.tracked(name, work, *args), id=name, name=name, **options)
 
-    def once(self, job_id: str, name: str, work: Callable[[], None],
-             moment: datetime | None = None, **options: Any) -> None:
-        """Run ``work`` once at ``moment`` (None: now) as the job ``job_id`` (replacing one
-        of that id); while stopping, nothing is added."""
+    def once(self, name: str, work: Callable[[], None], moment: datetime | None = None,
+             **options: Any) -> None:
+        """Run ``work`` once at ``moment`` (None: now) as the job ``name`` (replacing one of
+        that name); while stopping, nothing is added."""
         try:
-            self.jobs.add_job(work, "date", run_date=moment, id=job_id, name=name,
+            self.jobs.add_job(work, "date", run_date=moment, id=name, name=name,
                               replace_existing=True, misfire_grace_time=None, **options)
         except Exception:  # noqa: BLE001 - stopping: the next start or cron time does it
-            log.debug("%s not added", job_id)
+            log.debug("%s not added", name)
 
     def tracked(self, name: str, work: Callable[..., None], *args: Any) -> Callable[[], None]:
         """``work(*args)`` as the job ``name``: tracked for shutdown, named in the logs."""
