@@ -15,16 +15,18 @@ from sqlalchemy import Engine, insert, select
 from dcatwatch.config import DaemonSettings, ReportsSettings, Settings, SourceSettings
 from dcatwatch.cron import crontab, fire_times_between, next_after
 from dcatwatch.errors import ConfigError
+from dcatwatch.http.client import HttpClient
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
 from dcatwatch.schedules.active import ActiveWork
-from dcatwatch.schedules.checks import Scoring
+from dcatwatch.schedules.checks import Checks, Scoring
 from dcatwatch.schedules.daemon import Daemon
 from dcatwatch.schedules.pending import Pending
 from dcatwatch.schedules.store_watch import StoreWatch
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.tables import RUNS, SCHEDULES, SOURCES
+from dcatwatch.validators.linkengine import link_engine
 
 UTC_NOON = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # a Saturday in summer (UTC+2 in Sweden)
 
@@ -176,6 +178,38 @@ def test_scoring_requests_merge_while_queued_and_run_once_more_after_a_running_o
     finally:
         release.set()
         scoring.pool.shutdown(wait=True)
+        store.close()
+
+
+def test_a_validation_asked_again_while_it_runs_runs_once_more_after(tmp_path: Path) -> None:
+    settings, store = Settings(), Store(open_store(f"sqlite:///{tmp_path}/s.db"))
+    instruments, work = Instruments(new_registry()), ActiveWork()
+    client, links = HttpClient(settings.http), link_engine(settings, store, instruments)
+    entered, release = threading.Semaphore(0), threading.Event()
+
+    def validated() -> None:  # at the end of each real validation of every source
+        entered.release()
+        release.wait(5)
+
+    checks = Checks(settings, store, instruments, client, links, work,
+                    StoreWatch(store, instruments), Pending(), validated)
+    try:
+        checks.request(None)
+        assert entered.acquire(timeout=5)
+        assert checks.active() == {None}
+        assert work.wait_idle(0) == ["validation (every source)"]
+        for _ in range(3):  # merged into one more run after this one
+            checks.request(None)
+        release.set()
+        assert entered.acquire(timeout=5)  # the second run
+        assert not entered.acquire(timeout=0.5)  # and no third
+        checks.pool.shutdown(wait=True)
+        assert work.wait_idle(0) == [] and checks.active() == set()
+    finally:
+        release.set()
+        checks.pool.shutdown(wait=True)
+        links.stop()
+        client.close()
         store.close()
 
 
