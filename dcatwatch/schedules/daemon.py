@@ -84,15 +84,15 @@ class Daemon:
         self.watch = StoreWatch(store, instruments)
         self.recovery = Recovery(store, instruments, self.pending, self.watch)
         self.client = HttpClient(settings.http, on_response=instruments.on_response)
+        self.harvests = Harvests(settings, store, instruments, self.client, self.work,
+                                 self.watch, self.pending, self.stopping,
+                                 changed=self._changed, ended=self.dispatch,
+                                 retry_at=self._dispatch_at)  # refuses a bad cron first
         # every validation's link checks and data downloads: one lane per host
         self.links = link_engine(settings, store, instruments)
         self.scoring = Scoring(store, self.work, self.watch, self.pending, self.stopping)
         self.checks = Checks(settings, store, instruments, self.client, self.links, self.work,
                              self.watch, self.pending, validated=self.scoring.request)
-        self.harvests = Harvests(settings, store, instruments, self.client, self.work,
-                                 self.watch, self.pending, self.stopping,
-                                 changed=self._changed, ended=self.dispatch,
-                                 retry_at=self._dispatch_at)
 
     def prepare(self) -> bool:
         """Sync the configuration into the store, recover from a crash, add the jobs.
