@@ -1,11 +1,11 @@
 """Scoring runs and validations, beside the harvests, each in its own threads.
 
-* :class:`Scoring`: one thread; requests merge while one is queued, so a burst of harvests
-  gives one run now and, if asked meanwhile, one more after it.
+* :class:`Scoring`: one thread; a request merges into a queued run, so a burst of harvests
+  gives one run (and one more after it for requests made while it ran).
 * :class:`Checks`: validations of a source (None: every source: the link recheck) in a pool
   of ``[daemon] max_concurrent_checks``, which never holds a harvest slot; asked again while
   queued or running, a validation runs once more after. Their link checks go to the
-  process's one link engine. Each asks for a scoring run when it ends.
+  process's one link engine. One that completes asks for a scoring run.
 
 A store failure interrupts either: counted, logged and kept pending until the store is back.
 """
