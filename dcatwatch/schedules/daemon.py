@@ -85,10 +85,10 @@ class Daemon:
         self.recovery = Recovery(store, instruments, self.pending, self.watch)
         self.client = HttpClient(settings.http, on_response=instruments.on_response)
         self.harvests = Harvests(settings, store, instruments, self.client, self.work,
-                                 self.watch, self.pending, self.stopping,
-                                 changed=self._changed, ended=self.dispatch,
-                                 retry_at=self._dispatch_at)  # refuses a bad cron first
-        # every validation's link checks and data downloads: one lane per host
+                                 self.watch, self.pending, changed=self._changed,
+                                 ended=self.dispatch, retry_at=self._dispatch_at)
+        # every validation's link checks and data downloads: one lane per host (made after
+        # the harvests, so that a bad cron is refused with no engine to stop)
         self.links = link_engine(settings, store, instruments)
         self.scoring = Scoring(store, self.work, self.watch, self.pending, self.stopping)
         self.checks = Checks(settings, store, instruments, self.client, self.links, self.work,
@@ -153,10 +153,12 @@ class Daemon:
         threading.Thread(target=self.scheduler.stop, name="stop", daemon=True).start()
 
     def dispatch(self) -> None:
-        """The dispatcher: do what a store failure left undone, then start due sources."""
+        """The dispatcher: do what a store failure left undone, then (unless stopping)
+        start due sources."""
         try:
             self.flush_pending()
-            self.harvests.start_due()
+            if not self.stopping.is_set():
+                self.harvests.start_due()
         except StoreError as exc:  # the next tick (or the store watch) carries on
             self.watch.failed(exc)
 

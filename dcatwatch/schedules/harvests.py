@@ -35,9 +35,9 @@ class Harvests:
     dispatcher looks again), ``retry_at(source, moment)`` a failed run's retry."""
 
     def __init__(self, settings: Settings, store: Store, instruments: Instruments,
-                 client: HttpClient, work: ActiveWork, watch: StoreWatch, pending: Pending,
-                 stopping: threading.Event, *, changed: Callable[[str], None],
-                 ended: Callable[[], None], retry_at: Callable[[str, datetime], None]) -> None:
+                 client: HttpClient, work: ActiveWork, watch: StoreWatch, pending: Pending, *,
+                 changed: Callable[[str], None], ended: Callable[[], None],
+                 retry_at: Callable[[str, datetime], None]) -> None:
         self.settings = settings
         self.options = settings.daemon
         self.store = store
@@ -46,7 +46,6 @@ class Harvests:
         self.work = work
         self.watch = watch
         self.pending = pending
-        self.stopping = stopping
         self.changed, self.ended, self.retry_at = changed, ended, retry_at
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self.triggers = {
@@ -71,8 +70,6 @@ class Harvests:
     def start_due(self) -> None:
         """Start due sources in the free slots, longest overdue first."""
         with self._lock:
-            if self.stopping.is_set():
-                return
             free = self.options.max_concurrent_harvests - len(self.running)
             if free <= 0:
                 return
