@@ -15,15 +15,18 @@ from sqlalchemy import Engine, insert, select
 from dcatwatch.config import DaemonSettings, ReportsSettings, Settings, SourceSettings
 from dcatwatch.cron import crontab, fire_times_between, next_after
 from dcatwatch.errors import ConfigError
+from dcatwatch.http.client import HttpClient
 from dcatwatch.metrics import Instruments, new_registry
 from dcatwatch.schedules import state
 from dcatwatch.schedules.active import ActiveWork
+from dcatwatch.schedules.checks import Checks, Scoring
 from dcatwatch.schedules.daemon import Daemon
 from dcatwatch.schedules.pending import Pending
-from dcatwatch.schedules.jobs import Coalescing
+from dcatwatch.schedules.store_watch import StoreWatch
 from dcatwatch.store.core import Store
 from dcatwatch.store.db import open_store
 from dcatwatch.store.tables import RUNS, SCHEDULES, SOURCES
+from dcatwatch.validators.linkengine import link_engine
 
 UTC_NOON = datetime(2026, 6, 13, 12, 0, tzinfo=UTC)  # a Saturday in summer (UTC+2 in Sweden)
 
@@ -148,24 +151,67 @@ def test_runs_left_running_are_marked_failed_and_retried_at_once(engine: Engine)
     assert (due.source, due.due_at) == ("a", restart)
 
 
-def test_coalescing_runs_once_more_for_requests_made_while_running() -> None:
+def test_scoring_requests_merge_while_queued_and_run_once_more_after_a_running_one(
+        tmp_path: Path) -> None:
+    store = Store(open_store(f"sqlite:///{tmp_path}/s.db"))
+    work = ActiveWork()
+    scoring = Scoring(store, work, StoreWatch(store, Instruments(new_registry())), Pending(),
+                      threading.Event())
     runs: list[int] = []
     entered, release = threading.Event(), threading.Event()
 
-    def work() -> None:
+    def scored() -> None:  # after each real scoring run, in the scoring thread
         runs.append(len(runs))
         entered.set()
         release.wait(5)
 
-    coalescing = Coalescing(work)
-    first = threading.Thread(target=coalescing.request)
-    first.start()
-    assert entered.wait(5)
-    for _ in range(5):  # served by the running thread, merged into one more run
-        coalescing.request()
-    release.set()
-    first.join(5)
-    assert runs == [0, 1]
+    scoring.scored = scored
+    try:
+        scoring.request()
+        assert entered.wait(5)
+        assert work.wait_idle(0) == ["scoring"]
+        for _ in range(5):  # the first queues one more run, the others merge into it
+            scoring.request()
+        release.set()
+        scoring.pool.shutdown(wait=True)  # after the queued run
+        assert runs == [0, 1]
+    finally:
+        release.set()
+        scoring.pool.shutdown(wait=True)
+        store.close()
+
+
+def test_a_validation_asked_again_while_it_runs_runs_once_more_after(tmp_path: Path) -> None:
+    settings = Settings(database={"url": f"sqlite:///{tmp_path}/s.db"})
+    store = Store(open_store(settings.database.url))
+    instruments, work = Instruments(new_registry()), ActiveWork()
+    client, links = HttpClient(settings.http), link_engine(settings, instruments)
+    entered, release = threading.Semaphore(0), threading.Event()
+
+    def validated() -> None:  # at the end of each real validation of every source
+        entered.release()
+        release.wait(5)
+
+    checks = Checks(settings, store, instruments, client, links, work,
+                    StoreWatch(store, instruments), Pending(), validated)
+    try:
+        checks.request(None)
+        assert entered.acquire(timeout=5)
+        assert checks.active() == {None}
+        assert work.wait_idle(0) == ["validation (every source)"]
+        for _ in range(3):  # merged into one more run after this one
+            checks.request(None)
+        release.set()
+        assert entered.acquire(timeout=5)  # the second run
+        assert not entered.acquire(timeout=0.5)  # and no third
+        checks.pool.shutdown(wait=True)
+        assert work.wait_idle(0) == [] and checks.active() == set()
+    finally:
+        release.set()
+        checks.pool.shutdown(wait=True)
+        links.stop()
+        client.close()
+        store.close()
 
 
 def test_active_work_reports_what_outlives_the_grace() -> None:
@@ -196,8 +242,8 @@ def test_the_daemon_takes_its_section_of_the_configuration(tmp_path: Path) -> No
         assert (daemon.options.max_concurrent_harvests, daemon.options.shutdown_grace,
                 daemon.settings.reports.schedule, daemon.options.misfire_grace) == (
                     2, 5.0, "0 8 2 * *", DaemonSettings().misfire_grace)
-        assert daemon.pool._max_workers == 2
-        assert daemon.checks._max_workers == 3  # the checks' own pool, beside the harvests
+        assert daemon.harvests.pool._max_workers == 2
+        assert daemon.checks.pool._max_workers == 3  # the checks' own pool, beside the harvests
         # the link checks of every validation go to one engine of [validation] in_flight
         assert daemon.links.settings.in_flight == chosen.validation.in_flight
         assert DaemonSettings().max_concurrent_checks == 8
@@ -250,7 +296,7 @@ def test_readiness_needs_a_running_scheduler(tmp_path: Path) -> None:
     daemon = Daemon(Settings(), Store(engine), Instruments(new_registry()))
     try:
         assert daemon.readiness() == "scheduler not running"
-        daemon.store_failed("OperationalError: attempt to write a readonly database")
+        daemon.watch.failed("OperationalError: attempt to write a readonly database")
         assert daemon.readiness().startswith(
             "store not writable (OperationalError: attempt to write a readonly database)")
         daemon.watch_store()  # the write probe succeeds: ready again, as far as the store goes

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dcatwatch.config import Settings, SourceSettings
@@ -110,34 +108,3 @@ def send_reports(settings: Settings, store: Store, instruments: Instruments) -> 
         log.warning("reports: delivery unknown for %s (no reply after DATA); not sent again "
                     "until `dcatwatch report resend`", ", ".join(result.new_unknown))
     log.info("reports: %s", result.summary())
-
-
-class Coalescing:
-    """Runs ``work`` for requests from many threads, never twice at once: a request made
-    while it runs is served by one more run right after (requests in between merge)."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        self.work = work
-        self._lock = threading.Lock()
-        self._pending = False
-        self._running = False
-
-    def request(self) -> None:
-        """Run the work now in this thread, or have the thread running it run it again."""
-        with self._lock:
-            self._pending = True
-            if self._running:
-                return
-            self._running = True
-        try:
-            while True:
-                with self._lock:
-                    if not self._pending:
-                        self._running = False
-                        return
-                    self._pending = False
-                self.work()
-        except BaseException:
-            with self._lock:
-                self._running = False
-            raise

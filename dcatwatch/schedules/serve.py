@@ -57,11 +57,11 @@ def _serve(settings: Settings) -> int:
     except OSError as exc:
         raise ConfigError("server.port", f"cannot listen on {settings.server.host}:"
                           f"{settings.server.port}: {exc.strerror or exc}") from None
-    daemon.scored = server.warm  # render the new agency figures before Prometheus asks
+    daemon.scoring.scored = server.warm  # render the new agency figures before Prometheus asks
     daemon.install_signals()
     server.start()  # /metrics answers, /readyz fails until the store is prepared
     host, port = server.address
-    log.info("serving %d sources; metrics on http://%s:%d/metrics", len(daemon.sources),
+    log.info("serving %d sources; metrics on http://%s:%d/metrics", len(daemon.harvests.sources),
              host, port)
     if not daemon.prepare():  # stopped while waiting for a writable store
         server.close()

@@ -4,12 +4,13 @@ Each enabled source has a ``source_schedule`` row with its next run time. A new 
 once; starting a run moves it to the cron's next time after now, so fire times missed while
 the daemon was down or the run overran collapse into that one run (they are counted as
 missed); a failed run may be retried sooner. Runs a killed process left ``running`` are
-marked failed at start, and their sources retried at once.
+marked failed at start, and their sources retried at once; runs whose end a store failure
+kept from being written are marked failed when the store is back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,4 +47,18 @@ def recover_interrupted(unit: Unit, now: datetime) -> list[str]:
     sources = sorted(set(interrupted))
     unit.sources.set_last_status(sources, "failed")
     unit.schedules.due_now(sources, now)
+    return interrupted
+
+
+def recover_lost(unit: Unit, now: datetime, harvests: Collection[str],
+                 validations: Collection[str | None], retries: Mapping[str, datetime]
+                 ) -> list[str]:
+    """After a store failure: mark the runs of ``harvests`` and the validation runs of
+    ``validations`` left ``running`` failed, those sources failed, and write ``retries``
+    (source → retry by). Returns the source of each harvest run marked."""
+    interrupted = unit.runs.recover_interrupted(now, INTERRUPTED, harvests)
+    unit.sources.set_last_status(sorted(set(interrupted)), "failed")
+    unit.checks.recover_interrupted(now, validations)
+    for source, moment in retries.items():
+        unit.schedules.retry_by(source, moment)
     return interrupted

@@ -101,12 +101,17 @@ class LinkProcess:
 
     def feed(self, urls: Iterable[str]) -> None:
         """Have the child queue the due URLs among ``urls`` without waiting for them."""
-        self._send(("feed", 0, list(urls)))
+        wanted = list(urls)
+        if wanted:
+            self._send(("feed", 0, wanted))
 
     def check(self, urls: Iterable[str], progress: Progress | None = None) -> int:
         """Check the due URLs among ``urls`` and wait until their results are stored; how
         many were due. Raises what lost the results."""
-        count: int = self._ask("check", list(urls), progress)
+        wanted = list(urls)
+        if not wanted:
+            return 0
+        count: int = self._ask("check", wanted, progress)
         return count
 
     def in_lane(self, url: str, work: Callable[[], T]) -> T:
