@@ -530,6 +530,45 @@ def test_retry_after_beyond_the_cap_fails_fast(server: LoopbackServer) -> None:
     assert server.hits("/later") == 1
 
 
+def test_a_retry_past_the_deadline_fails_at_once(server: LoopbackServer) -> None:
+    url = server.route("/slow-down", status=503, headers={"Retry-After": "5"})
+    hook: list[tuple[int, int]] = []
+    with make_client(lambda status, size: hook.append((status, size)),
+                     total_timeout=2.0) as client:
+        started = time.monotonic()
+        error = fails("fetch.http_status", lambda: client.fetch(url))
+    assert time.monotonic() - started < 0.5
+    assert error.message == ("HTTP 503 Service Unavailable; a retry in 5 s would pass "
+                             "[http] total_timeout = 2 s")
+    assert server.hits("/slow-down") == 1 and hook == [(503, 0)]
+    with make_client(retries=0) as client:
+        assert fails("fetch.http_status", lambda: client.fetch(url)).message \
+            .endswith("; gave up after 1 attempt")
+
+
+def test_a_retry_wait_holds_back_the_host_not_the_thread(server: LoopbackServer) -> None:
+    """The wait before a retry is the host's pause: another fetch from that host waits it out
+    too, while the retrying fetch sleeps only when it takes its next turn."""
+    arrived: dict[str, list[float]] = {"/busy": [], "/other": []}
+
+    def handler(request: Request) -> Response:
+        arrived[request.path].append(time.monotonic())
+        if request.path == "/busy" and len(arrived["/busy"]) == 1:
+            return Response(429, headers={"Retry-After": "1"})
+        return Response(200, b"ok")
+
+    busy, other = server.handle("/busy", handler), server.handle("/other", handler)
+    with make_client() as client:
+        retrying = threading.Thread(target=lambda: consume(client.fetch(busy)))
+        retrying.start()
+        while not arrived["/busy"]:
+            time.sleep(0.01)
+        assert consume(client.fetch(other)) == b"ok"
+        retrying.join()
+    first = arrived["/busy"][0]
+    assert arrived["/other"][0] - first >= 0.95 and arrived["/busy"][1] - first >= 0.95
+
+
 def test_retry_after_parsing_and_backoff() -> None:
     now = datetime(2025, 1, 1, tzinfo=UTC)
     assert parse_retry_after("7") == 7.0
