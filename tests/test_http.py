@@ -43,7 +43,7 @@ from dcatwatch.http.addresses import (
     classify,
 )
 from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
-from dcatwatch.http.politeness import HostGate, backoff_delay, parse_retry_after
+from dcatwatch.http.politeness import HostGate, backoff_after, parse_retry_after
 from tests.servers import LoopbackServer, Request, Response
 
 MB = 1 << 20
@@ -576,9 +576,10 @@ def test_retry_after_parsing_and_backoff() -> None:
                              now) == 30.0
     assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
-    assert all(0.5 <= backoff_delay(0, 1.0, 30.0) <= 1.0 for _ in range(50))
-    assert all(2.0 <= backoff_delay(2, 1.0, 30.0) <= 4.0 for _ in range(50))
-    assert all(backoff_delay(10, 1.0, 30.0) <= 30.0 for _ in range(50))
+    assert all(0.5 <= backoff_after(1, 1.0, 30.0) <= 1.0 for _ in range(50))
+    assert all(2.0 <= backoff_after(3, 1.0, 30.0) <= 4.0 for _ in range(50))
+    assert all(15.0 <= backoff_after(11, 1.0, 30.0) <= 30.0 for _ in range(50))
+    assert len({backoff_after(2, 1.0, 30.0) for _ in range(50)}) > 1  # jittered
 
 
 # --- politeness -----------------------------------------------------------------------------

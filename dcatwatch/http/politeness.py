@@ -10,11 +10,12 @@ the previous exchange ended, or later when a server asked to be left alone with
 :data:`DEFAULT_GATE` is process-wide, so politeness holds even when each source or thread
 builds its own client. Hosts whose pause has run out are swept from the gate as it grows, so
 its size follows the hosts in use rather than every host ever seen.
+
+The backoff between attempts is a tenacity wait strategy (:func:`backoff`).
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+from tenacity import RetryCallState, Retrying
+from tenacity.wait import wait_base, wait_exponential, wait_random_exponential
 
 
 @dataclass(slots=True)
@@ -127,9 +131,20 @@ def retriable(status: int) -> bool:
     return status == 429 or (500 <= status < 600 and status not in (501, 505))
 
 
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Seconds to wait before retry ``attempt + 1``: exponential, capped, with jitter."""
-    return min(cap, base * 2.0 ** attempt) * random.uniform(0.5, 1.0)
+def backoff(base: float, cap: float) -> wait_base:
+    """Tenacity's wait before the next attempt: ``base`` after the first failure, doubling
+    per failure up to ``cap``, of which the upper half is random (equal jitter: clients that
+    failed together come back apart, yet none comes back at once)."""
+    return (wait_exponential(multiplier=base / 2, max=cap / 2)
+            + wait_random_exponential(multiplier=base / 2, max=cap / 2))
+
+
+def backoff_after(failures: int, base: float, cap: float) -> float:
+    """:func:`backoff`'s wait after ``failures`` failed attempts, for a retry loop that
+    tenacity does not drive (the link engine's host lanes)."""
+    state = RetryCallState(Retrying(), None, (), {})
+    state.attempt_number = failures
+    return backoff(base, cap)(state)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
