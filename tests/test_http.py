@@ -570,12 +570,19 @@ def test_a_retry_wait_holds_back_the_host_not_the_thread(server: LoopbackServer)
 
 
 def test_retry_after_parsing_and_backoff() -> None:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True),
-                             now) == 30.0
-    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0.0
+    now = datetime.now(UTC)
+    assert parse_retry_after("7") == 7.0 and parse_retry_after(" 7 ") == 7.0
+    assert parse_retry_after("86400") == 86400.0  # the server's figure, not urllib3's 6 h cap
+    in_30 = parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True))
+    assert in_30 is not None and 28.0 < in_30 <= 30.0
+    later = now + timedelta(seconds=600)  # RFC 9110's two obsolete date forms, both GMT
+    for obsolete in (f"{later:%A, %d-%b-%y %H:%M:%S} GMT",
+                     f"{later:%a %b} {later.day:2d} {later:%H:%M:%S %Y}"):
+        in_600 = parse_retry_after(obsolete)
+        assert in_600 is not None and 598.0 < in_600 <= 600.0, obsolete
+    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True)) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+    assert parse_retry_after("-3") is None and parse_retry_after("1.5") is None
     assert all(0.5 <= backoff_after(1, 1.0, 30.0) <= 1.0 for _ in range(50))
     assert all(2.0 <= backoff_after(3, 1.0, 30.0) <= 4.0 for _ in range(50))
     assert all(15.0 <= backoff_after(11, 1.0, 30.0) <= 30.0 for _ in range(50))

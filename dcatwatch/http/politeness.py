@@ -11,21 +11,23 @@ the previous exchange ended, or later when a server asked to be left alone with
 builds its own client. Hosts whose pause has run out are swept from the gate as it grows, so
 its size follows the hosts in use rather than every host ever seen.
 
-The backoff between attempts is a tenacity wait strategy (:func:`backoff`).
+The waits themselves come from libraries: :func:`backoff` is a tenacity wait strategy, and
+:func:`parse_retry_after` is urllib3's header parser.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from tenacity import RetryCallState, Retrying
 from tenacity.wait import wait_base, wait_exponential, wait_random_exponential
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 
 @dataclass(slots=True)
@@ -147,17 +149,17 @@ def backoff_after(failures: int, base: float, cap: float) -> float:
     return backoff(base, cap)(state)
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date), None if unusable."""
+# urllib3 parses the header only; the wait is judged against [http] retry_after_max elsewhere,
+# so its own cap (6 h by default) is lifted to keep the server's figure in error messages
+_RETRY_AFTER = Retry(retry_after_max=sys.maxsize)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds, or an HTTP-date: 0 once it
+    has passed), None if there is none or it is unusable."""
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(_RETRY_AFTER.parse_retry_after(value))
+    except InvalidHeader:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
