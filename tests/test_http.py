@@ -43,7 +43,7 @@ from dcatwatch.http.addresses import (
     classify,
 )
 from dcatwatch.http.client import CacheValidators, FetchResult, HttpClient
-from dcatwatch.http.politeness import HostGate, backoff_delay, parse_retry_after
+from dcatwatch.http.politeness import HostGate, backoff_after, parse_retry_after
 from tests.servers import LoopbackServer, Request, Response
 
 MB = 1 << 20
@@ -530,16 +530,63 @@ def test_retry_after_beyond_the_cap_fails_fast(server: LoopbackServer) -> None:
     assert server.hits("/later") == 1
 
 
+def test_a_retry_past_the_deadline_fails_at_once(server: LoopbackServer) -> None:
+    url = server.route("/slow-down", status=503, headers={"Retry-After": "5"})
+    hook: list[tuple[int, int]] = []
+    with make_client(lambda status, size: hook.append((status, size)),
+                     total_timeout=2.0) as client:
+        started = time.monotonic()
+        error = fails("fetch.http_status", lambda: client.fetch(url))
+    assert time.monotonic() - started < 0.5
+    assert error.message == ("HTTP 503 Service Unavailable; a retry in 5 s would pass "
+                             "[http] total_timeout = 2 s")
+    assert server.hits("/slow-down") == 1 and hook == [(503, 0)]
+    with make_client(retries=0) as client:
+        assert fails("fetch.http_status", lambda: client.fetch(url)).message \
+            .endswith("; gave up after 1 attempt")
+
+
+def test_a_retry_wait_holds_back_the_host_not_the_thread(server: LoopbackServer) -> None:
+    """The wait before a retry is the host's pause: another fetch from that host waits it out
+    too, while the retrying fetch sleeps only when it takes its next turn."""
+    arrived: dict[str, list[float]] = {"/busy": [], "/other": []}
+
+    def handler(request: Request) -> Response:
+        arrived[request.path].append(time.monotonic())
+        if request.path == "/busy" and len(arrived["/busy"]) == 1:
+            return Response(429, headers={"Retry-After": "1"})
+        return Response(200, b"ok")
+
+    busy, other = server.handle("/busy", handler), server.handle("/other", handler)
+    with make_client() as client:
+        retrying = threading.Thread(target=lambda: consume(client.fetch(busy)))
+        retrying.start()
+        while not arrived["/busy"]:
+            time.sleep(0.01)
+        assert consume(client.fetch(other)) == b"ok"
+        retrying.join()
+    first = arrived["/busy"][0]
+    assert arrived["/other"][0] - first >= 0.95 and arrived["/busy"][1] - first >= 0.95
+
+
 def test_retry_after_parsing_and_backoff() -> None:
-    now = datetime(2025, 1, 1, tzinfo=UTC)
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True),
-                             now) == 30.0
-    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0.0
+    now = datetime.now(UTC)
+    assert parse_retry_after("7") == 7.0 and parse_retry_after(" 7 ") == 7.0
+    assert parse_retry_after("86400") == 86400.0  # the server's figure, not urllib3's 6 h cap
+    in_30 = parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True))
+    assert in_30 is not None and 28.0 < in_30 <= 30.0
+    later = now + timedelta(seconds=600)  # RFC 9110's two obsolete date forms, both GMT
+    for obsolete in (f"{later:%A, %d-%b-%y %H:%M:%S} GMT",
+                     f"{later:%a %b} {later.day:2d} {later:%H:%M:%S %Y}"):
+        in_600 = parse_retry_after(obsolete)
+        assert in_600 is not None and 598.0 < in_600 <= 600.0, obsolete
+    assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True)) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
-    assert all(0.5 <= backoff_delay(0, 1.0, 30.0) <= 1.0 for _ in range(50))
-    assert all(2.0 <= backoff_delay(2, 1.0, 30.0) <= 4.0 for _ in range(50))
-    assert all(backoff_delay(10, 1.0, 30.0) <= 30.0 for _ in range(50))
+    assert parse_retry_after("-3") is None and parse_retry_after("1.5") is None
+    assert all(0.5 <= backoff_after(1, 1.0, 30.0) <= 1.0 for _ in range(50))
+    assert all(2.0 <= backoff_after(3, 1.0, 30.0) <= 4.0 for _ in range(50))
+    assert all(15.0 <= backoff_after(11, 1.0, 30.0) <= 30.0 for _ in range(50))
+    assert len({backoff_after(2, 1.0, 30.0) for _ in range(50)}) > 1  # jittered
 
 
 # --- politeness -----------------------------------------------------------------------------

@@ -11,10 +11,12 @@ host, ``min_delay`` between requests). Around that:
   (connecting, a TLS handshake, headers or a body arriving a byte at a time, which never
   trips the read timeout), so no exchange holds its host's turn past its fetch's deadline.
 * Retries: connection errors (also a transfer breaking off), 429 and 5xx but 501/505 are
-  retried ``retries`` times after a jittered exponential backoff, or after ``Retry-After``;
-  the wait holds back every request to that host. A Retry-After above ``retry_after_max``
-  fails at once. Timeouts and TLS failures are not retried: a server that went silent would
-  only be loaded further, and a certificate does not fix itself.
+  retried ``retries`` times after a jittered exponential backoff, or after ``Retry-After``.
+  tenacity drives the attempts; the wait is handed to the host's gate, not slept, so it
+  holds back every request to that host. A Retry-After above ``retry_after_max`` fails at
+  once, as does a wait that would pass ``total_timeout``. Timeouts and TLS failures are not
+  retried: a server that went silent would only be loaded further, and a certificate does
+  not fix itself.
 * Redirects are followed here, hop by hop, so that every hop passes the scheme check and the
   address guard (addresses.py: DNS answers are checked and pinned). Basic auth, the
   caller's headers and the conditional-GET validators go to the first origin only; a hop
@@ -48,12 +50,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base
 from urllib3.connectionpool import HTTPConnectionPool
 
 from dcatwatch import __version__
@@ -71,7 +76,7 @@ from dcatwatch.http.politeness import (
     DEFAULT_GATE,
     Deadline,
     HostGate,
-    backoff_delay,
+    backoff,
     parse_retry_after,
     retriable,
 )
@@ -131,6 +136,50 @@ class _RetryableError(Exception):
         super().__init__(error.message)
         self.error = error
         self.retry_after = retry_after
+
+
+def _retried(state: RetryCallState) -> _RetryableError:
+    """The failure of the attempt tenacity is deciding about (it retries no other kind)."""
+    assert state.outcome is not None
+    return cast(_RetryableError, state.outcome.exception())
+
+
+class _WaitRetryAfter(wait_base):
+    """The server's ``Retry-After`` when it sent one, else ``backoff``."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, state: RetryCallState) -> float:
+        retry_after = _retried(state).retry_after
+        return self.backoff(state) if retry_after is None else retry_after
+
+
+def _fail(state: RetryCallState, problem: str) -> NoReturn:
+    """Raise the last attempt's error, saying why there is no further attempt."""
+    retry = _retried(state)
+    error = retry.error
+    raise FetchError(error.code, f"{error.message}; {problem}", error.url,
+                     status=error.status, cause=error.cause) from retry
+
+
+def _give_up(state: RetryCallState) -> NoReturn:
+    """Every attempt ([http] retries + 1) failed."""
+    attempts = state.attempt_number
+    _fail(state, f"gave up after {attempts} attempt{'s' if attempts > 1 else ''}")
+
+
+def _refuse_wait(settings: HttpSettings, call: _Call, state: RetryCallState) -> None:
+    """Fail instead of waiting longer than the server may ask for or the fetch may take."""
+    retry_after = _retried(state).retry_after
+    if retry_after is not None and retry_after > settings.retry_after_max:
+        _fail(state, f"the server asks to retry after {retry_after:g} s, more than "
+                     f"[http] retry_after_max = {settings.retry_after_max:g} s")
+    assert state.next_action is not None
+    wait = state.next_action.sleep
+    if wait >= call.deadline.remaining():
+        _fail(state, f"a retry in {wait:.3g} s would pass [http] total_timeout = "
+                     f"{call.deadline.seconds:g} s")
 
 
 @dataclass(slots=True)
@@ -356,6 +405,8 @@ class HttpClient:
         self.settings = settings or HttpSettings()
         self.on_response = on_response
         self.gate = gate or DEFAULT_GATE
+        self._wait = _WaitRetryAfter(backoff(self.settings.backoff_base,
+                                             self.settings.backoff_max))
         self.adapter = _WatchedAdapter(AddressPolicy.from_settings(
             self.settings.allow_private_networks, self.settings.allowed_networks))
 
@@ -445,23 +496,33 @@ class HttpClient:
 
     def _attempts(self, method: str, url: str, origin: str, call: _Call, *,
                   directory: Path | None) -> FetchResult:
-        """One hop: attempts at ``url`` until one succeeds or retrying is pointless."""
+        """One hop: attempts at ``url`` until one succeeds or retrying is pointless.
+
+        tenacity drives the attempts; the wait between two is not slept here but handed to
+        the host's gate, so the next attempt waits its host's turn like any request.
+        """
         host = check_url(url)
         request = self._prepare(method, url, origin, call)
-        attempt = 0
-        while True:
-            try:
-                with self.gate.turn(host, call.min_delay) as waited:
-                    call.deadline.extend(waited)
-                    with self._exchange(request, call) as (response, expired):
-                        return self._judge(response, call, directory, expired)
-            except _RetryableError as retry:
-                self._count_failure(retry.error)
-                self.gate.defer(host, self._retry_wait(retry, attempt, call))
-            except FetchError as error:
-                self._count_failure(error)
-                raise
-            attempt += 1
+        retrying = Retrying(retry=retry_if_exception_type(_RetryableError),
+                            stop=stop_after_attempt(self.settings.retries + 1), wait=self._wait,
+                            before_sleep=partial(_refuse_wait, self.settings, call),
+                            sleep=partial(self.gate.defer, host), retry_error_callback=_give_up)
+        return retrying(self._attempt, host, request, call, directory)
+
+    def _attempt(self, host: str, request: requests.PreparedRequest, call: _Call,
+                 directory: Path | None) -> FetchResult:
+        """One exchange, made in the host's turn; a failure is counted and raised."""
+        try:
+            with self.gate.turn(host, call.min_delay) as waited:
+                call.deadline.extend(waited)
+                with self._exchange(request, call) as (response, expired):
+                    return self._judge(response, call, directory, expired)
+        except _RetryableError as retry:
+            self._count_failure(retry.error)
+            raise
+        except FetchError as error:
+            self._count_failure(error)
+            raise
 
     def _prepare(self, method: str, url: str, origin: str,
                  call: _Call) -> requests.PreparedRequest:
@@ -521,24 +582,6 @@ class HttpClient:
             raise error
         self._download(response, result, call, directory, expired)
         return result
-
-    def _retry_wait(self, retry: _RetryableError, attempt: int, call: _Call) -> float:
-        """Seconds to wait before the next attempt; FetchError when there is to be none."""
-        settings, error = self.settings, retry.error
-        if attempt >= settings.retries:
-            problem = f"gave up after {attempt + 1} attempt{'s' if attempt else ''}"
-        elif retry.retry_after is not None and retry.retry_after > settings.retry_after_max:
-            problem = (f"the server asks to retry after {retry.retry_after:g} s, more than "
-                       f"[http] retry_after_max = {settings.retry_after_max:g} s")
-        else:
-            wait = retry.retry_after if retry.retry_after is not None else \
-                backoff_delay(attempt, settings.backoff_base, settings.backoff_max)
-            if wait < call.deadline.remaining():
-                return wait
-            problem = (f"a retry in {wait:.3g} s would pass [http] total_timeout = "
-                       f"{call.deadline.seconds:g} s")
-        raise FetchError(error.code, f"{error.message}; {problem}", error.url,
-                         status=error.status, cause=error.cause) from retry
 
     def _download(self, response: requests.Response, result: FetchResult, call: _Call,
                   directory: Path | None, expired: threading.Event) -> None:

@@ -10,18 +10,24 @@ the previous exchange ended, or later when a server asked to be left alone with
 :data:`DEFAULT_GATE` is process-wide, so politeness holds even when each source or thread
 builds its own client. Hosts whose pause has run out are swept from the gate as it grows, so
 its size follows the hosts in use rather than every host ever seen.
+
+The waits themselves come from libraries: :func:`backoff` is a tenacity wait strategy, and
+:func:`parse_retry_after` is urllib3's header parser.
 """
 
 from __future__ import annotations
 
-import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from tenacity import RetryCallState, Retrying
+from tenacity.wait import wait_base, wait_exponential, wait_random_exponential
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 
 @dataclass(slots=True)
@@ -127,22 +133,33 @@ def retriable(status: int) -> bool:
     return status == 429 or (500 <= status < 600 and status not in (501, 505))
 
 
-def backoff_delay(attempt: int, base: float, cap: float) -> float:
-    """Seconds to wait before retry ``attempt + 1``: exponential, capped, with jitter."""
-    return min(cap, base * 2.0 ** attempt) * random.uniform(0.5, 1.0)
+def backoff(base: float, cap: float) -> wait_base:
+    """Tenacity's wait before the next attempt: ``base`` after the first failure, doubling
+    per failure up to ``cap``, of which the upper half is random (equal jitter: clients that
+    failed together come back apart, yet none comes back at once)."""
+    return (wait_exponential(multiplier=base / 2, max=cap / 2)
+            + wait_random_exponential(multiplier=base / 2, max=cap / 2))
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delta-seconds or HTTP-date), None if unusable."""
+def backoff_after(failures: int, base: float, cap: float) -> float:
+    """:func:`backoff`'s wait after ``failures`` failed attempts, for a retry loop that
+    tenacity does not drive (the link engine's host lanes)."""
+    state = RetryCallState(Retrying(), None, (), {})
+    state.attempt_number = failures
+    return backoff(base, cap)(state)
+
+
+# urllib3 parses the header only; the wait is judged against [http] retry_after_max elsewhere,
+# so its own cap (6 h by default) is lifted to keep the server's figure in error messages
+_RETRY_AFTER = Retry(retry_after_max=sys.maxsize)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds, or an HTTP-date: 0 once it
+    has passed), None if there is none or it is unusable."""
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return float(_RETRY_AFTER.parse_retry_after(value))
+    except InvalidHeader:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

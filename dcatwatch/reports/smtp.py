@@ -18,9 +18,11 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-import time
 from collections.abc import Callable, Mapping
-from typing import Self
+from typing import NoReturn, Self, cast
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential
 
 from dcatwatch.config import ReportsSettings, SmtpSettings
 from dcatwatch.errors import ConfigError
@@ -49,6 +51,21 @@ class DeliveryUnknown(DeliveryError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, session=True)
+
+
+class _Again(Exception):
+    """An attempt failed in a way another attempt may mend; ``failure`` is the error to
+    raise if it was the last."""
+
+    def __init__(self, failure: DeliveryError) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _last_failure(state: RetryCallState) -> NoReturn:
+    """Every attempt failed: the last one's error."""
+    assert state.outcome is not None
+    raise cast(_Again, state.outcome.exception()).failure from None
 
 
 class ClaimLost(DeliveryError):
@@ -149,38 +166,48 @@ class SmtpSender:
              before_data: Callable[[], bool] | None = None) -> None:
         """Hand ``message`` to the server for ``recipient``; DeliveryError if it is not taken,
         DeliveryUnknown if DATA was sent and no answer came, ClaimLost if ``before_data``
-        (called just before each DATA command) returns False."""
-        attempts = self.options.retries + 1
-        for attempt in range(attempts):
-            data_sent = False
-            try:
-                connection = self._connect()
-                self._envelope(connection, recipient)
-                if before_data is not None and not before_data():
-                    self._reset()
-                    raise ClaimLost()
-                data_sent = True
-                code, reply = connection.data(message)
-                if code != 250:
-                    raise smtplib.SMTPDataError(code, reply)
-                return
-            except _REFUSED_SESSION as error:
-                self.close()
-                raise DeliveryError(refused(self.settings, error), session=True) from None
-            except _REFUSED_MESSAGE as error:  # a reply: the server did not take it
+        (called just before each DATA command) returns False.
+
+        tenacity makes ``[reports] retries`` more attempts after a refusal that may pass (4xx)
+        or a failure to reach the server, pausing ``retry_backoff`` seconds, doubling.
+        """
+        retrying = Retrying(retry=retry_if_exception_type(_Again),
+                            stop=stop_after_attempt(self.options.retries + 1),
+                            wait=wait_exponential(multiplier=self.options.retry_backoff),
+                            retry_error_callback=_last_failure)
+        retrying(self._attempt, recipient, message, before_data)
+
+    def _attempt(self, recipient: str, message: bytes,
+                 before_data: Callable[[], bool] | None) -> None:
+        """One MAIL, RCPT and DATA; _Again when another attempt may succeed."""
+        data_sent = False
+        try:
+            connection = self._connect()
+            self._envelope(connection, recipient)
+            if before_data is not None and not before_data():
                 self._reset()
-                code = _reply_code(error)
-                if code is None or code >= 500 or attempt + 1 == attempts:
-                    raise DeliveryError(_describe(error), session=False) from None
-            except OSError as error:  # connection, TLS, timeout, disconnect (SMTPException too)
-                connecting = self._connection is None  # set once EHLO, TLS and login passed
-                self.close()
-                if data_sent:
-                    raise DeliveryUnknown(_describe(error)) from None
-                if attempt + 1 == attempts:
-                    raise DeliveryError(unreachable(self.settings, error) if connecting
-                                        else _describe(error), session=True) from None
-            time.sleep(self.options.retry_backoff * 2 ** attempt)
+                raise ClaimLost()
+            data_sent = True
+            code, reply = connection.data(message)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except _REFUSED_SESSION as error:
+            self.close()
+            raise DeliveryError(refused(self.settings, error), session=True) from None
+        except _REFUSED_MESSAGE as error:  # a reply: the server did not take it
+            self._reset()
+            code = _reply_code(error)
+            failure = DeliveryError(_describe(error), session=False)
+            if code is None or code >= 500:
+                raise failure from None
+            raise _Again(failure) from None
+        except OSError as error:  # connection, TLS, timeout, disconnect (SMTPException too)
+            connecting = self._connection is None  # set once EHLO, TLS and login passed
+            self.close()
+            if data_sent:
+                raise DeliveryUnknown(_describe(error)) from None
+            raise _Again(DeliveryError(unreachable(self.settings, error) if connecting
+                                       else _describe(error), session=True)) from None
 
     def _envelope(self, connection: smtplib.SMTP, recipient: str) -> None:
         """MAIL FROM and RCPT TO, raising as ``smtplib.SMTP.sendmail`` does."""

@@ -49,7 +49,7 @@ from dcatwatch.errors import FetchError
 from dcatwatch.http.aclient import AsyncFetcher
 from dcatwatch.http.client import ResponseHook
 from dcatwatch.http.leases import HostLeases, LocalLeases
-from dcatwatch.http.politeness import backoff_delay, parse_retry_after
+from dcatwatch.http.politeness import backoff_after, parse_retry_after
 from dcatwatch.store.core import Store
 from dcatwatch.validators.links import (
     RATE_LIMIT_TRIES,
@@ -409,7 +409,7 @@ class LinkEngine:
             tries += 1
             wait = outcome.retry_after
             if wait is None:
-                wait = backoff_delay(tries, http.backoff_base, http.backoff_max)
+                wait = backoff_after(tries, http.backoff_base, http.backoff_max)
             lane.not_before = max(lane.not_before, time.time() + wait)
             if tries >= RATE_LIMIT_TRIES or wait > http.retry_after_max:
                 self._rate_limited(lane, url, wait)
