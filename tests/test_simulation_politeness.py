@@ -63,3 +63,20 @@ def test_back_to_back_and_overlapping_requests_are_counted(servers: simulation.S
     assert seen["gaps_under_min_delay"] == 2  # b after a, and the second slow one (overlap)
     assert seen["smallest_gap_s"] == 0.0
     assert seen["hosts_with_gaps_under_min_delay"] == 2
+    # back to back on loopback: well inside min_delay even from when the server began to send
+    assert seen["gaps_under_min_delay_within_the_servers_send_time"] == 0
+    assert "/file/a.csv -> GET /file/b.csv" in str(seen["shortest_gaps"])
+
+
+def test_a_gap_counts_apart_when_the_server_was_late_to_stamp_its_send() -> None:
+    """A gap short only because the server stamped its response's end late (descheduled
+    after handing the bytes over) is still counted short, and counted apart."""
+    politeness = simulation.Politeness()
+    politeness.arrived("h", 0.0, "GET /a")
+    politeness.answered("h", 0.05, 0.01)  # sent from 0.01, stamped 40 ms later
+    politeness.arrived("h", 0.22, "GET /b")  # 0.17 s after the stamp, 0.21 s after sending
+    politeness.answered("h", 0.23, 0.225)
+    politeness.arrived("h", 0.30, "GET /c")  # 0.07 s: short however it is measured
+    seen = politeness.violations(MIN_DELAY)
+    assert seen["gaps_under_min_delay"] == 2
+    assert seen["gaps_under_min_delay_within_the_servers_send_time"] == 1
