@@ -2,7 +2,7 @@
 
     python -m tests.lease_worker lanes DB_URL NAME START_AT MIN_DELAY ROUNDS PER_ROUND URL...
     python -m tests.lease_worker hold DB_URL NAME HOST
-    python -m tests.lease_worker engine DB_URL NAME START_AT MIN_DELAY URL...
+    python -m tests.lease_worker engine DB_URL NAME START_AT MIN_DELAY RECHECK_HOURS URL...
 
 ``lanes``: from ``START_AT`` (a ``time.time()``), one lane per URL (its host is the lease
 key), as the link engine's lanes do: ``ROUNDS`` times acquire the host, wait for its
@@ -10,7 +10,8 @@ key), as the link engine's lanes do: ``ROUNDS`` times acquire the host, wait for
 response's end + ``MIN_DELAY``. Prints ``done`` when every request was answered.
 ``hold``: acquire ``HOST``, print ``held``, keep it (the heartbeat renewing) until killed.
 ``engine``: from ``START_AT``, the link engine (with :class:`StoreLeases`) checks the URLs
-``MIN_DELAY`` apart per host; prints ``done``.
+``MIN_DELAY`` apart per host (with ``RECHECK_HOURS`` 0 every URL is due however recently
+another worker stored it); prints ``done``.
 """
 
 from __future__ import annotations
@@ -67,12 +68,13 @@ async def hold(store: Store, name: str, host: str) -> None:
     await asyncio.Event().wait()
 
 
-def engine(store: Store, name: str, start_at: float, min_delay: float,
+def engine(store: Store, name: str, start_at: float, min_delay: float, recheck_hours: float,
            urls: list[str]) -> None:
     from dcatwatch.validators.linkengine import EngineSettings, LinkEngine
 
     http = HttpSettings(allowed_networks=["127.0.0.0/8"], min_delay=min_delay)
-    checks = EngineSettings(http, in_flight=50, timeout=10, recheck_hours=0, host_failures=3)
+    checks = EngineSettings(http, in_flight=50, timeout=10, recheck_hours=recheck_hours,
+                            host_failures=3)
     links = LinkEngine(store, checks, now=lambda: datetime.now(UTC),
                        leases=StoreLeases(store, name, TTL, POLL, min_delay))
     time.sleep(max(0.0, start_at - time.time()))
@@ -89,8 +91,8 @@ def main(argv: list[str]) -> None:
             asyncio.run(lanes(store, name, float(start_at), float(min_delay), int(rounds),
                               int(per_round), urls))
         elif mode == "engine":
-            start_at, min_delay, *urls = rest
-            engine(store, name, float(start_at), float(min_delay), urls)
+            start_at, min_delay, recheck_hours, *urls = rest
+            engine(store, name, float(start_at), float(min_delay), float(recheck_hours), urls)
         else:
             asyncio.run(hold(store, name, rest[0]))
 

@@ -28,7 +28,7 @@ def test_three_engines_in_three_processes_keep_each_hosts_pace(database_url: str
             for name in names:
                 for number in range(per_worker):  # each worker its own URLs (its sources')
                     urls[name].append(server.handle(f"/{name}/{number}.csv", recorder))
-        processes = [worker("engine", database_url, name, str(start_at), str(min_delay),
+        processes = [worker("engine", database_url, name, str(start_at), str(min_delay), "0",
                             *urls[name]) for name in names]
         outputs = [process.communicate(timeout=180)[0] for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0]
@@ -40,3 +40,31 @@ def test_three_engines_in_three_processes_keep_each_hosts_pace(database_url: str
         for arrival, finish, _ in calls[1:]:
             assert arrival - end >= min_delay - CLOCK  # one at a time, min_delay apart
             end = max(end, finish)
+
+
+@pytest.mark.slow
+def test_a_url_listed_on_three_workers_is_asked_once_in_the_deployment(
+        database_url: str) -> None:
+    """Three workers whose sources list the same URLs (dataportal.se repeats the agencies'
+    datasets): a lane stores its results before it gives its host up, and the next holder
+    leaves out what was stored meanwhile, so each URL is asked once over all three."""
+    min_delay, links = 0.05, 12
+    recorder = Recorder(work=0.02)
+    with LoopbackServer() as server:
+        Store.open(database_url).close()
+        start_at = time.time() + 3
+        urls = [server.handle(f"/shared/{number}.csv", recorder) for number in range(links)]
+        orders = [urls, urls[::-1], urls[4:] + urls[:4]]
+        processes = [worker("engine", database_url, f"w{n}", str(start_at), str(min_delay),
+                            "24", *order) for n, order in enumerate(orders)]
+        outputs = [process.communicate(timeout=180)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0]
+    assert outputs == ["done\n"] * 3
+    calls = sorted(recorder.calls)
+    assert len(calls) == links  # once each, though three workers were asked for all
+    end = calls[0][1]
+    for arrival, finish, _ in calls[1:]:
+        assert arrival - end >= min_delay - CLOCK
+        end = max(end, finish)
+    with Store.open(database_url) as store, store.read() as unit:
+        assert len(unit.checks.history(urls)) == links

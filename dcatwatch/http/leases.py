@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 class HostLeases(Protocol):
     """Deployment-wide turns on hosts (see the module docstring)."""
 
+    shared: bool  # held with other processes (then a lane stores its results before release)
+
     async def acquire(self, host: str) -> float:
         """Wait until this process holds `host` deployment-wide; return the earliest
         time.time() at which its next request may start (the previous holder's not_before,
@@ -50,6 +52,8 @@ class LocalLeases:
 
     Used within one event loop; one small entry per host seen by the process.
     """
+
+    shared = False
 
     def __init__(self) -> None:
         self._hosts: dict[str, _Lease] = {}

@@ -52,6 +52,8 @@ class StoreLeases:
     after :meth:`close` the hosts still held then wait (a request may have been cut off).
     """
 
+    shared = True
+
     def __init__(self, store: Store, worker: str, ttl: float, poll: float,
                  rest: float) -> None:
         self.store = store

@@ -6,7 +6,9 @@ they have read their source, and wait for the verdicts. Inside the engine:
 * **Once per round.** A URL already queued or in flight is not queued again: every caller
   waits for the same check. A URL checked less than ``round_seconds`` ago by this engine
   is not asked again either, unless ``recheck_hours`` is shorter (the store's rule covers
-  the rest).
+  the rest). With leases shared by workers, a lane stores its results before it gives its
+  host up, and the next holder leaves out the queued URLs stored meanwhile: once per round
+  in the whole deployment.
 * **One lane per host** (:class:`HostLane`): a queue and one task working it, one request in
   flight per host, each request starting at least ``[http] min_delay`` after the end of the
   previous response to that host (or after a server's ``Retry-After``). A lane takes its
@@ -68,6 +70,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 500  # results written per transaction, at most
 FLUSH_SECONDS = 1.0  # and at least this often while results arrive
 THREADS = 32  # the loop's threads: store writes and data downloads in their host's turn
+STORED_WAIT = 10.0  # seconds a lane waits for its results to be stored before its release
 ROUND_SECONDS = 600.0  # a URL checked, or a host tripped, this long ago counts as this round's
 T = TypeVar("T")
 
@@ -108,6 +111,8 @@ class HostLane:
     failed: list[LinkOutcome] = field(default_factory=list)  # host failures in a row
     tripped: LinkOutcome | None = None  # what skipped URLs are recorded as
     tripped_at: float = 0.0
+    unfiltered: bool = False  # URLs queued since the store was last asked which are due
+    answered: list[str] = field(default_factory=list)  # URLs put to be stored, this lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,8 @@ class LinkEngine:
         self._slots: asyncio.Semaphore | None = None
         self._writer: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
+        self._flush_now = False  # a lane waits for its results to be stored
+        self._shared = False  # the leases are shared with other workers (set at start)
 
     # -- the thread facade ---------------------------------------------------------------
 
@@ -247,6 +254,7 @@ class LinkEngine:
         self._slots = asyncio.Semaphore(max(1, self.settings.in_flight))
         self._wake = asyncio.Event()
         self.leases = self.leases or LocalLeases()
+        self._shared = self.leases.shared
         self._writer = loop.create_task(self._write_loop())
         loop.call_soon(self._started.set)
         try:
@@ -346,6 +354,7 @@ class LinkEngine:
             self._put(self._skipped(lane, url))
             return
         lane.queue.append(url)
+        lane.unfiltered = self._shared
         self._queued += 1
         self._wake_lane(lane)
 
@@ -362,23 +371,64 @@ class LinkEngine:
         """Work through ``lane``'s queue holding its host's lease."""
         assert self.leases is not None
         lane.not_before = max(lane.not_before, await self.leases.acquire(lane.host))
+        lane.unfiltered = self._shared
         try:
             while lane.queue:
+                if lane.unfiltered:
+                    await self._drop_stored(lane)
+                    continue
                 item = lane.queue.popleft()
                 if isinstance(item, _Job):
                     await self._run_job(lane, item)
                     continue
                 self._queued -= 1
                 if self._is_tripped(lane):
-                    self._put(self._skipped(lane, item))
+                    self._put(self._skipped(lane, item), lane)
                     continue
                 outcome = await self._ask(lane, item)
                 if outcome is not None:
-                    self._put(self.judge(outcome, lane.host))
+                    self._put(self.judge(outcome, lane.host), lane)
                     self._breaker(lane, outcome)
         finally:
             lane.task = None
+            if self._shared:
+                await self._stored(lane)
             await self.leases.release(lane.host, lane.not_before)
+
+    async def _drop_stored(self, lane: HostLane) -> None:
+        """With leases shared by workers: leave out the queued URLs that another worker
+        stored while this lane waited for the host (it stores its results before it gives
+        the host up), so each URL is asked once per round in the whole deployment."""
+        lane.unfiltered = False
+        queued = [item for item in lane.queue if isinstance(item, str)]
+        if not queued:
+            return
+        todo = set(await asyncio.to_thread(
+            due, self.store, queued, self.now(), self.settings.recheck_hours,
+            self.settings.confirm_after_hours))
+        if len(todo) == len(queued):
+            return
+        lane.queue = deque(item for item in lane.queue if not isinstance(item, str)
+                           or item in todo)
+        stamp = time.monotonic()
+        for url in queued:
+            if url not in todo:
+                self._queued -= 1
+                self._checked[url] = stamp
+                future = self._waiting.pop(url, None)
+                if future is not None and not future.done():
+                    future.set_result("stored by another worker")
+        self._report()
+
+    async def _stored(self, lane: HostLane) -> None:
+        """Wait (a while at most) until the results this lane put are stored."""
+        answered, lane.answered = lane.answered, []
+        pending = [self._waiting[url] for url in answered if url in self._waiting]
+        if pending and not self._stopped:
+            self._flush_now = True
+            assert self._wake is not None
+            self._wake.set()
+            await asyncio.wait(pending, timeout=STORED_WAIT)
 
     async def _turn(self, lane: HostLane) -> None:
         pause = lane.not_before - time.time()
@@ -486,11 +536,13 @@ class LinkEngine:
         self._queued -= len(urls) - 1
         for each in urls:
             self._put(LinkOutcome(each, 429, None, None, 0.0, False, reason,
-                                  "fetch.rate_limited", None, "monitor"))
+                                  "fetch.rate_limited", None, "monitor"), lane)
 
-    def _put(self, outcome: LinkOutcome) -> None:
+    def _put(self, outcome: LinkOutcome, lane: HostLane | None = None) -> None:
         assert self._wake is not None
         self._results.append((outcome, self.now()))
+        if lane is not None and self._shared:
+            lane.answered.append(outcome.url)
         self._wake.set()
         self._report()
 
@@ -511,8 +563,9 @@ class LinkEngine:
             await self._wake.wait()
             flush_at = time.monotonic() + FLUSH_SECONDS
             while (len(self._results) < BATCH and time.monotonic() < flush_at
-                   and (self._queued or self._in_flight)):
+                   and (self._queued or self._in_flight) and not self._flush_now):
                 await asyncio.sleep(0.05)
+            self._flush_now = False
             batch, self._results = self._results[:BATCH], self._results[BATCH:]
             if not self._results:
                 self._wake.clear()
