@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import FIXTURES, POSTGRES_ADMIN_URL, postgres_database
-from tests.helpers import harvest_json, run, write_config
+from tests.helpers import harvest_json, run, sql, write_config
 from tests.servers import LoopbackServer
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_ADMIN_URL, reason="no PostgreSQL: export "
@@ -105,6 +105,14 @@ def test_queueing_lock_and_queue_metrics(tmp_path: Path) -> None:
             assert jobs.defer_score() is True
             assert jobs.defer_report("1", "2026-12") is True
             assert jobs.defer_report("1", "2026-12") is False  # one per (agency, period)
+            assert jobs.defer_validate("a") is True
+        # what a worker takes first (procrastinate: highest priority, then oldest): the short
+        # scoring run that shows a harvest's figures, then harvests, then validations, which
+        # wait for the links the harvests feed
+        taken = [name.removeprefix("dcatwatch.") for name, in sql(
+            config, "SELECT task_name FROM procrastinate_jobs WHERE status = 'todo' "
+            "ORDER BY priority DESC, id")]
+        assert taken == ["score", "harvest", "report", "validate"]
         with Store.open(url) as store:
             registry = CollectorRegistry()
             registry.register(QueueCollector(store, 30))

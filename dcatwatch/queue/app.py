@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 PREFIX = "dcatwatch."
 TASKS = ("dispatch", "recover", "harvest", "validate", "score", "report")
 CONTROL_PRIORITY = 10  # dispatch and recover go before waiting work
+SCORE_PRIORITY = 5  # a scoring run is short and shows a harvest's figures: before the rest
+VALIDATE_PRIORITY = -5  # a validation waits for the harvests waiting: it needs their links
 
 
 def conninfo(url: str) -> str:
@@ -67,8 +69,10 @@ class Jobs:
                                          periodic_id="recover")(
             task(name=PREFIX + "recover", priority=CONTROL_PRIORITY)(self._recover))
         self.harvest = task(name=PREFIX + "harvest")(self._tracked(self._harvest))
-        self.validate = task(name=PREFIX + "validate")(self._tracked(self._validate))
-        self.score = task(name=PREFIX + "score")(self._tracked(self._score))
+        self.validate = task(name=PREFIX + "validate", priority=VALIDATE_PRIORITY)(
+            self._tracked(self._validate))
+        self.score = task(name=PREFIX + "score", priority=SCORE_PRIORITY)(
+            self._tracked(self._score))
         self.report = task(name=PREFIX + "report")(self._tracked(self._report))
 
     @property
