@@ -210,10 +210,11 @@ class SmtpSettings(Section):
 class DaemonSettings(Section):
     max_concurrent_harvests: int = Field(4, ge=1, description="Harvests running at once (at "
                                          "most one per source).")
-    max_concurrent_checks: int = Field(8, ge=1, description="Validations (link and data "
+    max_concurrent_checks: int = Field(2, ge=1, description="Validations (link and data "
                                        "checks) running at once, in their own pool beside the "
                                        "harvests; scores do not wait for them. Their link "
-                                       "checks go to the process's one link engine.")
+                                       "checks go to the link engine's process. More than 2 "
+                                       "mostly take interpreter time from the harvests.")
     shutdown_grace: float = Field(25.0, ge=0, description="Seconds SIGTERM/SIGINT waits for "
                                   "running work; keep it under the orchestrator's grace.")
     misfire_grace: float = Field(300.0, gt=0, description="Seconds a scheduled job may start "
