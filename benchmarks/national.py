@@ -162,17 +162,22 @@ def tree_rss_mb(pid: int) -> float:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid``, its live descendants and the children they
-    have waited for (from /proc)."""
+def cpu_s(pids: list[int], children: bool = False) -> float:
+    """CPU seconds (user + system) of ``pids`` (with ``children``: and of the children they
+    have waited for), from /proc."""
     total = 0
-    for current in descendants(pid):
+    for current in pids:
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        total += sum(int(f) for f in fields[11:15 if children else 13])  # utime stime (cu cs)
     return total / TICK
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid``, its live descendants and the children they have waited for."""
+    return cpu_s(descendants(pid), children=True)
 
 
 LINKS_PROCESS = "dcatwatch-links"  # the link checker's name in /proc/PID/comm
@@ -188,18 +193,6 @@ def link_processes(pid: int) -> list[int]:
         except OSError:
             continue
     return found
-
-
-def link_process_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of the link checker processes under ``pid``."""
-    total = 0
-    for current in link_processes(pid):
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(f) for f in fields[11:13])  # utime stime
-    return total / TICK
 
 
 def scrape(port: int) -> str:
@@ -248,7 +241,7 @@ def run_daemons(configs: list[tuple[Path, int]], source_names: set[str], logs: l
                                          sum(tree_rss_mb(d.pid) for d in daemons))
             cpu.append((time.monotonic(), sum(tree_cpu_s(d.pid) for d in daemons)))
             figures["link_process_cpu_s"] = max(figures.get("link_process_cpu_s", 0.0), sum(
-                link_process_cpu_s(d.pid) for d in daemons))
+                cpu_s(link_processes(d.pid)) for d in daemons))
             figures["link_process_rss_mb"] = max(figures.get("link_process_rss_mb", 0.0), sum(
                 tree_rss_mb(p) for d in daemons for p in link_processes(d.pid)))
             metrics = "\n".join(scrape(port) for _, port in configs)
