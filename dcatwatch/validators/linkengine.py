@@ -35,6 +35,7 @@ host's turn like a probe.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -52,7 +53,7 @@ from dcatwatch.http.aclient import AsyncFetcher
 from dcatwatch.http.client import ResponseHook
 from dcatwatch.http.leases import HostLeases, LocalLeases
 from dcatwatch.http.politeness import backoff_after, parse_retry_after
-from dcatwatch.store.core import Store
+from dcatwatch.store.core import Store, StoreError, describe
 from dcatwatch.validators.links import (
     RATE_LIMIT_TRIES,
     LinkMetrics,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from dcatwatch.metrics.instruments import Instruments
     from dcatwatch.validators.linkprocess import LinkProcess
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 BATCH = 500  # results written per transaction, at most
 FLUSH_SECONDS = 1.0  # and at least this often while results arrive
@@ -403,9 +405,14 @@ class LinkEngine:
         queued = [item for item in lane.queue if isinstance(item, str)]
         if not queued:
             return
-        todo = set(await asyncio.to_thread(
-            due, self.store, queued, self.now(), self.settings.recheck_hours,
-            self.settings.confirm_after_hours))
+        try:
+            todo = set(await asyncio.to_thread(
+                due, self.store, queued, self.now(), self.settings.recheck_hours,
+                self.settings.confirm_after_hours))
+        except StoreError as exc:  # ask them all: a duplicate is better than a stuck lane
+            log.warning("cannot read which of %d links on %s another worker checked (%s)",
+                        len(queued), lane.host, describe(exc), extra={"code": "lease.store"})
+            return
         if len(todo) == len(queued):
             return
         lane.queue = deque(item for item in lane.queue if not isinstance(item, str)
