@@ -37,7 +37,7 @@ class Host:
     request's path, arrival and the end of its response, and counts connections."""
 
     def __init__(self, address: str, delay: float = 0.0, status: int = 200,
-                 location: str | None = None) -> None:
+                 location: str | None = None, head_status: int | None = None) -> None:
         self.spans: list[tuple[str, float, float]] = []
         self.connections = 0
         self._lock = threading.Lock()
@@ -57,7 +57,8 @@ class Host:
             def _answer(self) -> None:
                 arrived = time.monotonic()
                 time.sleep(delay)
-                self.send_response(status)
+                self.send_response(head_status if head_status and self.command == "HEAD"
+                                   else status)
                 if location:
                     self.send_header("Location", location)
                 self.send_header("Content-Type", "text/csv")
@@ -316,3 +317,33 @@ def test_a_dead_hosts_files_are_not_downloaded(store: Store) -> None:
         silent.close()
         for conn in accepted:
             conn.close()
+
+
+def test_a_probes_get_fallback_and_redirect_hops_wait_min_delay() -> None:
+    """Within one probe (the lane's turn), the GET after a HEAD answered 405 and every
+    redirect hop wait ``min_delay`` after the previous response, as the server sees it."""
+    refuses_head = Host("127.0.0.2", head_status=405)
+    loops = Host("127.0.0.3", status=301, location="/again")
+    http = LOOPBACK.model_copy(update={"min_delay": 0.2, "max_redirects": 2})
+
+    async def probe(url: str) -> object:
+        fetcher = AsyncFetcher(http)
+        try:
+            return await fetcher.probe(url)
+        except FetchError as error:
+            return error
+        finally:
+            await fetcher.close()
+    try:
+        fell_back = asyncio.run(probe(refuses_head.url("/f.csv")))
+        redirected = asyncio.run(probe(loops.url("/start")))
+        assert getattr(fell_back, "status", None) == 200
+        assert isinstance(redirected, FetchError)
+        assert redirected.code == "fetch.too_many_redirects"
+        assert len(refuses_head.spans) == 2 and len(loops.spans) == 3
+        for host in (refuses_head, loops):
+            assert host.most_at_once() == 1
+            assert min(host.gaps()) >= 0.2 - 0.002
+    finally:
+        refuses_head.close()
+        loops.close()

@@ -22,8 +22,10 @@ next round is a link's retry). What holds exactly as for the harvest client:
 * Bodies are never read (a GET probe closes its connection instead), no cookies are kept,
   no environment proxies are used, TLS is always verified.
 
-Pacing is not done here: the caller (the link engine's host lanes) decides when a probe may
-start. A redirect to another host is asked within the first host's turn.
+Pacing: the caller (the link engine's host lanes) decides when a probe may start; within a
+probe, every request after the first (the GET fallback, each redirect hop) waits ``[http]
+min_delay`` after the previous response, as the lane would. A redirect to another host is
+asked within the first host's turn.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class AsyncFetcher:
                 else:
                     if result.status not in FALLBACK_TO_GET:
                         return self._done(result, started)
+                await self._pause()
                 return self._done(await self._follow("GET", url, read), started)
         except TimeoutError:
             self._count(0)
@@ -160,6 +163,12 @@ class AsyncFetcher:
                                  f"more than [http] max_redirects = {self.settings.max_redirects}"
                                  f" redirects; the last one pointed to {redact(current)}",
                                  redact(url))
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """``[http] min_delay`` between two requests of one probe."""
+        if self.settings.min_delay > 0:
+            await asyncio.sleep(self.settings.min_delay)
 
     async def _exchange(self, method: str, url: str,
                         read: float) -> tuple[int, dict[str, str], str]:
